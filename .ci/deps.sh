@@ -1,0 +1,61 @@
+#!/bin/sh
+# deps.sh - install every Debian package sysrecover needs to build, test and demo.
+#
+# The only place packages are named: the README commands, `make` and .ci/run all
+# come through here, so a package missing from this list breaks our own run first.
+# Run as root (or through sudo). Installs only what is missing; a no-op otherwise.
+# `deps.sh --list` prints the list, `deps.sh --check` exits 1 if anything is missing.
+set -eu
+
+# Why each one is here:
+#   build-essential pkg-config   compiler, make, and library discovery
+#   libblkid-dev                 volume discovery (util-linux's probe library)
+#   libext2fs-dev                ext2/3/4 read/write without mounting (e2fsprogs)
+#   ntfs-3g-dev                  NTFS read/write without mounting (libntfs-3g)
+#   libhivex-dev                 offline Windows registry hives
+#   libarchive-dev               pax stream on tape (readable by stock tar)
+#   libcmocka-dev                unit tests
+#   clang libclang-rt-14-dev     libFuzzer + ASan/UBSan for tests/fuzz
+#   qemu-system-x86 busybox-static cpio
+#                                tests/vm: boot a real kernel with the st driver
+#   mt-st                        independent check of the st driver's view in the VM
+#   e2fsprogs ntfs-3g libhivex-bin attr acl
+#                                independent checkers (e2fsck, ntfsls, hivexget, getfattr)
+#   xz-utils gzip tar            test data and tape-image inspection
+#   ca-certificates              apt download of the test kernel over https mirrors
+PKGS="build-essential pkg-config libblkid-dev libext2fs-dev ntfs-3g-dev libhivex-dev
+libarchive-dev libcmocka-dev clang libclang-rt-14-dev qemu-system-x86 busybox-static cpio
+mt-st e2fsprogs ntfs-3g libhivex-bin attr acl xz-utils gzip tar ca-certificates"
+
+missing() {
+	for p in $PKGS; do
+		s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+		[ "$s" = installed ] || printf '%s\n' "$p"
+	done
+}
+
+case "${1:-}" in
+--list) printf '%s\n' $PKGS; exit 0 ;;
+--check)
+	m=$(missing)
+	[ -z "$m" ] && exit 0
+	echo "deps.sh: missing packages:" $m >&2
+	echo "deps.sh: run 'sudo sh .ci/deps.sh' to install them" >&2
+	exit 1 ;;
+"") ;;
+*) echo "usage: deps.sh [--list|--check]" >&2; exit 2 ;;
+esac
+
+m=$(missing)
+[ -z "$m" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing packages:" $m >&2
+	echo "deps.sh: must run as root to install them: sudo sh .ci/deps.sh" >&2
+	exit 1
+fi
+echo "deps.sh: installing:" $m
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has no package lists yet; update once, then install.
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $m

@@ -1,0 +1,115 @@
+# sysrecover - offline recovery environment.  See README.md and DESIGN.md.
+#
+#   make               build build/sysrecover
+#   make check         unit (cmocka), sanitizer (ASan+UBSan), integration and VM tests
+#   make demo          build, then the end-to-end demo on a virtual tape
+#   make fuzz          build the libFuzzer targets (FUZZ_SECONDS=N make fuzz-run)
+#   make bench         benchmarks against the tools a user would pick instead
+#   make install       PREFIX=/usr/local DESTDIR=
+#
+# Libraries are found with pkg-config; a missing -dev package stops the build
+# here with its name (install them all with: sudo sh .ci/deps.sh).
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+
+PKGS = blkid ext2fs libntfs-3g hivex libarchive
+TEST_PKGS = cmocka
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+TEST_LIBS := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+       -Wmissing-prototypes -Wvla -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
+	     -Itape -Irecovery/common -Irecovery/cli $(PKG_CFLAGS)
+LDFLAGS ?=
+ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
+
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    -fno-sanitize-recover=all
+
+B ?= build
+BA = build-asan
+
+TAPE_SRC = tape/tape.c tape/tape_virt.c tape/tape_mem.c tape/tape_simh.c \
+	   tape/tape_st.c tape/tape_test.c
+COMMON_SRC = recovery/common/cm.c
+CLI_SRC = recovery/cli/main.c recovery/cli/cmd_tape.c
+LIB_SRC = $(TAPE_SRC) $(COMMON_SRC)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
+CLI_OBJ = $(CLI_SRC:%.c=$(B)/%.o)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all deps pkgcheck unit-bins asan check check-unit demo \
+	fuzz fuzz-run bench install clean
+
+all: $(B)/sysrecover
+
+deps:
+	@sh .ci/deps.sh --check || sh .ci/deps.sh
+
+pkgcheck:
+	@$(PKG_CONFIG) --exists $(PKGS) $(TEST_PKGS) || { \
+	  for p in $(PKGS) $(TEST_PKGS); do $(PKG_CONFIG) --exists $$p || \
+	    echo "missing library: $$p (run: sudo sh .ci/deps.sh)" >&2; done; exit 1; }
+
+$(B)/%.o: %.c | pkgcheck
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/libsysrecover.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/sysrecover: $(CLI_OBJ) $(B)/libsysrecover.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(B)/libsysrecover.a $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libsysrecover.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libsysrecover.a \
+		$(ALL_LDFLAGS) $(PKG_LIBS) $(TEST_LIBS)
+
+unit-bins: $(UNIT_BIN)
+
+# The sanitizer variant is the same tree built again with ASan and UBSan.
+asan:
+	$(MAKE) B=$(BA) CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
+		$(BA)/sysrecover unit-bins
+
+check: deps all unit-bins asan
+	@sh tests/run-all.sh $(B) $(BA)
+
+check-unit: all unit-bins
+	@sh tests/run-all.sh --only unit $(B) $(BA)
+
+demo: deps all
+	@sh tests/demo.sh $(B)/sysrecover
+
+fuzz:
+	@mkdir -p $(B)/fuzz
+	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-o $(B)/fuzz/fuzz_simh tests/fuzz/fuzz_simh.c $(TAPE_SRC)
+
+FUZZ_SECONDS ?= 60
+fuzz-run: fuzz
+	@sh tests/fuzz/run.sh $(B)/fuzz/fuzz_simh $(FUZZ_SECONDS)
+
+bench: all
+	@sh tests/bench/simh_vs_dd.sh $(B)/sysrecover
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/sysrecover $(DESTDIR)$(BINDIR)/sysrecover
+
+clean:
+	rm -rf $(B) $(BA)
+
+-include $(shell find $(B) $(BA) -name '*.d' 2>/dev/null)

@@ -1,0 +1,9 @@
+/* cli.h - the subcommands of the sysrecover multi-call binary. */
+#ifndef SYSRECOVER_CLI_H
+#define SYSRECOVER_CLI_H
+
+/* Each takes the arguments after its own name (argv[0] is the subcommand)
+ * and returns an exit code from cm.h. */
+int cli_tape(int argc, char **argv);
+
+#endif

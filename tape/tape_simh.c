@@ -1,0 +1,353 @@
+/* tape_simh.c - a virtual tape kept in SIMH .tap image files.
+ *
+ * Partition 0 is the image itself, a plain SIMH file that other tools read.
+ * A second partition, when made, lives beside it in IMAGE.p1.  Because a real
+ * no-rewind drive keeps its position and settings between programs, so does
+ * this one: IMAGE.state records them at close (it is safe to delete; the drive
+ * then starts at BOT with default settings).  The state only stands if the
+ * images are exactly as it last saw them, so an image changed by another tool
+ * is never addressed through a stale position.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tape_impl.h"
+
+#define STATE_MAGIC "sysrecover-vtape 1"
+
+struct simh_store {
+	char *path[TV_MAX_PARTS];
+	char *state_path;
+	int fd[TV_MAX_PARTS];
+	unsigned n;
+	bool read_only;
+};
+
+static ssize_t simh_pread(void *s, unsigned part, void *buf, size_t n,
+			  uint64_t off)
+{
+	struct simh_store *h = s;
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(h->fd[part], (char *)buf + got, n - got,
+				  (off_t)(off + got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+static int simh_pwritev(void *s, unsigned part, const struct iovec *iov,
+			int cnt, uint64_t off)
+{
+	struct simh_store *h = s;
+	struct iovec v[4];
+	int i = 0;
+
+	if (cnt > 4)
+		return -EINVAL;
+	memcpy(v, iov, (size_t)cnt * sizeof(*v));
+	while (i < cnt) {
+		ssize_t w = pwritev(h->fd[part], v + i, cnt - i, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		off += (uint64_t)w;
+		while (i < cnt && (size_t)w >= v[i].iov_len)
+			w -= (ssize_t)v[i++].iov_len;
+		if (i < cnt) {
+			v[i].iov_base = (char *)v[i].iov_base + w;
+			v[i].iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+static int simh_truncate(void *s, unsigned part, uint64_t size)
+{
+	struct simh_store *h = s;
+
+	return ftruncate(h->fd[part], (off_t)size) < 0 ? -errno : 0;
+}
+
+static int simh_size(void *s, unsigned part, uint64_t *size)
+{
+	struct simh_store *h = s;
+	struct stat sb;
+
+	if (fstat(h->fd[part], &sb) < 0)
+		return -errno;
+	*size = (uint64_t)sb.st_size;
+	return 0;
+}
+
+static int open_part(struct simh_store *h, unsigned i, bool create)
+{
+	int fl = h->read_only ? O_RDONLY : O_RDWR | (create ? O_CREAT : 0);
+
+	h->fd[i] = open(h->path[i], fl | O_CLOEXEC, 0644);
+	return h->fd[i] < 0 ? -errno : 0;
+}
+
+static int simh_set_parts(void *s, unsigned n)
+{
+	struct simh_store *h = s;
+	int rc;
+
+	if (ftruncate(h->fd[0], 0) < 0)
+		return -errno;
+	if (n == 2) {
+		if (h->fd[1] < 0) {
+			rc = open_part(h, 1, true);
+			if (rc < 0)
+				return rc;
+		}
+		if (ftruncate(h->fd[1], 0) < 0)
+			return -errno;
+	} else if (h->fd[1] >= 0) {
+		close(h->fd[1]);
+		h->fd[1] = -1;
+		if (unlink(h->path[1]) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	h->n = n;
+	return 0;
+}
+
+static unsigned simh_parts(void *s)
+{
+	return ((struct simh_store *)s)->n;
+}
+
+static int simh_sync(void *s)
+{
+	struct simh_store *h = s;
+
+	for (unsigned i = 0; i < h->n; i++)
+		if (fdatasync(h->fd[i]) < 0)
+			return -errno;
+	return 0;
+}
+
+/* The stamp ties saved state to the exact bytes it described. */
+static void stamp(struct simh_store *h, unsigned i, uint64_t *size,
+		  uint64_t *mtime)
+{
+	struct stat sb;
+
+	*size = *mtime = UINT64_MAX;
+	if (h->fd[i] >= 0 && fstat(h->fd[i], &sb) == 0) {
+		*size = (uint64_t)sb.st_size;
+		*mtime = (uint64_t)sb.st_mtim.tv_sec * 1000000000u +
+			 (uint64_t)sb.st_mtim.tv_nsec;
+	}
+}
+
+static int save_state(struct simh_store *h, const struct tv_state *st)
+{
+	char *tmp = NULL;
+	FILE *f = NULL;
+	int rc = -ENOMEM;
+	uint64_t sz, mt;
+
+	if (asprintf(&tmp, "%s.tmp", h->state_path) < 0) {
+		tmp = NULL;
+		goto out;
+	}
+	f = fopen(tmp, "we");
+	rc = -errno;
+	if (!f)
+		goto out;
+	fprintf(f, "%s\ncapacity %" PRIu64 "\new_zone %" PRIu64
+		"\nsplit_mb %ld\npartition %u\nposition %" PRIu64
+		"\nblock_size %" PRIu32 "\ncompression %d\nlocked %d\nloaded %d\n",
+		STATE_MAGIC, st->capacity, st->ew_zone, st->split_mb, st->part,
+		st->pos, st->block_size, st->compression, st->locked, st->loaded);
+	for (unsigned i = 0; i < h->n; i++) {
+		stamp(h, i, &sz, &mt);
+		fprintf(f, "stamp%u %" PRIu64 " %" PRIu64 "\n", i, sz, mt);
+	}
+	rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
+	if (fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	f = NULL;
+	if (rc == 0 && rename(tmp, h->state_path) < 0)
+		rc = -errno;
+out:
+	if (f)
+		fclose(f);
+	if (rc < 0 && tmp)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+static int simh_close(void *s, const struct tv_state *st)
+{
+	struct simh_store *h = s;
+	int rc = 0;
+
+	if (st && !h->read_only) {
+		rc = simh_sync(h);
+		if (rc == 0)
+			rc = save_state(h, st);
+	}
+	for (unsigned i = 0; i < TV_MAX_PARTS; i++) {
+		if (h->fd[i] >= 0)
+			close(h->fd[i]);
+		free(h->path[i]);
+	}
+	free(h->state_path);
+	free(h);
+	return rc;
+}
+
+static const struct tv_store_ops simh_ops = {
+	.pread = simh_pread,
+	.pwritev = simh_pwritev,
+	.truncate = simh_truncate,
+	.size = simh_size,
+	.set_parts = simh_set_parts,
+	.parts = simh_parts,
+	.sync = simh_sync,
+	.close = simh_close,
+};
+
+/* One "key value" line of the state file into st; false if unknown. */
+static bool state_line(const char *line, struct tv_state *st, uint64_t sz[2],
+		       uint64_t mt[2])
+{
+	char key[32];
+	unsigned long long a, b;
+	int n = sscanf(line, "%31s %llu %llu", key, &a, &b);
+	long l;
+
+	if (n < 2)
+		return false;
+	if (sscanf(line, "split_mb %ld", &l) == 1)
+		st->split_mb = l;
+	else if (strcmp(key, "capacity") == 0)
+		st->capacity = a;
+	else if (strcmp(key, "ew_zone") == 0)
+		st->ew_zone = a;
+	else if (strcmp(key, "partition") == 0)
+		st->part = (unsigned)a;
+	else if (strcmp(key, "position") == 0)
+		st->pos = a;
+	else if (strcmp(key, "block_size") == 0 && a <= UINT32_MAX)
+		st->block_size = (uint32_t)a;
+	else if (strcmp(key, "compression") == 0)
+		st->compression = a != 0;
+	else if (strcmp(key, "locked") == 0)
+		st->locked = a != 0;
+	else if (strcmp(key, "loaded") == 0)
+		st->loaded = a != 0;
+	else if (n == 3 && (strcmp(key, "stamp0") == 0 || strcmp(key, "stamp1") == 0)) {
+		sz[key[5] - '0'] = a;
+		mt[key[5] - '0'] = b;
+	} else
+		return false;
+	return true;
+}
+
+/* Read the saved state.  A missing or unreadable one means a fresh drive;
+ * it is only our own bookkeeping, never a reason to refuse the tape. */
+static bool load_state(struct simh_store *h, struct tv_state *st)
+{
+	uint64_t sz[2] = { UINT64_MAX, UINT64_MAX }, mt[2] = { UINT64_MAX, UINT64_MAX };
+	uint64_t csz, cmt;
+	char line[128];
+	bool ok = false;
+	FILE *f = fopen(h->state_path, "re");
+
+	memset(st, 0, sizeof(*st));
+	st->loaded = true;
+	if (!f)
+		return false;
+	if (!fgets(line, sizeof(line), f) || strncmp(line, STATE_MAGIC, strlen(STATE_MAGIC)))
+		goto out;
+	while (fgets(line, sizeof(line), f))
+		if (!state_line(line, st, sz, mt))
+			goto out;
+	ok = true;
+	for (unsigned i = 0; i < h->n; i++) {
+		stamp(h, i, &csz, &cmt);
+		if (csz != sz[i] || cmt != mt[i]) {
+			st->part = 0;  /* changed behind our back: start at BOT */
+			st->pos = 0;
+		}
+	}
+out:
+	fclose(f);
+	if (!ok) {
+		memset(st, 0, sizeof(*st));
+		st->loaded = true;
+	}
+	return ok;
+}
+
+static int simh_new(const char *path, bool read_only, struct simh_store **out)
+{
+	struct simh_store *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	h->fd[0] = h->fd[1] = -1;
+	h->read_only = read_only;
+	h->path[0] = strdup(path);
+	if (!h->path[0] || asprintf(&h->path[1], "%s.p1", path) < 0 ||
+	    asprintf(&h->state_path, "%s.state", path) < 0) {
+		h->path[1] = h->state_path = NULL;
+		simh_close(h, NULL);
+		return -ENOMEM;
+	}
+	*out = h;
+	return 0;
+}
+
+int tape_open_simh(const char *path, const struct tape_vopts *vo,
+		   struct tape **out)
+{
+	bool ro = vo && vo->read_only;
+	struct simh_store *h;
+	struct tv_state st;
+	bool have_state;
+	int rc;
+
+	rc = simh_new(path, ro, &h);
+	if (rc < 0)
+		return rc;
+	rc = open_part(h, 0, true);
+	if (rc < 0)
+		goto fail;
+	/* A virtual drive, like a real one, has one user at a time. */
+	if (flock(h->fd[0], (ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		goto fail;
+	}
+	h->n = 1;
+	if (open_part(h, 1, false) == 0)
+		h->n = 2;
+	have_state = load_state(h, &st);
+	return tv_open("simh", path, &simh_ops, h, vo, have_state ? &st : NULL,
+		       out);
+fail:
+	simh_close(h, NULL);
+	return rc;
+}

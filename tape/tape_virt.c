@@ -1,0 +1,905 @@
+/* tape_virt.c - a virtual tape drive with st semantics over SIMH-encoded stores.
+ *
+ * Records are kept in the SIMH .tap encoding (32-bit little-endian length, data
+ * padded to an even size, the length again; 0 is a tape mark; 0xFFFFFFFF end of
+ * medium; 0xFFFFFFFE an erase gap; bit 31 flags a record read with an error).
+ * The whole image is indexed when the drive is opened so that spacing in both
+ * directions is cheap and so that damage is found, and reported with its byte
+ * offset, before anything trusts it.  The records before damage stay readable;
+ * reaching the damaged point fails with -EIO and says where and why.
+ *
+ * Everything a program sees follows the Linux st driver (st.rst, st(4)), so the
+ * code above can be tested here and run unchanged against a real drive.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tape_impl.h"
+
+#define SIMH_TMK 0x00000000u
+#define SIMH_EOM 0xFFFFFFFFu
+#define SIMH_GAP 0xFFFFFFFEu
+#define SIMH_FHGAP 0xFFFEFFFFu  /* forward half gap: 2 bytes to skip */
+#define SIMH_ERF 0x80000000u    /* record had a read error when captured */
+#define SIMH_MAXLEN 0x00FFFFFFu
+#define MB 1000000ull           /* st sizes partitions in decimal megabytes */
+#define SCAN_WINDOW 65536
+
+enum tv_kind { TV_DATA, TV_BAD, TV_FM };
+
+struct tv_obj {
+	uint64_t off;
+	uint32_t len;
+	uint8_t kind;
+};
+
+struct tv_part {
+	struct tv_obj *obj;
+	size_t n, cap;
+	uint64_t end;        /* where the next object goes after the last one */
+	uint64_t tail;       /* bytes in the store; > end when junk follows */
+	uint64_t capacity;   /* 0 = unlimited */
+	char damage[240];    /* why indexing stopped early; "" if it did not */
+};
+
+/* st's early-warning cadence: the crossing write succeeds, the next is
+ * refused with ENOSPC, the next succeeds, and so on. */
+enum tv_ew { TV_EW_NONE, TV_EW_PASSED, TV_EW_REFUSED };
+
+struct tv {
+	const struct tv_store_ops *sops;
+	void *store;
+	struct tv_part part[TV_MAX_PARTS];
+	unsigned nparts, cur;
+	uint64_t pos;        /* index of the next object in part[cur] */
+	struct tv_state st;  /* settings kept across opens */
+	bool read_only;
+	enum tv_ew ew;
+	long f_read, f_short, f_enospc;
+};
+
+static struct tv *V(struct tape *t)
+{
+	return t->priv;
+}
+
+static struct tv_part *P(struct tv *v)
+{
+	return &v->part[v->cur];
+}
+
+static uint32_t get_le32(const uint8_t *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+}
+
+static void put_le32(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)v;
+	b[1] = (uint8_t)(v >> 8);
+	b[2] = (uint8_t)(v >> 16);
+	b[3] = (uint8_t)(v >> 24);
+}
+
+static int push_obj(struct tv_part *p, uint64_t off, uint32_t len, uint8_t kind)
+{
+	if (p->n == p->cap) {
+		size_t nc = p->cap ? p->cap * 2 : 256;
+		struct tv_obj *no = realloc(p->obj, nc * sizeof(*no));
+
+		if (!no)
+			return -ENOMEM;
+		p->obj = no;
+		p->cap = nc;
+	}
+	p->obj[p->n++] = (struct tv_obj){ .off = off, .len = len, .kind = kind };
+	return 0;
+}
+
+/* ---- indexing ---------------------------------------------------------- */
+
+struct tv_scan {
+	struct tv *v;
+	unsigned part;
+	uint64_t size;
+	uint8_t *buf;
+	uint64_t boff;
+	size_t blen;
+};
+
+/* Fetch the 32-bit word at off through a window, so that indexing an image
+ * of small records costs one read per 64 KiB rather than two per record.
+ * Returns 1 if the image ends before the word does. */
+static int scan_word(struct tv_scan *sc, uint64_t off, uint32_t *w)
+{
+	ssize_t n;
+
+	if (off + 4 > sc->size)
+		return 1;
+	if (off < sc->boff || off + 4 > sc->boff + sc->blen) {
+		n = sc->v->sops->pread(sc->v->store, sc->part, sc->buf,
+				       SCAN_WINDOW, off);
+		if (n < 0)
+			return (int)n;
+		sc->boff = off;
+		sc->blen = (size_t)n;
+		if (n < 4)
+			return 1;
+	}
+	*w = get_le32(sc->buf + (off - sc->boff));
+	return 0;
+}
+
+/* Index one data record at off whose leading word is w; returns the offset
+ * after it, or 0 with p->damage set. */
+static uint64_t scan_record(struct tv_scan *sc, struct tv_part *p, uint64_t off,
+			    uint32_t w)
+{
+	uint32_t len = w & ~SIMH_ERF, tw = 0;
+	uint64_t padded = len + (len & 1u);
+	int rc;
+
+	if (len > SIMH_MAXLEN) {
+		snprintf(p->damage, sizeof(p->damage),
+			 "corrupt SIMH image: record length 0x%08" PRIx32
+			 " at byte offset %" PRIu64 " exceeds the maximum of %u",
+			 w, off, SIMH_MAXLEN);
+		return 0;
+	}
+	rc = scan_word(sc, off + 4 + padded, &tw);
+	if (rc != 0) {
+		snprintf(p->damage, sizeof(p->damage),
+			 "corrupt SIMH image: truncated record at byte offset %"
+			 PRIu64 ": length word says %" PRIu32
+			 " bytes but the image ends at %" PRIu64, off, len, sc->size);
+		return 0;
+	}
+	if (tw != w) {
+		snprintf(p->damage, sizeof(p->damage),
+			 "corrupt SIMH image: length words disagree for the record"
+			 " at byte offset %" PRIu64 ": leading %" PRIu32
+			 ", trailing %" PRIu32 " (at byte offset %" PRIu64 ")",
+			 off, len, tw & ~SIMH_ERF, off + 4 + padded);
+		return 0;
+	}
+	if (push_obj(p, off, len, (w & SIMH_ERF) ? TV_BAD : TV_DATA) < 0) {
+		snprintf(p->damage, sizeof(p->damage), "out of memory indexing");
+		return 0;
+	}
+	return off + 8 + padded;
+}
+
+/* Index partition `part`.  Damage is not an error here: it is recorded and
+ * reported when the tape is positioned there. */
+static int scan_part(struct tv *v, unsigned part, uint8_t *window)
+{
+	struct tv_part *p = &v->part[part];
+	struct tv_scan sc = { .v = v, .part = part, .buf = window };
+	uint64_t off = 0;
+	uint32_t w;
+	int rc;
+
+	rc = v->sops->size(v->store, part, &sc.size);
+	if (rc < 0)
+		return rc;
+	p->tail = sc.size;
+	while (off < sc.size) {
+		rc = scan_word(&sc, off, &w);
+		if (rc < 0)
+			return rc;
+		if (rc > 0) {
+			snprintf(p->damage, sizeof(p->damage),
+				 "corrupt SIMH image: truncated length word at"
+				 " byte offset %" PRIu64 " (image is %" PRIu64
+				 " bytes)", off, sc.size);
+			break;
+		}
+		if (w == SIMH_TMK) {
+			if (push_obj(p, off, 0, TV_FM) < 0)
+				return -ENOMEM;
+			off += 4;
+		} else if (w == SIMH_EOM) {
+			break;  /* end-of-medium marker: nothing after it counts */
+		} else if (w == SIMH_GAP) {
+			off += 4;
+		} else if (w == SIMH_FHGAP) {
+			off += 2;
+		} else {
+			uint64_t next = scan_record(&sc, p, off, w);
+
+			if (!next)
+				break;
+			off = next;
+		}
+	}
+	p->end = off;
+	return 0;
+}
+
+static void set_capacities(struct tv *v)
+{
+	uint64_t c = v->st.capacity, s;
+	long sp = v->st.split_mb;
+
+	v->part[0].capacity = c;
+	v->part[1].capacity = 0;
+	if (sp > 0) {
+		s = (uint64_t)sp * MB;
+		v->part[1].capacity = s;
+		v->part[0].capacity = c > s ? c - s : (c ? 1 : 0);
+	} else if (sp < 0) {
+		s = (uint64_t)-sp * MB;
+		v->part[0].capacity = s;
+		v->part[1].capacity = c > s ? c - s : (c ? 1 : 0);
+	}
+}
+
+static void free_parts(struct tv *v)
+{
+	for (unsigned i = 0; i < TV_MAX_PARTS; i++) {
+		free(v->part[i].obj);
+		memset(&v->part[i], 0, sizeof(v->part[i]));
+	}
+}
+
+/* ---- helpers for the operations ---------------------------------------- */
+
+static int need_medium(struct tape *t)
+{
+	if (!V(t)->st.loaded)
+		return tape_fail(t, -ENOMEDIUM, "no medium loaded (use 'load')");
+	return 0;
+}
+
+static int need_writable(struct tape *t)
+{
+	int rc = need_medium(t);
+
+	if (rc == 0 && V(t)->read_only)
+		rc = tape_fail(t, -EACCES, "the medium is write-protected");
+	return rc;
+}
+
+/* Byte offset of the current position. */
+static uint64_t pos_off(struct tv *v)
+{
+	struct tv_part *p = P(v);
+
+	return v->pos < p->n ? p->obj[v->pos].off : p->end;
+}
+
+static bool past_ew(struct tv *v)
+{
+	struct tv_part *p = P(v);
+	uint64_t zone;
+
+	if (!p->capacity)
+		return false;
+	zone = v->st.ew_zone < p->capacity ? v->st.ew_zone : p->capacity;
+	return pos_off(v) >= p->capacity - zone;
+}
+
+/* Reading or spacing has reached the end of what was indexed. */
+static int at_end(struct tape *t, const char *what)
+{
+	struct tv_part *p = P(V(t));
+
+	if (p->damage[0])
+		return tape_fail(t, -EIO, "%s", p->damage);
+	return tape_fail(t, -EIO, "end of data reached %s", what);
+}
+
+/* Drop everything from the current position on: what a write does. */
+static int cut_here(struct tv *v)
+{
+	struct tv_part *p = P(v);
+	uint64_t off = pos_off(v);
+	int rc;
+
+	if (p->tail > off) {
+		rc = v->sops->truncate(v->store, v->cur, off);
+		if (rc < 0)
+			return rc;
+	}
+	p->n = v->pos;
+	p->end = p->tail = off;
+	p->damage[0] = 0;
+	return 0;
+}
+
+/* Append one object at the current position, dropping what follows. */
+static int put_obj(struct tape *t, uint8_t kind, const void *buf, uint32_t len)
+{
+	struct tv *v = V(t);
+	struct tv_part *p = P(v);
+	uint8_t hdr[4], pad[1] = { 0 };
+	uint64_t off = pos_off(v), need;
+	struct iovec iov[4];
+	int cnt = 0, rc;
+
+	need = kind == TV_FM ? 4 : 8 + (uint64_t)len + (len & 1u);
+	if (p->capacity && off + need > p->capacity)
+		return tape_fail(t, -ENOSPC, "end of medium: %" PRIu64
+				 " of %" PRIu64 " bytes used", off, p->capacity);
+	rc = cut_here(v);
+	if (rc < 0)
+		return tape_fail(t, rc, "cannot truncate image: %s", strerror(-rc));
+	put_le32(hdr, kind == TV_FM ? SIMH_TMK : len);
+	iov[cnt++] = (struct iovec){ hdr, 4 };
+	if (kind != TV_FM) {
+		iov[cnt++] = (struct iovec){ (void *)buf, len };
+		if (len & 1u)
+			iov[cnt++] = (struct iovec){ pad, 1 };
+		iov[cnt++] = (struct iovec){ hdr, 4 };
+	}
+	rc = v->sops->pwritev(v->store, v->cur, iov, cnt, off);
+	if (rc < 0) {
+		p->tail = UINT64_MAX;  /* a partial record may be there */
+		return tape_fail(t, rc, "cannot write image at byte offset %"
+				 PRIu64 ": %s", off, strerror(-rc));
+	}
+	rc = push_obj(p, off, len, kind);
+	if (rc < 0)
+		return tape_fail(t, rc, "out of memory");
+	v->pos++;
+	p->end = p->tail = off + need;
+	return 0;
+}
+
+/* Read the data of the object at the current position and step past it. */
+static ssize_t get_data(struct tape *t, void *buf, size_t len)
+{
+	struct tv *v = V(t);
+	const struct tv_obj *o = &P(v)->obj[v->pos];
+	uint64_t here = v->pos++;
+	ssize_t n;
+
+	if (o->len > len)
+		return tape_fail(t, -ENOMEM, "block of %" PRIu32 " bytes does not"
+				 " fit the %zu-byte read buffer", o->len, len);
+	if (o->kind == TV_BAD)
+		return tape_fail(t, -EIO, "medium error: record %" PRIu64
+				 " (byte offset %" PRIu64 ") is marked bad",
+				 here, o->off);
+	if (v->cur == 0 && v->f_read >= 0 && (uint64_t)v->f_read == here)
+		return tape_fail(t, -EIO, "medium error: injected read error"
+				 " at record %" PRIu64, here);
+	n = v->sops->pread(v->store, v->cur, buf, o->len, o->off + 4);
+	if (n < 0)
+		return tape_fail(t, (int)n, "cannot read image: %s",
+				 strerror((int)-n));
+	if ((size_t)n != o->len)
+		return tape_fail(t, -EIO, "image shrank under us at byte offset %"
+				 PRIu64, o->off);
+	return n;
+}
+
+/* ---- operations ---------------------------------------------------------- */
+
+/* What is at the current position: data, a mark, or the end (-1). */
+static int here_kind(struct tv *v)
+{
+	struct tv_part *p = P(v);
+
+	return v->pos < p->n ? p->obj[v->pos].kind : -1;
+}
+
+static ssize_t tv_read_fixed(struct tape *t, char *buf, size_t len,
+			     enum tape_rd *what)
+{
+	struct tv *v = V(t);
+	uint32_t bs = v->st.block_size;
+	size_t got = 0;
+	int k;
+
+	if (len % bs)
+		return tape_fail(t, -EINVAL, "read of %zu bytes is not a multiple"
+				 " of the %" PRIu32 "-byte block size", len, bs);
+	*what = TAPE_RD_DATA;
+	while (got < len) {
+		k = here_kind(v);
+		if (got && (k != TV_DATA || P(v)->obj[v->pos].len != bs))
+			break;  /* deliver what we have; the next read meets it */
+		if (k < 0) {
+			if (P(v)->damage[0])
+				return at_end(t, "");
+			*what = TAPE_RD_EOD;
+			return 0;
+		}
+		if (k == TV_FM) {
+			v->pos++;
+			*what = TAPE_RD_FILEMARK;
+			return 0;
+		}
+		if (P(v)->obj[v->pos].len != bs) {
+			uint32_t l = P(v)->obj[v->pos++].len;
+
+			return tape_fail(t, -EIO, "block of %" PRIu32 " bytes does"
+					 " not match the fixed block size %" PRIu32,
+					 l, bs);
+		}
+		ssize_t n = get_data(t, buf + got, bs);
+
+		if (n < 0)
+			return n;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+static ssize_t tv_read(struct tape *t, void *buf, size_t len, enum tape_rd *what)
+{
+	struct tv *v = V(t);
+	int rc = need_medium(t), k;
+
+	if (rc < 0)
+		return rc;
+	v->ew = TV_EW_NONE;
+	if (v->st.block_size)
+		return tv_read_fixed(t, buf, len, what);
+	*what = TAPE_RD_DATA;
+	k = here_kind(v);
+	if (k < 0) {
+		if (P(v)->damage[0])
+			return at_end(t, "");
+		*what = TAPE_RD_EOD;
+		return 0;
+	}
+	if (k == TV_FM) {
+		v->pos++;
+		*what = TAPE_RD_FILEMARK;
+		return 0;
+	}
+	return get_data(t, buf, len);
+}
+
+/* Write `n` records of `rlen` bytes from buf, honouring injected faults. */
+static ssize_t write_records(struct tape *t, const char *buf, size_t n,
+			     uint32_t rlen)
+{
+	struct tv *v = V(t);
+	size_t done = 0;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t l = rlen;
+		bool inj0 = v->cur == 0;
+
+		if (inj0 && v->f_enospc >= 0 && (uint64_t)v->f_enospc == v->pos) {
+			rc = tape_fail(t, -ENOSPC, "end of medium (injected at"
+				       " record %" PRIu64 ")", v->pos);
+			return done ? (ssize_t)done : rc;
+		}
+		if (inj0 && v->f_short >= 0 && (uint64_t)v->f_short == v->pos)
+			l = rlen / 2;
+		rc = put_obj(t, TV_DATA, buf + i * rlen, l);
+		if (rc < 0)
+			return done ? (ssize_t)done : rc;
+		done += l;
+		if (l != rlen)
+			break;
+	}
+	return (ssize_t)done;
+}
+
+static ssize_t tv_write(struct tape *t, const void *buf, size_t len)
+{
+	struct tv *v = V(t);
+	uint32_t bs = v->st.block_size;
+	int rc = need_writable(t);
+	ssize_t n;
+
+	if (rc < 0)
+		return rc;
+	if (bs && len % bs)
+		return tape_fail(t, -EINVAL, "write of %zu bytes is not a multiple"
+				 " of the %" PRIu32 "-byte block size", len, bs);
+	if (!bs && len > SIMH_MAXLEN)
+		return tape_fail(t, -EINVAL, "block of %zu bytes exceeds the"
+				 " drive's maximum of %u", len, SIMH_MAXLEN);
+	if (len == 0)
+		return 0;
+	if (v->ew == TV_EW_PASSED) {
+		v->ew = TV_EW_REFUSED;
+		return tape_fail(t, -ENOSPC, "early warning: end of medium is"
+				 " near (%" PRIu64 " of %" PRIu64 " bytes used)",
+				 pos_off(v), P(v)->capacity);
+	}
+	n = bs ? write_records(t, buf, len / bs, bs)
+	       : write_records(t, buf, 1, (uint32_t)len);
+	if (n > 0 && past_ew(v))
+		v->ew = TV_EW_PASSED;
+	return n;
+}
+
+static int tv_write_marks(struct tape *t, enum tape_mark kind, unsigned count)
+{
+	int rc = need_writable(t);
+
+	if (rc < 0)
+		return rc;
+	if (kind == TAPE_MK_SETMARK)
+		return tape_fail(t, -EOPNOTSUPP, "virtual drives have no setmarks"
+				 " (SIMH images cannot record them)");
+	for (unsigned i = 0; i < count; i++) {
+		rc = put_obj(t, TV_FM, NULL, 0);
+		if (rc < 0)
+			return rc;
+	}
+	if (count == 0)
+		return V(t)->sops->sync(V(t)->store);  /* st: WEOF 0 flushes */
+	return 0;
+}
+
+static int tv_rewind(struct tape *t)
+{
+	int rc = need_medium(t);
+
+	if (rc < 0)
+		return rc;
+	V(t)->pos = 0;
+	V(t)->ew = TV_EW_NONE;
+	return 0;
+}
+
+static int space_records(struct tape *t, long count)
+{
+	struct tv *v = V(t);
+	long i;
+
+	for (i = 0; i < count; i++) {
+		int k = here_kind(v);
+
+		if (k < 0)
+			return at_end(t, "while spacing over records");
+		v->pos++;
+		if (k == TV_FM)
+			return tape_fail(t, -EIO, "filemark reached after %ld of"
+					 " %ld records", i, count);
+	}
+	for (i = 0; i > count; i--) {
+		if (v->pos == 0)
+			return tape_fail(t, -EIO, "beginning of partition reached"
+					 " after %ld of %ld records", -i, -count);
+		v->pos--;
+		if (here_kind(v) == TV_FM)
+			return tape_fail(t, -EIO, "filemark reached after %ld of"
+					 " %ld records", -i, -count);
+	}
+	return 0;
+}
+
+static int space_filemarks(struct tape *t, long count)
+{
+	struct tv *v = V(t);
+	long seen = 0;
+
+	while (seen < count) {
+		int k = here_kind(v);
+
+		if (k < 0)
+			return at_end(t, "while spacing over filemarks");
+		v->pos++;
+		seen += k == TV_FM;
+	}
+	while (seen > count) {
+		if (v->pos == 0)
+			return tape_fail(t, -EIO, "beginning of partition reached"
+					 " after %ld of %ld filemarks", -seen, -count);
+		v->pos--;
+		seen -= here_kind(v) == TV_FM;
+	}
+	return 0;
+}
+
+static int tv_space(struct tape *t, enum tape_space what, long count)
+{
+	struct tv *v = V(t);
+	int rc = need_medium(t);
+
+	if (rc < 0)
+		return rc;
+	v->ew = TV_EW_NONE;
+	switch (what) {
+	case TAPE_SP_RECORDS:
+		return space_records(t, count);
+	case TAPE_SP_FILEMARKS:
+		return space_filemarks(t, count);
+	case TAPE_SP_EOD:
+		v->pos = P(v)->n;
+		return 0;
+	case TAPE_SP_SETMARKS:
+		break;
+	}
+	return tape_fail(t, -EOPNOTSUPP, "virtual drives have no setmarks");
+}
+
+static int tv_locate(struct tape *t, unsigned part, uint64_t block)
+{
+	struct tv *v = V(t);
+	int rc = need_medium(t);
+
+	if (rc < 0)
+		return rc;
+	if (part >= v->nparts)
+		return tape_fail(t, -EINVAL, "no partition %u (the medium has %u)",
+				 part, v->nparts);
+	v->cur = part;
+	v->ew = TV_EW_NONE;
+	if (block > P(v)->n) {
+		v->pos = P(v)->n;
+		return tape_fail(t, -EIO, "block %" PRIu64 " is past end of data"
+				 " (%zu blocks in partition %u)", block, P(v)->n,
+				 part);
+	}
+	v->pos = block;
+	return 0;
+}
+
+static int tv_tell(struct tape *t, unsigned *part, uint64_t *block)
+{
+	int rc = need_medium(t);
+
+	if (rc < 0)
+		return rc;
+	*part = V(t)->cur;
+	*block = V(t)->pos;
+	return 0;
+}
+
+static int tv_erase(struct tape *t, bool long_erase)
+{
+	struct tv *v = V(t);
+	int rc = need_writable(t);
+
+	(void)long_erase;  /* both end the data here; there is no gap to keep */
+	if (rc < 0)
+		return rc;
+	rc = cut_here(v);
+	if (rc < 0)
+		return tape_fail(t, rc, "cannot truncate image: %s", strerror(-rc));
+	return 0;
+}
+
+static int tv_prepare(struct tape *t, enum tape_prep op)
+{
+	struct tv *v = V(t);
+
+	switch (op) {
+	case TAPE_PREP_LOAD:
+		v->st.loaded = true;
+		v->cur = 0;
+		return tv_rewind(t);
+	case TAPE_PREP_UNLOAD:
+		if (v->st.locked)
+			return tape_fail(t, -EBUSY, "medium removal is prevented"
+					 " (use 'unlock' first)");
+		v->pos = 0;
+		v->cur = 0;
+		v->st.loaded = false;
+		return 0;
+	case TAPE_PREP_LOCK:
+	case TAPE_PREP_UNLOCK:
+		v->st.locked = op == TAPE_PREP_LOCK;
+		return 0;
+	case TAPE_PREP_TENSION:
+		return tv_rewind(t);
+	}
+	return tape_fail(t, -EINVAL, "unknown prepare operation %d", (int)op);
+}
+
+static int tv_mkpart(struct tape *t, long size_mb)
+{
+	struct tv *v = V(t);
+	uint64_t want = (uint64_t)(size_mb < 0 ? -size_mb : size_mb) * MB;
+	unsigned n = size_mb ? 2 : 1;
+	int rc = need_writable(t);
+
+	if (rc < 0)
+		return rc;
+	if (v->st.capacity && want >= v->st.capacity)
+		return tape_fail(t, -EINVAL, "a %ld MB partition does not fit a"
+				 " medium of %" PRIu64 " bytes", size_mb,
+				 v->st.capacity);
+	rc = v->sops->set_parts(v->store, n);
+	if (rc < 0)
+		return tape_fail(t, rc, "cannot create partitions: %s",
+				 strerror(-rc));
+	free_parts(v);
+	v->nparts = n;
+	v->st.split_mb = size_mb;
+	set_capacities(v);
+	v->cur = 0;
+	v->pos = 0;
+	v->ew = TV_EW_NONE;
+	return 0;
+}
+
+static int tv_setpart(struct tape *t, unsigned part)
+{
+	return tv_locate(t, part, 0);
+}
+
+static int tv_get_params(struct tape *t, struct tape_params *p)
+{
+	struct tv *v = V(t);
+	struct tv_part *cp = P(v);
+
+	p->block_size = v->st.block_size;
+	p->min_block = 1;
+	p->max_block = SIMH_MAXLEN;
+	p->compression = v->st.compression;
+	p->max_partitions = TV_MAX_PARTS;
+	p->partitions = v->nparts;
+	p->capacity = cp->capacity;
+	p->remaining = cp->capacity > cp->end ? cp->capacity - cp->end : 0;
+	p->ew_zone = cp->capacity ? v->st.ew_zone : 0;
+	p->features = TAPE_FEAT_PARTITIONS | TAPE_FEAT_COMPRESSION |
+		      TAPE_FEAT_FIXED_BLOCK | TAPE_FEAT_LOCATE |
+		      TAPE_FEAT_BYTE_EXACT;
+	if (cp->capacity)
+		p->features |= TAPE_FEAT_EARLY_WARNING;
+	return 0;
+}
+
+static int tv_set_blksize(struct tape *t, uint32_t bs)
+{
+	if (bs > SIMH_MAXLEN)
+		return tape_fail(t, -EINVAL, "block size %" PRIu32 " exceeds the"
+				 " drive's maximum of %u", bs, SIMH_MAXLEN);
+	V(t)->st.block_size = bs;
+	return 0;
+}
+
+static int tv_set_compression(struct tape *t, bool on)
+{
+	/* Recorded and reported; a virtual drive stores the bytes as given. */
+	V(t)->st.compression = on;
+	return 0;
+}
+
+static int tv_status(struct tape *t, struct tape_status *s)
+{
+	struct tv *v = V(t);
+	struct tv_part *p = P(v);
+	uint64_t start = 0;
+	long file = 0;
+
+	for (uint64_t i = 0; i < v->pos && i < p->n; i++) {
+		if (p->obj[i].kind == TV_FM) {
+			file++;
+			start = i + 1;
+		}
+	}
+	s->online = v->st.loaded;
+	s->no_medium = !v->st.loaded;
+	s->locked = v->st.locked;
+	s->wr_prot = v->read_only;
+	s->block_size = v->st.block_size;
+	s->partition = v->cur;
+	if (!v->st.loaded)
+		return 0;
+	s->file = file;
+	s->block = (long)(v->pos - start);
+	s->logical = v->pos;
+	s->logical_valid = true;
+	s->bot = v->pos == 0;
+	s->eof = v->pos > 0 && v->pos <= p->n && p->obj[v->pos - 1].kind == TV_FM;
+	s->eod = v->pos >= p->n;
+	s->eot = past_ew(v);
+	return 0;
+}
+
+static int tv_close(struct tape *t)
+{
+	struct tv *v = V(t);
+	struct tv_state st = v->st;
+	int rc;
+
+	st.part = v->cur;
+	st.pos = v->pos;
+	rc = v->sops->close(v->store, &st);
+	free_parts(v);
+	free(v);
+	return rc;
+}
+
+static const struct tape_ops tv_ops = {
+	.read = tv_read,
+	.write = tv_write,
+	.write_marks = tv_write_marks,
+	.rewind = tv_rewind,
+	.space = tv_space,
+	.locate = tv_locate,
+	.tell = tv_tell,
+	.erase = tv_erase,
+	.prepare = tv_prepare,
+	.mkpart = tv_mkpart,
+	.setpart = tv_setpart,
+	.get_params = tv_get_params,
+	.set_blksize = tv_set_blksize,
+	.set_compression = tv_set_compression,
+	.status = tv_status,
+	.close = tv_close,
+};
+
+/* Settings: the options given now win over what was kept from last time. */
+static void tv_settings(struct tv *v, const struct tape_vopts *vo,
+			const struct tv_state *st)
+{
+	if (st) {
+		v->st = *st;
+	} else {
+		memset(&v->st, 0, sizeof(v->st));
+		v->st.loaded = true;
+	}
+	v->f_read = v->f_short = v->f_enospc = -1;
+	if (vo) {
+		if (vo->capacity)
+			v->st.capacity = vo->capacity;
+		if (vo->ew_zone)
+			v->st.ew_zone = vo->ew_zone;
+		v->read_only = vo->read_only;
+		v->f_read = vo->fault_read_error;
+		v->f_short = vo->fault_short_write;
+		v->f_enospc = vo->fault_enospc;
+	}
+}
+
+static int tv_index(struct tv *v)
+{
+	uint8_t *window = malloc(SCAN_WINDOW);
+	int rc = 0;
+
+	if (!window)
+		return -ENOMEM;
+	v->nparts = v->sops->parts(v->store);
+	if (v->nparts < 1 || v->nparts > TV_MAX_PARTS)
+		rc = -EINVAL;
+	for (unsigned i = 0; rc == 0 && i < v->nparts; i++)
+		rc = scan_part(v, i, window);
+	free(window);
+	return rc;
+}
+
+int tv_open(const char *kind, const char *name, const struct tv_store_ops *sops,
+	    void *store, const struct tape_vopts *vo, const struct tv_state *st,
+	    struct tape **out)
+{
+	struct tv *v = calloc(1, sizeof(*v));
+	struct tape *t = NULL;
+	int rc = -ENOMEM;
+
+	if (!v)
+		goto out;
+	v->sops = sops;
+	v->store = store;
+	tv_settings(v, vo, st);
+	rc = tv_index(v);
+	if (rc < 0)
+		goto out;
+	if (v->nparts == 1)
+		v->st.split_mb = 0;
+	set_capacities(v);
+	/* A kept position only stands if it still exists on this medium. */
+	if (v->st.part < v->nparts && v->st.pos <= v->part[v->st.part].n) {
+		v->cur = v->st.part;
+		v->pos = v->st.pos;
+	}
+	rc = -ENOMEM;
+	t = tape_alloc(&tv_ops, kind, name);
+	if (!t)
+		goto out;
+	t->priv = v;
+	*out = t;
+	return 0;
+out:
+	if (v)
+		free_parts(v);
+	free(v);
+	sops->close(store, NULL);
+	return rc;
+}
