@@ -434,11 +434,13 @@ static void write_files(const struct sections *s)
 		put_file(g_state, s->state, s->nstate);
 		/* A state file names the exact image it belongs to; append the
 		 * right stamp (later lines win) unless the state ends in '!'. */
-		if (s->nstate && s->state[s->nstate - 1] == '!')
+		if (!s->nstate || s->state[s->nstate - 1] == '!')
 			return;
+		if (s->state[s->nstate - 1] != '\n')
+			stamps[k++] = '\n';  /* finish the last line */
 		if (stat(g_img, &sb) == 0)
 			k += snprintf(stamps + k, sizeof(stamps) - (size_t)k,
-				      "\nstamp0 %llu %llu\n",
+				      "stamp0 %llu %llu\n",
 				      (unsigned long long)sb.st_size,
 				      (unsigned long long)sb.st_mtim.tv_sec *
 				      1000000000ull + (unsigned long long)
