@@ -539,12 +539,44 @@ static long read_tags_to_end(struct tt *c, uint32_t first)
 	return n;
 }
 
+/* Every block a write acknowledged is on the tape, in order, then a mark. */
+static void readback(struct tt *c, const char *name, long want)
+{
+	long back = op_ok(c, tape_rewind(c->t), "rewind") ?
+		    read_tags_to_end(c, 1000) : -1;
+
+	check(c, (back == want || why(c, "%ld blocks read back, %ld were"
+				      " acknowledged", back, want)) &&
+		 (get_kind(c, TAPE_RD_FILEMARK) || true),
+	      name, "all %ld acknowledged blocks read back in order", want);
+}
+
+/* Past the physical end st cannot even rewind until the device is closed
+ * (its automatic filemark fails), so only virtual drives go that far. */
+static void t_end_of_medium(struct tt *c, long w, long limit)
+{
+	long more;
+
+	if (!strcmp(tape_kind(c->t), "st")) {
+		skip(c, "end-of-medium", "not on a real drive: st refuses to"
+		     " rewind after the physical end until the device is closed");
+		return;
+	}
+	more = op_ok(c, tape_locate(c->t, 0, (uint64_t)w), "seek") ?
+	       write_to_end(c, 1000u + (uint32_t)w, limit) : -1;
+	check(c, more > 0 || why(c, "no write was allowed after early warning"),
+	      "end-of-medium", "%ld more blocks written, alternately refused,"
+	      " until the end refused every write", more);
+	if (more > 0)
+		readback(c, "end-of-medium-readback", w + more);
+}
+
 static void t_early_warning(struct tt *c)
 {
 	long limit = c->p.capacity ? (long)(c->p.capacity / c->rs) + 100
 				   : EW_MAX_BLOCKS;
 	struct tape_status s;
-	long w, more, back;
+	long w;
 
 	if (!(c->p.features & TAPE_FEAT_EARLY_WARNING)) {
 		skip(c, "early-warning", "no capacity set for this drive"
@@ -564,36 +596,33 @@ static void t_early_warning(struct tt *c)
 		 (s.eot || why(c, "status does not report EOT after ENOSPC")),
 	      "early-warning", "first write refused with ENOSPC after %ld blocks;"
 	      " status reports EOT", w);
-	more = write_to_end(c, 1000u + (uint32_t)w, limit);
-	check(c, more > 0 || why(c, "no write was allowed after early warning"),
-	      "early-warning-trailer", "%ld more blocks written after early warning"
-	      " before every write was refused", more);
-	back = op_ok(c, tape_rewind(c->t), "rewind") ?
-	       read_tags_to_end(c, 1000) : -1;
-	check(c, back == w + more || why(c, "%ld blocks read back, %ld were"
-					 " acknowledged", back, w + more),
-	      "early-warning-readback", "all %ld acknowledged blocks read back in"
-	      " order", w + more);
+	check(c, put(c, 1000u + (uint32_t)w) &&
+		 op_ok(c, tape_write_marks(c->t, TAPE_MK_FILEMARK, 1), "weof"),
+	      "early-warning-trailer", "the write after the refusal is allowed, and"
+	      " a filemark after it");
+	readback(c, "early-warning-readback", w + 1);
+	t_end_of_medium(c, w, limit);
 }
 
-/* The test writes: refuse a tape that holds data unless forced. */
+/* The test writes: refuse a tape that holds data unless forced.  A tape is
+ * blank when end of data is at block 0 (reading a blank st tape fails with
+ * EIO, which says nothing). */
 static int blank_or_forced(struct tt *c, bool force)
 {
-	struct tape_status s;
-	enum tape_rd what;
-	ssize_t n;
+	unsigned part;
+	uint64_t blk = 1;
 	int rc = tape_rewind(c->t);
 
+	if (rc == 0)
+		rc = tape_space(c->t, TAPE_SP_EOD, 0);
+	if (rc == 0)
+		rc = tape_tell(c->t, &part, &blk);
 	if (rc < 0)
 		return rc;
-	n = tape_read(c->t, c->rbuf, c->cap, &what);
-	if ((n == 0 && what == TAPE_RD_EOD) ||
-	    (n < 0 && n != -ENOMEM && tape_status(c->t, &s) == 0 && s.eod))
-		return tape_rewind(c->t);
-	if (!force) {
-		fprintf(c->out, "the tape in %s holds data; the self-test would"
-			" overwrite it (use --force to allow that)\n",
-			tape_name(c->t));
+	if (blk != 0 && !force) {
+		fprintf(c->out, "the tape in %s holds data (end of data at block"
+			" %" PRIu64 "); the self-test would overwrite it (use"
+			" --force to allow that)\n", tape_name(c->t), blk);
 		return -ENOTEMPTY;
 	}
 	return tape_rewind(c->t);

@@ -414,13 +414,10 @@ static ssize_t tv_read_fixed(struct tape *t, char *buf, size_t len,
 			*what = TAPE_RD_FILEMARK;
 			return 0;
 		}
-		if (P(v)->obj[v->pos].len != bs) {
-			uint32_t l = P(v)->obj[v->pos++].len;
-
+		if (P(v)->obj[v->pos].len != bs)  /* st: the tape does not move */
 			return tape_fail(t, -EIO, "block of %" PRIu32 " bytes does"
 					 " not match the fixed block size %" PRIu32,
-					 l, bs);
-		}
+					 P(v)->obj[v->pos].len, bs);
 		ssize_t n = get_data(t, buf + got, bs);
 
 		if (n < 0)
