@@ -32,6 +32,7 @@ struct st_drive {
 	bool read_only;
 	bool pos_known;   /* pos is the drive's logical position */
 	long pos;
+	bool in_ew;       /* a write met early warning since the last motion */
 };
 
 static struct st_drive *D(struct tape *t)
@@ -64,6 +65,8 @@ static int mtop(struct tape *t, short op, int count)
 			   op_names[op] ? op_names[op] : "MTIOCTOP";
 
 	D(t)->pos_known = false;  /* every operation may move the tape */
+	if (op != MTWEOF && op != MTNOP)
+		D(t)->in_ew = false;
 	if (ioctl(FD(t), MTIOCTOP, &m) < 0) {
 		int e = errno;
 
@@ -196,6 +199,8 @@ static ssize_t st_write(struct tape *t, const void *buf, size_t len)
 		return n;
 	}
 	e = errno;
+	if (e == ENOSPC)
+		d->in_ew = true;  /* st forgets GMT_EOT after a refused write */
 	/* ENOSPC at early warning may still have put the block on tape. */
 	if (e == ENOSPC && d->pos_known && read_pos(t, &now) == 0 &&
 	    now == d->pos + blocks_of(t, len)) {
@@ -409,7 +414,7 @@ static int st_status(struct tape *t, struct tape_status *s)
 				MT_ST_DENSITY_SHIFT);
 	s->bot = GMT_BOT(g.mt_gstat);
 	s->eof = GMT_EOF(g.mt_gstat);
-	s->eot = GMT_EOT(g.mt_gstat);
+	s->eot = GMT_EOT(g.mt_gstat) || D(t)->in_ew;
 	s->sm = GMT_SM(g.mt_gstat);
 	s->eod = GMT_EOD(g.mt_gstat);
 	s->wr_prot = GMT_WR_PROT(g.mt_gstat) ||
@@ -460,14 +465,19 @@ int tape_open_st(const char *dev, bool read_only, struct tape **out)
 	if (!d)
 		goto out;
 	d->read_only = read_only;
-	d->fd = open(dev, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* O_NONBLOCK: without a tape, st would wait minutes before failing; we
+	 * want `status` and `load` to work then.  It only matters for open. */
+	d->fd = open(dev, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
 	/* A write-protected cartridge refuses O_RDWR; it can still be read. */
 	if (d->fd < 0 && !read_only && (errno == EROFS || errno == EACCES)) {
 		d->read_only = true;
-		d->fd = open(dev, O_RDONLY | O_CLOEXEC);
+		d->fd = open(dev, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	}
 	rc = -errno;
 	if (d->fd < 0)
+		goto out;
+	rc = fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) & ~O_NONBLOCK) < 0 ? -errno : 0;
+	if (rc < 0)
 		goto out;
 	rc = -ENOMEM;
 	t = tape_alloc(&st_ops, "st", dev);

@@ -35,7 +35,7 @@ run_cmocka() { # suite binary
 run_script() { # suite script args...
 	s=$1; shift
 	out="$log/$s.$(basename "$1").out"
-	sh "$@" >"$out" 2>&1
+	"$@" >"$out" 2>&1
 	rc=$?
 	p=$(grep -c '^PASS ' "$out")
 	f=$(grep -c '^FAIL ' "$out")

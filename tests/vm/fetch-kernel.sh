@@ -33,7 +33,7 @@ BASE_MODULES="scsi_common scsi_mod scsi_debug st"
 die() { echo "fetch-kernel: ERROR: $*" >&2; exit 2; }
 note() { echo "fetch-kernel: $*" >&2; }
 
-CACHE_ROOT=${SYSRECOVER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sysrecover}
+CACHE_ROOT=${SYSRECOVER_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/sysrecover}
 CACHE=$CACHE_ROOT/vm
 mkdir -p "$CACHE" || die "cannot create cache directory $CACHE"
 
@@ -253,7 +253,9 @@ mv "$DEST.new" "$DEST"
 note "cached kernel $abi in $DEST ($(du -sh "$DEST" | cut -f1))"
 
 # Keep the two newest kernels only.
-ls -d "$CACHE"/kernel-* 2>/dev/null | grep -v '\.new$' | sort -V | head -n -2 | while read -r old; do
+for d in "$CACHE"/kernel-*; do
+    case "$d" in *.new) ;; *) [ -d "$d" ] && echo "$d" ;; esac
+done | sort -V | head -n -2 | while read -r old; do
     note "removing old cached kernel $old"; rm -rf "$old"
 done
 

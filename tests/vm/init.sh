@@ -29,7 +29,7 @@ for m in $(cat /lib/modules/load-order); do
     [ "$m" = scsi_debug ] && continue
     insmod /lib/modules/$m.ko || load_failed="$load_failed $m"
 done
-insmod /lib/modules/scsi_debug.ko ptype=1 || load_failed="$load_failed scsi_debug"
+insmod /lib/modules/scsi_debug.ko ptype=1 delay=0 || load_failed="$load_failed scsi_debug"
 if [ -n "$load_failed" ]; then
     echo "VMTEST FAIL boot/insmod could not load:$load_failed"
 fi

@@ -1,0 +1,95 @@
+#!/bin/bash
+# run.sh — the QEMU VM tape test (DESIGN.md §6).
+#
+# Usage: tests/vm/run.sh BUILD_DIR/sysrecover
+#
+# Fetches (cached) a Debian trixie-backports kernel >= 6.16 with fetch-kernel.sh, builds
+# an initramfs (build-initramfs.sh) holding busybox, the given sysrecover binary, mt-st
+# and the st/scsi_debug modules, boots it under QEMU with software emulation (TCG; KVM
+# is not usable here), and parses the "VMTEST ..." lines that /init (init.sh) and
+# tape-suite.sh print on the serial console.
+#
+# Writes BUILD_DIR/vm/initramfs.cpio.gz and BUILD_DIR/vm/console.log (the full console,
+# with the kernel log at the end).  Prints every check, then as its last line
+#     vm: N passed, N failed
+# and exits 0 only when nothing failed, at least one check passed and the VM reported
+# VMTEST DONE.  A kernel that cannot be fetched is a failure, not a skip.
+#
+# Environment: SYSRECOVER_VM_TIMEOUT (seconds for the whole VM run, default 150),
+# SYSRECOVER_VM_APPEND (extra kernel command-line words), and those of fetch-kernel.sh
+# (SYSRECOVER_CACHE, SYSRECOVER_VM_KERNEL, SYSRECOVER_VM_OFFLINE, ...).
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TIMEOUT=${SYSRECOVER_VM_TIMEOUT:-150}
+
+fatal() {
+    echo "vm: ERROR: $*" >&2
+    echo "vm: FAIL vm/setup $*"
+    echo "vm: 0 passed, 1 failed"
+    exit 1
+}
+
+[ $# -eq 1 ] || fatal "usage: $0 BUILD_DIR/sysrecover"
+SR=$1
+[ -f "$SR" ] && [ -x "$SR" ] || fatal "sysrecover binary '$SR' not found or not executable"
+BUILD_DIR=$(cd "$(dirname "$SR")" && pwd)
+OUT=$BUILD_DIR/vm
+mkdir -p "$OUT" || fatal "cannot create $OUT"
+LOG=$OUT/console.log
+INITRD=$OUT/initramfs.cpio.gz
+
+# Debian packages this needs: qemu-system-x86 busybox-static mt-st cpio xz-utils
+# debian-archive-keyring (plus apt, dpkg, util-linux, coreutils, gzip: always present)
+missing=
+for tool in qemu-system-x86_64:qemu-system-x86 busybox:busybox-static mt-st:mt-st \
+            cpio:cpio xz:xz-utils dpkg-deb:dpkg apt-get:apt flock:util-linux; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 || missing="$missing ${tool#*:}"
+done
+[ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || missing="$missing debian-archive-keyring"
+[ -z "$missing" ] || fatal "missing tools; apt-get install$missing"
+QEMU=$(command -v qemu-system-x86_64)
+
+t0=$(date +%s)
+KDIR=$("$HERE/fetch-kernel.sh" | tail -n 1)
+[ -n "$KDIR" ] && [ -s "$KDIR/vmlinuz" ] || fatal "could not fetch the test kernel (see fetch-kernel messages above)"
+"$HERE/build-initramfs.sh" "$INITRD" "$KDIR" "$SR" || fatal "could not build the initramfs"
+t1=$(date +%s)
+
+# -accel tcg always: -enable-kvm fails on these machines.  -nic none: no NIC option ROM.
+timeout --kill-after=10 "$TIMEOUT" "$QEMU" -accel tcg -cpu max -m 512 -smp 1 \
+    -nographic -no-reboot -nic none \
+    -kernel "$KDIR/vmlinuz" -initrd "$INITRD" \
+    -append "console=ttyS0 panic=-1 quiet ${SYSRECOVER_VM_APPEND:-}" \
+    < /dev/null > "$LOG" 2>&1
+qrc=$?
+t2=$(date +%s)
+
+passed=0 failed=0 skipped=0 done_seen=0
+while IFS= read -r line; do
+    case "$line" in
+        "VMTEST PASS "*) passed=$((passed + 1)); echo "vm: PASS ${line#VMTEST PASS }" ;;
+        "VMTEST FAIL "*) failed=$((failed + 1)); echo "vm: FAIL ${line#VMTEST FAIL }" ;;
+        "VMTEST SKIP "*) skipped=$((skipped + 1)); echo "vm: SKIP ${line#VMTEST SKIP }" ;;
+        "VMTEST INFO "*) echo "vm: INFO ${line#VMTEST INFO }" ;;
+        "VMTEST DONE"*)  done_seen=1 ;;
+    esac
+done < <(tr -d '\r' < "$LOG" | sed -n 's/^.*\(VMTEST \(PASS\|FAIL\|SKIP\|INFO\|DONE\).*\)$/\1/p')
+
+if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
+    failed=$((failed + 1)); echo "vm: FAIL vm/timeout the VM did not finish within ${TIMEOUT}s"
+elif [ $qrc -ne 0 ]; then
+    failed=$((failed + 1)); echo "vm: FAIL vm/qemu qemu exited with status $qrc: $(grep -a -m1 -i 'qemu' "$LOG")"
+fi
+if [ $done_seen -eq 0 ]; then
+    failed=$((failed + 1)); echo "vm: FAIL vm/done no 'VMTEST DONE' (the VM crashed or the suite died)"
+    echo "vm: last console lines:"
+    tr -d '\r' < "$LOG" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | grep -av '^dmesg: ' | tail -n 15 | sed 's/^/vm:   | /'
+fi
+if [ $passed -eq 0 ]; then
+    failed=$((failed + 1)); echo "vm: FAIL vm/ran no check passed"
+fi
+
+echo "vm: INFO kernel $(cat "$KDIR/VERSION" 2>/dev/null), prepare $((t1 - t0))s, VM run $((t2 - t1))s, $skipped skipped, console log $LOG"
+echo "vm: $passed passed, $failed failed"
+[ $failed -eq 0 ]
