@@ -31,16 +31,17 @@ run_cmocka() { # suite binary
 	fail=$((fail + f))
 }
 
-# A script suite prints "PASS name" / "FAIL name" lines.
+# A script suite prints "PASS name" / "FAIL name" lines, optionally behind a
+# "suite: " prefix (the VM harness says "vm: PASS ...").
 run_script() { # suite script args...
 	s=$1; shift
 	out="$log/$s.$(basename "$1").out"
 	"$@" >"$out" 2>&1
 	rc=$?
-	p=$(grep -c '^PASS ' "$out")
-	f=$(grep -c '^FAIL ' "$out")
+	p=$(grep -cE '^([a-z]+: )?PASS ' "$out")
+	f=$(grep -cE '^([a-z]+: )?FAIL ' "$out")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-	grep -E '^(FAIL|SKIP)' "$out" | sed "s|^|  $s: |"
+	grep -E '^([a-z]+: )?(FAIL|SKIP) ' "$out" | sed "s|^|  $s: |"
 	[ "$rc" -ne 0 ] && tail -n 30 "$out" | sed "s|^|  $s: |"
 	echo "$s $(basename "$1"): $p passed, $f failed"
 	pass=$((pass + p))
