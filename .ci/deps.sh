@@ -21,11 +21,13 @@ set -eu
 #   mt-st                        independent check of the st driver's view in the VM
 #   e2fsprogs ntfs-3g libhivex-bin attr acl
 #                                independent checkers (e2fsck, ntfsls, hivexget, getfattr)
-#   xz-utils gzip tar            test data and tape-image inspection
+#   xz-utils gzip zstd tar       test data, kernel modules, tape-image inspection
+#   python3                      tests/fuzz builds its hand-made corrupt seeds with it
 #   ca-certificates              apt download of the test kernel over https mirrors
 PKGS="build-essential pkg-config libblkid-dev libext2fs-dev ntfs-3g-dev libhivex-dev
 libarchive-dev libcmocka-dev clang libclang-rt-14-dev qemu-system-x86 busybox-static cpio
-mt-st e2fsprogs ntfs-3g libhivex-bin attr acl xz-utils gzip tar ca-certificates"
+mt-st e2fsprogs ntfs-3g libhivex-bin attr acl xz-utils gzip zstd tar python3
+ca-certificates"
 
 missing() {
 	for p in $PKGS; do

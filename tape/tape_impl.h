@@ -43,7 +43,7 @@ int tape_fail(struct tape *t, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Drive state that a virtual drive may keep across opens (simh sidecar). */
-struct tv_state {
+struct tape_vstate {
 	uint64_t capacity;   /* of the medium, 0 = unlimited */
 	uint64_t ew_zone;
 	long split_mb;       /* last mkpart argument: 0 = one partition */
@@ -55,7 +55,7 @@ struct tv_state {
 
 /* The virtual drive (tape_virt.c) keeps SIMH-encoded records in byte stores,
  * one per partition; simh and mem differ only in where the bytes live. */
-struct tv_store_ops {
+struct tape_vstore_ops {
 	/* Read up to n bytes at off; returns bytes read (short at the end). */
 	ssize_t (*pread)(void *s, unsigned part, void *buf, size_t n, uint64_t off);
 	/* Write all of iov at off, or fail with -errno. */
@@ -69,15 +69,15 @@ struct tv_store_ops {
 	unsigned (*parts)(void *s);
 	int (*sync)(void *s);
 	/* Persist what it wants of the final drive state, then free. */
-	int (*close)(void *s, const struct tv_state *st);
+	int (*close)(void *s, const struct tape_vstate *st);
 };
 
-#define TV_MAX_PARTS 2
+#define TAPE_V_MAX_PARTS 2
 
 /* Scan the stores and make a drive.  st may be NULL (fresh drive at BOT);
  * on failure the store is closed.  */
-int tv_open(const char *kind, const char *name, const struct tv_store_ops *sops,
-	    void *store, const struct tape_vopts *vo, const struct tv_state *st,
+int tape_virt_open(const char *kind, const char *name, const struct tape_vstore_ops *sops,
+	    void *store, const struct tape_vopts *vo, const struct tape_vstate *st,
 	    struct tape **out);
 
 #endif

@@ -6,8 +6,8 @@
 #include "tape_impl.h"
 
 struct mem_store {
-	uint8_t *buf[TV_MAX_PARTS];
-	size_t len[TV_MAX_PARTS], cap[TV_MAX_PARTS];
+	uint8_t *buf[TAPE_V_MAX_PARTS];
+	size_t len[TAPE_V_MAX_PARTS], cap[TAPE_V_MAX_PARTS];
 	unsigned n;
 };
 
@@ -83,7 +83,7 @@ static int mem_set_parts(void *s, unsigned n)
 {
 	struct mem_store *m = s;
 
-	for (unsigned i = 0; i < TV_MAX_PARTS; i++)
+	for (unsigned i = 0; i < TAPE_V_MAX_PARTS; i++)
 		m->len[i] = 0;
 	m->n = n;
 	return 0;
@@ -100,18 +100,18 @@ static int mem_sync(void *s)
 	return 0;
 }
 
-static int mem_close(void *s, const struct tv_state *st)
+static int mem_close(void *s, const struct tape_vstate *st)
 {
 	struct mem_store *m = s;
 
 	(void)st;  /* nothing outlives the process */
-	for (unsigned i = 0; i < TV_MAX_PARTS; i++)
+	for (unsigned i = 0; i < TAPE_V_MAX_PARTS; i++)
 		free(m->buf[i]);
 	free(m);
 	return 0;
 }
 
-static const struct tv_store_ops mem_ops = {
+static const struct tape_vstore_ops mem_ops = {
 	.pread = mem_pread,
 	.pwritev = mem_pwritev,
 	.truncate = mem_truncate,
@@ -129,5 +129,5 @@ int tape_open_mem(const struct tape_vopts *vo, struct tape **out)
 	if (!m)
 		return -ENOMEM;
 	m->n = 1;
-	return tv_open("mem", "mem:", &mem_ops, m, vo, NULL, out);
+	return tape_virt_open("mem", "mem:", &mem_ops, m, vo, NULL, out);
 }

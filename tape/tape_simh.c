@@ -23,9 +23,9 @@
 #define STATE_MAGIC "sysrecover-vtape 1"
 
 struct simh_store {
-	char *path[TV_MAX_PARTS];
+	char *path[TAPE_V_MAX_PARTS];
 	char *state_path;
-	int fd[TV_MAX_PARTS];
+	int fd[TAPE_V_MAX_PARTS];
 	unsigned n;
 	bool read_only;
 };
@@ -159,7 +159,7 @@ static void stamp(struct simh_store *h, unsigned i, uint64_t *size,
 	}
 }
 
-static int save_state(struct simh_store *h, const struct tv_state *st)
+static int save_state(struct simh_store *h, const struct tape_vstate *st)
 {
 	char *tmp = NULL;
 	FILE *f = NULL;
@@ -198,7 +198,7 @@ out:
 	return rc;
 }
 
-static int simh_close(void *s, const struct tv_state *st)
+static int simh_close(void *s, const struct tape_vstate *st)
 {
 	struct simh_store *h = s;
 	int rc = 0;
@@ -208,7 +208,7 @@ static int simh_close(void *s, const struct tv_state *st)
 		if (rc == 0)
 			rc = save_state(h, st);
 	}
-	for (unsigned i = 0; i < TV_MAX_PARTS; i++) {
+	for (unsigned i = 0; i < TAPE_V_MAX_PARTS; i++) {
 		if (h->fd[i] >= 0)
 			close(h->fd[i]);
 		free(h->path[i]);
@@ -218,7 +218,7 @@ static int simh_close(void *s, const struct tv_state *st)
 	return rc;
 }
 
-static const struct tv_store_ops simh_ops = {
+static const struct tape_vstore_ops simh_ops = {
 	.pread = simh_pread,
 	.pwritev = simh_pwritev,
 	.truncate = simh_truncate,
@@ -230,7 +230,7 @@ static const struct tv_store_ops simh_ops = {
 };
 
 /* One "key value" line of the state file into st; false if unknown. */
-static bool state_line(const char *line, struct tv_state *st, uint64_t sz[2],
+static bool state_line(const char *line, struct tape_vstate *st, uint64_t sz[2],
 		       uint64_t mt[2])
 {
 	char key[32];
@@ -268,7 +268,7 @@ static bool state_line(const char *line, struct tv_state *st, uint64_t sz[2],
 
 /* Read the saved state.  A missing or unreadable one means a fresh drive;
  * it is only our own bookkeeping, never a reason to refuse the tape. */
-static bool load_state(struct simh_store *h, struct tv_state *st)
+static bool load_state(struct simh_store *h, struct tape_vstate *st)
 {
 	uint64_t sz[2] = { UINT64_MAX, UINT64_MAX }, mt[2] = { UINT64_MAX, UINT64_MAX };
 	uint64_t csz, cmt;
@@ -326,7 +326,7 @@ int tape_open_simh(const char *path, const struct tape_vopts *vo,
 {
 	bool ro = vo && vo->read_only;
 	struct simh_store *h;
-	struct tv_state st;
+	struct tape_vstate st;
 	bool have_state;
 	int rc;
 
@@ -345,7 +345,7 @@ int tape_open_simh(const char *path, const struct tape_vopts *vo,
 	if (open_part(h, 1, false) == 0)
 		h->n = 2;
 	have_state = load_state(h, &st);
-	return tv_open("simh", path, &simh_ops, h, vo, have_state ? &st : NULL,
+	return tape_virt_open("simh", path, &simh_ops, h, vo, have_state ? &st : NULL,
 		       out);
 fail:
 	simh_close(h, NULL);

@@ -49,12 +49,12 @@ struct tv_part {
 enum tv_ew { TV_EW_NONE, TV_EW_PASSED, TV_EW_REFUSED };
 
 struct tv {
-	const struct tv_store_ops *sops;
+	const struct tape_vstore_ops *sops;
 	void *store;
-	struct tv_part part[TV_MAX_PARTS];
+	struct tv_part part[TAPE_V_MAX_PARTS];
 	unsigned nparts, cur;
 	uint64_t pos;        /* index of the next object in part[cur] */
-	struct tv_state st;  /* settings kept across opens */
+	struct tape_vstate st;  /* settings kept across opens */
 	bool read_only;
 	enum tv_ew ew;
 	long f_read, f_short, f_enospc;
@@ -239,7 +239,7 @@ static void set_capacities(struct tv *v)
 
 static void free_parts(struct tv *v)
 {
-	for (unsigned i = 0; i < TV_MAX_PARTS; i++) {
+	for (unsigned i = 0; i < TAPE_V_MAX_PARTS; i++) {
 		free(v->part[i].obj);
 		memset(&v->part[i], 0, sizeof(v->part[i]));
 	}
@@ -729,7 +729,7 @@ static int tv_get_params(struct tape *t, struct tape_params *p)
 	p->min_block = 1;
 	p->max_block = SIMH_MAXLEN;
 	p->compression = v->st.compression;
-	p->max_partitions = TV_MAX_PARTS;
+	p->max_partitions = TAPE_V_MAX_PARTS;
 	p->partitions = v->nparts;
 	p->capacity = cp->capacity;
 	p->remaining = cp->capacity > cp->end ? cp->capacity - cp->end : 0;
@@ -793,7 +793,7 @@ static int tv_status(struct tape *t, struct tape_status *s)
 static int tv_close(struct tape *t)
 {
 	struct tv *v = V(t);
-	struct tv_state st = v->st;
+	struct tape_vstate st = v->st;
 	int rc;
 
 	st.part = v->cur;
@@ -825,7 +825,7 @@ static const struct tape_ops tv_ops = {
 
 /* Settings: the options given now win over what was kept from last time. */
 static void tv_settings(struct tv *v, const struct tape_vopts *vo,
-			const struct tv_state *st)
+			const struct tape_vstate *st)
 {
 	if (st) {
 		v->st = *st;
@@ -854,7 +854,7 @@ static int tv_index(struct tv *v)
 	if (!window)
 		return -ENOMEM;
 	v->nparts = v->sops->parts(v->store);
-	if (v->nparts < 1 || v->nparts > TV_MAX_PARTS)
+	if (v->nparts < 1 || v->nparts > TAPE_V_MAX_PARTS)
 		rc = -EINVAL;
 	for (unsigned i = 0; rc == 0 && i < v->nparts; i++)
 		rc = scan_part(v, i, window);
@@ -862,8 +862,8 @@ static int tv_index(struct tv *v)
 	return rc;
 }
 
-int tv_open(const char *kind, const char *name, const struct tv_store_ops *sops,
-	    void *store, const struct tape_vopts *vo, const struct tv_state *st,
+int tape_virt_open(const char *kind, const char *name, const struct tape_vstore_ops *sops,
+	    void *store, const struct tape_vopts *vo, const struct tape_vstate *st,
 	    struct tape **out)
 {
 	struct tv *v = calloc(1, sizeof(*v));
