@@ -18,7 +18,9 @@ run "$SR" tape --capacity 8M --early-warning 256k "$T" test
 
 step "2. Round trip: two tar archives as two tape files, 10240-byte records"
 rm -f "$T" "$T.state"
-cp /etc/os-release /etc/services "$D/src/etc/" 2>/dev/null || true
+# Generated, not copied from /etc, so the layout is the same on every machine:
+# one.tar is 3 records of 10240 bytes, so byte 20000 lies inside file 0.
+seq -f 'line %g of a small configuration file' 1 700 >"$D/src/etc/config.txt"
 head -c 1000000 /dev/urandom >"$D/src/random.bin"
 seq 1 20000 >"$D/src/numbers.txt"
 (cd "$D/src" && sha256sum random.bin numbers.txt >"$D/sums")
@@ -42,6 +44,7 @@ run "$SR" tape "$T" bsf 2 fsf 1 tell
 echo "both archives read back byte for byte"
 
 step "6. A damaged image is reported with the byte offset, and the rest stays readable"
+[ "$(stat -c %s "$D/one.tar")" -ge 30720 ] || { echo "demo: one.tar too small" >&2; exit 1; }
 head -c 20000 "$T" >"$D/damaged.tap"
 printf '$ %s tape %s read - >/dev/null\n' "$SR" "$D/damaged.tap"
 if "$SR" tape "$D/damaged.tap" read - >/dev/null; then
