@@ -27,7 +27,14 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
-	     -Itape -Irecovery/common -Irecovery/cli $(PKG_CFLAGS)
+	     -Itape -Irecovery/common -Irecovery/fs -Irecovery/cli $(PKG_CFLAGS)
+
+# libntfs-3g's headers test HAVE_* macros from a config.h it does not ship;
+# these mirror its own configure on Debian (libraries-and-peers.md 5.1).
+NTFS_DEFS = -DHAVE_STDINT_H -DHAVE_SYS_TYPES_H -DHAVE_ENDIAN_H -DHAVE_BYTESWAP_H \
+	    -DHAVE_SYS_PARAM_H -DHAVE_FFS -DHAVE_DAEMON -DHAVE_STRSEP -DHAVE_SETXATTR \
+	    -DHAVE_CLOCK_GETTIME -DHAVE_STDIO_H -DHAVE_STDLIB_H -DHAVE_STRING_H \
+	    -DHAVE_ERRNO_H -DHAVE_LIMITS_H -DHAVE_UNISTD_H -DHAVE_FCNTL_H
 LDFLAGS ?=
 ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
 
@@ -40,8 +47,10 @@ BA = build-asan
 TAPE_SRC = tape/tape.c tape/tape_virt.c tape/tape_mem.c tape/tape_simh.c \
 	   tape/tape_st.c tape/tape_test.c
 COMMON_SRC = recovery/common/cm.c
+FS_SRC = recovery/fs/fs.c recovery/fs/volume.c recovery/fs/fs_dir.c \
+	 recovery/fs/fs_ext.c recovery/fs/fs_ntfs.c
 CLI_SRC = recovery/cli/main.c recovery/cli/cmd_tape.c
-LIB_SRC = $(TAPE_SRC) $(COMMON_SRC)
+LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
@@ -63,7 +72,9 @@ pkgcheck:
 
 $(B)/%.o: %.c | pkgcheck
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/recovery/fs/fs_ntfs.o: EXTRA_CFLAGS = $(NTFS_DEFS)
 
 $(B)/libsysrecover.a: $(LIB_OBJ)
 	@rm -f $@

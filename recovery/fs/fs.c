@@ -1,0 +1,646 @@
+/* fs.c - the generic volume handle: path checks, dispatch, errors, walk. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "fs_impl.h"
+
+/* Probe order: the library backends first; a directory is never an image. */
+static const struct fs_ops *const fs_backends[] = {
+	&fs_ext_ops,
+	&fs_ntfs_ops,
+};
+
+#define NBACKENDS (sizeof(fs_backends) / sizeof(fs_backends[0]))
+
+int fs_fail(struct fs *fs, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(fs->err, sizeof(fs->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int fs_fail_op(struct fs *fs, int err, const char *verb, const char *path)
+{
+	return fs_fail(fs, err, "cannot %s '%s' on %s: %s", verb, path, fs->name,
+		       strerror(-err));
+}
+
+int fs_err_set(struct fs_err *e, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return err;
+	e->code = err;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *fs_kind_name(enum fs_kind kind)
+{
+	switch (kind) {
+	case FS_KIND_EXT: return "ext";
+	case FS_KIND_NTFS: return "ntfs";
+	case FS_KIND_DIR: return "dir";
+	}
+	return "?";
+}
+
+const char *fs_state_name(enum fs_state state)
+{
+	static const char *const names[] = {
+		[FS_STATE_CLEAN] = "clean",
+		[FS_STATE_NEEDS_RECOVERY] = "needs journal recovery",
+		[FS_STATE_ERRORS] = "has errors",
+		[FS_STATE_DIRTY] = "dirty",
+		[FS_STATE_HIBERNATED] = "hibernated",
+	};
+
+	return (unsigned)state < sizeof(names) / sizeof(*names) ? names[state] : "?";
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Turn a volume name into the bytes that hold it: a plain file or device as
+ * it is, anything else (IMAGE@N, UUID=, LABEL=, PARTUUID=) through libblkid. */
+static int find_target(const char *spec, struct fs_target *tg,
+		       struct fs_volume *vol, struct fs_err *err)
+{
+	struct stat sb;
+	int rc;
+
+	if (stat(spec, &sb) == 0) {
+		*tg = (struct fs_target){ .file = spec };
+		return 0;
+	}
+	rc = fs_volume_resolve(spec, NULL, 0, vol, err);
+	if (rc < 0)
+		return rc;
+	*tg = (struct fs_target){ .file = vol->path, .offset = vol->offset,
+				  .size = vol->size };
+	return 0;
+}
+
+static const struct fs_ops *probe_target(const struct fs_target *tg, int *rc)
+{
+	for (size_t i = 0; i < NBACKENDS; i++) {
+		*rc = fs_backends[i]->probe(tg);
+		if (*rc != 0)
+			return *rc > 0 ? fs_backends[i] : NULL;
+	}
+	return NULL;
+}
+
+int fs_probe(const char *path, enum fs_kind *kind)
+{
+	struct fs_volume vol;
+	struct fs_target tg;
+	const struct fs_ops *ops;
+	int rc;
+
+	if (is_dir(path)) {
+		*kind = FS_KIND_DIR;
+		return 1;
+	}
+	rc = find_target(path, &tg, &vol, NULL);
+	if (rc < 0)
+		return rc;
+	ops = probe_target(&tg, &rc);
+	if (ops)
+		*kind = ops->kind;
+	return rc;
+}
+
+int fs_state(const char *path, enum fs_state *state, struct fs_err *err)
+{
+	struct fs_volume vol;
+	struct fs_target tg;
+	const struct fs_ops *ops;
+	int rc = find_target(path, &tg, &vol, err);
+
+	if (rc < 0)
+		return rc;
+	ops = probe_target(&tg, &rc);
+	if (!ops)
+		return fs_err_set(err, rc < 0 ? rc : -EINVAL, "%s: %s", path,
+				  rc < 0 ? strerror(-rc) :
+				  "no ext2/3/4 or NTFS filesystem found");
+	return ops->state(&tg, state, err);
+}
+
+int fs_open(const char *path, unsigned flags, struct fs **out, struct fs_err *err)
+{
+	const struct fs_ops *ops = &fs_dir_ops;
+	struct fs_volume vol;
+	struct fs_target tg = { .file = path };
+	struct fs *fs;
+	int rc = 0;
+
+	if (!is_dir(path)) {
+		rc = find_target(path, &tg, &vol, err);
+		if (rc < 0)
+			return rc;
+		ops = probe_target(&tg, &rc);
+		if (!ops)
+			return fs_err_set(err, rc < 0 ? rc : -EINVAL, "%s: %s", path,
+					  rc < 0 ? strerror(-rc) :
+					  "no ext2/3/4 or NTFS filesystem found");
+	}
+	fs = calloc(1, sizeof(*fs));
+	if (!fs || !(fs->name = strdup(path))) {
+		free(fs);
+		return fs_err_set(err, -ENOMEM, "out of memory");
+	}
+	fs->ops = ops;
+	fs->flags = flags;
+	rc = ops->open(fs, &tg, flags);
+	if (rc < 0) {
+		fs_err_set(err, rc, "%s", fs->err[0] ? fs->err : strerror(-rc));
+		free(fs->name);
+		free(fs);
+		return rc;
+	}
+	*out = fs;
+	return 0;
+}
+
+int fs_close(struct fs *fs)
+{
+	int rc;
+
+	if (!fs)
+		return 0;
+	rc = fs->ops->close(fs);
+	free(fs->name);
+	free(fs);
+	return rc;
+}
+
+enum fs_kind fs_kind(const struct fs *fs)
+{
+	return fs->ops->kind;
+}
+
+unsigned fs_caps(const struct fs *fs)
+{
+	return fs->ops->caps;
+}
+
+const char *fs_name(const struct fs *fs)
+{
+	return fs->name;
+}
+
+const char *fs_errmsg(const struct fs *fs)
+{
+	return fs->err;
+}
+
+/* ---- paths ------------------------------------------------------------- */
+
+#define FS_PATH_MAX 4096
+
+/* Normalise into buf: "/" + components joined by "/"; refuse what could
+ * leave the volume or mean two things ("..", ".", empty, NUL-free only). */
+static int norm_path(struct fs *fs, const char *in, char *buf)
+{
+	size_t n = 0;
+	const char *p = in;
+
+	if (!in || in[0] != '/')
+		return fs_fail(fs, -EINVAL, "path '%s' on %s must start with '/'",
+			       in ? in : "(null)", fs->name);
+	while (*p) {
+		const char *c;
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		c = p;
+		while (*p && *p != '/')
+			p++;
+		len = (size_t)(p - c);
+		if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+			return fs_fail(fs, -EINVAL, "path '%s' on %s has a '.' or"
+				       " '..' component", in, fs->name);
+		if (n + 1 + len >= FS_PATH_MAX)
+			return fs_fail(fs, -ENAMETOOLONG, "path '%s' is too long", in);
+		buf[n++] = '/';
+		memcpy(buf + n, c, len);
+		n += len;
+	}
+	if (n == 0)
+		buf[n++] = '/';
+	buf[n] = 0;
+	return 0;
+}
+
+static int unsupported(struct fs *fs, const char *what)
+{
+	return fs_fail(fs, -EOPNOTSUPP, "%s volumes have no %s (%s)",
+		       fs_kind_name(fs->ops->kind), what, fs->name);
+}
+
+/* Dispatch an operation on one path: normalise, check support, call. */
+#define FS_CALL1(fs, member, what, path, ...)                                 \
+	({                                                                    \
+		char np_[FS_PATH_MAX];                                        \
+		long rc_;                                                     \
+		(fs)->err[0] = 0;                                             \
+		if (!(fs)->ops->member)                                       \
+			rc_ = unsupported((fs), (what));                      \
+		else if ((rc_ = norm_path((fs), (path), np_)) == 0)           \
+			rc_ = (fs)->ops->member((fs), np_, ##__VA_ARGS__);    \
+		if (rc_ < 0 && !(fs)->err[0])                                 \
+			fs_fail_op((fs), (int)rc_, (what), (path));          \
+		rc_;                                                          \
+	})
+
+int fs_sync(struct fs *fs)
+{
+	fs->err[0] = 0;
+	return fs->ops->sync ? fs->ops->sync(fs) : 0;
+}
+
+int fs_lookup(struct fs *fs, const char *path, struct fs_stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	return (int)FS_CALL1(fs, lookup, "look up", path, st);
+}
+
+int fs_readdir(struct fs *fs, const char *path, fs_dir_cb cb, void *arg)
+{
+	return (int)FS_CALL1(fs, readdir, "read directory", path, cb, arg);
+}
+
+int fs_create(struct fs *fs, const char *path, uint32_t mode)
+{
+	return (int)FS_CALL1(fs, create, "create", path, mode);
+}
+
+int fs_mkdir(struct fs *fs, const char *path, uint32_t mode)
+{
+	return (int)FS_CALL1(fs, mkdir, "make directory", path, mode);
+}
+
+int fs_symlink(struct fs *fs, const char *path, const char *target)
+{
+	return (int)FS_CALL1(fs, symlink, "create symlink", path, target);
+}
+
+ssize_t fs_readlink(struct fs *fs, const char *path, char *buf, size_t cap)
+{
+	return FS_CALL1(fs, readlink, "read symlink", path, buf, cap);
+}
+
+int fs_mknod(struct fs *fs, const char *path, uint32_t mode, uint32_t major,
+	     uint32_t minor)
+{
+	return (int)FS_CALL1(fs, mknod, "create device node", path, mode, major,
+			     minor);
+}
+
+int fs_unlink(struct fs *fs, const char *path)
+{
+	return (int)FS_CALL1(fs, unlink, "remove", path);
+}
+
+int fs_rmdir(struct fs *fs, const char *path)
+{
+	return (int)FS_CALL1(fs, rmdir, "remove directory", path);
+}
+
+int fs_set_owner(struct fs *fs, const char *path, uint32_t uid, uint32_t gid)
+{
+	return (int)FS_CALL1(fs, set_owner, "set the owner of", path, uid, gid);
+}
+
+int fs_set_mode(struct fs *fs, const char *path, uint32_t mode)
+{
+	return (int)FS_CALL1(fs, set_mode, "set the mode of", path, mode & 07777);
+}
+
+int fs_set_times(struct fs *fs, const char *path, const struct fs_times *t)
+{
+	return (int)FS_CALL1(fs, set_times, "set the times of", path, t);
+}
+
+int fs_xattr_list(struct fs *fs, const char *path, fs_xattr_cb cb, void *arg)
+{
+	return (int)FS_CALL1(fs, xattr_list, "list extended attributes of", path,
+			     cb, arg);
+}
+
+ssize_t fs_xattr_get(struct fs *fs, const char *path, const char *name,
+		     void *buf, size_t cap)
+{
+	return FS_CALL1(fs, xattr_get, "read extended attribute of", path, name,
+			buf, cap);
+}
+
+int fs_xattr_set(struct fs *fs, const char *path, const char *name,
+		 const void *val, size_t len)
+{
+	return (int)FS_CALL1(fs, xattr_set, "set extended attribute of", path,
+			     name, val, len);
+}
+
+int fs_xattr_remove(struct fs *fs, const char *path, const char *name)
+{
+	return (int)FS_CALL1(fs, xattr_remove, "remove extended attribute of",
+			     path, name);
+}
+
+int fs_stream_list(struct fs *fs, const char *path, fs_stream_cb cb, void *arg)
+{
+	return (int)FS_CALL1(fs, stream_list, "list data streams of", path, cb, arg);
+}
+
+int fs_stream_remove(struct fs *fs, const char *path, const char *stream)
+{
+	return (int)FS_CALL1(fs, stream_remove, "remove a data stream of", path,
+			     stream);
+}
+
+ssize_t fs_shortname_get(struct fs *fs, const char *path, char *buf, size_t cap)
+{
+	return FS_CALL1(fs, shortname_get, "read the short name of", path, buf, cap);
+}
+
+int fs_shortname_set(struct fs *fs, const char *path, const char *name)
+{
+	return (int)FS_CALL1(fs, shortname_set, "set the short name of", path, name);
+}
+
+int fs_shortname_remove(struct fs *fs, const char *path)
+{
+	return (int)FS_CALL1(fs, shortname_remove, "remove the short name of", path);
+}
+
+/* Two-path operations: both are normalised. */
+static int two_paths(struct fs *fs, const char *a, const char *b, char *na,
+		     char *nb)
+{
+	fs->err[0] = 0;
+	int rc = norm_path(fs, a, na);
+
+	return rc < 0 ? rc : norm_path(fs, b, nb);
+}
+
+int fs_link(struct fs *fs, const char *existing, const char *newpath)
+{
+	char a[FS_PATH_MAX], b[FS_PATH_MAX];
+	int rc = two_paths(fs, existing, newpath, a, b);
+
+	if (rc == 0)
+		rc = fs->ops->link ? fs->ops->link(fs, a, b)
+				   : unsupported(fs, "hard links");
+	if (rc < 0 && !fs->err[0])
+		fs_fail(fs, rc, "cannot link '%s' to '%s' on %s: %s", newpath,
+			existing, fs->name, strerror(-rc));
+	return rc;
+}
+
+int fs_rename(struct fs *fs, const char *from, const char *to, unsigned flags)
+{
+	char a[FS_PATH_MAX], b[FS_PATH_MAX];
+	int rc = two_paths(fs, from, to, a, b);
+
+	if (rc == 0 && !strcmp(a, "/"))
+		rc = fs_fail(fs, -EBUSY, "cannot rename the root of %s", fs->name);
+	if (rc == 0 && strncmp(b, a, strlen(a)) == 0 && b[strlen(a)] == '/')
+		rc = fs_fail(fs, -EINVAL, "cannot move '%s' into itself", from);
+	if (rc == 0)
+		rc = fs->ops->rename ? fs->ops->rename(fs, a, b, flags)
+				     : unsupported(fs, "rename");
+	if (rc < 0 && !fs->err[0])
+		fs_fail(fs, rc, "cannot rename '%s' to '%s' on %s: %s", from, to,
+			fs->name, strerror(-rc));
+	return rc;
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+int fs_file_open(struct fs *fs, const char *path, const char *stream,
+		 unsigned flags, struct fs_file **out)
+{
+	char np[FS_PATH_MAX];
+	struct fs_file *f;
+	int rc;
+
+	fs->err[0] = 0;
+	if ((flags & FS_F_WRITE) && !(fs->flags & FS_O_RDWR))
+		return fs_fail(fs, -EROFS, "%s is open read-only", fs->name);
+	if (stream && !fs->ops->stream_list)
+		return unsupported(fs, "named data streams");
+	rc = norm_path(fs, path, np);
+	if (rc < 0)
+		return rc;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return fs_fail(fs, -ENOMEM, "out of memory");
+	f->fs = fs;
+	rc = fs->ops->file_open(f, np, stream, flags);
+	if (rc < 0) {
+		if (!fs->err[0])
+			fs_fail_op(fs, rc, "open", path);
+		free(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+struct fs *fs_file_fs(struct fs_file *f)
+{
+	return f->fs;
+}
+
+ssize_t fs_file_pread(struct fs_file *f, void *buf, size_t len, uint64_t off)
+{
+	f->fs->err[0] = 0;
+	return f->fs->ops->file_pread(f, buf, len, off);
+}
+
+ssize_t fs_file_pwrite(struct fs_file *f, const void *buf, size_t len,
+		       uint64_t off)
+{
+	f->fs->err[0] = 0;
+	return f->fs->ops->file_pwrite(f, buf, len, off);
+}
+
+int fs_file_truncate(struct fs_file *f, uint64_t size)
+{
+	f->fs->err[0] = 0;
+	return f->fs->ops->file_truncate(f, size);
+}
+
+int fs_file_next_data(struct fs_file *f, uint64_t off, uint64_t *data_off,
+		      uint64_t *data_len)
+{
+	f->fs->err[0] = 0;
+	return f->fs->ops->file_next_data(f, off, data_off, data_len);
+}
+
+int fs_file_close(struct fs_file *f)
+{
+	int rc;
+
+	if (!f)
+		return 0;
+	rc = f->fs->ops->file_close(f);
+	free(f);
+	return rc;
+}
+
+/* ---- walk ----------------------------------------------------------------- */
+
+struct walk_ent {
+	char *name;
+	struct fs_stat st;
+};
+
+struct walk_list {
+	struct walk_ent *e;
+	size_t n, cap;
+};
+
+static int collect(void *arg, const char *name, const struct fs_stat *st)
+{
+	struct walk_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		struct walk_ent *ne = realloc(l->e, nc * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		l->e = ne;
+		l->cap = nc;
+	}
+	l->e[l->n].name = strdup(name);
+	if (!l->e[l->n].name)
+		return -ENOMEM;
+	l->e[l->n++].st = *st;
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct walk_ent *)a)->name,
+		      ((const struct walk_ent *)b)->name);
+}
+
+/* One directory level: list, sort, visit, recurse into subdirectories.
+ * Memory is one directory's entries per level of depth. */
+static int walk_dir(struct fs *fs, char *path, size_t plen, fs_walk_cb cb,
+		    void *arg)
+{
+	struct walk_list l = { 0 };
+	int rc = fs_readdir(fs, plen ? path : "/", collect, &l);
+
+	if (rc == 0)
+		qsort(l.e, l.n, sizeof(*l.e), by_name);
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		size_t nl = strlen(l.e[i].name);
+
+		if (plen + 1 + nl >= FS_PATH_MAX) {
+			rc = fs_fail(fs, -ENAMETOOLONG, "path under '%s' too long", path);
+			break;
+		}
+		path[plen] = '/';
+		memcpy(path + plen + 1, l.e[i].name, nl + 1);
+		rc = cb(arg, path, &l.e[i].st);
+		if (rc == 0 && S_ISDIR(l.e[i].st.mode))
+			rc = walk_dir(fs, path, plen + 1 + nl, cb, arg);
+		path[plen] = 0;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		free(l.e[i].name);
+	free(l.e);
+	return rc;
+}
+
+int fs_walk(struct fs *fs, const char *path, fs_walk_cb cb, void *arg)
+{
+	char np[FS_PATH_MAX];
+	struct fs_stat st;
+	int rc = norm_path(fs, path, np);
+
+	if (rc == 0)
+		rc = fs_lookup(fs, np, &st);
+	if (rc == 0)
+		rc = cb(arg, np, &st);
+	if (rc == 0 && S_ISDIR(st.mode))
+		rc = walk_dir(fs, np, strcmp(np, "/") ? strlen(np) : 0, cb, arg);
+	return rc;
+}
+
+/* ---- mounted? ------------------------------------------------------------- */
+
+/* Loop devices whose backing file is `real`: their device numbers. */
+static bool loop_backs(const char *real, dev_t dev)
+{
+	char p[64], buf[4096];
+	FILE *f;
+	bool hit = false;
+
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/loop/backing_file",
+		 major(dev), minor(dev));
+	f = fopen(p, "re");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\n")] = 0;
+		hit = !strcmp(buf, real);
+	}
+	fclose(f);
+	return hit;
+}
+
+bool fs_is_mounted(const char *file)
+{
+	char line[8192], *real = realpath(file, NULL);
+	struct stat sb;
+	bool hit = false;
+	FILE *f;
+
+	if (!real || stat(real, &sb) < 0) {
+		free(real);
+		return false;
+	}
+	f = fopen("/proc/self/mountinfo", "re");
+	while (f && !hit && fgets(line, sizeof(line), f)) {
+		unsigned ma, mi;
+
+		/* "id parent major:minor root mountpoint ..." */
+		if (sscanf(line, "%*d %*d %u:%u", &ma, &mi) != 2)
+			continue;
+		if (S_ISBLK(sb.st_mode))
+			hit = makedev(ma, mi) == sb.st_rdev;
+		else if (ma == 7)  /* loop */
+			hit = loop_backs(real, makedev(ma, mi));
+	}
+	if (f)
+		fclose(f);
+	free(real);
+	return hit;
+}
