@@ -49,7 +49,7 @@ TAPE_SRC = tape/tape.c tape/tape_virt.c tape/tape_mem.c tape/tape_simh.c \
 COMMON_SRC = recovery/common/cm.c
 FS_SRC = recovery/fs/fs.c recovery/fs/volume.c recovery/fs/fs_dir.c \
 	 recovery/fs/fs_ext.c recovery/fs/fs_ntfs.c
-CLI_SRC = recovery/cli/main.c recovery/cli/cmd_tape.c
+CLI_SRC = recovery/cli/main.c recovery/cli/cmd_tape.c recovery/cli/cmd_fs.c
 LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
@@ -110,7 +110,7 @@ fuzz:
 		-o $(B)/fuzz/fuzz_simh tests/fuzz/fuzz_simh.c $(TAPE_SRC)
 
 FUZZ_SECONDS ?= 60
-fuzz-run: fuzz
+fuzz-run: all fuzz
 	@sh tests/fuzz/run.sh $(B)/fuzz/fuzz_simh $(FUZZ_SECONDS)
 
 bench: all

@@ -1,5 +1,6 @@
 /* tape.c - the generic tape handle: argument checks, error text, dispatch. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,8 @@ int tape_space(struct tape *t, enum tape_space what, long count)
 	t->err[0] = 0;
 	if (what != TAPE_SP_EOD && count == 0)
 		return 0;
+	if (count == LONG_MIN)  /* cannot be negated; no tape is that long */
+		return tape_fail(t, -EINVAL, "space count %ld out of range", count);
 	return (int)tape_done(t, t->ops->space(t, what, count));
 }
 

@@ -29,6 +29,7 @@ struct tt {
 	char why[256];    /* detail of the last failed step */
 };
 
+__attribute__((format(printf, 4, 0)))
 static void report(struct tt *c, const char *verdict, const char *name,
 		   const char *fmt, va_list ap)
 {
@@ -39,6 +40,7 @@ static void report(struct tt *c, const char *verdict, const char *name,
 }
 
 /* Record one check; returns ok so callers can stop a dependent sequence. */
+__attribute__((format(printf, 4, 5)))
 static bool check(struct tt *c, bool ok, const char *name, const char *fmt, ...)
 {
 	va_list ap;
@@ -59,6 +61,7 @@ static bool check(struct tt *c, bool ok, const char *name, const char *fmt, ...)
 	return ok;
 }
 
+__attribute__((format(printf, 3, 4)))
 static void skip(struct tt *c, const char *name, const char *fmt, ...)
 {
 	va_list ap;
@@ -70,6 +73,7 @@ static void skip(struct tt *c, const char *name, const char *fmt, ...)
 }
 
 /* Note why a step failed, for the FAIL line; always returns false. */
+__attribute__((format(printf, 2, 3)))
 static bool why(struct tt *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -337,7 +341,7 @@ static void t_short_buffer(struct tt *c)
 	ssize_t n;
 
 	if (!op_ok(c, tape_rewind(c->t), "rewind")) {
-		check(c, false, "short-buffer", "");
+		check(c, false, "short-buffer", "rewind failed");
 		return;
 	}
 	n = tape_read(c->t, c->rbuf, c->rs / 2, &what);
@@ -585,7 +589,7 @@ static void t_early_warning(struct tt *c)
 	}
 	if (!op_ok(c, tape_rewind(c->t), "rewind") ||
 	    (w = fill_until_enospc(c, 1000, limit)) < 0) {
-		check(c, false, "early-warning", "");
+		check(c, false, "early-warning", "could not fill the tape");
 		return;
 	}
 	if (w == limit) {

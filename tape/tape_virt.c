@@ -26,6 +26,7 @@
 #define SIMH_MAXLEN 0x00FFFFFFu
 #define MB 1000000ull           /* st sizes partitions in decimal megabytes */
 #define SCAN_WINDOW 65536
+#define SCAN_SMALL 4096
 
 enum tv_kind { TV_DATA, TV_BAD, TV_FM };
 
@@ -115,13 +116,17 @@ struct tv_scan {
  * Returns 1 if the image ends before the word does. */
 static int scan_word(struct tv_scan *sc, uint64_t off, uint32_t *w)
 {
+	size_t want = SCAN_WINDOW;
 	ssize_t n;
 
 	if (off + 4 > sc->size)
 		return 1;
 	if (off < sc->boff || off + 4 > sc->boff + sc->blen) {
-		n = sc->v->sops->pread(sc->v->store, sc->part, sc->buf,
-				       SCAN_WINDOW, off);
+		/* Jumping over a large record: a full window would read data
+		 * we only skip, so fetch just a page around the length word. */
+		if (off > sc->boff + sc->blen + SCAN_WINDOW)
+			want = SCAN_SMALL;
+		n = sc->v->sops->pread(sc->v->store, sc->part, sc->buf, want, off);
 		if (n < 0)
 			return (int)n;
 		sc->boff = off;
@@ -178,7 +183,7 @@ static int scan_part(struct tv *v, unsigned part, uint8_t *window)
 {
 	struct tv_part *p = &v->part[part];
 	struct tv_scan sc = { .v = v, .part = part, .buf = window };
-	uint64_t off = 0;
+	uint64_t off = 0, gap = UINT64_MAX;  /* start of trailing gaps */
 	uint32_t w;
 	int rc;
 
@@ -187,6 +192,8 @@ static int scan_part(struct tv *v, unsigned part, uint8_t *window)
 		return rc;
 	p->tail = sc.size;
 	while (off < sc.size) {
+		bool is_gap;
+
 		rc = scan_word(&sc, off, &w);
 		if (rc < 0)
 			return rc;
@@ -197,6 +204,9 @@ static int scan_part(struct tv *v, unsigned part, uint8_t *window)
 				 " bytes)", off, sc.size);
 			break;
 		}
+		is_gap = w == SIMH_GAP || w == SIMH_FHGAP;
+		if (is_gap && gap == UINT64_MAX)
+			gap = off;
 		if (w == SIMH_TMK) {
 			if (push_obj(p, off, 0, TV_FM) < 0)
 				return -ENOMEM;
@@ -206,7 +216,7 @@ static int scan_part(struct tv *v, unsigned part, uint8_t *window)
 		} else if (w == SIMH_GAP) {
 			off += 4;
 		} else if (w == SIMH_FHGAP) {
-			off += 2;
+			off += 2;  /* a half gap: the next word starts 2 bytes on */
 		} else {
 			uint64_t next = scan_record(&sc, p, off, w);
 
@@ -214,8 +224,12 @@ static int scan_part(struct tv *v, unsigned part, uint8_t *window)
 				break;
 			off = next;
 		}
+		if (!is_gap)
+			gap = UINT64_MAX;
 	}
-	p->end = off;
+	/* Data ends before any gaps that trail it, so that a write there
+	 * replaces them whole instead of cutting a marker in two. */
+	p->end = gap != UINT64_MAX ? gap : off;
 	return 0;
 }
 
@@ -231,7 +245,7 @@ static void set_capacities(struct tv *v)
 		v->part[1].capacity = s;
 		v->part[0].capacity = c > s ? c - s : (c ? 1 : 0);
 	} else if (sp < 0) {
-		s = (uint64_t)-sp * MB;
+		s = -(uint64_t)sp * MB;
 		v->part[0].capacity = s;
 		v->part[1].capacity = c > s ? c - s : (c ? 1 : 0);
 	}
@@ -691,12 +705,16 @@ static int tv_prepare(struct tape *t, enum tape_prep op)
 static int tv_mkpart(struct tape *t, long size_mb)
 {
 	struct tv *v = V(t);
-	uint64_t want = (uint64_t)(size_mb < 0 ? -size_mb : size_mb) * MB;
+	uint64_t mag = size_mb < 0 ? -(uint64_t)size_mb : (uint64_t)size_mb;
+	uint64_t want = mag * MB;
 	unsigned n = size_mb ? 2 : 1;
 	int rc = need_writable(t);
 
 	if (rc < 0)
 		return rc;
+	if (mag > UINT64_MAX / MB)
+		return tape_fail(t, -EINVAL, "partition size %ld MB is too large",
+				 size_mb);
 	if (v->st.capacity && want >= v->st.capacity)
 		return tape_fail(t, -EINVAL, "a %ld MB partition does not fit a"
 				 " medium of %" PRIu64 " bytes", size_mb,
@@ -878,8 +896,9 @@ int tape_virt_open(const char *kind, const char *name, const struct tape_vstore_
 	rc = tv_index(v);
 	if (rc < 0)
 		goto out;
-	if (v->nparts == 1)
-		v->st.split_mb = 0;
+	if (v->nparts == 1 || v->st.split_mb > (long)(UINT64_MAX / MB / 2) ||
+	    v->st.split_mb < -(long)(UINT64_MAX / MB / 2))
+		v->st.split_mb = 0;  /* kept state that cannot be right */
 	set_capacities(v);
 	/* A kept position only stands if it still exists on this medium. */
 	if (v->st.part < v->nparts && v->st.pos <= v->part[v->st.part].n) {

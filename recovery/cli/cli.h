@@ -5,5 +5,6 @@
 /* Each takes the arguments after its own name (argv[0] is the subcommand)
  * and returns an exit code from cm.h. */
 int cli_tape(int argc, char **argv);
+int cli_fs(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ struct cli_cmd {
 
 static const struct cli_cmd cli_cmds[] = {
 	{ "tape", cli_tape, "tape DEV VERB [ARG]...  mt-style drive control and self-test" },
+	{ "fs", cli_fs, "fs VOL VERB [ARG]...     debugfs-like access to unmounted ext/NTFS volumes and directories" },
 };
 
 #define NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))

@@ -274,6 +274,17 @@ static int unsupported(struct fs *fs, const char *what)
 		rc_;                                                          \
 	})
 
+/* The same for operations that change the volume: refused when read-only. */
+#define FS_CALLW(fs, member, what, path, ...)                                 \
+	(((fs)->flags & FS_O_RDWR) ? FS_CALL1(fs, member, what, path, ##__VA_ARGS__) \
+	 : read_only(fs, what, path))
+
+static long read_only(struct fs *fs, const char *what, const char *path)
+{
+	return fs_fail(fs, -EROFS, "cannot %s '%s': %s is open read-only", what,
+		       path, fs->name);
+}
+
 int fs_sync(struct fs *fs)
 {
 	fs->err[0] = 0;
@@ -293,17 +304,17 @@ int fs_readdir(struct fs *fs, const char *path, fs_dir_cb cb, void *arg)
 
 int fs_create(struct fs *fs, const char *path, uint32_t mode)
 {
-	return (int)FS_CALL1(fs, create, "create", path, mode);
+	return (int)FS_CALLW(fs, create, "create", path, mode);
 }
 
 int fs_mkdir(struct fs *fs, const char *path, uint32_t mode)
 {
-	return (int)FS_CALL1(fs, mkdir, "make directory", path, mode);
+	return (int)FS_CALLW(fs, mkdir, "make directory", path, mode);
 }
 
 int fs_symlink(struct fs *fs, const char *path, const char *target)
 {
-	return (int)FS_CALL1(fs, symlink, "create symlink", path, target);
+	return (int)FS_CALLW(fs, symlink, "create symlink", path, target);
 }
 
 ssize_t fs_readlink(struct fs *fs, const char *path, char *buf, size_t cap)
@@ -314,33 +325,33 @@ ssize_t fs_readlink(struct fs *fs, const char *path, char *buf, size_t cap)
 int fs_mknod(struct fs *fs, const char *path, uint32_t mode, uint32_t major,
 	     uint32_t minor)
 {
-	return (int)FS_CALL1(fs, mknod, "create device node", path, mode, major,
+	return (int)FS_CALLW(fs, mknod, "create device node", path, mode, major,
 			     minor);
 }
 
 int fs_unlink(struct fs *fs, const char *path)
 {
-	return (int)FS_CALL1(fs, unlink, "remove", path);
+	return (int)FS_CALLW(fs, unlink, "remove", path);
 }
 
 int fs_rmdir(struct fs *fs, const char *path)
 {
-	return (int)FS_CALL1(fs, rmdir, "remove directory", path);
+	return (int)FS_CALLW(fs, rmdir, "remove directory", path);
 }
 
 int fs_set_owner(struct fs *fs, const char *path, uint32_t uid, uint32_t gid)
 {
-	return (int)FS_CALL1(fs, set_owner, "set the owner of", path, uid, gid);
+	return (int)FS_CALLW(fs, set_owner, "set the owner of", path, uid, gid);
 }
 
 int fs_set_mode(struct fs *fs, const char *path, uint32_t mode)
 {
-	return (int)FS_CALL1(fs, set_mode, "set the mode of", path, mode & 07777);
+	return (int)FS_CALLW(fs, set_mode, "set the mode of", path, mode & 07777);
 }
 
 int fs_set_times(struct fs *fs, const char *path, const struct fs_times *t)
 {
-	return (int)FS_CALL1(fs, set_times, "set the times of", path, t);
+	return (int)FS_CALLW(fs, set_times, "set the times of", path, t);
 }
 
 int fs_xattr_list(struct fs *fs, const char *path, fs_xattr_cb cb, void *arg)
@@ -359,13 +370,13 @@ ssize_t fs_xattr_get(struct fs *fs, const char *path, const char *name,
 int fs_xattr_set(struct fs *fs, const char *path, const char *name,
 		 const void *val, size_t len)
 {
-	return (int)FS_CALL1(fs, xattr_set, "set extended attribute of", path,
+	return (int)FS_CALLW(fs, xattr_set, "set extended attribute of", path,
 			     name, val, len);
 }
 
 int fs_xattr_remove(struct fs *fs, const char *path, const char *name)
 {
-	return (int)FS_CALL1(fs, xattr_remove, "remove extended attribute of",
+	return (int)FS_CALLW(fs, xattr_remove, "remove extended attribute of",
 			     path, name);
 }
 
@@ -376,7 +387,7 @@ int fs_stream_list(struct fs *fs, const char *path, fs_stream_cb cb, void *arg)
 
 int fs_stream_remove(struct fs *fs, const char *path, const char *stream)
 {
-	return (int)FS_CALL1(fs, stream_remove, "remove a data stream of", path,
+	return (int)FS_CALLW(fs, stream_remove, "remove a data stream of", path,
 			     stream);
 }
 
@@ -387,21 +398,24 @@ ssize_t fs_shortname_get(struct fs *fs, const char *path, char *buf, size_t cap)
 
 int fs_shortname_set(struct fs *fs, const char *path, const char *name)
 {
-	return (int)FS_CALL1(fs, shortname_set, "set the short name of", path, name);
+	return (int)FS_CALLW(fs, shortname_set, "set the short name of", path, name);
 }
 
 int fs_shortname_remove(struct fs *fs, const char *path)
 {
-	return (int)FS_CALL1(fs, shortname_remove, "remove the short name of", path);
+	return (int)FS_CALLW(fs, shortname_remove, "remove the short name of", path);
 }
 
 /* Two-path operations: both are normalised. */
 static int two_paths(struct fs *fs, const char *a, const char *b, char *na,
 		     char *nb)
 {
-	fs->err[0] = 0;
-	int rc = norm_path(fs, a, na);
+	int rc;
 
+	fs->err[0] = 0;
+	if (!(fs->flags & FS_O_RDWR))
+		return (int)read_only(fs, "change", b);
+	rc = norm_path(fs, a, na);
 	return rc < 0 ? rc : norm_path(fs, b, nb);
 }
 

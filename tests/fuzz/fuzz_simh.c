@@ -12,16 +12,20 @@
  * sidecar).  OPS is a small program of tape operations; without it a default
  * program runs.  Each input is driven twice:
  *
- *   1. read-only open: read every record to EOD with a 16 MiB buffer, run OPS,
- *      read everything again, close (nothing is written to disk);
+ *   1. read-only open: read every record to EOD with a 16 MiB buffer and
+ *      check each against an independent reading of the image (same lengths,
+ *      bytes, marks; -EIO naming the byte offset at damage), run OPS, read
+ *      everything again, close (the drive must not write its state);
  *   2. read-write open of the same files: run OPS (which may write, mark,
  *      erase, mkpart...), always write a record in the middle and erase after
- *      it, close (writes IMAGE.state), reopen to check the saved state and the
- *      new image index, read all, close.
+ *      it, close (writes IMAGE.state), reopen: the position must be the one
+ *      it had at close, and the image as now on disk must read back as the
+ *      reference reading says.
  *
  * All files are removed after every input, and the number of open file
  * descriptors must be the same before and after (checked; ASan checks memory
- * leaks at exit).
+ * leaks at exit).  FUZZ_SIMH_KNOWN_BUGS relaxes checks for reported bugs (see
+ * known_bug()); run.sh's FUZZ_UBSAN_SUPP does the same for UBSan reports.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -47,7 +51,6 @@ static char *g_buf;              /* 16 MiB read/write buffer, allocated once */
 static char g_dir[PATH_MAX];
 static char g_img[PATH_MAX], g_p1[PATH_MAX], g_state[PATH_MAX];
 static char g_tmp[PATH_MAX];
-static FILE *g_null;             /* self-test report sink */
 
 static void cleanup_files(void)
 {
@@ -84,9 +87,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(g_state, sizeof(g_state), "%s.state", g_img);
 	snprintf(g_tmp, sizeof(g_tmp), "%s.state.tmp", g_img);
 	atexit(cleanup_dir);
-	g_null = fopen("/dev/null", "we");
-	if (!g_null)
-		abort();
 	g_buf = malloc(MAX_RECORD);
 	if (!g_buf)
 		abort();
@@ -94,18 +94,50 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Open descriptors other than pipes (the sanitizers' symbolizer keeps a pair
+ * of pipes once it has started, which may happen during an input). */
 static int count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
+	char p[64], target[64];
 	int n = 0;
 
 	if (!d)
 		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
+	while ((e = readdir(d))) {
+		ssize_t k;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/proc/self/fd/%s", e->d_name);
+		k = readlink(p, target, sizeof(target) - 1);
+		if (k >= 0 && (target[k] = 0, !strncmp(target, "pipe:", 5)))
+			continue;
+		n++;
+	}
 	closedir(d);
 	return n;
+}
+
+static void list_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	char p[64], target[PATH_MAX];
+
+	while (d && (e = readdir(d))) {
+		ssize_t n;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/proc/self/fd/%s", e->d_name);
+		n = readlink(p, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = 0;
+		fprintf(stderr, "  fd %s -> %s\n", e->d_name, target);
+	}
+	if (d)
+		closedir(d);
 }
 
 static void put_file(const char *path, const uint8_t *p, size_t n)
@@ -189,13 +221,11 @@ static void read_all(struct tape *t, size_t len)
 			abort();  /* more than the buffer: impossible */
 		if (n == 0 && what == TAPE_RD_EOD)
 			return;
-		if (n < 0) {
+		if (n < 0)
 			touch_msg(t);
-			if (n == -ENOMEDIUM)
-				return;
-			if (tape_tell(t, &part2, &after) < 0 || after == before)
-				return;  /* damage: reading does not get past it */
-		}
+		/* Damage, or a 0-byte fixed-mode read: no progress. */
+		if (tape_tell(t, &part2, &after) < 0 || after == before)
+			return;
 	}
 }
 
@@ -227,20 +257,23 @@ static size_t write_len(struct tape *t, struct prog *g)
 {
 	struct tape_params p;
 	uint8_t a = next8(g), b = next8(g);
-	size_t len = (size_t)a << 8 | b;   /* 0..65535 */
+	/* Mostly short records (cheap); up to 64 KiB when a's top bit is set. */
+	size_t len = a & 0x80 ? (size_t)(a & 0x7F) << 9 | b : (size_t)(a & 3) << 8 | b;
 
 	if (tape_get_params(t, &p) == 0 && p.block_size) {
 		if (p.block_size > MAX_RECORD)
 			return p.block_size & 0xFFFF;
-		if (a & 0x80)
-			return len;  /* likely not a multiple: -EINVAL */
-		size_t n = 1 + (b & 15);
+		if (p.block_size > 65536 && b != 0xFF)
+			return len | 1;  /* huge blocks are slow: mostly -EINVAL */
+		if (a & 0x40)   /* at most 4 blocks, often not a multiple */
+			return 1 + len % (4 * (size_t)p.block_size);
+		size_t n = 1 + (b & 3);
 
-		if (p.block_size * n > 1u << 20)
+		if (p.block_size * n > 256u << 10)
 			n = 1;
 		return p.block_size * n;
 	}
-	if (a == 0xFF && b == 0xFF)
+	if (a == 0x7F && b == 0xFF)
 		return MAX_RECORD;  /* one past the maximum: refused */
 	return len;
 }
@@ -256,7 +289,7 @@ static void run_op(struct tape *t, struct prog *g)
 	size_t len;
 	int rc = 0;
 
-	switch (op % 24) {
+	switch (op % 23) {
 	case 0:
 	case 1:
 		len = read_len(t, next8(g));
@@ -331,13 +364,6 @@ static void run_op(struct tape *t, struct prog *g)
 	case 21:
 		rc = tape_tell(t, NULL, NULL);
 		break;
-	case 22: {
-		struct tape_test_result res;
-
-		/* Writes to the tape (refused on a read-only one). */
-		rc = tape_selftest(t, next8(g) & 1, g_null, &res);
-		break;
-	}
 	default:
 		rc = tape_space(t, TAPE_SP_RECORDS, -1);
 		break;
@@ -469,6 +495,126 @@ static void run_prog(struct tape *t, const struct sections *s)
 		run_op(t, &g);
 }
 
+/* ---- reference reader ------------------------------------------------------
+ * An independent walk over the image, as the SIMH format defines it, that the
+ * drive's reads must agree with: same records, same bytes, same marks, and at
+ * damage an -EIO that names the byte offset of the damaged record. */
+
+static uint32_t le32(const uint8_t *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+}
+
+static void mismatch(struct tape *t, uint64_t obj, uint64_t off, const char *what,
+		     long long got)
+{
+	fprintf(stderr, "fuzz_simh: reference mismatch at object %llu (byte offset"
+		" %llu): %s (got %lld, \"%s\")\n", (unsigned long long)obj,
+		(unsigned long long)off, what, got, tape_errmsg(t));
+	abort();
+}
+
+static void check_reference(struct tape *t, const uint8_t *img, size_t n)
+{
+	uint64_t off = 0, obj = 0, pos;
+	enum tape_rd what;
+	unsigned part;
+	char want[64];
+	ssize_t r;
+
+	if (tape_prepare(t, TAPE_PREP_LOAD) < 0 || tape_set_blksize(t, 0) < 0)
+		mismatch(t, 0, 0, "cannot load and set variable mode", -1);
+	for (;;) {
+		uint32_t w, len, pad;
+		int bad = 0;
+
+		if (off + 4 > n) {
+			if (off < n)
+				bad = 1;  /* truncated length word */
+		} else {
+			w = le32(img + off);
+			if (w == 0xFFFFFFFEu) {
+				off += 4;
+				continue;
+			}
+			if (w == 0xFFFEFFFFu) {
+				off += 2;
+				continue;
+			}
+			if (w == 0xFFFFFFFFu) {
+				n = off;  /* EOM: nothing after it counts */
+				continue;
+			}
+			r = tape_read(t, g_buf, MAX_RECORD, &what);
+			if (w == 0) {
+				if (r != 0 || what != TAPE_RD_FILEMARK)
+					mismatch(t, obj, off, "filemark expected", r);
+				off += 4, obj++;
+				continue;
+			}
+			len = w & 0x7FFFFFFFu;
+			pad = len & 1u;
+			if (len > 0xFFFFFFu || off + 8 + len + pad > n ||
+			    le32(img + off + 4 + len + pad) != w) {
+				bad = 1;
+			} else if (w & 0x80000000u) {
+				if (r != -EIO)
+					mismatch(t, obj, off, "-EIO for a bad record", r);
+				off += 8 + len + pad, obj++;
+				continue;
+			} else {
+				if (r != (ssize_t)len || what != TAPE_RD_DATA)
+					mismatch(t, obj, off, "wrong record length", r);
+				if (memcmp(g_buf, img + off + 4, len))
+					mismatch(t, obj, off, "wrong record data", r);
+				off += 8 + len + pad, obj++;
+				continue;
+			}
+			/* damage: checked below with this read's result */
+			goto damaged;
+		}
+		r = tape_read(t, g_buf, MAX_RECORD, &what);
+		if (!bad) {
+			if (r != 0 || what != TAPE_RD_EOD)
+				mismatch(t, obj, off, "end of data expected", r);
+			break;
+		}
+damaged:
+		snprintf(want, sizeof(want), "byte offset %llu",
+			 (unsigned long long)off);
+		if (r != -EIO || !strstr(tape_errmsg(t), want))
+			mismatch(t, obj, off, "-EIO naming the damaged offset", r);
+		/* Damage stops the tape: it stays there. */
+		r = tape_read(t, g_buf, MAX_RECORD, &what);
+		if (r != -EIO)
+			mismatch(t, obj, off, "-EIO again at the damage", r);
+		break;
+	}
+	if (tape_tell(t, &part, &pos) < 0 || part != 0 || pos != obj)
+		mismatch(t, obj, off, "tell after reading all", (long long)pos);
+}
+
+/* Check the drive against the image file as it is now on disk. */
+static void check_image(struct tape *t)
+{
+	int fd = open(g_img, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	uint8_t *img;
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &sb) < 0 || sb.st_size > 64 << 20 ||
+	    !(img = malloc((size_t)sb.st_size + 1))) {
+		close(fd);
+		return;
+	}
+	if (pread(fd, img, (size_t)sb.st_size, 0) == sb.st_size)
+		check_reference(t, img, (size_t)sb.st_size);
+	free(img);
+	close(fd);
+}
+
 static void pass_read_only(const struct sections *s, uint8_t cfg)
 {
 	struct tape_vopts vo;
@@ -477,7 +623,10 @@ static void pass_read_only(const struct sections *s, uint8_t cfg)
 	set_vopts(&vo, cfg, true);
 	if (tape_open_simh(g_img, &vo, &t) < 0)
 		return;
-	read_all(t, MAX_RECORD);
+	if (vo.fault_read_error < 0)
+		check_reference(t, s->img, s->nimg);
+	else
+		read_all(t, MAX_RECORD);
 	run_prog(t, s);
 	tape_rewind(t);
 	read_all(t, MAX_RECORD);
@@ -490,21 +639,38 @@ static void pass_read_only(const struct sections *s, uint8_t cfg)
 		abort();  /* a read-only drive must not write its state */
 }
 
+/* FUZZ_SIMH_KNOWN_BUGS="halfgap ..." relaxes the checks that a known,
+ * reported bug trips, so that a long run can look for other things:
+ *   halfgap  a write at the end of data that follows a half-gap marker
+ *            (0xFFFEFFFF) cuts the marker in two and the record is lost on
+ *            reopen; positions are then not checked for images with one. */
+static bool known_bug(const struct sections *s, const char *name)
+{
+	const char *k = getenv("FUZZ_SIMH_KNOWN_BUGS");
+
+	if (!k || !strstr(k, name))
+		return false;
+	if (!strcmp(name, "halfgap"))
+		return memmem(s->img, s->nimg, "\xff\xff\xfe\xff", 4) ||
+		       (s->has_p1 && memmem(s->p1, s->np1, "\xff\xff\xfe\xff", 4));
+	return false;
+}
+
 static void pass_read_write(const struct sections *s, uint8_t cfg)
 {
 	struct tape_vopts vo;
 	struct tape *t = NULL;
 	struct tape_status st;
-	uint64_t n = 0;
-	unsigned part;
+	uint64_t n = 0, n2 = 0;
+	unsigned part = 0, part2 = 0;
+	bool have_pos;
 
 	set_vopts(&vo, cfg, false);
 	if (tape_open_simh(g_img, &vo, &t) < 0)
 		return;
 	run_prog(t, s);
 	/* Write a record in the middle: everything after it goes. */
-	tape_rewind(t);
-	read_all(t, MAX_RECORD);
+	tape_space(t, TAPE_SP_EOD, 0);
 	if (tape_tell(t, &part, &n) == 0 && n > 1)
 		tape_locate(t, part, n / 2);
 	memset(g_buf, 'w', 333);
@@ -514,16 +680,27 @@ static void pass_read_write(const struct sections *s, uint8_t cfg)
 	tape_space(t, TAPE_SP_RECORDS, -1);
 	tape_erase(t, cfg & 1);
 	tape_status(t, &st);
-	tape_close(t);
+	have_pos = tape_tell(t, &part, &n) == 0;
+	if (tape_close(t) < 0)
+		have_pos = false;
 
 	/* Reopen: the saved state must stand and the index be consistent. */
 	t = NULL;
 	if (tape_open_simh(g_img, &vo, &t) < 0)
 		return;
+	if (known_bug(s, "halfgap"))
+		have_pos = false;
+	if (have_pos && (tape_tell(t, &part2, &n2) < 0 || part2 != part || n2 != n)) {
+		fprintf(stderr, "fuzz_simh: position not kept across close/open:"
+			" %u/%llu before, %u/%llu after (%s)\n", part,
+			(unsigned long long)n, part2, (unsigned long long)n2,
+			tape_errmsg(t));
+		abort();
+	}
 	tape_status(t, &st);
 	read_all(t, MAX_RECORD);
-	tape_rewind(t);
-	read_all(t, MAX_RECORD);
+	if (vo.fault_read_error < 0)
+		check_image(t);  /* what was written reads back as written */
 	tape_close(t);
 }
 
@@ -543,6 +720,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (count_fds() != fds) {
 		fprintf(stderr, "fuzz_simh: file descriptor leak (%d open before,"
 			" %d after)\n", fds, count_fds());
+		list_fds();
 		abort();
 	}
 	return 0;

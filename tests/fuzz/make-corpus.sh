@@ -105,7 +105,7 @@ seeds['h-state'] = (good + b'--state--' +
                     b'locked 1\nloaded 1\n')
 seeds['h-state-unloaded'] = (good + b'--state--' +
                     b'sysrecover-vtape 1\nposition 1\nloaded 0\nsplit_mb -5\n')
-seeds['h-selftest'] = b'--ops--' + bytes([0, 22, 1, 9])
+
 for name, data in seeds.items():
     with open(os.path.join(out, name), 'wb') as f:
         f.write(data)

@@ -14,6 +14,7 @@
 #   FUZZ_JOBS         parallel fuzzing processes (default 1)
 #   FUZZ_UBSAN_SUPP   UBSan suppressions file, to keep fuzzing past a known,
 #                     reported bug (e.g. "signed-integer-overflow:set_capacities")
+#   FUZZ_SIMH_KNOWN_BUGS  relax fuzz_simh checks for known bugs (see fuzz_simh.c)
 #   FUZZ_ARGS         extra libFuzzer options
 set -u
 
@@ -57,7 +58,7 @@ rc=$?
 end=$(date +%s)
 
 # Numbers for the summary: the last status line and the final stats.
-last=$(grep -E '^#[0-9]+' "$LOG" | tail -1)
+last=$(grep -aoE '^#[0-9]+[[:space:]]+[A-Z]+[[:space:]]+cov: [0-9]+ ft: [0-9]+' "$LOG" | tail -1)
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$LOG" | awk '{s+=$1} END {print s+0}')
 [ "$execs" -gt 0 ] || execs=$(echo "$last" | sed -n 's/^#\([0-9]*\).*/\1/p')
 cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')

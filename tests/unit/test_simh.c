@@ -265,6 +265,33 @@ static void t_write_over_damage(void **state)
 	assert_int_equal(tape_close(t), 0);
 }
 
+/* Gaps that end the image are replaced whole by the next write (a half gap
+ * cut in two would turn into a bogus length word). */
+static void t_write_after_trailing_gap(void **state)
+{
+	struct img m;
+	struct tape *t;
+
+	(void)state;
+	good_prefix(&m);
+	memcpy(m.b + m.n, "\xff\xff\xfe\xff", 4);  /* a lone half gap */
+	m.n += 4;
+	save(&m);
+	t = open_img(false);
+	assert_int_equal(tape_space(t, TAPE_SP_EOD, 0), 0);
+	for (int i = 0; i < 3; i++)
+		rbuf[i] = (uint8_t)(40 + i);
+	assert_int_equal(tape_write(t, rbuf, 3), 3);
+	assert_int_equal(tape_close(t), 0);
+	t = open_img(true);
+	assert_int_equal(tape_rewind(t), 0);
+	expect_rec(t, 5, 1);
+	expect_mark(t, TAPE_RD_FILEMARK);
+	expect_rec(t, 3, 40);
+	expect_mark(t, TAPE_RD_EOD);
+	assert_int_equal(tape_close(t), 0);
+}
+
 /* Like /dev/nst0, the drive keeps position and settings between opens. */
 static void t_state_kept(void **state)
 {
@@ -378,6 +405,7 @@ int main(void)
 		T(t_corrupt_oversized),
 		T(t_corrupt_truncated_word),
 		T(t_write_over_damage),
+		T(t_write_after_trailing_gap),
 		T(t_state_kept),
 		T(t_read_only_and_busy),
 		T(t_partition_file),

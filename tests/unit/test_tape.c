@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -520,6 +521,9 @@ static void t_partitions(void **state)
 	with_opts(f, 5000000, 0);
 	two_files(f);
 	assert_int_equal(tape_mkpart(f->t, 5), -EINVAL);  /* too large */
+	assert_int_equal(tape_mkpart(f->t, LONG_MIN), -EINVAL);
+	assert_int_equal(tape_mkpart(f->t, LONG_MAX), -EINVAL);
+	assert_int_equal(tape_space(f->t, TAPE_SP_RECORDS, LONG_MIN), -EINVAL);
 	assert_int_equal(tape_mkpart(f->t, 1), 0);
 	assert_int_equal(tape_get_params(f->t, &p), 0);
 	assert_int_equal(p.partitions, 2);
