@@ -49,7 +49,7 @@ TAPE_SRC = tape/tape.c tape/tape_virt.c tape/tape_mem.c tape/tape_simh.c \
 COMMON_SRC = recovery/common/cm.c
 FS_SRC = recovery/fs/fs.c recovery/fs/volume.c recovery/fs/fs_dir.c \
 	 recovery/fs/fs_ext.c recovery/fs/fs_ntfs.c
-CLI_SRC = recovery/cli/main.c recovery/cli/cmd_tape.c recovery/cli/cmd_fs.c
+CLI_SRC = recovery/cli/main.c recovery/cli/cmd_tape.c recovery/cli/cmd_fs.c recovery/cli/cmd_volumes.c
 LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 

@@ -24,10 +24,14 @@ set -eu
 #   xz-utils gzip zstd tar       test data, kernel modules, tape-image inspection
 #   python3                      tests/fuzz builds its hand-made corrupt seeds with it
 #   ca-certificates              apt download of the test kernel over https mirrors
+#   forensics-samples-ntfs forensics-samples-ext4
+#                                real MBR disk images (partition at sector 2048) that
+#                                tests/integration/volumes.sh reads from /usr/share/forensics-samples
+#   fdisk dosfstools             volumes.sh: sfdisk builds GPT/MBR images, mkfs.vfat a FAT partition
 PKGS="build-essential pkg-config libblkid-dev libext2fs-dev ntfs-3g-dev libhivex-dev
 libarchive-dev libcmocka-dev clang libclang-rt-14-dev qemu-system-x86 busybox-static cpio
 mt-st e2fsprogs ntfs-3g libhivex-bin attr acl xz-utils gzip zstd tar python3
-ca-certificates"
+ca-certificates forensics-samples-ntfs forensics-samples-ext4 fdisk dosfstools"
 
 missing() {
 	for p in $PKGS; do

@@ -6,5 +6,6 @@
  * and returns an exit code from cm.h. */
 int cli_tape(int argc, char **argv);
 int cli_fs(int argc, char **argv);
+int cli_volumes(int argc, char **argv);
 
 #endif

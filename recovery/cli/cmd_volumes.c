@@ -1,0 +1,318 @@
+/* cmd_volumes.c - `sysrecover volumes [--json] [PATH|SPEC]...`: what is attached.
+ *
+ * Without arguments: every block device and its partitions.  A PATH (device
+ * or image file) lists what it holds, one line per partition; anything else
+ * is resolved as a volume name (IMAGE@N, UUID=, LABEL=, PARTUUID=) and listed
+ * alone, so `sysrecover volumes disk.img@2` shows what restore would open.
+ *
+ * Labels and UUIDs come from the disk and may hold any byte: the table shows
+ * control bytes as \xNN, and --json escapes them and replaces bytes that are
+ * not UTF-8 with U+FFFD, so the output is always valid JSON.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "cm.h"
+#include "fs.h"
+
+struct vol_out {
+	struct fs_volume *v;
+	size_t n, cap;
+};
+
+static int add_volumes(struct vol_out *o, const struct fs_volume *v, size_t n)
+{
+	if (o->n + n > o->cap) {
+		size_t nc = o->cap ? o->cap : 8;
+		struct fs_volume *nv;
+
+		while (nc < o->n + n)
+			nc *= 2;
+		nv = realloc(o->v, nc * sizeof(*nv));
+		if (!nv)
+			return -1;
+		o->v = nv;
+		o->cap = nc;
+	}
+	memcpy(o->v + o->n, v, n * sizeof(*v));
+	o->n += n;
+	return 0;
+}
+
+/* One argument: a path lists what it holds, anything else is a volume name. */
+static int gather(struct vol_out *o, const char *arg)
+{
+	const char *const paths[1] = { arg };
+	struct fs_volume *v = NULL, one;
+	struct fs_err err = { 0 };
+	struct stat sb;
+	size_t n = 0;
+	int rc;
+
+	if (arg && stat(arg, &sb) < 0) {
+		rc = fs_volume_resolve(arg, NULL, 0, &one, &err);
+		if (rc == 0) {
+			one.state_known = false;
+			if (one.fstype[0])
+				one.state_known = fs_state(one.name, &one.state, &err) == 0;
+			rc = add_volumes(o, &one, 1);
+		}
+	} else {
+		rc = fs_volume_list(paths, arg ? 1 : 0, &v, &n, &err);
+		if (rc == 0)
+			rc = add_volumes(o, v, n);
+		free(v);
+	}
+	if (rc < 0)
+		cm_err("%s", err.msg[0] ? err.msg : "out of memory");
+	return rc;
+}
+
+/* ---- table ---------------------------------------------------------------- */
+
+/* Bytes as lsblk shows them: binary units, one decimal below 10. */
+static void human_size(uint64_t b, char *buf, size_t cap)
+{
+	static const char units[] = "BKMGTPE";
+	double v = (double)b;
+	int i = 0;
+
+	while (v >= 1024 && i < 6) {
+		v /= 1024;
+		i++;
+	}
+	if (i == 0)
+		snprintf(buf, cap, "%" PRIu64 "B", b);
+	else if (v < 10 && v != (double)(uint64_t)v)
+		snprintf(buf, cap, "%.1f%c", v, units[i]);
+	else
+		snprintf(buf, cap, "%.0f%c", v, units[i]);
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF). */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+	uint32_t cp, min;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0)
+		n = 2, cp = s[0] & 0x1f, min = 0x80;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0f, min = 0x800;
+	else if ((s[0] & 0xf8) == 0xf0)
+		n = 4, cp = s[0] & 0x07, min = 0x10000;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A field for the table: "-" when empty; control bytes and bytes that are
+ * not UTF-8 as \xNN, so a hostile label cannot drive the terminal. */
+static void cell(const char *in, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)(*in ? in : "-");
+	size_t n = 0;
+
+	while (*p && n + 5 < cap) {
+		size_t len = utf8_len(p);
+
+		if (len == 0 || *p < 0x20 || *p == 0x7f) {
+			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", *p++);
+		} else {
+			memcpy(out + n, p, len);
+			n += len;
+			p += len;
+		}
+	}
+	out[n] = 0;
+}
+
+/* Terminal columns a UTF-8 string takes (one per code point). */
+static int width(const char *s)
+{
+	int w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+enum { C_NAME, C_TYPE, C_SIZE, C_UUID, C_PARTUUID, C_LABEL, C_STATE, C_MOUNTED,
+       NCOLS };
+
+static const char *const col_names[NCOLS] = {
+	"NAME", "TYPE", "SIZE", "UUID", "PARTUUID", "LABEL", "STATE", "MOUNTED",
+};
+
+static void row(const struct fs_volume *v, char cells[NCOLS][1100])
+{
+	char size[32];
+
+	human_size(v->size, size, sizeof(size));
+	cell(v->name, cells[C_NAME], sizeof(cells[0]));
+	cell(v->fstype, cells[C_TYPE], sizeof(cells[0]));
+	cell(size, cells[C_SIZE], sizeof(cells[0]));
+	cell(v->uuid, cells[C_UUID], sizeof(cells[0]));
+	cell(v->partuuid, cells[C_PARTUUID], sizeof(cells[0]));
+	cell(v->label, cells[C_LABEL], sizeof(cells[0]));
+	cell(v->state_known ? fs_state_name(v->state) : "", cells[C_STATE],
+	     sizeof(cells[0]));
+	cell(v->mounted ? "yes" : "no", cells[C_MOUNTED], sizeof(cells[0]));
+}
+
+static void print_line(char cells[NCOLS][1100], const int *w)
+{
+	for (int c = 0; c < NCOLS; c++) {
+		int pad = c == NCOLS - 1 ? 0 : w[c] - width(cells[c]) + 2;
+
+		fputs(cells[c], stdout);
+		printf("%*s", pad, "");
+	}
+	putchar('\n');
+}
+
+static int print_table(const struct vol_out *o)
+{
+	char (*cells)[NCOLS][1100] = calloc(o->n + 1, sizeof(*cells));
+	int w[NCOLS] = { 0 };
+
+	if (!cells)
+		return -1;
+	for (int c = 0; c < NCOLS; c++)
+		snprintf(cells[0][c], sizeof(cells[0][c]), "%s", col_names[c]);
+	for (size_t i = 0; i < o->n; i++)
+		row(&o->v[i], cells[i + 1]);
+	for (size_t i = 0; i <= o->n; i++)
+		for (int c = 0; c < NCOLS; c++)
+			if (width(cells[i][c]) > w[c])
+				w[c] = width(cells[i][c]);
+	for (size_t i = 0; i <= o->n; i++)
+		print_line(cells[i], w);
+	free(cells);
+	return 0;
+}
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+/* A JSON string, or null for an empty (unknown) one. */
+static void json_str(const char *key, const char *s, bool last)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	printf("\"%s\": ", key);
+	if (!*s) {
+		printf("null%s", last ? "" : ", ");
+		return;
+	}
+	putchar('"');
+	while (*p) {
+		size_t n = utf8_len(p);
+
+		if (n == 0) {
+			fputs("\\ufffd", stdout);
+			p++;
+		} else if (*p == '"' || *p == '\\') {
+			printf("\\%c", *p++);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			printf("\\u%04x", *p++);
+		} else {
+			fwrite(p, 1, n, stdout);
+			p += n;
+		}
+	}
+	printf("\"%s", last ? "" : ", ");
+}
+
+static void print_json(const struct vol_out *o)
+{
+	printf("[");
+	for (size_t i = 0; i < o->n; i++) {
+		const struct fs_volume *v = &o->v[i];
+
+		printf("%s\n  {", i ? "," : "");
+		json_str("name", v->name, false);
+		json_str("path", v->path, false);
+		printf("\"partno\": %d, \"offset\": %" PRIu64 ", \"size\": %" PRIu64
+		       ", ", v->partno, v->offset, v->size);
+		json_str("type", v->fstype, false);
+		json_str("uuid", v->uuid, false);
+		json_str("partuuid", v->partuuid, false);
+		json_str("label", v->label, false);
+		json_str("pttype", v->pttype, false);
+		json_str("ptuuid", v->ptuuid, false);
+		json_str("state", v->state_known ? fs_state_name(v->state) : "", false);
+		printf("\"mounted\": %s}", v->mounted ? "true" : "false");
+	}
+	printf("%s]\n", o->n ? "\n" : "");
+}
+
+/* ---- command -------------------------------------------------------------- */
+
+static void volumes_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: sysrecover volumes [--json] [PATH|VOLUME]...\n"
+		"\n"
+		"List volumes: every block device and its partitions, or what each\n"
+		"PATH (a device or an image file) holds, one line per partition.\n"
+		"A VOLUME that is not a file is resolved and shown alone: IMAGE@N,\n"
+		"UUID=..., LABEL=..., PARTUUID=...\n"
+		"\n"
+		"Columns: NAME (what to pass to restore and fs: /dev/sda2, disk.img@2),\n"
+		"TYPE, SIZE, UUID, PARTUUID, LABEL, STATE (ext: clean, needs journal\n"
+		"recovery, has errors; NTFS: clean, dirty, hibernated; - unknown) and\n"
+		"MOUNTED.\n"
+		"\n"
+		"  --json   an array of objects: name path partno offset size type uuid\n"
+		"           partuuid label pttype ptuuid state mounted (null = unknown)\n");
+}
+
+int cli_volumes(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct vol_out o = { 0 };
+	bool json = false;
+	int opt, failed = 0, rc = CM_EXIT_OK;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == 'j') {
+			json = true;
+		} else {
+			volumes_usage(opt == 'h' ? stdout : stderr);
+			return opt == 'h' ? CM_EXIT_OK : CM_EXIT_USAGE;
+		}
+	}
+	if (optind == argc)
+		failed += gather(&o, NULL) < 0;
+	for (int i = optind; i < argc; i++)
+		failed += gather(&o, argv[i]) < 0;
+	if (json)
+		print_json(&o);
+	else if (print_table(&o) < 0)
+		failed++, cm_err("out of memory");
+	if (failed)
+		rc = failed == (optind == argc ? 1 : argc - optind) ? CM_EXIT_FAILED
+								  : CM_EXIT_PARTIAL;
+	free(o.v);
+	return rc;
+}
