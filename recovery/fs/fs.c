@@ -571,7 +571,7 @@ static int walk_dir(struct fs *fs, char *path, size_t plen, fs_walk_cb cb,
 	struct walk_list l = { 0 };
 	int rc = fs_readdir(fs, plen ? path : "/", collect, &l);
 
-	if (rc == 0)
+	if (rc == 0 && l.n)  /* qsort(NULL, 0) is undefined */
 		qsort(l.e, l.n, sizeof(*l.e), by_name);
 	for (size_t i = 0; rc == 0 && i < l.n; i++) {
 		size_t nl = strlen(l.e[i].name);
