@@ -68,6 +68,11 @@ struct tape_vstore_ops {
 	/* How many partition stores exist now. */
 	unsigned (*parts)(void *s);
 	int (*sync)(void *s);
+	/* Optional: keep the index of a partition beside it, so the next open
+	 * need not scan the image.  load fails unless the bytes it describes
+	 * are exactly those stored now; the blob is malloc'd. */
+	int (*index_load)(void *s, unsigned part, uint8_t **blob, size_t *len);
+	int (*index_save)(void *s, unsigned part, const uint8_t *blob, size_t len);
 	/* Persist what it wants of the final drive state, then free. */
 	int (*close)(void *s, const struct tape_vstate *st);
 };

@@ -97,6 +97,21 @@ static int simh_size(void *s, unsigned part, uint64_t *size)
 	return 0;
 }
 
+static int simh_read_all(int fd, uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t r = read(fd, buf, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -EIO;
+		buf += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
 static int open_part(struct simh_store *h, unsigned i, bool create)
 {
 	int fl = h->read_only ? O_RDONLY : O_RDWR | (create ? O_CREAT : 0);
@@ -218,6 +233,75 @@ static int simh_close(void *s, const struct tape_vstate *st)
 	return rc;
 }
 
+/* IMAGE.idx (IMAGE.p1.idx): the stamp of the image it describes, then the
+ * index blob.  Written through a temporary file and rename. */
+static int idx_path(struct simh_store *h, unsigned part, char **out)
+{
+	return asprintf(out, "%s.idx", h->path[part]) < 0 ? -ENOMEM : 0;
+}
+
+static int simh_index_save(void *s, unsigned part, const uint8_t *blob,
+			   size_t len)
+{
+	struct simh_store *h = s;
+	char *path = NULL, *tmp = NULL;
+	uint64_t st[2];
+	int fd = -1, rc = idx_path(h, part, &path);
+
+	if (rc == 0 && asprintf(&tmp, "%s.tmp", path) < 0)
+		tmp = NULL, rc = -ENOMEM;
+	if (rc < 0)
+		goto out;
+	stamp(h, part, &st[0], &st[1]);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, st, sizeof(st)) != (ssize_t)sizeof(st) ||
+	    write(fd, blob, len) != (ssize_t)len || rename(tmp, path) < 0)
+		rc = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0 && tmp)
+		unlink(tmp);
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+static int simh_index_load(void *s, unsigned part, uint8_t **blob, size_t *len)
+{
+	struct simh_store *h = s;
+	uint64_t want[2], have[2];
+	char *path = NULL;
+	struct stat sb;
+	int fd = -1, rc = idx_path(h, part, &path);
+
+	*blob = NULL;
+	if (rc < 0)
+		goto out;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	rc = -ESTALE;
+	if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size < 16 ||
+	    sb.st_size > (off_t)1 << 30 ||
+	    read(fd, have, sizeof(have)) != (ssize_t)sizeof(have))
+		goto out;
+	stamp(h, part, &want[0], &want[1]);
+	if (have[0] != want[0] || have[1] != want[1])
+		goto out;  /* the image changed since: scan it */
+	*len = (size_t)sb.st_size - sizeof(have);
+	*blob = malloc(*len ? *len : 1);
+	if (*blob && simh_read_all(fd, *blob, *len) == 0)
+		rc = 0;
+out:
+	if (rc < 0) {
+		free(*blob);
+		*blob = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
 static const struct tape_vstore_ops simh_ops = {
 	.pread = simh_pread,
 	.pwritev = simh_pwritev,
@@ -226,6 +310,8 @@ static const struct tape_vstore_ops simh_ops = {
 	.set_parts = simh_set_parts,
 	.parts = simh_parts,
 	.sync = simh_sync,
+	.index_load = simh_index_load,
+	.index_save = simh_index_save,
 	.close = simh_close,
 };
 

@@ -124,7 +124,7 @@ static int scan_word(struct tv_scan *sc, uint64_t off, uint32_t *w)
 	if (off < sc->boff || off + 4 > sc->boff + sc->blen) {
 		/* Jumping over a large record: a full window would read data
 		 * we only skip, so fetch just a page around the length word. */
-		if (off > sc->boff + sc->blen + SCAN_WINDOW)
+		if (off >= sc->boff + sc->blen + SCAN_SMALL)
 			want = SCAN_SMALL;
 		n = sc->v->sops->pread(sc->v->store, sc->part, sc->buf, want, off);
 		if (n < 0)
@@ -257,6 +257,106 @@ static void free_parts(struct tv *v)
 		free(v->part[i].obj);
 		memset(&v->part[i], 0, sizeof(v->part[i]));
 	}
+}
+
+/* ---- the kept index ------------------------------------------------------
+ * An image we wrote need not be scanned again: at close its index is saved
+ * (simh: IMAGE.idx), and at open it is used if the store vouches that the
+ * image is byte-for-byte what it described.  Every entry is still checked to
+ * be possible before it is trusted; anything odd means a scan.
+ *   "SRVIDX1\0", u64 end, u64 tail, u32 n, u32 damage length, damage,
+ *   n x { u64 offset, u32 length, u8 kind, 3 bytes zero }     (little endian)
+ */
+#define IDX_MAGIC "SRVIDX1"
+#define IDX_HEAD 32
+#define IDX_ENT 16
+
+static void put_le64(uint8_t *b, uint64_t v)
+{
+	put_le32(b, (uint32_t)v);
+	put_le32(b + 4, (uint32_t)(v >> 32));
+}
+
+static uint64_t get_le64(const uint8_t *b)
+{
+	return get_le32(b) | (uint64_t)get_le32(b + 4) << 32;
+}
+
+static void save_index(struct tv *v, unsigned part)
+{
+	struct tv_part *p = &v->part[part];
+	size_t dl = strlen(p->damage), len = IDX_HEAD + dl + p->n * IDX_ENT;
+	uint8_t *b = calloc(1, len), *e;
+
+	if (!b || p->tail == UINT64_MAX || p->n > UINT32_MAX)
+		goto out;
+	memcpy(b, IDX_MAGIC, 8);
+	put_le64(b + 8, p->end);
+	put_le64(b + 16, p->tail);
+	put_le32(b + 24, (uint32_t)p->n);
+	put_le32(b + 28, (uint32_t)dl);
+	memcpy(b + IDX_HEAD, p->damage, dl);
+	e = b + IDX_HEAD + dl;
+	for (size_t i = 0; i < p->n; i++, e += IDX_ENT) {
+		put_le64(e, p->obj[i].off);
+		put_le32(e + 8, p->obj[i].len);
+		e[12] = p->obj[i].kind;
+	}
+	v->sops->index_save(v->store, part, b, len);  /* a cache: may fail */
+out:
+	free(b);
+}
+
+/* Is entry i possible after the one before it, inside `tail` bytes? */
+static bool idx_entry_ok(const struct tv_obj *o, const struct tv_obj *prev,
+			 uint64_t end)
+{
+	uint64_t size = o->kind == TV_FM ? 4 : 8 + (uint64_t)o->len + (o->len & 1u);
+
+	if (o->kind > TV_FM || o->len > SIMH_MAXLEN || (o->kind == TV_FM && o->len))
+		return false;
+	if (prev && o->off < prev->off + (prev->kind == TV_FM ? 4 : 8 + prev->len))
+		return false;
+	return o->off + size <= end;
+}
+
+static bool load_index(struct tv *v, unsigned part)
+{
+	struct tv_part *p = &v->part[part];
+	uint8_t *b = NULL;
+	size_t len = 0, dl, n;
+	uint64_t size;
+	bool ok = false;
+
+	if (!v->sops->index_load || v->sops->index_load(v->store, part, &b, &len) < 0 ||
+	    v->sops->size(v->store, part, &size) < 0 || len < IDX_HEAD ||
+	    memcmp(b, IDX_MAGIC, 8))
+		goto out;
+	p->end = get_le64(b + 8);
+	p->tail = get_le64(b + 16);
+	n = get_le32(b + 24);
+	dl = get_le32(b + 28);
+	if (p->tail != size || p->end > size || dl >= sizeof(p->damage) ||
+	    len != IDX_HEAD + dl + n * IDX_ENT)
+		goto out;
+	memcpy(p->damage, b + IDX_HEAD, dl);
+	p->damage[dl] = 0;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *e = b + IDX_HEAD + dl + i * IDX_ENT;
+		struct tv_obj o = { get_le64(e), get_le32(e + 8), e[12] };
+
+		if (!idx_entry_ok(&o, i ? &p->obj[i - 1] : NULL, p->end) ||
+		    push_obj(p, o.off, o.len, o.kind) < 0)
+			goto out;
+	}
+	ok = true;
+out:
+	if (!ok) {
+		free(p->obj);
+		memset(p, 0, sizeof(*p));
+	}
+	free(b);
+	return ok;
 }
 
 /* ---- helpers for the operations ---------------------------------------- */
@@ -816,6 +916,8 @@ static int tv_close(struct tape *t)
 
 	st.part = v->cur;
 	st.pos = v->pos;
+	for (unsigned i = 0; v->sops->index_save && !v->read_only && i < v->nparts; i++)
+		save_index(v, i);
 	rc = v->sops->close(v->store, &st);
 	free_parts(v);
 	free(v);
@@ -875,7 +977,8 @@ static int tv_index(struct tv *v)
 	if (v->nparts < 1 || v->nparts > TAPE_V_MAX_PARTS)
 		rc = -EINVAL;
 	for (unsigned i = 0; rc == 0 && i < v->nparts; i++)
-		rc = scan_part(v, i, window);
+		if (!load_index(v, i))
+			rc = scan_part(v, i, window);
 	free(window);
 	return rc;
 }

@@ -292,6 +292,58 @@ static void t_write_after_trailing_gap(void **state)
 	assert_int_equal(tape_close(t), 0);
 }
 
+/* The index kept beside an image is used only while it describes the image
+ * exactly; a changed image or a damaged index means a scan, never a wrong
+ * answer. */
+static void t_kept_index(void **state)
+{
+	char ip[160];
+	struct stat sb;
+	struct img m;
+	struct tape *t = open_img(false);
+	FILE *f;
+
+	(void)state;
+	snprintf(ip, sizeof(ip), "%s.idx", path);
+	for (int i = 0; i < 3; i++)
+		rbuf[i] = (uint8_t)(70 + i);
+	assert_int_equal(tape_write(t, rbuf, 3), 3);
+	assert_int_equal(tape_write_marks(t, TAPE_MK_FILEMARK, 1), 0);
+	assert_int_equal(tape_close(t), 0);
+	assert_int_equal(stat(ip, &sb), 0);
+	t = open_img(true);
+	assert_int_equal(tape_rewind(t), 0);
+	expect_rec(t, 3, 70);
+	expect_mark(t, TAPE_RD_FILEMARK);
+	expect_mark(t, TAPE_RD_EOD);
+	assert_int_equal(tape_close(t), 0);
+	/* another tool rewrites the image: the index is stale */
+	good_prefix(&m);
+	rec(&m, 4, 9);
+	save(&m);
+	t = open_img(true);
+	assert_int_equal(tape_rewind(t), 0);
+	expect_rec(t, 5, 1);
+	expect_mark(t, TAPE_RD_FILEMARK);
+	expect_rec(t, 4, 9);
+	assert_int_equal(tape_close(t), 0);
+	/* a hostile index with a matching stamp: garbage after the stamp */
+	t = open_img(false);
+	assert_int_equal(tape_close(t), 0);  /* saves a fresh index */
+	f = fopen(ip, "r+");
+	assert_non_null(f);
+	fseek(f, 16 + 8, SEEK_SET);
+	fputs("\xff\xff\xff\xff\xff\xff\xff\x7f", f);  /* end far past the image */
+	fclose(f);
+	t = open_img(true);
+	assert_int_equal(tape_rewind(t), 0);
+	expect_rec(t, 5, 1);
+	expect_mark(t, TAPE_RD_FILEMARK);
+	expect_rec(t, 4, 9);
+	expect_mark(t, TAPE_RD_EOD);
+	assert_int_equal(tape_close(t), 0);
+}
+
 /* Like /dev/nst0, the drive keeps position and settings between opens. */
 static void t_state_kept(void **state)
 {
@@ -406,6 +458,7 @@ int main(void)
 		T(t_corrupt_truncated_word),
 		T(t_write_over_damage),
 		T(t_write_after_trailing_gap),
+		T(t_kept_index),
 		T(t_state_kept),
 		T(t_read_only_and_busy),
 		T(t_partition_file),
