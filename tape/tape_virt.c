@@ -501,13 +501,32 @@ static int here_kind(struct tv *v)
 	return v->pos < p->n ? p->obj[v->pos].kind : -1;
 }
 
+/* A read at a mark steps over it, at the end reports it; either way no
+ * data.  Returns 1 when data is next, else what the read returns. */
+static int meet_mark(struct tape *t, int k, enum tape_rd *what)
+{
+	struct tv *v = V(t);
+
+	if (k == TV_DATA || k == TV_BAD)
+		return 1;
+	if (k < 0) {
+		if (P(v)->damage[0])
+			return at_end(t, "");
+		*what = TAPE_RD_EOD;
+		return 0;
+	}
+	v->pos++;
+	*what = TAPE_RD_FILEMARK;
+	return 0;
+}
+
 static ssize_t tv_read_fixed(struct tape *t, char *buf, size_t len,
 			     enum tape_rd *what)
 {
 	struct tv *v = V(t);
 	uint32_t bs = v->st.block_size;
 	size_t got = 0;
-	int k;
+	int k, rc;
 
 	if (len % bs)
 		return tape_fail(t, -EINVAL, "read of %zu bytes is not a multiple"
@@ -517,17 +536,9 @@ static ssize_t tv_read_fixed(struct tape *t, char *buf, size_t len,
 		k = here_kind(v);
 		if (got && (k != TV_DATA || P(v)->obj[v->pos].len != bs))
 			break;  /* deliver what we have; the next read meets it */
-		if (k < 0) {
-			if (P(v)->damage[0])
-				return at_end(t, "");
-			*what = TAPE_RD_EOD;
-			return 0;
-		}
-		if (k == TV_FM) {
-			v->pos++;
-			*what = TAPE_RD_FILEMARK;
-			return 0;
-		}
+		rc = meet_mark(t, k, what);
+		if (rc <= 0)
+			return rc;
 		if (P(v)->obj[v->pos].len != bs)  /* st: the tape does not move */
 			return tape_fail(t, -EIO, "block of %" PRIu32 " bytes does"
 					 " not match the fixed block size %" PRIu32,
@@ -544,7 +555,7 @@ static ssize_t tv_read_fixed(struct tape *t, char *buf, size_t len,
 static ssize_t tv_read(struct tape *t, void *buf, size_t len, enum tape_rd *what)
 {
 	struct tv *v = V(t);
-	int rc = need_medium(t), k;
+	int rc = need_medium(t);
 
 	if (rc < 0)
 		return rc;
@@ -552,19 +563,8 @@ static ssize_t tv_read(struct tape *t, void *buf, size_t len, enum tape_rd *what
 	if (v->st.block_size)
 		return tv_read_fixed(t, buf, len, what);
 	*what = TAPE_RD_DATA;
-	k = here_kind(v);
-	if (k < 0) {
-		if (P(v)->damage[0])
-			return at_end(t, "");
-		*what = TAPE_RD_EOD;
-		return 0;
-	}
-	if (k == TV_FM) {
-		v->pos++;
-		*what = TAPE_RD_FILEMARK;
-		return 0;
-	}
-	return get_data(t, buf, len);
+	rc = meet_mark(t, here_kind(v), what);
+	return rc <= 0 ? rc : get_data(t, buf, len);
 }
 
 /* Write `n` records of `rlen` bytes from buf, honouring injected faults. */

@@ -127,21 +127,30 @@ int fs_probe(const char *path, enum fs_kind *kind)
 	return rc;
 }
 
+/* The backend for a volume name, with the bytes it is in. */
+static int find_ops(const char *path, struct fs_target *tg, struct fs_volume *vol,
+		    const struct fs_ops **ops, struct fs_err *err)
+{
+	int rc = find_target(path, tg, vol, err);
+
+	if (rc < 0)
+		return rc;
+	*ops = probe_target(tg, &rc);
+	if (!*ops)
+		return fs_err_set(err, rc < 0 ? rc : -EINVAL, "%s: %s", path,
+				  rc < 0 ? strerror(-rc) :
+				  "no ext2/3/4 or NTFS filesystem found");
+	return 0;
+}
+
 int fs_state(const char *path, enum fs_state *state, struct fs_err *err)
 {
 	struct fs_volume vol;
 	struct fs_target tg;
 	const struct fs_ops *ops;
-	int rc = find_target(path, &tg, &vol, err);
+	int rc = find_ops(path, &tg, &vol, &ops, err);
 
-	if (rc < 0)
-		return rc;
-	ops = probe_target(&tg, &rc);
-	if (!ops)
-		return fs_err_set(err, rc < 0 ? rc : -EINVAL, "%s: %s", path,
-				  rc < 0 ? strerror(-rc) :
-				  "no ext2/3/4 or NTFS filesystem found");
-	return ops->state(&tg, state, err);
+	return rc < 0 ? rc : ops->state(&tg, state, err);
 }
 
 int fs_open(const char *path, unsigned flags, struct fs **out, struct fs_err *err)
@@ -153,14 +162,9 @@ int fs_open(const char *path, unsigned flags, struct fs **out, struct fs_err *er
 	int rc = 0;
 
 	if (!is_dir(path)) {
-		rc = find_target(path, &tg, &vol, err);
+		rc = find_ops(path, &tg, &vol, &ops, err);
 		if (rc < 0)
 			return rc;
-		ops = probe_target(&tg, &rc);
-		if (!ops)
-			return fs_err_set(err, rc < 0 ? rc : -EINVAL, "%s: %s", path,
-					  rc < 0 ? strerror(-rc) :
-					  "no ext2/3/4 or NTFS filesystem found");
 	}
 	fs = calloc(1, sizeof(*fs));
 	if (!fs || !(fs->name = strdup(path))) {
