@@ -234,7 +234,24 @@ else
 	bad mounted-whole "cannot loop-mount: $(cat "$w/e")"
 fi
 
-# 7. --help and usage errors.
+# 7. The state column, against what e2fsprogs and ntfs-3g's own tools say.
+D=$(dirname "$1")
+truncate -s 32M "$w/sc.img" "$w/sj.img" "$w/se.img" "$w/nc.img" "$w/nd.img"
+for i in sc sj se; do mke2fs -F -q -t ext4 "$w/$i.img"; done
+debugfs -w -R 'feature needs_recovery' "$w/sj.img" >/dev/null 2>&1
+debugfs -w -R 'ssv state 2' "$w/se.img" >/dev/null 2>&1
+for i in nc nd; do mkntfs -q -F -Q "$w/$i.img" >/dev/null 2>&1; done
+[ -x "$D/tests/test_fs_ntfs" ] && "$D/tests/test_fs_ntfs" dirty "$w/nd.img" >/dev/null 2>&1
+"$SR" volumes --json "$w/sc.img" "$w/sj.img" "$w/se.img" "$w/nc.img" "$w/nd.img" >"$w/s.json" 2>&1
+st() { jget "$w/s.json" "$w/$1.img" state; }
+dstate() { dumpe2fs -h "$w/$1.img" 2>/dev/null | sed -n 's/^Filesystem state: *//p'; }
+check state-ext-clean test "$(dstate sc)/$(st sc)" = "clean/clean"
+check state-ext-journal sh -c "dumpe2fs -h '$w/sj.img' 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery' && [ '$(st sj)' = 'needs journal recovery' ]"
+check state-ext-errors sh -c "echo '$(dstate se)' | grep -q 'with errors' && [ '$(st se)' = 'has errors' ]"
+check state-ntfs-clean sh -c "ntfsinfo -m '$w/nc.img' >/dev/null 2>&1 && [ '$(st nc)' = clean ]"
+check state-ntfs-dirty sh -c "ntfsinfo -m '$w/nd.img' 2>&1 | grep -q 'scheduled for check' && [ '$(st nd)' = dirty ]"
+
+# 8. --help and usage errors.
 check help sh -c "'$SR' volumes --help | grep -q 'usage: sysrecover volumes'"
 "$SR" volumes --bogus >/dev/null 2>&1; rc=$?
 check usage-exit test "$rc" -eq 64
