@@ -257,10 +257,12 @@ static int norm_path(struct fs *fs, const char *in, char *buf)
 	return 0;
 }
 
-static int unsupported(struct fs *fs, const char *what)
+/* "cannot VERB 'PATH' on NAME: KIND volumes do not support that" */
+static int unsupported(struct fs *fs, const char *what, const char *path)
 {
-	return fs_fail(fs, -EOPNOTSUPP, "%s volumes have no %s (%s)",
-		       fs_kind_name(fs->ops->kind), what, fs->name);
+	return fs_fail(fs, -EOPNOTSUPP, "cannot %s '%s' on %s: %s volumes do not"
+		       " support that", what, path, fs->name,
+		       fs_kind_name(fs->ops->kind));
 }
 
 /* Dispatch an operation on one path: normalise, check support, call. */
@@ -270,7 +272,7 @@ static int unsupported(struct fs *fs, const char *what)
 		long rc_;                                                     \
 		(fs)->err[0] = 0;                                             \
 		if (!(fs)->ops->member)                                       \
-			rc_ = unsupported((fs), (what));                      \
+			rc_ = unsupported((fs), (what), (path));                      \
 		else if ((rc_ = norm_path((fs), (path), np_)) == 0)           \
 			rc_ = (fs)->ops->member((fs), np_, ##__VA_ARGS__);    \
 		if (rc_ < 0 && !(fs)->err[0])                                 \
@@ -430,7 +432,7 @@ int fs_link(struct fs *fs, const char *existing, const char *newpath)
 
 	if (rc == 0)
 		rc = fs->ops->link ? fs->ops->link(fs, a, b)
-				   : unsupported(fs, "hard links");
+				   : unsupported(fs, "hard-link", newpath);
 	if (rc < 0 && !fs->err[0])
 		fs_fail(fs, rc, "cannot link '%s' to '%s' on %s: %s", newpath,
 			existing, fs->name, strerror(-rc));
@@ -448,7 +450,7 @@ int fs_rename(struct fs *fs, const char *from, const char *to, unsigned flags)
 		rc = fs_fail(fs, -EINVAL, "cannot move '%s' into itself", from);
 	if (rc == 0)
 		rc = fs->ops->rename ? fs->ops->rename(fs, a, b, flags)
-				     : unsupported(fs, "rename");
+				     : unsupported(fs, "rename", from);
 	if (rc < 0 && !fs->err[0])
 		fs_fail(fs, rc, "cannot rename '%s' to '%s' on %s: %s", from, to,
 			fs->name, strerror(-rc));
@@ -468,7 +470,7 @@ int fs_file_open(struct fs *fs, const char *path, const char *stream,
 	if ((flags & FS_F_WRITE) && !(fs->flags & FS_O_RDWR))
 		return fs_fail(fs, -EROFS, "%s is open read-only", fs->name);
 	if (stream && !fs->ops->stream_list)
-		return unsupported(fs, "named data streams");
+		return unsupported(fs, "open a named stream of", path);
 	rc = norm_path(fs, path, np);
 	if (rc < 0)
 		return rc;
