@@ -453,6 +453,45 @@ static int v_streams(struct fs *fs, int argc, char **argv)
 	return rc < 0 ? fail(fs, rc) : 0;
 }
 
+/* copy-in LOCALDIR PATH: a whole local tree onto the volume (fs_copy_tree). */
+static int copy_in_report(void *arg, const char *path, int err, const char *why)
+{
+	(void)arg;
+	if (err < 0)
+		cm_err("%s", why);
+	else
+		cm_warn("%s: %s", path, why);
+	return 0;
+}
+
+static int v_copy_in(struct fs *fs, int argc, char **argv)
+{
+	struct fs_copy_opts o = { .keep_going = true, .report = copy_in_report };
+	struct fs_copy_stats s;
+	struct fs_err err = { 0 };
+	struct fs *src = NULL;
+	int rc;
+
+	(void)argc;
+	if (fs_probe(argv[0], &(enum fs_kind){ 0 }) != 1 ||
+	    fs_open(argv[0], 0, &src, &err) < 0 || fs_kind(src) != FS_KIND_DIR) {
+		cm_err("cannot copy in '%s': %s", argv[0], err.msg[0] ? err.msg :
+		       "not a directory");
+		fs_close(src);
+		return -ENOTDIR;
+	}
+	rc = fs_copy_tree(src, "/", fs, argv[1], &o, &s);
+	fs_close(src);
+	fprintf(stderr, "copy-in: %" PRIu64 " files, %" PRIu64 " dirs, %" PRIu64
+		" symlinks, %" PRIu64 " special, %" PRIu64 " hard links, %" PRIu64
+		" bytes; skipped %" PRIu64 ", owner not kept %" PRIu64 ", metadata not"
+		" kept %" PRIu64 ", failed %" PRIu64 "\n", s.files, s.dirs, s.symlinks,
+		s.specials, s.links, s.bytes, s.skipped, s.no_owner, s.no_meta, s.failed);
+	if (rc < 0)
+		return fail(fs, rc);
+	return s.failed ? -EIO : 0;
+}
+
 static const struct fs_verb fs_verbs[] = {
 	{ "ls", 0, 1, false, v_ls, "[PATH]            list a directory" },
 	{ "stat", 1, 1, false, v_stat, "PATH            all metadata of one object" },
@@ -468,6 +507,7 @@ static const struct fs_verb fs_verbs[] = {
 	{ "xattr", 1, 3, false, v_xattr, "PATH [NAME [VALUE|0xHEX|-]]" },
 	{ "sd", 1, 2, false, v_sd, "PATH [0xHEX]      NTFS security descriptor" },
 	{ "streams", 1, 1, false, v_streams, "PATH       NTFS named data streams" },
+	{ "copy-in", 2, 2, true, v_copy_in, "LOCALDIR PATH  copy a local tree in, all metadata" },
 };
 
 #define NFSVERBS (sizeof(fs_verbs) / sizeof(fs_verbs[0]))

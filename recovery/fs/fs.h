@@ -234,4 +234,48 @@ int fs_file_close(struct fs_file *f);
 /* The error text for a file handle's volume. */
 struct fs *fs_file_fs(struct fs_file *f);
 
+/* ---- copying a tree (fs_copy.c) ------------------------------------------- */
+
+/* Called for an object that could not be copied (err < 0: it failed; the
+ * message says why) and for what dst cannot hold (err == 0: skipped, `why`
+ * names it).  Metadata that dst cannot hold is reported once per kind, not
+ * once per object; the counts are in fs_copy_stats.  Return nonzero to stop
+ * the copy (fs_copy_tree then returns -ECANCELED). */
+typedef int (*fs_copy_report_cb)(void *arg, const char *path, int err,
+				 const char *why);
+
+struct fs_copy_opts {
+	bool keep_going;          /* an item that fails is reported and skipped
+				   * (with its subtree); otherwise the copy stops */
+	fs_copy_report_cb report; /* NULL: nothing reported */
+	void *arg;
+};
+
+struct fs_copy_stats {
+	uint64_t files, dirs, symlinks, specials;  /* objects created */
+	uint64_t links;        /* extra names of hard-linked files */
+	uint64_t streams;      /* named data streams copied (NTFS) */
+	uint64_t bytes;        /* data bytes copied (holes not counted) */
+	uint64_t skipped;      /* objects dst cannot hold (not created) */
+	uint64_t failed;       /* objects that failed, subtrees included */
+	uint64_t no_owner;     /* objects whose uid/gid/mode dst cannot hold */
+	uint64_t no_meta;      /* xattrs, ACLs, NTFS metadata, streams dst
+				* cannot hold (one per dropped item) */
+};
+
+/* Copy the contents of directory src_path on src into the existing directory
+ * dst_path on dst (as `cp -a SRC/. DST/`), with everything both volumes can
+ * hold: data (holes kept), symlinks, device nodes and fifos, hard links,
+ * owner and mode, xattrs and POSIX ACLs, NTFS security descriptors,
+ * attributes, reparse points, object ids, short names and named streams, and
+ * times (set last; a directory's after its children).  dst_path's own
+ * metadata is set from src_path.  A name that already exists in dst is an
+ * error for that item.  Memory: one directory per level (fs_walk) plus the
+ * files with more than one link whose other names are still to come.
+ * Returns 0 (check stats->failed with keep_going) or a negative errno; the
+ * message (of a read error on src too) is in fs_errmsg(dst). */
+int fs_copy_tree(struct fs *src, const char *src_path, struct fs *dst,
+		 const char *dst_path, const struct fs_copy_opts *o,
+		 struct fs_copy_stats *stats);
+
 #endif

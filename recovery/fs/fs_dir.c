@@ -294,9 +294,48 @@ static int dir_rename(struct fs *fs, const char *from, const char *to,
 	return rc;
 }
 
+/* The root has no parent to name it from: metadata calls on it go through
+ * the O_PATH descriptor's /proc/self/fd link instead. */
+static int root_call(struct fs *fs, int (*op)(const char *proc, const void *arg),
+		     const void *arg)
+{
+	char proc[64];
+	int fd = open_beneath(ROOT(fs), "", O_PATH | O_DIRECTORY), rc;
+
+	if (fd < 0)
+		return fd;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	rc = op(proc, arg) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+struct owner { uint32_t uid, gid; };
+
+static int chown_proc(const char *proc, const void *arg)
+{
+	const struct owner *o = arg;
+
+	return chown(proc, o->uid, o->gid);
+}
+
+static int chmod_proc(const char *proc, const void *arg)
+{
+	return chmod(proc, *(const uint32_t *)arg);
+}
+
+static int utimens_proc(const char *proc, const void *arg)
+{
+	return utimensat(AT_FDCWD, proc, arg, 0);
+}
+
 static int dir_set_owner(struct fs *fs, const char *path, uint32_t uid,
 			 uint32_t gid)
 {
+	struct owner o = { uid, gid };
+
+	if (!strcmp(path, "/"))
+		return root_call(fs, chown_proc, &o);
 	return AT_PARENT(fs, path, fchownat(pfd_, leaf, uid, gid,
 					    AT_SYMLINK_NOFOLLOW));
 }
@@ -310,6 +349,8 @@ static int dir_set_mode(struct fs *fs, const char *path, uint32_t mode)
 		return rc;
 	if (S_ISLNK(st.mode))  /* Linux symlinks have no mode of their own */
 		return 0;
+	if (!strcmp(path, "/"))
+		return root_call(fs, chmod_proc, &mode);
 	return AT_PARENT(fs, path, fchmodat(pfd_, leaf, mode, 0));
 }
 
@@ -323,6 +364,8 @@ static int dir_set_times(struct fs *fs, const char *path, const struct fs_times 
 		ts[0] = t->atime;
 	if (t->mask & FS_T_MTIME)
 		ts[1] = t->mtime;
+	if (!strcmp(path, "/"))
+		return root_call(fs, utimens_proc, ts);
 	return AT_PARENT(fs, path, utimensat(pfd_, leaf, ts, AT_SYMLINK_NOFOLLOW));
 }
 
