@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -661,6 +662,59 @@ static void test_enospc(void **s)
 	fsck_clean(img);
 }
 
+/* ---- big writes: the direct whole-block path ------------------------------ */
+
+/* The same writes through the API and through pwrite(2) on a local file;
+ * the kernel must see identical bytes and the same holes. */
+static void big_writes(const char *type, const char *opts)
+{
+	static const struct { uint64_t off; size_t len; char fill; } w[] = {
+		{ 1000, (3u << 20) + 123, 'a' },        /* unaligned head and tail */
+		{ 40960, 1u << 20, 'b' },               /* overwrite mapped blocks */
+		{ 10u << 20, 2u << 20, 'c' },           /* after a hole */
+		{ (10u << 20) + 4096 * 3, 4096 * 5, 'd' }, /* aligned overwrite */
+	};
+	char img[300], local[300], mnt[300];
+	static char buf[3u << 20 | 4096];
+	struct fs_file *f;
+	struct fs *fs;
+	int fd;
+
+	snprintf(img, sizeof(img), "%s/big.img", tmp);
+	snprintf(local, sizeof(local), "%s/big.local", tmp);
+	snprintf(mnt, sizeof(mnt), "%s/bigmnt", tmp);
+	mkimg(img, type, "64M", opts);
+	fs = open_rw(img);
+	OK(fs, fs_create(fs, "/w", 0644));
+	OK(fs, fs_file_open(fs, "/w", NULL, FS_F_WRITE, &f));
+	fd = open(local, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		for (size_t j = 0; j < w[i].len; j++)
+			buf[j] = (char)(w[i].fill + (j % 7));
+		assert_int_equal(fs_file_pwrite(f, buf, w[i].len, w[i].off),
+				 (ssize_t)w[i].len);
+		assert_int_equal(pwrite(fd, buf, w[i].len, (off_t)w[i].off),
+				 (ssize_t)w[i].len);
+	}
+	close(fd);
+	OK(fs, fs_file_close(f));
+	OK(fs, fs_close(fs));
+	fsck_clean(img);
+	mount_ro(img, mnt);
+	assert_int_equal(sh("cmp %s %s/w", local, mnt), 0);
+	/* the hole between 4 MiB and 10 MiB stays a hole */
+	assert_int_equal(sh("[ $(stat -c %%b %s/w) -lt 14000 ]", mnt), 0);
+	umount_(mnt);
+}
+
+static void test_big_writes(void **s)
+{
+	(void)s;
+	big_writes("ext4", "-b 4096");
+	big_writes("ext2", "-b 1024");
+}
+
 /* ---- a partition inside an image (ext2fs_open2 "offset=") ----------------- */
 
 static void test_partition_offset(void **s)
@@ -772,6 +826,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_refuse_errors),
 		cmocka_unit_test(test_bad_images),
 		cmocka_unit_test(test_enospc),
+		cmocka_unit_test(test_big_writes),
 		cmocka_unit_test(test_partition_offset),
 	};
 	const struct CMUnitTest scale[] = {
