@@ -110,6 +110,9 @@ fuzz:
 	@mkdir -p $(B)/fuzz
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_simh tests/fuzz/fuzz_simh.c $(TAPE_SRC)
+	clang $(filter-out -Werror,$(ALL_CFLAGS)) $(NTFS_DEFS) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-o $(B)/fuzz/fuzz_hive_rules tests/fuzz/fuzz_hive_rules.c $(HIVE_SRC) \
+		$(FS_SRC) $(COMMON_SRC) $(PKG_LIBS)
 
 FUZZ_SECONDS ?= 60
 fuzz-run: all fuzz

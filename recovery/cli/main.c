@@ -15,6 +15,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "tape", cli_tape, "tape DEV VERB [ARG]...  mt-style drive control and self-test" },
 	{ "fs", cli_fs, "fs VOL VERB [ARG]...     debugfs-like access to unmounted ext/NTFS volumes and directories" },
 	{ "volumes", cli_volumes, "volumes [--json] [PATH]... disks, partitions and images: fs type, UUID, label, state" },
+	{ "hive", cli_hive, "hive SUBCMD ...          offline registry hives: info, pending, merge, mounted, files-not-to-backup" },
 };
 
 #define NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))

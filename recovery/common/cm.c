@@ -8,6 +8,7 @@
 
 const char *cm_progname = "sysrecover";
 
+__attribute__((format(printf, 2, 0)))
 static void say(const char *what, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: %s", cm_progname, what);

@@ -1,0 +1,76 @@
+/* hive_impl.h - private to recovery/hive: the handle behind struct hive, the
+ * base-block reader and the helpers shared by hive.c, hive_log.c and
+ * hive_pending.c.  Nothing outside recovery/hive includes it. */
+#ifndef SYSRECOVER_HIVE_IMPL_H
+#define SYSRECOVER_HIVE_IMPL_H
+
+#include <hivex.h>
+#include <stdarg.h>
+
+#include "hive.h"
+
+#define HIVE_BASE_SIZE 4096u
+#define HIVE_BIN_ALIGN 4096u
+
+/* Fields of a regf base block (primary file or log) that we use. */
+struct hive_base {
+	uint32_t seq1, seq2;
+	uint32_t major, minor;
+	uint32_t type;          /* 0 primary, 1/2 old log, 6 new (HvLE) log */
+	uint32_t format;
+	uint32_t root;
+	uint32_t data_size;     /* hive bins data size */
+	uint32_t clustering;
+	uint32_t checksum;      /* stored */
+	bool checksum_ok;
+};
+
+struct hive {
+	hive_h *hx;
+	char *path;             /* as given: host path or path in fs */
+	char *name;             /* for messages: path, or "VOLUME:path" */
+	struct fs *fs;          /* non-NULL: the hive lives in this volume */
+	char *work;             /* private copy hivex opened (NULL: path itself) */
+	char *orig;             /* fs: pristine copy of the volume's hive */
+	unsigned flags;
+	struct hive_info info;
+	hive_key *touched;      /* keys changed since open: verified at commit */
+	size_t ntouched, captouched;
+	char errmsg[512];
+	char warning[512];      /* why it opened degraded; "" when it did not */
+};
+
+/* Checksum of a base block: XOR of the first 127 dwords, with 0 and ~0
+ * mapped as Windows does. */
+uint32_t hive_base_checksum(const uint8_t *b);
+/* Parse a 4096-byte base block; -EINVAL unless it starts with "regf". */
+int hive_base_parse(const uint8_t *b, size_t len, struct hive_base *out);
+/* Recompute and store the checksum of a base block. */
+void hive_base_fix_checksum(uint8_t *b);
+
+/* Record an error message on the handle (returns -code for chaining). */
+int hive_seterr(struct hive *h, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Remember that a key changed, for the verification after commit. */
+void hive_touch(struct hive *h, hive_key k);
+
+/* UTF-16LE <-> UTF-8.  utf16 to utf8 stops at the first NUL, tolerates odd
+ * lengths and unpaired surrogates (U+FFFD).  utf8 to utf16 appends a NUL
+ * unit; -EILSEQ on invalid UTF-8. */
+char *hive_utf16_to_utf8(const uint8_t *p, size_t len);
+int hive_utf8_to_utf16(const char *s, uint8_t **out, size_t *outlen);
+
+/* File helpers: whole-file copy (0600) and existence. */
+int hive_copy_file(const char *src, const char *dst);
+bool hive_file_exists(const char *path);
+/* A new empty private temp file in $TMPDIR (malloc'd name). */
+int hive_mktemp(char **name, const char *what);
+
+/* ---- hive_log.c --------------------------------------------------------- */
+/* `work` is a private copy of a dirty primary; log1/log2 its logs (NULL when
+ * absent).  Apply what is valid and fix the base block.  On failure the copy
+ * may be half-written (the caller discards it) and err says why. */
+int hive_log_replay(const char *work, const char *log1, const char *log2,
+		    unsigned *applied, struct hive_err *err);
+
+#endif

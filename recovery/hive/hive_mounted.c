@@ -1,0 +1,298 @@
+/* hive_mounted.c - SYSTEM\MountedDevices: decode the mount manager's values
+ * (MBR signature + offset, GPT "DMIO:ID:" + partition GUID, device strings)
+ * and find the volume one names among the disks libblkid sees (seed-digest 8).
+ *
+ * The value data is untrusted: the form is decided by length and magic only,
+ * and anything that is not clearly one of the three forms is shown as hex.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fs.h"
+#include "hive.h"
+
+#define MD_KEY "MountedDevices"
+#define MD_GPT_MAGIC "DMIO:ID:"
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* Microsoft's GUID layout: three little-endian fields, then 8 bytes as is. */
+static void guid_format(const uint8_t *g, char out[37])
+{
+	snprintf(out, 37, "%08" PRIx32 "-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 le32(g), (unsigned)(g[4] | g[5] << 8), (unsigned)(g[6] | g[7] << 8),
+		 g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+}
+
+/* UTF-16LE text of printable characters (trailing NULs allowed) to UTF-8;
+ * NULL when the bytes are not such text. */
+static char *device_string(const uint8_t *p, size_t len)
+{
+	size_t units = len / 2, o = 0;
+	char *s;
+
+	if (len < 4 || len % 2)
+		return NULL;
+	while (units && p[2 * units - 2] == 0 && p[2 * units - 1] == 0)
+		units--;
+	if (!units)
+		return NULL;
+	s = malloc(units * 3 + 1);
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < units; i++) {
+		uint32_t c = p[2 * i] | (uint32_t)p[2 * i + 1] << 8;
+
+		if (c >= 0xd800 && c <= 0xdbff && i + 1 < units) {
+			uint32_t d = p[2 * i + 2] | (uint32_t)p[2 * i + 3] << 8;
+
+			if (d < 0xdc00 || d > 0xdfff)
+				goto bad;
+			c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+			i++;
+			s[o++] = (char)(0xf0 | c >> 18);
+			s[o++] = (char)(0x80 | ((c >> 12) & 0x3f));
+			s[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
+			s[o++] = (char)(0x80 | (c & 0x3f));
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f || (c >= 0xd800 && c <= 0xdfff))
+			goto bad;
+		if (c < 0x80) {
+			s[o++] = (char)c;
+		} else if (c < 0x800) {
+			s[o++] = (char)(0xc0 | c >> 6);
+			s[o++] = (char)(0x80 | (c & 0x3f));
+		} else {
+			s[o++] = (char)(0xe0 | c >> 12);
+			s[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
+			s[o++] = (char)(0x80 | (c & 0x3f));
+		}
+	}
+	s[o] = '\0';
+	return s;
+bad:
+	free(s);
+	return NULL;
+}
+
+int hive_md_decode(const void *data, size_t len, struct hive_md_value *out)
+{
+	const uint8_t *p = data;
+
+	memset(out, 0, sizeof(*out));
+	if (len == 12) {
+		out->kind = HIVE_MD_MBR;
+		out->signature = le32(p);
+		out->offset = le64(p + 4);
+		snprintf(out->text, sizeof(out->text),
+			 "MBR disk signature %08" PRIx32 ", offset %" PRIu64 " (0x%" PRIx64 ")",
+			 out->signature, out->offset, out->offset);
+		return 0;
+	}
+	if (len == 24 && memcmp(p, MD_GPT_MAGIC, 8) == 0) {
+		out->kind = HIVE_MD_GPT;
+		guid_format(p + 8, out->guid);
+		snprintf(out->text, sizeof(out->text), "GPT partition %s", out->guid);
+		return 0;
+	}
+	if (len) {
+		out->device = device_string(p, len);
+		if (out->device) {
+			out->kind = HIVE_MD_DEVICE;
+			snprintf(out->text, sizeof(out->text), "device %s", out->device);
+			return 0;
+		}
+	}
+	out->kind = HIVE_MD_UNKNOWN;
+	{
+		int o = snprintf(out->text, sizeof(out->text), "unknown (%zu bytes)", len);
+
+		for (size_t i = 0; i < len && o + 4 < (int)sizeof(out->text); i++)
+			o += snprintf(out->text + o, sizeof(out->text) - (size_t)o, "%s%02x",
+				      i ? "" : " ", p[i]);
+	}
+	return 0;
+}
+
+void hive_md_value_free(struct hive_md_value *v)
+{
+	if (!v)
+		return;
+	free(v->device);
+	v->device = NULL;
+}
+
+struct md_list {
+	struct hive_md_entry *e;
+	size_t n, cap;
+};
+
+static int md_cb(void *arg, const char *name, uint32_t type, const void *data,
+		 size_t len)
+{
+	struct md_list *l = arg;
+	struct hive_md_entry *e;
+
+	(void)type;  /* REG_BINARY in practice; decoded by content either way */
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 16;
+		struct hive_md_entry *ne = realloc(l->e, nc * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		l->e = ne;
+		l->cap = nc;
+	}
+	e = &l->e[l->n];
+	memset(e, 0, sizeof(*e));
+	e->name = strdup(name);
+	e->data = malloc(len ? len : 1);
+	if (!e->name || !e->data) {
+		free(e->name);
+		free(e->data);
+		return -ENOMEM;
+	}
+	if (len)
+		memcpy(e->data, data, len);
+	e->len = len;
+	hive_md_decode(e->data, len, &e->v);
+	l->n++;
+	return 0;
+}
+
+int hive_md_read(struct hive *h, struct hive_md_entry **out, size_t *n,
+		 struct hive_err *err)
+{
+	struct md_list l = { 0 };
+	hive_key k;
+	int rc = hive_lookup(h, MD_KEY, &k);
+
+	*out = NULL;
+	*n = 0;
+	if (rc == 0)
+		rc = hive_values(h, k, md_cb, &l);
+	if (rc < 0) {
+		if (err) {
+			err->code = rc;
+			snprintf(err->msg, sizeof(err->msg), "cannot read %s in %s: %s",
+				 MD_KEY, hive_name(h), strerror(-rc));
+		}
+		hive_md_free(l.e, l.n);
+		return rc;
+	}
+	*out = l.e;
+	*n = l.n;
+	return 0;
+}
+
+void hive_md_free(struct hive_md_entry *e, size_t n)
+{
+	for (size_t i = 0; e && i < n; i++) {
+		free(e[i].name);
+		free(e[i].data);
+		hive_md_value_free(&e[i].v);
+	}
+	free(e);
+}
+
+/* "C:" -> "\DosDevices\C:"; "Volume{G}", "\\?\Volume{G}\" -> "\??\Volume{G}". */
+static void canonical_name(const char *in, char *out, size_t cap)
+{
+	size_t n = strlen(in);
+
+	if (n == 2 && in[1] == ':') {
+		snprintf(out, cap, "\\DosDevices\\%c:", in[0]);
+		return;
+	}
+	if (!strncmp(in, "\\\\?\\", 4) || !strncmp(in, "\\??\\", 4))
+		in += 4;
+	if (!strncasecmp(in, "Volume{", 7)) {
+		n = strlen(in);
+		if (n && in[n - 1] == '\\')
+			n--;
+		snprintf(out, cap, "\\??\\%.*s", (int)n, in);
+		return;
+	}
+	snprintf(out, cap, "%s", in);
+}
+
+const struct hive_md_entry *hive_md_find(const struct hive_md_entry *e,
+					 size_t n, const char *name)
+{
+	char want[512];
+
+	canonical_name(name, want, sizeof(want));
+	for (size_t i = 0; i < n; i++)
+		if (hive_name_casecmp(e[i].name, want) == 0)
+			return &e[i];
+	return NULL;
+}
+
+static bool md_matches(const struct hive_md_value *v, const struct fs_volume *vol)
+{
+	char sig[16];
+
+	if (v->kind == HIVE_MD_GPT)
+		return strcasecmp(vol->pttype, "gpt") == 0 &&
+		       strcasecmp(vol->partuuid, v->guid) == 0;
+	snprintf(sig, sizeof(sig), "%08" PRIx32, v->signature);
+	return vol->partno > 0 && strcasecmp(vol->pttype, "dos") == 0 &&
+	       strcasecmp(vol->ptuuid, sig) == 0 && vol->offset == v->offset;
+}
+
+int hive_md_resolve(const struct hive_md_value *v, const char *const *paths,
+		    size_t npaths, struct fs_volume *out, struct hive_err *err)
+{
+	struct fs_volume *vols = NULL;
+	struct fs_err ferr = { 0 };
+	size_t count = 0, found = 0, first = 0;
+	int rc;
+
+	if (v->kind != HIVE_MD_MBR && v->kind != HIVE_MD_GPT) {
+		err->code = -EINVAL;
+		snprintf(err->msg, sizeof(err->msg),
+			 "%s names no disk partition (only the MBR and GPT forms do)",
+			 v->text);
+		return -EINVAL;
+	}
+	rc = fs_volume_list(paths, npaths, &vols, &count, &ferr);
+	if (rc < 0) {
+		err->code = rc;
+		snprintf(err->msg, sizeof(err->msg), "%s", ferr.msg);
+		return rc;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (!md_matches(v, &vols[i]))
+			continue;
+		if (!found++)
+			first = i;
+		else if (found == 2) {
+			err->code = -EEXIST;
+			snprintf(err->msg, sizeof(err->msg),
+				 "%.100s matches both %.180s and %.180s: detach one",
+				 v->text, vols[first].name, vols[i].name);
+		}
+	}
+	if (found == 1)
+		*out = vols[first];
+	else if (!found) {
+		err->code = -ENOENT;
+		snprintf(err->msg, sizeof(err->msg), "no attached volume has %s", v->text);
+	}
+	free(vols);
+	return found == 1 ? 0 : found ? -EEXIST : -ENOENT;
+}
