@@ -679,6 +679,25 @@ static int fsync_path(const char *path, bool dir)
 	return rc;
 }
 
+/* The replacement failed: put the logs back where Windows expects them,
+ * beside the original hive they belong to. */
+static void logs_back(struct hive *h, char *aside[2])
+{
+	for (int i = 0; i < 2; i++) {
+		char *lp = NULL;
+
+		if (aside[i] && asprintf(&lp, "%s.LOG%d", h->path, i + 1) >= 0) {
+			if (h->fs)
+				fs_rename(h->fs, aside[i], lp, 0);
+			else
+				rename(aside[i], lp);
+		}
+		free(lp);
+		free(aside[i]);
+		aside[i] = NULL;
+	}
+}
+
 /* Move PATH.LOGn aside (to PATH.bak.LOGn with a backup, else to a name we
  * delete once the new hive is in place), so that a crash can never leave a
  * clean new hive beside logs that Windows could replay over it. */
@@ -703,9 +722,13 @@ static int logs_aside(struct hive *h, char *aside[2])
 			free(aside[i]);
 			aside[i] = NULL;
 		} else if (rc < 0) {
-			return hive_seterr(h, rc, "cannot move the log of hive "
-					   "'%s' aside: %s", h->name, h->fs ?
-					   fs_errmsg(h->fs) : strerror(-rc));
+			rc = hive_seterr(h, rc, "cannot move the log of hive "
+					 "'%s' aside: %s", h->name, h->fs ?
+					 fs_errmsg(h->fs) : strerror(-rc));
+			free(aside[i]);
+			aside[i] = NULL;
+			logs_back(h, aside);  /* the one moved already */
+			return rc;
 		}
 	}
 	return 0;
@@ -751,6 +774,7 @@ static int replace_local(struct hive *h, const char *newf)
 	if (rename(newf, h->path) < 0) {
 		rc = hive_seterr(h, errno, "cannot replace hive '%s': %s",
 				 h->name, strerror(errno));
+		logs_back(h, aside);
 		goto out;
 	}
 	if ((dir = strdup(h->path)) != NULL)
@@ -826,6 +850,7 @@ static int replace_fs(struct hive *h, const char *newf)
 	if ((rc = fs_rename(h->fs, side, h->path, 0)) < 0) {
 		rc = hive_seterr(h, rc, "cannot replace hive '%s': %s", h->name,
 				 fs_errmsg(h->fs));
+		logs_back(h, aside);
 		goto out;
 	}
 	logs_drop(h, aside);
