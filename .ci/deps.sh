@@ -32,7 +32,9 @@ set -eu
 #                                image, the tool a Windows admin would use instead of ours
 #   libregf-utils                regfinfo/regfexport: a second, independent regf reader
 #                                (libyal) that the hive tests check our written hives with
-PKGS="build-essential pkg-config libblkid-dev libext2fs-dev ntfs-3g-dev libhivex-dev
+#   libwin-hivex-perl            hivexregedit: tests build "current" hives with an
+#                                editor that is not ours
+PKGS="libwin-hivex-perl build-essential pkg-config libblkid-dev libext2fs-dev ntfs-3g-dev libhivex-dev
 libarchive-dev libcmocka-dev clang libclang-rt-14-dev qemu-system-x86 busybox-static cpio
 mt-st e2fsprogs ntfs-3g libhivex-bin attr acl xz-utils gzip zstd tar python3
 ca-certificates forensics-samples-ntfs forensics-samples-ext4 fdisk dosfstools
