@@ -27,7 +27,7 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
-	     -Itape -Irecovery/common -Irecovery/fs -Irecovery/hive -Irecovery/cli $(PKG_CFLAGS)
+	     -Itape -Irecovery/common -Irecovery/fs -Irecovery/hive -Isrdelayed -Irecovery/cli $(PKG_CFLAGS)
 
 # libntfs-3g's headers test HAVE_* macros from a config.h it does not ship;
 # these mirror its own configure on Debian (libraries-and-peers.md 5.1).
@@ -52,7 +52,8 @@ FS_SRC = recovery/fs/fs.c recovery/fs/volume.c recovery/fs/fs_dir.c \
 CLI_SRC = recovery/cli/main.c recovery/cli/cmd_tape.c recovery/cli/cmd_fs.c recovery/cli/cmd_volumes.c \
 	  $(wildcard recovery/cli/cmd_hive*.c)
 HIVE_SRC = $(wildcard recovery/hive/*.c)
-LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC) $(HIVE_SRC)
+SRD_SRC = $(wildcard srdelayed/*.c)
+LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC) $(HIVE_SRC) $(SRD_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
