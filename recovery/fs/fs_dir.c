@@ -22,8 +22,14 @@
 
 #include "fs_impl.h"
 
+/* The last parent directory opened is kept, because a copy asks about one
+ * directory's entries many times in a row; it is forgotten whenever a
+ * rename or rmdir could change what its path names. */
 struct dir_fs {
 	int root;
+	int cfd;            /* cached parent, or -1 */
+	int cuse;           /* callers holding cfd right now */
+	char cdir[4096];    /* its path relative to the root */
 };
 
 struct dir_file {
@@ -47,20 +53,63 @@ static int open_beneath(int root, const char *rel, int flags)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+static struct dir_fs *D(struct fs *fs)
+{
+	return fs->priv;
+}
+
 /* Open the directory holding `path` and point *leaf at the last component.
- * For the root itself the leaf is "" and callers use AT_EMPTY_PATH. */
+ * For the root itself the leaf is "" and callers use AT_EMPTY_PATH.  Give
+ * the descriptor back with put_parent. */
 static int parent_of(struct fs *fs, const char *path, const char **leaf)
 {
+	struct dir_fs *d = D(fs);
 	const char *slash = strrchr(path, '/');
-	char dir[4096];
 	size_t n = (size_t)(slash - path);
+	char dir[4096];
+	int fd;
 
 	*leaf = slash + 1;
 	if (n == 0)
-		return open_beneath(ROOT(fs), "", O_PATH | O_DIRECTORY);
+		return d->root;  /* an O_PATH directory serves as a dirfd */
 	memcpy(dir, path + 1, n - 1);
 	dir[n - 1] = 0;
-	return open_beneath(ROOT(fs), dir, O_PATH | O_DIRECTORY);
+	if (d->cfd >= 0 && !strcmp(dir, d->cdir)) {
+		d->cuse++;
+		return d->cfd;
+	}
+	fd = open_beneath(d->root, dir, O_PATH | O_DIRECTORY);
+	if (fd >= 0 && d->cuse == 0) {
+		if (d->cfd >= 0)
+			close(d->cfd);
+		d->cfd = fd;
+		memcpy(d->cdir, dir, n);
+		d->cuse = 1;
+	}
+	return fd;
+}
+
+static void put_parent(struct fs *fs, int fd)
+{
+	struct dir_fs *d = D(fs);
+
+	if (fd == d->root || fd < 0)
+		return;
+	if (fd == d->cfd)
+		d->cuse--;
+	else
+		close(fd);
+}
+
+/* After a rename or rmdir a kept path may name something else. */
+static void forget_parent(struct fs *fs)
+{
+	struct dir_fs *d = D(fs);
+
+	if (d->cfd >= 0 && d->cuse == 0) {
+		close(d->cfd);
+		d->cfd = -1;
+	}
 }
 
 static void from_statx(const struct statx *x, struct fs_stat *st)
@@ -100,6 +149,7 @@ static int dir_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
 	(void)flags;
 	if (!d)
 		return -ENOMEM;
+	d->cfd = -1;
 	d->root = open(tg->file, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (d->root < 0) {
 		int e = errno;
@@ -116,6 +166,8 @@ static int dir_close(struct fs *fs)
 {
 	struct dir_fs *d = fs->priv;
 
+	if (d->cfd >= 0)
+		close(d->cfd);
 	close(d->root);
 	free(d);
 	return 0;
@@ -145,7 +197,7 @@ static int dir_lookup(struct fs *fs, const char *path, struct fs_stat *st)
 	if (pfd < 0)
 		return pfd;
 	rc = stat_at(pfd, leaf, st);
-	close(pfd);
+	put_parent(fs, pfd);
 	return rc;
 }
 
@@ -187,7 +239,7 @@ static int dir_readdir(struct fs *fs, const char *path, fs_dir_cb cb, void *arg)
 			rc_ = pfd_;                                 \
 		else {                                              \
 			rc_ = (call) < 0 ? -errno : 0;              \
-			close(pfd_);                                \
+			put_parent((fs), pfd_);                     \
 		}                                                   \
 		rc_;                                                \
 	})
@@ -201,9 +253,11 @@ static int dir_create(struct fs *fs, const char *path, uint32_t mode)
 		return pfd;
 	fd = openat(pfd, leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
 		    mode & 07777);
-	close(pfd);
 	if (fd < 0)
-		return -errno;
+		fd = -errno;
+	put_parent(fs, pfd);
+	if (fd < 0)
+		return fd;
 	close(fd);
 	return 0;
 }
@@ -229,7 +283,7 @@ static ssize_t dir_readlink(struct fs *fs, const char *path, char *buf, size_t c
 	n = readlinkat(pfd, leaf, buf, cap);
 	if (n < 0)
 		n = -errno;
-	close(pfd);
+	put_parent(fs, pfd);
 	if (n >= 0 && (size_t)n < cap)
 		buf[n] = 0;
 	return n;
@@ -248,7 +302,10 @@ static int dir_unlink(struct fs *fs, const char *path)
 
 static int dir_rmdir(struct fs *fs, const char *path)
 {
-	return AT_PARENT(fs, path, unlinkat(pfd_, leaf, AT_REMOVEDIR));
+	int rc = AT_PARENT(fs, path, unlinkat(pfd_, leaf, AT_REMOVEDIR));
+
+	forget_parent(fs);
+	return rc;
 }
 
 /* Two parents at once, for link and rename. */
@@ -260,7 +317,7 @@ static int two_parents(struct fs *fs, const char *a, const char *b, int *pa,
 		return *pa;
 	*pb = parent_of(fs, b, lb);
 	if (*pb < 0) {
-		close(*pa);
+		put_parent(fs, *pa);
 		return *pb;
 	}
 	return 0;
@@ -274,8 +331,8 @@ static int dir_link(struct fs *fs, const char *existing, const char *newpath)
 	if (rc < 0)
 		return rc;
 	rc = linkat(pa, la, pb, lb, 0) < 0 ? -errno : 0;
-	close(pa);
-	close(pb);
+	put_parent(fs, pa);
+	put_parent(fs, pb);
 	return rc;
 }
 
@@ -289,8 +346,9 @@ static int dir_rename(struct fs *fs, const char *from, const char *to,
 		return rc;
 	rc = renameat2(pa, la, pb, lb, (flags & FS_RENAME_NOREPLACE) ?
 		       RENAME_NOREPLACE : 0) < 0 ? -errno : 0;
-	close(pa);
-	close(pb);
+	put_parent(fs, pa);
+	put_parent(fs, pb);
+	forget_parent(fs);
 	return rc;
 }
 
@@ -381,7 +439,7 @@ static int xattr_fd(struct fs *fs, const char *path, char proc[64])
 	fd = *leaf ? openat(pfd, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC) : dup(pfd);
 	if (fd < 0)
 		fd = -errno;
-	close(pfd);
+	put_parent(fs, pfd);
 	if (fd >= 0)
 		snprintf(proc, 64, "/proc/self/fd/%d", fd);
 	return fd;
@@ -465,7 +523,7 @@ static int dir_file_open(struct fs_file *f, const char *path, const char *stream
 	if (pfd >= 0) {
 		if (df->fd < 0)
 			df->fd = -errno;
-		close(pfd);
+		put_parent(f->fs, pfd);
 	}
 	if (df->fd < 0) {
 		int rc = df->fd;
