@@ -48,7 +48,8 @@ TAPE_SRC = tape/tape.c tape/tape_virt.c tape/tape_mem.c tape/tape_simh.c \
 	   tape/tape_st.c tape/tape_test.c
 COMMON_SRC = recovery/common/cm.c
 FS_SRC = recovery/fs/fs.c recovery/fs/volume.c recovery/fs/fs_dir.c \
-	 recovery/fs/fs_ext.c recovery/fs/fs_ntfs.c recovery/fs/fs_copy.c
+	 recovery/fs/fs_ext.c recovery/fs/fs_ext_io.c recovery/fs/fs_ntfs.c \
+	 recovery/fs/fs_copy.c
 CLI_SRC = recovery/cli/main.c recovery/cli/cmd_tape.c recovery/cli/cmd_fs.c recovery/cli/cmd_volumes.c \
 	  $(wildcard recovery/cli/cmd_hive*.c)
 HIVE_SRC = $(wildcard recovery/hive/*.c)

@@ -31,6 +31,7 @@
 #include <ext2fs/ext2_err.h>
 #include <et/com_err.h>
 
+#include "fs_ext_io.h"
 #include "fs_impl.h"
 
 #define EXT_DC_MIN_BLOCKS 8             /* cache directories this big */
@@ -880,8 +881,10 @@ static errcode_t ext_open_lib(const struct fs_target *tg, int flags,
 		snprintf(opts, sizeof(opts), "offset=%llu",
 			 (unsigned long long)tg->offset);
 	*out = NULL;
+	/* writes keep metadata in a larger cache (fs_ext_io.c) */
 	return ext2fs_open2(tg->file, opts[0] ? opts : NULL, flags | EXT2_FLAG_64BITS,
-			    0, 0, unix_io_manager, out);
+			    0, 0, (flags & EXT2_FLAG_RW) ? fs_ext_cache_io
+							 : unix_io_manager, out);
 }
 
 /* A filesystem bigger than the bytes that hold it (a cut-off image, a

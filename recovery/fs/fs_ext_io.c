@@ -1,0 +1,344 @@
+/* fs_ext_io.c - a write-back block cache in front of libext2fs's unix_io.
+ *
+ * unix_io keeps 8 blocks, and flushes them all before any write of more than
+ * 4 blocks.  Restoring many small files therefore wrote the same inode-table,
+ * bitmap and directory blocks once per file.  This layer keeps small writes
+ * (metadata) dirty in memory and writes them at flush time in block order,
+ * one write per contiguous run; large writes (file data) go straight through
+ * and refresh any cached copy, so nothing is ever read back stale.
+ *
+ * Used for read-write opens only; ext2fs_flush2/close2 flush it.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ext2fs/ext2_fs.h>
+#include <ext2fs/ext2fs.h>
+
+#include "fs_ext_io.h"
+
+#define CIO_SMALL 4              /* writes of up to this many blocks are cached */
+#define CIO_MAX_BYTES (64u << 20) /* then everything dirty is written out */
+
+struct cio_ent {
+	unsigned long long blk;
+	char *buf;
+};
+
+struct cio {
+	io_channel real;
+	struct cio_ent *e;       /* dirty blocks, unsorted; sorted at flush */
+	size_t n, cap;
+	size_t *slot;            /* open-addressing index: block -> e[] + 1 */
+	size_t nslot;
+};
+
+static struct cio *C(io_channel ch)
+{
+	return ch->private_data;
+}
+
+static size_t hash_blk(unsigned long long b, size_t nslot)
+{
+	return (size_t)((b * 0x9E3779B97F4A7C15ull) >> 20) & (nslot - 1);
+}
+
+static struct cio_ent *find(struct cio *c, unsigned long long b)
+{
+	for (size_t h = hash_blk(b, c->nslot);; h = (h + 1) & (c->nslot - 1)) {
+		if (!c->slot[h])
+			return NULL;
+		if (c->e[c->slot[h] - 1].blk == b)
+			return &c->e[c->slot[h] - 1];
+	}
+}
+
+static void index_put(struct cio *c, size_t i)
+{
+	size_t h = hash_blk(c->e[i].blk, c->nslot);
+
+	while (c->slot[h])
+		h = (h + 1) & (c->nslot - 1);
+	c->slot[h] = i + 1;
+}
+
+static void drop_all(struct cio *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->e[i].buf);
+	c->n = 0;
+	if (c->slot)
+		memset(c->slot, 0, c->nslot * sizeof(*c->slot));
+}
+
+static int by_blk(const void *a, const void *b)
+{
+	unsigned long long x = ((const struct cio_ent *)a)->blk;
+	unsigned long long y = ((const struct cio_ent *)b)->blk;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Write every dirty block, in order, one write per contiguous run. */
+static errcode_t write_back(io_channel ch)
+{
+	struct cio *c = C(ch);
+	size_t bs = (size_t)ch->block_size, i = 0;
+	errcode_t e = 0;
+	char *run = NULL;
+
+	if (!c->n)
+		return 0;
+	qsort(c->e, c->n, sizeof(*c->e), by_blk);
+	/* the index points into e[]: rebuild it, in case a write fails */
+	memset(c->slot, 0, c->nslot * sizeof(*c->slot));
+	for (size_t k = 0; k < c->n; k++)
+		index_put(c, k);
+	while (!e && i < c->n) {
+		size_t j = i + 1;
+
+		while (j < c->n && c->e[j].blk == c->e[j - 1].blk + 1 && j - i < 256)
+			j++;
+		run = realloc(run, (j - i) * bs);
+		if (!run)
+			return EXT2_ET_NO_MEMORY;
+		for (size_t k = i; k < j; k++)
+			memcpy(run + (k - i) * bs, c->e[k].buf, bs);
+		e = io_channel_write_blk64(c->real, c->e[i].blk, (int)(j - i), run);
+		i = j;
+	}
+	free(run);
+	if (!e)
+		drop_all(c);
+	return e;
+}
+
+static errcode_t grow(struct cio *c)
+{
+	size_t nc = c->cap ? c->cap * 2 : 1024, ns = nc * 2;
+	struct cio_ent *ne = realloc(c->e, nc * sizeof(*ne));
+	size_t *nsl;
+
+	if (!ne)
+		return EXT2_ET_NO_MEMORY;
+	c->e = ne;
+	c->cap = nc;
+	nsl = calloc(ns, sizeof(*nsl));
+	if (!nsl)
+		return EXT2_ET_NO_MEMORY;
+	free(c->slot);
+	c->slot = nsl;
+	c->nslot = ns;
+	for (size_t i = 0; i < c->n; i++)
+		index_put(c, i);
+	return 0;
+}
+
+/* Keep one block dirty in memory (replacing an older copy). */
+static errcode_t keep(io_channel ch, unsigned long long b, const char *buf)
+{
+	struct cio *c = C(ch);
+	size_t bs = (size_t)ch->block_size;
+	struct cio_ent *x = c->nslot ? find(c, b) : NULL;
+	errcode_t e;
+
+	if (x) {
+		memcpy(x->buf, buf, bs);
+		return 0;
+	}
+	if ((c->n + 1) * bs > CIO_MAX_BYTES && (e = write_back(ch)))
+		return e;
+	if (c->n == c->cap && (e = grow(c)))
+		return e;
+	c->e[c->n].blk = b;
+	c->e[c->n].buf = malloc(bs);
+	if (!c->e[c->n].buf)
+		return EXT2_ET_NO_MEMORY;
+	memcpy(c->e[c->n].buf, buf, bs);
+	index_put(c, c->n++);
+	return 0;
+}
+
+static errcode_t cio_write_blk64(io_channel ch, unsigned long long blk,
+				 int count, const void *data)
+{
+	struct cio *c = C(ch);
+	size_t bs = (size_t)ch->block_size;
+	const char *p = data;
+	errcode_t e = 0;
+
+	if (count < 0) {   /* a byte count: rare (superblock); keep it simple */
+		e = write_back(ch);
+		return e ? e : io_channel_write_blk64(c->real, blk, count, data);
+	}
+	if (count <= CIO_SMALL) {
+		for (int i = 0; !e && i < count; i++)
+			e = keep(ch, blk + (unsigned)i, p + (size_t)i * bs);
+		return e;
+	}
+	/* file data: straight through; a cached copy must not go back later */
+	for (int i = 0; c->nslot && i < count; i++) {
+		struct cio_ent *x = find(c, blk + (unsigned)i);
+
+		if (x)
+			memcpy(x->buf, p + (size_t)i * bs, bs);
+	}
+	return io_channel_write_blk64(c->real, blk, count, data);
+}
+
+/* A read of a block we hold dirty writes everything out first and reads
+ * from below: simpler to trust than patching copies into the result. */
+static errcode_t cio_read_blk64(io_channel ch, unsigned long long blk,
+				int count, void *data)
+{
+	struct cio *c = C(ch);
+	errcode_t e = 0;
+	bool held = count < 0 && c->n;
+
+	for (int i = 0; !held && c->n && i < count; i++)
+		held = find(c, blk + (unsigned)i) != NULL;
+	if (held)
+		e = write_back(ch);
+	return e ? e : io_channel_read_blk64(c->real, blk, count, data);
+}
+
+static errcode_t cio_read_blk(io_channel ch, unsigned long blk, int count,
+			      void *data)
+{
+	return cio_read_blk64(ch, blk, count, data);
+}
+
+static errcode_t cio_write_blk(io_channel ch, unsigned long blk, int count,
+			       const void *data)
+{
+	return cio_write_blk64(ch, blk, count, data);
+}
+
+static errcode_t cio_flush(io_channel ch)
+{
+	errcode_t e = write_back(ch);
+
+	return e ? e : io_channel_flush(C(ch)->real);
+}
+
+static errcode_t cio_set_blksize(io_channel ch, int blksize)
+{
+	errcode_t e = write_back(ch);
+
+	if (!e)
+		e = io_channel_set_blksize(C(ch)->real, blksize);
+	if (!e)
+		ch->block_size = blksize;
+	return e;
+}
+
+static errcode_t cio_write_byte(io_channel ch, unsigned long off, int count,
+				const void *data)
+{
+	errcode_t e = write_back(ch);
+
+	return e ? e : io_channel_write_byte(C(ch)->real, off, count, data);
+}
+
+/* Options ("offset=N" for a partition inside an image) are unix_io's. */
+static errcode_t cio_set_option(io_channel ch, const char *opt, const char *arg)
+{
+	io_channel r = C(ch)->real;
+
+	return r->manager->set_option ? r->manager->set_option(r, opt, arg)
+				      : EXT2_ET_INVALID_ARGUMENT;
+}
+
+static errcode_t cio_get_stats(io_channel ch, io_stats *st)
+{
+	io_channel r = C(ch)->real;
+
+	return r->manager->get_stats ? r->manager->get_stats(r, st)
+				     : EXT2_ET_OP_NOT_SUPPORTED;
+}
+
+static errcode_t cio_discard(io_channel ch, unsigned long long blk,
+			     unsigned long long count)
+{
+	errcode_t e = write_back(ch);
+
+	return e ? e : io_channel_discard(C(ch)->real, blk, count);
+}
+
+static errcode_t cio_zeroout(io_channel ch, unsigned long long blk,
+			     unsigned long long count)
+{
+	errcode_t e = write_back(ch);
+
+	return e ? e : io_channel_zeroout(C(ch)->real, blk, count);
+}
+
+static errcode_t cio_close(io_channel ch)
+{
+	struct cio *c = C(ch);
+	errcode_t e = 0;
+
+	if (--ch->refcount > 0)
+		return 0;
+	e = write_back(ch);
+	if (io_channel_close(c->real) && !e)
+		e = EXT2_ET_SHORT_WRITE;
+	drop_all(c);
+	free(c->e);
+	free(c->slot);
+	free(c);
+	free(ch->name);
+	free(ch);
+	return e;
+}
+
+static errcode_t cio_open(const char *name, int flags, io_channel *out);
+
+static struct struct_io_manager cio_manager = {
+	.magic = EXT2_ET_MAGIC_IO_MANAGER,
+	.name = "sysrecover write-back cache over unix_io",
+	.open = cio_open,
+	.close = cio_close,
+	.set_blksize = cio_set_blksize,
+	.read_blk = cio_read_blk,
+	.write_blk = cio_write_blk,
+	.flush = cio_flush,
+	.write_byte = cio_write_byte,
+	.set_option = cio_set_option,
+	.get_stats = cio_get_stats,
+	.read_blk64 = cio_read_blk64,
+	.write_blk64 = cio_write_blk64,
+	.discard = cio_discard,
+	.zeroout = cio_zeroout,
+};
+
+io_manager fs_ext_cache_io = &cio_manager;
+
+static errcode_t cio_open(const char *name, int flags, io_channel *out)
+{
+	io_channel ch = calloc(1, sizeof(*ch));
+	struct cio *c = calloc(1, sizeof(*c));
+	errcode_t e = EXT2_ET_NO_MEMORY;
+
+	if (!ch || !c || !(ch->name = strdup(name)))
+		goto out;
+	e = unix_io_manager->open(name, flags, &c->real);
+	if (e)
+		goto out;
+	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
+	ch->manager = fs_ext_cache_io;
+	ch->block_size = c->real->block_size;
+	ch->refcount = 1;
+	ch->flags = c->real->flags;
+	ch->private_data = c;
+	*out = ch;
+	return 0;
+out:
+	if (ch)
+		free(ch->name);
+	free(ch);
+	free(c);
+	return e;
+}
