@@ -1,0 +1,226 @@
+/* srd.h - the srdelayed queue: parse and write the Windows input file
+ * (UTF-16LE) and the native UTF-8 queue, and normalise their paths.
+ *
+ * Pure code: no file or volume I/O, so everything here is unit-tested and
+ * fuzzed (tests/unit/test_srd_parse.c, tests/fuzz/fuzz_srd_parse.c).  The
+ * apply engine reads the file, calls srd_parse(), resolves every path before
+ * changing anything, and writes statuses back with srd_write().
+ *
+ * ---- The Windows input file (seed-digest 10.3-10.5) --------------------
+ * UTF-16LE, no BOM (one FF FE at the start is accepted, flagged and kept).
+ * Records of exactly four NUL-terminated fields, then one extra NUL:
+ *     MoveFile         \0 \??\src      \0 \??\dst  \0 NotExecuted \0
+ *     DeleteFile       \0 Unused       \0 \??\path \0 NotExecuted \0
+ *     SetFileShortName \0 SHORTN~1.DLL \0 \??\path \0 NotExecuted \0
+ *     \0
+ * Field 1 is compared case-sensitively.  Field 2 of DeleteFile is not
+ * checked (the doc says "Unused"; we keep whatever is there).  Field 2 of
+ * SetFileShortName is kept as written, even when it is not a valid 8.3 name
+ * or empty: a bad short name is a per-record failure at apply time (it must
+ * not stop the queue), not a malformed file.  Field 4 is "NotExecuted" or
+ * "SC=" and 1 to 8 hex digits (the doc shows 7 x's; we write 8, which makes
+ * "SC=%08X" exactly as long as "NotExecuted", 11 units); anything else is
+ * an error.
+ *
+ * ---- The native queue (Linux volumes) ----------------------------------
+ * Found on the volume at SRD_NATIVE_QUEUE_PATH.  UTF-8, one record per line,
+ * the same four fields separated by one TAB each, each line ending in LF (a
+ * CR before the LF is accepted and kept).  Empty lines and lines starting
+ * with '#' are comments, kept by the writer.  Bytes below 0x20 other than
+ * TAB are refused in a record line (a path writes them %XX).  The last
+ * line must end in LF: like the final NUL of the Windows file, it tells a
+ * complete queue from one cut short by a crash.  Paths:
+ *     UUID=xxxx:/path   LABEL=name:/path   PARTUUID=xxxx:/path
+ *     /path             (the volume holding the queue)
+ * The volume spec ends at the first ':' (a label containing ':' must be
+ * named by UUID= instead).  Path fields decode %XX like the Windows form, so
+ * a name holding a TAB, LF or '%' is written %09, %0A, %25.
+ *
+ * ---- Paths (struct srd_path) -------------------------------------------
+ * Both forms and PendingFileRenameOperations strings resolve through the
+ * same normaliser, which gives the volume designator and the path inside
+ * the volume in fs.h form: '/'-separated, absolute from the volume root,
+ * decoded, no "." / ".." / empty components.  Rules (documented decisions):
+ *  - NT paths must start "\??\" (exactly); then "X:" (drive letter, stored
+ *    uppercase) or "Volume{8-4-4-4-12 hex}" (stored "{...}" lowercase, as
+ *    MountedDevices names it; "Volume" and hex matched case-insensitively).
+ *    "\\?\", "\DosDevices\", "\??\UNC\", "\??\GLOBALROOT\" and anything
+ *    else are refused with a reason.
+ *  - A missing '\' after the drive ("\??\C:Program%20Files\a.dll", the
+ *    doc's own example) is read as the root ("C:\Program Files\a.dll"):
+ *    at boot there is no current directory on C: to be relative to.
+ *    Flagged SRD_PATH_NO_ROOT_SEP.
+ *  - A trailing separator ("...\b.dll\", the doc's volume-GUID examples) is
+ *    dropped (SRD_PATH_TRAILING_SEP), as are empty components ("a\\b")
+ *    and "." (SRD_PATH_DOTS).  ".." removes the previous component; one
+ *    that would climb above the volume root is an error.  A path that names
+ *    the volume root itself is an error (no operation applies to a root).
+ *  - %XX (two hex digits) is decoded in srdelayed and native fields, per
+ *    component, after splitting, so "%5C" cannot make a separator: a decoded
+ *    NUL, '/' or '\' is an error, and so is a decoded byte >= 0x80 in a
+ *    Windows path (it would not be UTF-8).  A '%' not followed by two hex
+ *    digits is literal.  PendingFileRenameOperations strings are NOT
+ *    %-decoded (Session Manager takes them literally).  "%2E%2E" decodes to
+ *    ".." and is treated as "..".
+ *  - '/' inside an NT path component is an error: it is not a separator
+ *    there and NTFS names cannot contain it.
+ *  - With SRD_NT_PENDING, characters before "\??\" (Windows 11's "*1",
+ *    "*2", and '!' = replace existing) are accepted: at most SRD_MAX_PREFIX
+ *    of them from "!*0123456789"; '!' sets SRD_PATH_REPLACE, the others are
+ *    kept in .prefix.  Without it, any prefix is an error.
+ *
+ * ---- Caps (everything in a queue file is untrusted) --------------------
+ * SRD_MAX_BYTES per file, SRD_MAX_RECORDS records, SRD_MAX_FIELD UTF-16
+ * units (Windows; the NT UNICODE_STRING limit) or bytes (native) per field.
+ *
+ * ---- Errors --------------------------------------------------------------
+ * srd_parse() returns 0, -EINVAL (malformed: err->msg says where and why,
+ * and the queue is left empty) or -ENOMEM.  Record and line numbers count
+ * from 1; byte offsets from 0, into the file as given (BOM included):
+ *   record 3 at byte 212: unknown operation 'movefile' (operations are
+ *   case-sensitive: MoveFile, DeleteFile, SetFileShortName)
+ *   line 4 at byte 97: 3 fields, a record needs 4 (operation, two
+ *   arguments, status)
+ */
+#ifndef SYSRECOVER_SRD_H
+#define SYSRECOVER_SRD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where the native queue lives on a Linux volume (from its root). */
+#define SRD_NATIVE_QUEUE_PATH "/var/lib/sysrecover/srdelayed.queue"
+
+#define SRD_MAX_BYTES   (16u << 20)  /* a queue file */
+#define SRD_MAX_RECORDS 1000000u
+#define SRD_MAX_FIELD   32767u       /* UTF-16 units or native bytes */
+#define SRD_MAX_PREFIX  8u           /* "*1", "!" before "\??\" */
+
+enum srd_form {
+	SRD_FORM_WINDOWS,  /* UTF-16LE, NUL-separated (Srdelayed.exe input) */
+	SRD_FORM_NATIVE,   /* UTF-8, TAB-separated lines */
+};
+
+enum srd_op {
+	SRD_OP_MOVE,       /* MoveFile */
+	SRD_OP_DELETE,     /* DeleteFile */
+	SRD_OP_SHORTNAME,  /* SetFileShortName */
+};
+
+enum srd_status {
+	SRD_ST_NOT_EXECUTED,  /* "NotExecuted" */
+	SRD_ST_DONE,          /* "SC=xxxxxxxx": .sc holds the code, 0 = success */
+};
+
+enum srd_vol {
+	SRD_VOL_DRIVE,  /* \??\C:  -> .drive */
+	SRD_VOL_GUID,   /* \??\Volume{...}  -> .volume "{...}" lowercase */
+	SRD_VOL_SPEC,   /* native UUID=/LABEL=/PARTUUID= -> .volume, as written;
+			 * hand it to fs_volume_resolve() */
+	SRD_VOL_SELF,   /* native "/path": the volume holding the queue */
+};
+
+enum {  /* srd_path.flags: what the normaliser had to repair or saw */
+	SRD_PATH_TRAILING_SEP = 1u << 0,  /* trailing '\' or '/' dropped */
+	SRD_PATH_NO_ROOT_SEP  = 1u << 1,  /* "C:dir" read as "C:\dir" */
+	SRD_PATH_DOTS         = 1u << 2,  /* ".", "..", empty components removed */
+	SRD_PATH_ESCAPES      = 1u << 3,  /* %XX decoded */
+	SRD_PATH_REPLACE      = 1u << 4,  /* '!' prefix (pending renames) */
+};
+
+struct srd_path {
+	enum srd_vol vol;
+	char drive;            /* 'A'..'Z' for SRD_VOL_DRIVE, else 0 */
+	char *volume;          /* GUID or spec; NULL for DRIVE and SELF */
+	char *path;            /* "/Windows/x.dll" (fs.h form) */
+	char prefix[SRD_MAX_PREFIX + 1];  /* e.g. "*1"; '!' excluded */
+	unsigned flags;        /* SRD_PATH_* */
+};
+
+enum {  /* srd_path_nt() options */
+	SRD_NT_ESCAPES = 1u << 0,  /* decode %XX (srdelayed fields) */
+	SRD_NT_PENDING = 1u << 1,  /* allow "*1"/"!" prefixes (pending renames) */
+};
+
+/* Normalise an NT path ("\??\C:\x", UTF-8) or a native queue path.  0, or
+ * -EINVAL with one reason in why (no location; callers add it), or -ENOMEM.
+ * On failure *p is empty (free is still safe).  Free with srd_path_free(). */
+int srd_path_nt(const char *s, unsigned opts, struct srd_path *p,
+		char *why, size_t whylen);
+int srd_path_native(const char *s, struct srd_path *p, char *why, size_t whylen);
+void srd_path_free(struct srd_path *p);
+
+/* One record.  For MoveFile .path is the source and .dst the destination;
+ * for DeleteFile and SetFileShortName .path is field 3 and .dst is unused.
+ * .arg is field 2 when it is not a path ("Unused", the short name). */
+struct srd_record {
+	enum srd_op op;
+	char *arg;
+	struct srd_path path, dst;
+	enum srd_status status;
+	uint32_t sc;
+	char *field[4];        /* the fields as written, UTF-8, for listing */
+	size_t index;          /* record number, from 1 */
+	size_t line;           /* native: line number, from 1; Windows: 0 */
+	size_t offset;         /* byte offset of the record in the file */
+	size_t f4_offset, f4_len;  /* byte span of field 4 (no terminator) */
+	/* as parsed, so srd_write() rewrites only what changed */
+	enum srd_status parsed_status;
+	uint32_t parsed_sc;
+};
+
+struct srd_queue {
+	enum srd_form form;
+	struct srd_record *rec;
+	size_t n;
+	bool bom;              /* Windows: the file started with FF FE */
+	uint8_t *bytes;        /* a copy of the file as parsed, for srd_write() */
+	size_t len;
+};
+
+struct srd_err {
+	size_t record;         /* from 1; 0 when not about one record */
+	size_t line;           /* native only */
+	size_t offset;         /* byte offset in the file */
+	char msg[320];         /* "record 3 at byte 212: ..." */
+};
+
+/* Parse a whole queue file.  All or nothing: on error q is empty. */
+int srd_parse(const uint8_t *data, size_t len, enum srd_form form,
+	      struct srd_queue *q, struct srd_err *err);
+/* An empty queue of a form (what `srdelayed add` starts a new file from):
+ * Windows "\0\0" (the final NUL alone), native "". */
+int srd_queue_init(struct srd_queue *q, enum srd_form form);
+void srd_queue_free(struct srd_queue *q);
+
+const char *srd_op_name(enum srd_op op);  /* "MoveFile", ... */
+/* Field 4 text for a status: "NotExecuted" or "SC=%08X" (buf >= 12). */
+void srd_status_text(enum srd_status st, uint32_t sc, char buf[12]);
+/* A path as a queue field of the form: "\??\C:\Program%20Files\a.dll",
+ * "\??\Volume{...}\x", "UUID=..:/a%09b", "/x".  NULL on ENOMEM or when the
+ * path cannot be written in that form (SELF/SPEC in Windows, DRIVE/GUID in
+ * native). malloc'd. */
+char *srd_path_field(const struct srd_path *p, enum srd_form form);
+
+/* The file with every record's field 4 rewritten where .status/.sc differ
+ * from what was parsed, then the records `add` (n of them, may be 0)
+ * appended.  Every other byte is kept, in order: for Windows the bytes
+ * before a rewritten field 4 and after its NUL are copied unchanged, so when
+ * the new text is longer or shorter ("SC=1" -> "SC=00000001") everything
+ * after it shifts by the difference and nothing else changes.  Added records
+ * go just before the final NUL (Windows) or at the end (native).  The
+ * apply engine may instead patch in place when f4_len equals the new text's
+ * encoded length (always so for NotExecuted -> SC=%08X).  0, -EINVAL (an
+ * added record cannot be written; err->msg says which) or -ENOMEM.  *out is
+ * malloc'd. */
+int srd_write(const struct srd_queue *q, const struct srd_record *add, size_t n,
+	      uint8_t **out, size_t *len, struct srd_err *err);
+
+/* The encoded bytes of field 4 alone (UTF-16LE or UTF-8, no terminator), for
+ * an in-place patch at f4_offset.  Returns the length (22 or 11 for
+ * SC=%08X); buf must hold 24 bytes. */
+size_t srd_status_bytes(enum srd_form form, enum srd_status st, uint32_t sc,
+			uint8_t buf[24]);
+
+#endif
