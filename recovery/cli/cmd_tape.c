@@ -585,6 +585,17 @@ static int run_verbs(struct tape_cli *c, int argc, char **argv)
 	return c->exit_code;
 }
 
+/* /dev/stN rewinds when closed: whatever the verbs positioned is lost. */
+static void warn_rewinding(const char *dev, struct tape *t)
+{
+	const char *base = strrchr(dev, '/');
+
+	base = base ? base + 1 : dev;
+	if (!strcmp(tape_kind(t), "st") && !strncmp(base, "st", 2))
+		cm_warn("%s rewinds when closed, so positioning does not last past"
+			" this command; use the no-rewind node /dev/n%s", dev, base);
+}
+
 int cli_tape(int argc, char **argv)
 {
 	struct tape_cli c = { .record_size = 65536 };
@@ -610,6 +621,7 @@ int cli_tape(int argc, char **argv)
 		       " (want /dev/nstN, IMAGE.tap, simh:PATH or mem:)" : "");
 		return CM_EXIT_FAILED;
 	}
+	warn_rewinding(dev, c.t);
 	rc = run_verbs(&c, argc - optind - 1, argv + optind + 1);
 	crc = tape_close(c.t);
 	if (crc < 0) {

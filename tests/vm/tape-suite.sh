@@ -386,6 +386,18 @@ verbs() {
     fi
 }
 
+# The rewinding node works, and says that positioning will not last.
+rewinding() {
+    RW=$(echo "$DEV" | sed 's|/nst|/st|')
+    if [ -e "$RW" ] && timeout 20 $SR tape "$RW" status > $T/rw.out 2>&1; then
+        if grep -q 'rewinds when closed' $T/rw.out; then pass verbs/rewinding-node-warns
+        else fail verbs/rewinding-node-warns "no warning: $(head -c 200 $T/rw.out | tr '\n' ' ')"; fi
+    else
+        fail verbs/rewinding-node-warns "$RW status failed: $(head -c 200 $T/rw.out 2>/dev/null | tr '\n' ' ')"
+    fi
+}
+
 selftest
 verbs
+rewinding
 echo "VMTEST DONE"
