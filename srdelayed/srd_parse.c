@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "srd.h"
+#include "srd_impl.h"
 
 static const struct {
 	const char *name;
@@ -583,28 +584,6 @@ static int srd_parse_windows(struct srd_ctx *c)
 	return rc;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t srd_utf8_len(const uint8_t *s, size_t n)
-{
-	size_t len, i;
-	uint32_t c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-	if (!len || c > 0xf4 || len > n)
-		return 0;
-	c &= 0x3f >> (len - 1);
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c < 0xe000))
-		return 0;
-	return len;
-}
 
 /* Split one native line [off, eol) into four TAB-separated fields. */
 static int srd_nat_split(struct srd_ctx *c, size_t line, size_t off, size_t eol,
@@ -614,7 +593,7 @@ static int srd_nat_split(struct srd_ctx *c, size_t line, size_t off, size_t eol,
 
 	fstart[0] = off;
 	for (i = off; i < eol; i += n) {
-		n = srd_utf8_len(c->d + i, eol - i);
+		n = srd_utf8_seq(c->d + i, eol - i, NULL);
 		if (!n)
 			return srd_fail(c, c->q->n + 1, line, i, "not UTF-8 text (byte 0x%02x)", c->d[i]);
 		/* Control bytes other than TAB have no place in a text line (a

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "srd.h"
+#include "srd_impl.h"
 
 /* A growing output buffer; the first failure sticks, so callers check once. */
 struct srd_buf {
@@ -37,15 +38,14 @@ static void srd_put(struct srd_buf *b, const void *p, size_t n)
 	b->n += n;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid;
- * the same rule as the parser's, so what we write reads back. */
-static size_t srd_u8len(const uint8_t *s, size_t n, uint32_t *cp)
+size_t srd_utf8_seq(const uint8_t *s, size_t n, uint32_t *cp)
 {
 	size_t len, i;
 	uint32_t c = s[0];
 
 	if (c < 0x80) {
-		*cp = c;
+		if (cp)
+			*cp = c;
 		return 1;
 	}
 	len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
@@ -60,7 +60,8 @@ static size_t srd_u8len(const uint8_t *s, size_t n, uint32_t *cp)
 	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
 	    (c >= 0xd800 && c < 0xe000))
 		return 0;
-	*cp = c;
+	if (cp)
+		*cp = c;
 	return len;
 }
 
@@ -78,7 +79,7 @@ static int srd_put_text(struct srd_buf *b, enum srd_form form, const char *s)
 	for (i = 0; i < n; i += l) {
 		uint8_t w[4];
 
-		if (!(l = srd_u8len(u + i, n - i, &c)))
+		if (!(l = srd_utf8_seq(u + i, n - i, &c)))
 			return -EILSEQ;
 		if (c >= 0x10000) {
 			c -= 0x10000;
@@ -124,7 +125,7 @@ static bool srd_escape(enum srd_form form, const uint8_t *s, size_t n, size_t *l
 		return s[0] == ' ';
 	if (s[0] < 0x20 || s[0] == 0x7f)
 		return true;
-	*l = srd_u8len(s, n, &c);
+	*l = srd_utf8_seq(s, n, &c);
 	if (*l)
 		return false;
 	*l = 1;
