@@ -1177,19 +1177,32 @@ out:
 
 /* ---- typed helpers ------------------------------------------------------ */
 
-int hive_get_sz(struct hive *h, hive_key k, const char *name, char **out)
+/* The bytes of a string value of any of the three string types; real
+ * hives mix them up, so each reader accepts all three. */
+static int get_text(struct hive *h, hive_key k, const char *name,
+		    const char *want, void **d, size_t *len)
 {
 	uint32_t t;
-	void *d;
-	size_t len;
-	int rc = hive_get(h, k, name, &t, &d, &len);
+	int rc = hive_get(h, k, name, &t, d, len);
 
 	if (rc < 0)
 		return rc;
-	if (t != HIVE_REG_SZ && t != HIVE_REG_EXPAND_SZ && t != HIVE_REG_MULTI_SZ)
-		rc = hive_seterr(h, EINVAL, "value '%s' in hive '%s' is type %u, "
-				 "not a string", name, h->name, t);
-	else if (!(*out = hive_utf16_to_utf8(d, len)))
+	if (t == HIVE_REG_SZ || t == HIVE_REG_EXPAND_SZ || t == HIVE_REG_MULTI_SZ)
+		return 0;
+	free(*d);
+	return hive_seterr(h, EINVAL, "value '%s' in hive '%s' is type %u, not %s",
+			   name, h->name, t, want);
+}
+
+int hive_get_sz(struct hive *h, hive_key k, const char *name, char **out)
+{
+	void *d;
+	size_t len;
+	int rc = get_text(h, k, name, "a string", &d, &len);
+
+	if (rc < 0)
+		return rc;
+	if (!(*out = hive_utf16_to_utf8(d, len)))
 		rc = -ENOMEM;
 	free(d);
 	return rc;
@@ -1248,17 +1261,13 @@ static char **split_multi(const uint8_t *d, size_t len)
 
 int hive_get_multi_sz(struct hive *h, hive_key k, const char *name, char ***strs)
 {
-	uint32_t t;
 	void *d;
 	size_t len;
-	int rc = hive_get(h, k, name, &t, &d, &len);
+	int rc = get_text(h, k, name, "REG_MULTI_SZ", &d, &len);
 
 	if (rc < 0)
 		return rc;
-	if (t != HIVE_REG_MULTI_SZ && t != HIVE_REG_SZ && t != HIVE_REG_EXPAND_SZ)
-		rc = hive_seterr(h, EINVAL, "value '%s' in hive '%s' is type %u, "
-				 "not REG_MULTI_SZ", name, h->name, t);
-	else if (!(*strs = split_multi(d, len)))
+	if (!(*strs = split_multi(d, len)))
 		rc = -ENOMEM;
 	free(d);
 	return rc;
