@@ -51,7 +51,7 @@ FS_SRC = recovery/fs/fs.c recovery/fs/volume.c recovery/fs/fs_dir.c \
 	 recovery/fs/fs_ext.c recovery/fs/fs_ext_io.c recovery/fs/fs_ntfs.c \
 	 recovery/fs/fs_copy.c
 CLI_SRC = recovery/cli/main.c recovery/cli/cmd_tape.c recovery/cli/cmd_fs.c recovery/cli/cmd_volumes.c \
-	  $(wildcard recovery/cli/cmd_hive*.c)
+	  $(wildcard recovery/cli/cmd_hive*.c) recovery/cli/cmd_srdelayed.c
 HIVE_SRC = $(wildcard recovery/hive/*.c)
 SRD_SRC = $(wildcard srdelayed/*.c)
 LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC) $(HIVE_SRC) $(SRD_SRC)
@@ -129,6 +129,7 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(B)/sysrecover $(DESTDIR)$(BINDIR)/sysrecover
+	ln -sf sysrecover $(DESTDIR)$(BINDIR)/srdelayed
 
 clean:
 	rm -rf $(B) $(BA)

@@ -223,4 +223,140 @@ int srd_write(const struct srd_queue *q, const struct srd_record *add, size_t n,
 size_t srd_status_bytes(enum srd_form form, enum srd_status st, uint32_t sc,
 			uint8_t buf[24]);
 
+/* ======================================================================
+ * Applying (srd_apply.c, srd_journal.c): the one part of srdelayed/ that
+ * does I/O, through fs.h and hive.h only.
+ *
+ * ---- What is applied, in this order (seed-digest 9, 10) ---------------
+ * On a volume holding Windows (\Windows\System32\config\SYSTEM, found
+ * case-insensitively), from the next-boot control set of that hive:
+ *  1. PendingFileRenameOperations, then PendingFileRenameOperations2, pair
+ *     by pair, as Session Manager does: an empty target deletes; a target
+ *     with '!' replaces an existing file; without it an existing target
+ *     fails the pair.  A failed pair is reported and the next pair runs.
+ *     Both values are deleted afterwards, failed pairs included (a stale
+ *     pair left behind would move healthy files aside at a later boot).
+ *  2. Every SetupExecute entry whose program is srdelayed.exe, in order:
+ *     its input file, record by record.  Records whose field 4 is already
+ *     "SC=..." ran before and are skipped.  A MoveFile or DeleteFile
+ *     failure stops that file (the records after it stay NotExecuted); a
+ *     SetFileShortName failure is recorded and the next record runs.  Each
+ *     record that ran gets SC=%08X in field 4; SOFTWARE gets
+ *     RestoreStatusResult (0, or the first failing record's code) and, on
+ *     failure, RestoreStatusDetails (how many records failed).  The
+ *     SetupExecute entries we ran are REMOVED: the work is done, and an
+ *     entry left behind would make Windows start srdelayed.exe again at
+ *     boot on a file it has nothing left to do in (or fail to find the
+ *     program).  Entries for other programs are kept and reported.
+ * On any volume, the native queue at SRD_NATIVE_QUEUE_PATH, with the
+ * srdelayed rules of step 2 (statuses written into it; the file is kept).
+ *
+ * ---- Operations ----------------------------------------------------------
+ *  MoveFile    files only, same volume (ERROR_NOT_SAME_DEVICE otherwise).
+ *              An existing target FILE is replaced: srdelayed exists to put
+ *              a staged file over one that was in use (the doc leaves this
+ *              open; MoveFileEx's restriction is what '!' lifts for pending
+ *              renames, and srdelayed records have no such flag).  An
+ *              existing target directory fails (ERROR_ACCESS_DENIED).
+ *  pending     a rename may move a directory (Session Manager can); a
+ *              delete removes a file or an empty directory.
+ *  DeleteFile  a file or an empty directory (ERROR_DIR_NOT_EMPTY).
+ *  SetFileShortName  NTFS only: 8.3 validity and uniqueness in the
+ *              directory (fs_shortname_set); "" removes it; the name it
+ *              already has succeeds.  Elsewhere: ERROR_NOT_SUPPORTED.
+ * A moved file keeps its short name (fs_rename).  Windows paths are looked
+ * up case-insensitively, component by component, as Windows would.
+ * Status codes are Win32 error codes (seed-digest 12): 2 file not found,
+ * 3 path not found, 5 access denied, 17 not same device, 19 write
+ * protected, 50 not supported, 87 invalid parameter, 112 disk full,
+ * 145 directory not empty, 183 already exists, 206 name too long,
+ * 1117 I/O error, 31 anything else.
+ *
+ * ---- Before anything changes ---------------------------------------------
+ * Every queue is read and parsed, every path normalised and its volume
+ * resolved (Windows: MountedDevices of that SYSTEM hive, then libblkid
+ * among the attached disks; native: UUID=/LABEL=/PARTUUID= or the queue's
+ * own volume), and every volume involved opened read-write (which refuses
+ * mounted, hibernated and unclean volumes).  Any failure here changes
+ * nothing.  A dirty SYSTEM hive follows hive_open's rule: logs beside it are
+ * replayed into our copy; without usable logs it is used with a warning.
+ *
+ * ---- Crash safety ---------------------------------------------------------
+ * A journal at SRD_JOURNAL_PATH on the volume holding the queues records,
+ * before each operation, that it is about to run (with the inode of its
+ * source), and after it, its result; then which finishing step (statuses,
+ * SOFTWARE, SYSTEM) is under way.  A run cut off at any point and started
+ * again with the same queues resumes: done operations are not redone, the
+ * one that was under way is recognised by its inode (already moved or
+ * deleted = done), finishing steps are idempotent.  The journal names the
+ * plan by a hash of every operation, so a queue changed in between is
+ * refused, not half-resumed.  Everything is flushed after each operation.
+ * Granularity: one fs.h call is the unit; a power cut INSIDE one flush can
+ * tear that call's metadata (libext2fs and libntfs-3g write in place, with
+ * no journal of their own) -- that is e2fsck's or chkdsk's to repair.
+ */
+#define SRD_JOURNAL_PATH "/.sysrecover-srdelayed.journal"
+
+/* Win32 codes used as statuses. */
+enum {
+	SRD_OK = 0, SRD_E_FILE_NOT_FOUND = 2, SRD_E_PATH_NOT_FOUND = 3,
+	SRD_E_ACCESS_DENIED = 5, SRD_E_NOT_SAME_DEVICE = 17,
+	SRD_E_WRITE_PROTECT = 19, SRD_E_GEN_FAILURE = 31,
+	SRD_E_NOT_SUPPORTED = 50, SRD_E_INVALID_PARAMETER = 87,
+	SRD_E_DISK_FULL = 112, SRD_E_DIR_NOT_EMPTY = 145,
+	SRD_E_ALREADY_EXISTS = 183, SRD_E_FILENAME_EXCED_RANGE = 206,
+	SRD_E_IO_DEVICE = 1117,
+};
+uint32_t srd_win32_from_errno(int neg_errno);
+const char *srd_win32_text(uint32_t code);   /* "file not found", ... */
+
+struct srd_apply_opts {
+	const char *const *vols;   /* volumes holding queues (fs.h names,
+				    * UUID=...); none = every attached one */
+	size_t nvols;
+	const char *const *disks;  /* where other volumes are looked for
+				    * (images, devices); none = the images
+				    * behind vols, else every block device */
+	size_t ndisks;
+	bool dry_run;              /* read-only: plan and show, change nothing */
+};
+
+enum srd_outcome {
+	SRD_DONE,         /* ran, code 0 */
+	SRD_FAILED,       /* ran, code != 0 */
+	SRD_NOT_REACHED,  /* an earlier move/delete failure stopped its queue */
+	SRD_SKIPPED,      /* field 4 already said SC=...: ran before */
+	SRD_PLANNED,      /* dry run */
+};
+
+struct srd_result {
+	char *source;     /* "PendingFileRenameOperations", "\??\C:\x\Ops",
+			   * "UUID=...:/var/lib/sysrecover/srdelayed.queue" */
+	size_t index;     /* record or pair number in the source, from 1 */
+	const char *op;   /* "MoveFile", "DeleteFile", "SetFileShortName",
+			   * "rename", "replace", "delete" */
+	char *path, *target, *arg;  /* as written in the queue */
+	char *where;      /* resolved: "disk.img@1:/Windows/x.dll" */
+	enum srd_outcome outcome;
+	uint32_t code;
+	char msg[320];    /* why, on failure */
+};
+
+struct srd_report {
+	struct srd_result *r;
+	size_t n;
+	size_t done, failed, not_reached, skipped;
+	bool resumed;              /* a journal from a cut-off run was found */
+	char **notes;              /* warnings and what was left alone */
+	size_t nnotes;
+};
+
+/* Apply (or with dry_run, plan) the queues on the given volumes.  0 when
+ * every operation that ran succeeded; 1 when some failed (see the report);
+ * < 0 when nothing could be applied or a volume write failed (err says
+ * why; before the first change, nothing was changed). */
+int srd_apply(const struct srd_apply_opts *o, struct srd_report *rep,
+	      struct srd_err *err);
+void srd_report_free(struct srd_report *rep);
+
 #endif

@@ -8,6 +8,7 @@ int cli_tape(int argc, char **argv);
 int cli_fs(int argc, char **argv);
 int cli_volumes(int argc, char **argv);
 int cli_hive(int argc, char **argv);
+int cli_srdelayed(int argc, char **argv);
 int cli_hive_merge(int, char **); int cli_hive_mounted(int, char **); int cli_hive_fntb(int, char **);
 
 #endif

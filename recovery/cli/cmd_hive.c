@@ -96,20 +96,6 @@ static int ctx_commit(struct hive_ctx *c)
 	return rc;
 }
 
-static void json_puts(const char *s)
-{
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
 /* ---- hive info ---------------------------------------------------------- */
 
 static int count_cb(void *arg, const char *name, hive_key k)
@@ -193,19 +179,19 @@ static void print_pending_json(const struct hive_pending_list *l, char **se)
 		       i ? "," : "", op_name(p->op), p->flags & HIVE_PEND_F_VALUE2
 		       ? "PendingFileRenameOperations2"
 		       : "PendingFileRenameOperations");
-		json_puts(p->src);
+		cm_json_str(p->src);
 		printf(", \"dst\": ");
-		json_puts(p->dst);
+		cm_json_str(p->dst);
 		printf(", \"raw_src\": ");
-		json_puts(p->raw_src);
+		cm_json_str(p->raw_src);
 		printf(", \"raw_dst\": ");
-		json_puts(p->raw_dst);
+		cm_json_str(p->raw_dst);
 		printf("}");
 	}
 	printf("],\n \"setup_execute\": [");
 	for (size_t i = 0; se && se[i]; i++) {
 		printf("%s", i ? ", " : "");
-		json_puts(se[i]);
+		cm_json_str(se[i]);
 	}
 	printf("]}\n");
 }

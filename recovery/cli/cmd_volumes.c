@@ -94,33 +94,6 @@ static void human_size(uint64_t b, char *buf, size_t cap)
 		snprintf(buf, cap, "%.0f%c", v, units[i]);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF). */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n;
-	uint32_t cp, min;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f, min = 0x80;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f, min = 0x800;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07, min = 0x10000;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* A field for the table: "-" when empty; control bytes and bytes that are
  * not UTF-8 as \xNN, so a hostile label cannot drive the terminal. */
 static void cell(const char *in, char *out, size_t cap)
@@ -129,7 +102,7 @@ static void cell(const char *in, char *out, size_t cap)
 	size_t n = 0;
 
 	while (*p && n + 5 < cap) {
-		size_t len = utf8_len(p);
+		size_t len = cm_utf8_len(p);
 
 		if (len == 0 || *p < 0x20 || *p == 0x7f) {
 			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", *p++);
@@ -212,30 +185,13 @@ static int print_table(const struct vol_out *o)
 /* A JSON string, or null for an empty (unknown) one. */
 static void json_str(const char *key, const char *s, bool last)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
 	printf("\"%s\": ", key);
 	if (!*s) {
 		printf("null%s", last ? "" : ", ");
 		return;
 	}
-	putchar('"');
-	while (*p) {
-		size_t n = utf8_len(p);
-
-		if (n == 0) {
-			fputs("\\ufffd", stdout);
-			p++;
-		} else if (*p == '"' || *p == '\\') {
-			printf("\\%c", *p++);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			printf("\\u%04x", *p++);
-		} else {
-			fwrite(p, 1, n, stdout);
-			p += n;
-		}
-	}
-	printf("\"%s", last ? "" : ", ");
+	cm_json_str(s);
+	printf("%s", last ? "" : ", ");
 }
 
 static void print_json(const struct vol_out *o)

@@ -15,6 +15,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "tape", cli_tape, "tape DEV VERB [ARG]...  mt-style drive control and self-test" },
 	{ "fs", cli_fs, "fs VOL VERB [ARG]...     debugfs-like access to unmounted ext/NTFS volumes and directories" },
 	{ "volumes", cli_volumes, "volumes [--json] [PATH]... disks, partitions and images: fs type, UUID, label, state" },
+	{ "srdelayed", cli_srdelayed, "srdelayed add|list|apply   queue and apply delayed move/delete/short-name operations" },
 	{ "hive", cli_hive, "hive SUBCMD ...          offline registry hives: info, pending, merge, mounted, files-not-to-backup" },
 };
 
@@ -31,6 +32,14 @@ static int usage(FILE *f, int rc)
 
 int main(int argc, char **argv)
 {
+	const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
+
+	base = base ? base + 1 : argv[0] ? argv[0] : "";
+	/* Installed as a link named srdelayed: `srdelayed apply ...`. */
+	if (!strcmp(base, "srdelayed")) {
+		cm_progname = "srdelayed";
+		return cli_srdelayed(argc, argv);
+	}
 	if (argc < 2)
 		return usage(stderr, CM_EXIT_USAGE);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))

@@ -1,5 +1,6 @@
 /* fs.c - the generic volume handle: path checks, dispatch, errors, walk. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,8 +283,55 @@ static int unsupported(struct fs *fs, const char *what, const char *path)
 
 /* The same for operations that change the volume: refused when read-only. */
 #define FS_CALLW(fs, member, what, path, ...)                                 \
-	(((fs)->flags & FS_O_RDWR) ? FS_CALL1(fs, member, what, path, ##__VA_ARGS__) \
+	(((fs)->flags & FS_O_RDWR) ?                                          \
+	 fs_wrote((fs), FS_CALL1(fs, member, what, path, ##__VA_ARGS__))      \
 	 : read_only(fs, what, path))
+
+/* ---- test-only fault injection ----------------------------------------------
+ * SYSRECOVER_TEST_KILL_AFTER_WRITE=N kills the process (SIGKILL, no cleanup)
+ * right after the Nth successful change to any volume, once that change has
+ * been flushed to the device: what is on disk is then exactly "the first N
+ * changes".  N = 0 only counts, and prints the total at exit, so a crash
+ * test knows how many kill points there are.  A "change" is one mutating
+ * call of this interface (create, rename, unlink, a file write, ...).
+ * Unset (always, outside tests) costs one branch per change. */
+static long fault_after = -2;   /* -2 unread, -1 off, 0 count, N kill */
+static long fault_count;
+
+static void fault_report(void)
+{
+	fprintf(stderr, "sysrecover: fault injection: %ld writes\n", fault_count);
+}
+
+static void fault_init(void)
+{
+	const char *e = getenv("SYSRECOVER_TEST_KILL_AFTER_WRITE");
+	char *end;
+
+	fault_after = -1;
+	if (!e || !*e)
+		return;
+	fault_after = strtol(e, &end, 10);
+	if (*end || fault_after < 0)
+		fault_after = -1;
+	else if (fault_after == 0)
+		atexit(fault_report);
+}
+
+static long fs_wrote(struct fs *fs, long rc)
+{
+	if (fault_after == -2)
+		fault_init();
+	if (rc < 0 || fault_after < 0)
+		return rc;
+	fs_sync(fs);
+	if (++fault_count == fault_after) {
+		fprintf(stderr, "sysrecover: fault injection: killed after write "
+			"%ld\n", fault_count);
+		raise(SIGKILL);
+	}
+	return rc;
+}
 
 static long read_only(struct fs *fs, const char *what, const char *path)
 {
@@ -431,8 +479,8 @@ int fs_link(struct fs *fs, const char *existing, const char *newpath)
 	int rc = two_paths(fs, existing, newpath, a, b);
 
 	if (rc == 0)
-		rc = fs->ops->link ? fs->ops->link(fs, a, b)
-				   : unsupported(fs, "hard-link", newpath);
+		rc = (int)fs_wrote(fs, fs->ops->link ? fs->ops->link(fs, a, b)
+				   : unsupported(fs, "hard-link", newpath));
 	if (rc < 0 && !fs->err[0])
 		fs_fail(fs, rc, "cannot link '%s' to '%s' on %s: %s", newpath,
 			existing, fs->name, strerror(-rc));
@@ -449,8 +497,9 @@ int fs_rename(struct fs *fs, const char *from, const char *to, unsigned flags)
 	if (rc == 0 && strncmp(b, a, strlen(a)) == 0 && b[strlen(a)] == '/')
 		rc = fs_fail(fs, -EINVAL, "cannot move '%s' into itself", from);
 	if (rc == 0)
-		rc = fs->ops->rename ? fs->ops->rename(fs, a, b, flags)
-				     : unsupported(fs, "rename", from);
+		rc = (int)fs_wrote(fs, fs->ops->rename ?
+				   fs->ops->rename(fs, a, b, flags) :
+				   unsupported(fs, "rename", from));
 	if (rc < 0 && !fs->err[0])
 		fs_fail(fs, rc, "cannot rename '%s' to '%s' on %s: %s", from, to,
 			fs->name, strerror(-rc));
@@ -504,13 +553,13 @@ ssize_t fs_file_pwrite(struct fs_file *f, const void *buf, size_t len,
 		       uint64_t off)
 {
 	f->fs->err[0] = 0;
-	return f->fs->ops->file_pwrite(f, buf, len, off);
+	return fs_wrote(f->fs, f->fs->ops->file_pwrite(f, buf, len, off));
 }
 
 int fs_file_truncate(struct fs_file *f, uint64_t size)
 {
 	f->fs->err[0] = 0;
-	return f->fs->ops->file_truncate(f, size);
+	return (int)fs_wrote(f->fs, f->fs->ops->file_truncate(f, size));
 }
 
 int fs_file_next_data(struct fs_file *f, uint64_t off, uint64_t *data_off,

@@ -1,0 +1,642 @@
+/* srd_apply.c - run a plan (srd_plan.c) under the journal (srd_journal.c),
+ * then finish: statuses into the queue files, RestoreStatus into SOFTWARE,
+ * pending renames and our SetupExecute entries out of SYSTEM (srd.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hive.h"
+#include "srd_impl.h"
+
+#define RES(run, i) (&(run)->rep->r[(run)->rbase + (i)])
+
+/* Finishing steps, in order; each is idempotent (a rerun may redo it). */
+enum { STEP_STATUS = 1, STEP_SOFTWARE = 2, STEP_SYSTEM = 3, STEP_CLEANUP = 4 };
+
+uint32_t srd_win32_from_errno(int e)
+{
+	switch (-e) {
+	case 0: return SRD_OK;
+	case ENOENT: return SRD_E_FILE_NOT_FOUND;
+	case ENOTDIR: return SRD_E_PATH_NOT_FOUND;
+	case EACCES: case EPERM: case EISDIR: case EBUSY:
+		return SRD_E_ACCESS_DENIED;
+	case EXDEV: return SRD_E_NOT_SAME_DEVICE;
+	case EROFS: return SRD_E_WRITE_PROTECT;
+	case EOPNOTSUPP: return SRD_E_NOT_SUPPORTED;
+	case EINVAL: return SRD_E_INVALID_PARAMETER;
+	case ENOSPC: case EDQUOT: return SRD_E_DISK_FULL;
+	case ENOTEMPTY: return SRD_E_DIR_NOT_EMPTY;
+	case EEXIST: return SRD_E_ALREADY_EXISTS;
+	case ENAMETOOLONG: return SRD_E_FILENAME_EXCED_RANGE;
+	case EIO: return SRD_E_IO_DEVICE;
+	default: return SRD_E_GEN_FAILURE;
+	}
+}
+
+const char *srd_win32_text(uint32_t c)
+{
+	switch (c) {
+	case SRD_OK: return "success";
+	case SRD_E_FILE_NOT_FOUND: return "file not found";
+	case SRD_E_PATH_NOT_FOUND: return "path not found";
+	case SRD_E_ACCESS_DENIED: return "access denied";
+	case SRD_E_NOT_SAME_DEVICE: return "not the same volume";
+	case SRD_E_WRITE_PROTECT: return "write protected";
+	case SRD_E_NOT_SUPPORTED: return "not supported on this volume";
+	case SRD_E_INVALID_PARAMETER: return "invalid parameter";
+	case SRD_E_DISK_FULL: return "disk full";
+	case SRD_E_DIR_NOT_EMPTY: return "directory not empty";
+	case SRD_E_ALREADY_EXISTS: return "already exists";
+	case SRD_E_FILENAME_EXCED_RANGE: return "name too long";
+	case SRD_E_IO_DEVICE: return "I/O error";
+	default: return "failed";
+	}
+}
+
+/* ---- one operation ---------------------------------------------------------- */
+
+struct op_ctx {
+	struct fs *fs;
+	char *path, *dst;   /* as found on the volume */
+	char *msg;
+	size_t msglen;
+};
+
+/* The code for a failed lookup of path: 3 when its directory is missing. */
+static uint32_t missing(struct op_ctx *c, const char *path, int rc)
+{
+	char *dir = strdup(path), *sl = dir ? strrchr(dir, '/') : NULL;
+	struct fs_stat st;
+	uint32_t code = srd_win32_from_errno(rc);
+
+	if (rc == -ENOENT && sl && sl != dir) {
+		*sl = '\0';
+		if (fs_lookup(c->fs, dir, &st) < 0 || !S_ISDIR(st.mode))
+			code = SRD_E_PATH_NOT_FOUND;
+	}
+	snprintf(c->msg, c->msglen, "'%s': %s", path, srd_win32_text(code));
+	free(dir);
+	return code;
+}
+
+static uint32_t said(struct op_ctx *c, int rc)
+{
+	snprintf(c->msg, c->msglen, "%s", fs_errmsg(c->fs));
+	return srd_win32_from_errno(rc);
+}
+
+static uint32_t do_move(struct op_ctx *c, const struct srd_plan_op *op)
+{
+	struct fs_stat s, d;
+	int rc = fs_lookup(c->fs, c->path, &s);
+
+	if (op->vol != op->dvol) {
+		snprintf(c->msg, c->msglen, "source and target are on different "
+			 "volumes");
+		return SRD_E_NOT_SAME_DEVICE;
+	}
+	if (rc < 0)
+		return missing(c, c->path, rc);
+	if (op->files_only && S_ISDIR(s.mode)) {
+		snprintf(c->msg, c->msglen, "'%s' is a directory: MoveFile moves "
+			 "files only", c->path);
+		return SRD_E_ACCESS_DENIED;
+	}
+	rc = fs_lookup(c->fs, c->dst, &d);
+	if (rc == 0 && d.ino == s.ino)
+		return SRD_OK;  /* another name of the same file: nothing to do */
+	if (rc == 0 && (S_ISDIR(d.mode) || !op->replace)) {
+		snprintf(c->msg, c->msglen, "'%s' exists%s", c->dst, S_ISDIR(d.mode)
+			 ? " and is a directory" : " (no '!': not replaced)");
+		return S_ISDIR(d.mode) ? SRD_E_ACCESS_DENIED : SRD_E_ALREADY_EXISTS;
+	}
+	if (rc < 0 && rc != -ENOENT)
+		return said(c, rc);
+	if (rc < 0 && missing(c, c->dst, rc) == SRD_E_PATH_NOT_FOUND)
+		return SRD_E_PATH_NOT_FOUND;
+	rc = fs_rename(c->fs, c->path, c->dst, op->replace ? 0 : FS_RENAME_NOREPLACE);
+	return rc < 0 ? said(c, rc) : SRD_OK;
+}
+
+static uint32_t do_delete(struct op_ctx *c)
+{
+	struct fs_stat s;
+	int rc = fs_lookup(c->fs, c->path, &s);
+
+	if (rc < 0)
+		return missing(c, c->path, rc);
+	rc = S_ISDIR(s.mode) ? fs_rmdir(c->fs, c->path) : fs_unlink(c->fs, c->path);
+	return rc < 0 ? said(c, rc) : SRD_OK;
+}
+
+static uint32_t do_shortname(struct op_ctx *c, const char *name)
+{
+	struct fs_stat s;
+	char cur[32];
+	ssize_t n;
+	int rc;
+
+	if (fs_kind(c->fs) != FS_KIND_NTFS) {
+		snprintf(c->msg, c->msglen, "%s volumes have no short names",
+			 fs_kind_name(fs_kind(c->fs)));
+		return SRD_E_NOT_SUPPORTED;
+	}
+	if ((rc = fs_lookup(c->fs, c->path, &s)) < 0)
+		return missing(c, c->path, rc);
+	n = fs_shortname_get(c->fs, c->path, cur, sizeof(cur));
+	if (n >= 0 && (size_t)n < sizeof(cur)) {
+		cur[n] = '\0';
+		if (!strcasecmp(cur, name))
+			return SRD_OK;  /* it already has it (a rerun) */
+	}
+	rc = *name ? fs_shortname_set(c->fs, c->path, name)
+		   : fs_shortname_remove(c->fs, c->path);
+	return rc < 0 ? said(c, rc) : SRD_OK;
+}
+
+/* Under way when the last run stopped: did it happen?  The source inode was
+ * recorded before it started. */
+static bool happened(struct op_ctx *c, const struct srd_plan_op *op,
+		     uint64_t ino)
+{
+	struct fs_stat s, d;
+
+	if (!ino || op->kind == SRD_K_SHORTNAME)
+		return false;  /* redoing it is harmless */
+	if (fs_lookup(c->fs, c->path, &s) == 0)
+		return false;
+	return op->kind == SRD_K_DELETE ||
+	       (fs_lookup(c->fs, c->dst, &d) == 0 && d.ino == ino);
+}
+
+/* ---- the run -------------------------------------------------------------- */
+
+struct apply {
+	struct srd_run *run;
+	struct srd_journal j;
+	bool journal;
+};
+
+static int jfail(struct apply *a, int rc, const char *what)
+{
+	struct fs *fs = a->run->vols[a->run->home].fs;
+
+	return srd_errf(a->run->err, rc, "cannot %s the journal %s on %s: %s",
+			what, SRD_JOURNAL_PATH, fs_name(fs), *fs_errmsg(fs) ?
+			fs_errmsg(fs) : strerror(-rc));
+}
+
+static void set_result(struct srd_run *run, size_t i, uint32_t code,
+		       const char *msg)
+{
+	struct srd_result *r = RES(run, i);
+
+	r->code = code;
+	r->outcome = code ? SRD_FAILED : SRD_DONE;
+	snprintf(r->msg, sizeof(r->msg), "%s", code ? msg : "");
+	if (code && run->src[run->ops[i].src].stops &&
+	    run->ops[i].kind != SRD_K_SHORTNAME)
+		run->src[run->ops[i].src].stopped = true;
+}
+
+static int run_op(struct apply *a, size_t i, bool resume)
+{
+	struct srd_run *run = a->run;
+	struct srd_plan_op *op = &run->ops[i];
+	struct op_ctx c = { .fs = run->vols[op->vol].fs };
+	char msg[320] = "";
+	uint32_t st = SRD_JS_PENDING, code = 0;
+	uint64_t ino = 0;
+	struct fs_stat s;
+	int rc = 0;
+
+	c.msg = msg, c.msglen = sizeof(msg);
+	if (a->journal)
+		srd_journal_get(&a->j, (uint32_t)i, &st, &code, &ino);
+	if (st == SRD_JS_DONE) {
+		set_result(run, i, code, code ? srd_win32_text(code) : "");
+		return 0;
+	}
+	c.path = op->ci ? srd_ci_path(c.fs, op->path) : strdup(op->path);
+	c.dst = !op->dst ? NULL : op->ci ? srd_ci_path(run->vols[op->dvol].fs,
+						       op->dst) : strdup(op->dst);
+	if (!c.path || (op->dst && !c.dst)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (resume && st == SRD_JS_INTENT && happened(&c, op, ino)) {
+		code = SRD_OK;
+	} else {
+		ino = fs_lookup(c.fs, c.path, &s) == 0 ? s.ino : 0;
+		if ((rc = srd_journal_slot(&a->j, (uint32_t)i, SRD_JS_INTENT, 0,
+					   ino)) < 0) {
+			rc = jfail(a, rc, "write");
+			goto out;
+		}
+		code = op->kind == SRD_K_MOVE ? do_move(&c, op) :
+		       op->kind == SRD_K_DELETE ? do_delete(&c) :
+		       do_shortname(&c, op->name);
+	}
+	if ((rc = srd_journal_slot(&a->j, (uint32_t)i, SRD_JS_DONE, code, ino)) < 0)
+		rc = jfail(a, rc, "write");
+	else
+		set_result(run, i, code, msg);
+out:
+	free(c.path);
+	free(c.dst);
+	return rc;
+}
+
+static int run_ops(struct apply *a, bool resume)
+{
+	struct srd_run *run = a->run;
+	int rc = 0;
+
+	for (size_t i = 0; i < run->nops && rc == 0; i++) {
+		if (run->ops[i].skip)
+			continue;
+		if (run->src[run->ops[i].src].stopped) {
+			RES(run, i)->outcome = SRD_NOT_REACHED;
+			continue;
+		}
+		rc = run_op(a, i, resume);
+	}
+	return rc;
+}
+
+/* ---- finishing ------------------------------------------------------------- */
+
+/* Replace a file's bytes: in place when the length is unchanged (the
+ * status rewrite always is), else beside it and renamed over. */
+static int put_file(struct fs *fs, const char *path, const uint8_t *d,
+		    size_t len)
+{
+	struct fs_stat st;
+	struct fs_file *f = NULL;
+	char *side = NULL;
+	const char *to = path;
+	ssize_t n;
+	int rc = fs_lookup(fs, path, &st);
+
+	if (rc == 0 && st.size != len) {
+		if (asprintf(&side, "%s.sysrecover-new", path) < 0)
+			return -ENOMEM;
+		to = side;
+		rc = fs_unlink(fs, side);
+		rc = (rc == 0 || rc == -ENOENT) ? fs_create(fs, side, 0644) : rc;
+	}
+	if (rc == 0)
+		rc = fs_file_open(fs, to, NULL, FS_F_WRITE, &f);
+	if (rc == 0 && (n = fs_file_pwrite(f, d, len, 0)) != (ssize_t)len)
+		rc = n < 0 ? (int)n : -EIO;
+	if (f && fs_file_close(f) < 0 && rc == 0)
+		rc = -EIO;
+	if (rc == 0 && side)
+		rc = fs_rename(fs, side, path, 0);
+	if (rc == 0)
+		rc = fs_sync(fs);
+	free(side);
+	return rc;
+}
+
+static int finish_statuses(struct srd_run *run)
+{
+	for (size_t s = 0; s < run->nsrc; s++) {
+		struct srd_src *src = &run->src[s];
+		struct srd_err we = { 0 };
+		uint8_t *out = NULL;
+		size_t len = 0;
+		bool any = false;
+		int rc;
+
+		if (src->kind == SRD_SRC_PFRO)
+			continue;
+		for (size_t i = 0; i < run->nops; i++) {
+			const struct srd_result *r = RES(run, i);
+
+			if (run->ops[i].src != s || (r->outcome != SRD_DONE &&
+						     r->outcome != SRD_FAILED))
+				continue;
+			src->q.rec[run->ops[i].rec].status = SRD_ST_DONE;
+			src->q.rec[run->ops[i].rec].sc = r->code;
+			any = true;
+		}
+		if (!any)
+			continue;
+		rc = srd_write(&src->q, NULL, 0, &out, &len, &we);
+		if (rc == 0)
+			rc = put_file(run->vols[src->vol].fs, src->path, out, len);
+		free(out);
+		if (rc < 0)
+			return srd_errf(run->err, rc, "cannot write the statuses "
+					"into %s: %s", src->label, *we.msg ? we.msg :
+					fs_errmsg(run->vols[src->vol].fs));
+	}
+	return 0;
+}
+
+static int finish_software(struct srd_run *run)
+{
+	struct fs *fs = run->vols[run->home].fs;
+	struct hive *h = NULL;
+	struct hive_err he = { 0 };
+	uint32_t result = 0, failed = 0;
+	bool ran = false;
+	struct fs_stat st;
+	int rc;
+
+	for (size_t i = 0; i < run->nops; i++) {
+		const struct srd_result *r = RES(run, i);
+
+		if (run->src[run->ops[i].src].kind != SRD_SRC_SRD)
+			continue;
+		ran |= r->outcome == SRD_DONE || r->outcome == SRD_FAILED;
+		if (r->outcome == SRD_FAILED && !failed++)
+			result = r->code;
+	}
+	if (!ran)
+		return 0;
+	if (fs_lookup(fs, run->software_path, &st) < 0)
+		return srd_note(run->rep, "no SOFTWARE hive at %s: "
+				"RestoreStatusResult not written", run->software_path);
+	rc = hive_open_fs(fs, run->software_path, HIVE_O_WRITE, &h, &he);
+	if (rc == 0 && (rc = hive_restore_status_set(h, result, failed)) < 0)
+		snprintf(he.msg, sizeof(he.msg), "%s", hive_errmsg(h));
+	if (rc == 0)
+		rc = hive_commit(h, &he);
+	if (h)
+		hive_close(h);
+	return rc < 0 ? srd_errf(run->err, rc, "cannot write RestoreStatus: %s",
+				 he.msg) : 0;
+}
+
+static int finish_system(struct srd_run *run)
+{
+	struct hive_err he = { 0 };
+	char **cmds = NULL, **keep = NULL;
+	size_t n = 0, k = 0;
+	bool srd = false;
+	int rc = 0;
+
+	for (size_t s = 0; s < run->nsrc; s++)
+		srd |= run->src[s].kind == SRD_SRC_SRD;
+	if (!run->system || (!run->pfro && !srd))
+		return 0;
+	if (run->pfro)
+		rc = hive_pending_clear(run->system);
+	if (rc == 0 && srd && (rc = hive_setup_execute_get(run->system, &cmds)) == 0) {
+		while (cmds[n])
+			n++;
+		if (!(keep = calloc(n + 1, sizeof(*keep))))
+			rc = -ENOMEM;
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			bool ours = false;
+
+			for (size_t s = 0; s < run->nsrc; s++)
+				ours |= run->src[s].setup_cmd &&
+					!strcmp(run->src[s].setup_cmd, cmds[i]);
+			if (!ours)
+				keep[k++] = cmds[i];
+		}
+		if (rc == 0)
+			rc = hive_setup_execute_set(run->system, keep);
+	}
+	if (rc < 0)
+		snprintf(he.msg, sizeof(he.msg), "%s", hive_errmsg(run->system));
+	else
+		rc = hive_commit(run->system, &he);
+	free(keep);
+	hive_strv_free(cmds);
+	return rc < 0 ? srd_errf(run->err, rc, "cannot update %s: %s",
+				 run->system_path, he.msg) : 0;
+}
+
+static int finish(struct apply *a, uint32_t from)
+{
+	static int (*const step[])(struct srd_run *) = {
+		[STEP_STATUS] = finish_statuses,
+		[STEP_SOFTWARE] = finish_software,
+		[STEP_SYSTEM] = finish_system,
+	};
+	int rc = 0;
+
+	for (uint32_t s = from; s < STEP_CLEANUP && rc == 0; s++) {
+		if ((rc = srd_journal_step(&a->j, SRD_J_FINISHING, s)) < 0)
+			return jfail(a, rc, "write");
+		rc = step[s](a->run);
+	}
+	if (rc == 0 && (rc = srd_journal_remove(&a->j)) < 0)
+		rc = jfail(a, rc, "remove");
+	return rc;
+}
+
+/* ---- journal: start or resume ------------------------------------------------ */
+
+static int journal_start(struct apply *a, uint32_t *from)
+{
+	struct srd_run *run = a->run;
+	struct fs *home = run->vols[run->home].fs;
+	uint64_t hash = srd_plan_hash(run);
+	uint8_t *st;
+	int rc = srd_journal_load(home, &a->j);
+
+	*from = 0;
+	if (rc < 0)
+		return jfail(a, rc, "read");
+	if (rc == 1) {
+		bool same = a->j.hash == hash && a->j.nops == run->nops;
+
+		a->journal = true;
+		run->rep->resumed = true;
+		/* Once SYSTEM is being rewritten the queues it named may be
+		 * gone: only that step and the cleanup are left to redo. */
+		if (a->j.state == SRD_J_FINISHING && a->j.step >= STEP_SYSTEM) {
+			*from = a->j.step;
+			return 0;
+		}
+		if (!same)
+			return srd_errf(run->err, -ESTALE, "%s on %s is from a run "
+					"that was cut off, and the queues have changed "
+					"since: not resuming.  Check the volume, then "
+					"remove the journal to start afresh",
+					SRD_JOURNAL_PATH, fs_name(home));
+		*from = a->j.state == SRD_J_FINISHING ? a->j.step : 0;
+		return 0;
+	}
+	if (!(st = calloc(run->nops + 1, 1)))
+		return -ENOMEM;
+	for (size_t i = 0; i < run->nops; i++)
+		st[i] = run->ops[i].skip ? SRD_JS_SKIP : SRD_JS_PENDING;
+	rc = srd_journal_create(home, hash, (uint32_t)run->nops, st, &a->j);
+	free(st);
+	if (rc < 0)
+		return jfail(a, rc, "create");
+	a->journal = true;
+	return 0;
+}
+
+/* Outcomes of a plan that is already past its operations. */
+static void results_from_journal(struct apply *a)
+{
+	struct srd_run *run = a->run;
+
+	for (size_t i = 0; i < run->nops && i < a->j.nops; i++) {
+		uint32_t st, code;
+		uint64_t ino;
+
+		srd_journal_get(&a->j, (uint32_t)i, &st, &code, &ino);
+		if (st == SRD_JS_DONE)
+			set_result(run, i, code, srd_win32_text(code));
+		else if (st == SRD_JS_PENDING && !run->ops[i].skip)
+			RES(run, i)->outcome = SRD_NOT_REACHED;
+	}
+}
+
+static int apply_plan(struct srd_run *run)
+{
+	struct apply a = { .run = run };
+	uint32_t from = 0;
+	int rc;
+
+	if (run->nops == 0 && !run->pfro && run->nsrc == 0)
+		return 0;
+	if ((rc = journal_start(&a, &from)) < 0)
+		goto out;
+	if (from == 0) {
+		rc = run_ops(&a, run->rep->resumed);
+		from = STEP_STATUS;
+	} else {
+		results_from_journal(&a);
+	}
+	if (rc == 0)
+		rc = finish(&a, from);
+out:
+	srd_journal_close(&a.j);
+	return rc;
+}
+
+/* ---- entry ------------------------------------------------------------------ */
+
+static void tally(struct srd_report *rep)
+{
+	rep->done = rep->failed = rep->not_reached = rep->skipped = 0;
+	for (size_t i = 0; i < rep->n; i++) {
+		switch (rep->r[i].outcome) {
+		case SRD_DONE: rep->done++; break;
+		case SRD_FAILED: rep->failed++; break;
+		case SRD_NOT_REACHED: rep->not_reached++; break;
+		case SRD_SKIPPED: rep->skipped++; break;
+		case SRD_PLANNED: break;
+		}
+	}
+}
+
+/* The disks other volumes are looked for on: as given, else the images
+ * behind the volumes named (NULL: every block device). */
+static char **default_disks(const struct srd_apply_opts *o, size_t *n)
+{
+	char **d = calloc(o->nvols + 1, sizeof(*d));
+
+	*n = 0;
+	for (size_t i = 0; d && i < o->nvols; i++) {
+		struct fs_volume v;
+		struct fs_err fe;
+		struct stat st;
+
+		if (fs_volume_resolve(o->vols[i], NULL, 0, &v, &fe) == 0 &&
+		    stat(v.path, &st) == 0 && S_ISREG(st.st_mode))
+			d[(*n)++] = strdup(v.path);
+	}
+	return d;
+}
+
+/* With no volume named: every attached ext or NTFS volume that is not
+ * mounted and holds a queue. */
+static int find_homes(char ***homes, size_t *n, struct srd_err *err)
+{
+	struct fs_volume *v = NULL;
+	struct fs_err fe = { 0 };
+	size_t nv = 0;
+
+	*n = 0;
+	if (fs_volume_list(NULL, 0, &v, &nv, &fe) < 0)
+		return srd_errf(err, -EIO, "%s", fe.msg);
+	*homes = calloc(nv + 1, sizeof(**homes));
+	for (size_t i = 0; *homes && i < nv; i++) {
+		struct fs *fs = NULL;
+		struct fs_stat st;
+		bool q;
+
+		if (v[i].mounted || fs_open(v[i].name, 0, &fs, &fe) < 0)
+			continue;
+		q = fs_lookup(fs, SRD_NATIVE_QUEUE_PATH, &st) == 0;
+		if (!q && fs_kind(fs) == FS_KIND_NTFS) {
+			char *p = srd_ci_path(fs, "/Windows/System32/config/SYSTEM");
+
+			q = p && fs_lookup(fs, p, &st) == 0;
+			free(p);
+		}
+		fs_close(fs);
+		if (q)
+			(*homes)[(*n)++] = strdup(v[i].name);
+	}
+	free(v);
+	return *homes ? 0 : -ENOMEM;
+}
+
+int srd_apply(const struct srd_apply_opts *o, struct srd_report *rep,
+	      struct srd_err *err)
+{
+	struct srd_run run = { .o = o, .rep = rep, .err = err };
+	char **disks = NULL, **homes = NULL;
+	size_t nd = 0, nh = 0;
+	int rc = 0, worst = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	memset(err, 0, sizeof(*err));
+	if (o->nvols == 0 && (rc = find_homes(&homes, &nh, err)) < 0)
+		return rc;
+	if (o->ndisks) {
+		run.disks = o->disks, run.ndisks = o->ndisks;
+	} else if ((disks = default_disks(o, &nd)) != NULL) {
+		run.disks = (const char *const *)disks, run.ndisks = nd;
+	}
+	for (size_t i = 0; i < (o->nvols ? o->nvols : nh) && rc >= 0; i++) {
+		const char *home = o->nvols ? o->vols[i] : homes[i];
+
+		rc = srd_plan(&run, home);
+		if (rc == 0 && run.nsrc == 0)
+			rc = srd_note(rep, "%s: nothing queued", home);
+		else if (rc == 0 && !o->dry_run)
+			rc = apply_plan(&run);
+		srd_plan_free(&run);
+	}
+	tally(rep);
+	worst = rc < 0 ? rc : rep->failed ? 1 : 0;
+	for (size_t i = 0; disks && disks[i]; i++)
+		free(disks[i]);
+	for (size_t i = 0; homes && homes[i]; i++)
+		free(homes[i]);
+	free(disks);
+	free(homes);
+	return worst;
+}
+
+void srd_report_free(struct srd_report *rep)
+{
+	for (size_t i = 0; i < rep->n; i++) {
+		free(rep->r[i].source);
+		free(rep->r[i].path);
+		free(rep->r[i].target);
+		free(rep->r[i].arg);
+		free(rep->r[i].where);
+	}
+	for (size_t i = 0; i < rep->nnotes; i++)
+		free(rep->notes[i]);
+	free(rep->r);
+	free(rep->notes);
+	memset(rep, 0, sizeof(*rep));
+}
