@@ -91,6 +91,8 @@
 
 /* Where the native queue lives on a Linux volume (from its root). */
 #define SRD_NATIVE_QUEUE_PATH "/var/lib/sysrecover/srdelayed.queue"
+/* Where an applied native queue is moved, with its statuses (srd_apply). */
+#define SRD_NATIVE_DONE_PATH SRD_NATIVE_QUEUE_PATH ".applied"
 
 #define SRD_MAX_BYTES   (16u << 20)  /* a queue file */
 #define SRD_MAX_RECORDS 1000000u
@@ -249,7 +251,10 @@ size_t srd_status_bytes(enum srd_form form, enum srd_status st, uint32_t sc,
  *     boot on a file it has nothing left to do in (or fail to find the
  *     program).  Entries for other programs are kept and reported.
  * On any volume, the native queue at SRD_NATIVE_QUEUE_PATH, with the
- * srdelayed rules of step 2 (statuses written into it; the file is kept).
+ * srdelayed rules of step 2.  Statuses are written into it and it is then
+ * renamed to SRD_NATIVE_DONE_PATH (replacing an older one): like the
+ * SetupExecute entry, a queue runs once, so records a failure left
+ * NotExecuted do not start by themselves at the next boot; re-queue them.
  *
  * ---- Operations ----------------------------------------------------------
  *  MoveFile    files only, same volume (ERROR_NOT_SAME_DEVICE otherwise).
@@ -347,6 +352,9 @@ struct srd_report {
 	size_t n;
 	size_t done, failed, not_reached, skipped;
 	bool resumed;              /* a journal from a cut-off run was found */
+	size_t prior_done, prior_failed;  /* resumed past the point where the
+				    * queues still exist: counts from the
+				    * journal, included in done/failed */
 	char **notes;              /* warnings and what was left alone */
 	size_t nnotes;
 };

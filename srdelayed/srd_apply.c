@@ -178,6 +178,7 @@ struct apply {
 	struct srd_run *run;
 	struct srd_journal j;
 	bool journal;
+	bool same_plan;      /* the journal's slots are this plan's operations */
 };
 
 static int jfail(struct apply *a, int rc, const char *what)
@@ -373,6 +374,26 @@ static int finish_software(struct srd_run *run)
 				 he.msg) : 0;
 }
 
+/* A native queue that has run is moved aside, statuses and all, as Windows
+ * forgets its SetupExecute entry: the next boot must not start again on
+ * the records a failure left NotExecuted.  Re-queue them to retry. */
+static int retire_native(struct srd_run *run)
+{
+	for (size_t s = 0; s < run->nsrc; s++) {
+		const struct srd_src *src = &run->src[s];
+		struct fs *fs = run->vols[src->vol].fs;
+		int rc;
+
+		if (src->kind != SRD_SRC_NATIVE)
+			continue;
+		rc = fs_rename(fs, src->path, SRD_NATIVE_DONE_PATH, 0);
+		if (rc < 0 && rc != -ENOENT)
+			return srd_errf(run->err, rc, "cannot move %s aside: %s",
+					src->label, fs_errmsg(fs));
+	}
+	return 0;
+}
+
 static int finish_system(struct srd_run *run)
 {
 	struct hive_err he = { 0 };
@@ -381,6 +402,8 @@ static int finish_system(struct srd_run *run)
 	bool srd = false;
 	int rc = 0;
 
+	if ((rc = retire_native(run)) < 0)
+		return rc;
 	for (size_t s = 0; s < run->nsrc; s++)
 		srd |= run->src[s].kind == SRD_SRC_SRD;
 	if (!run->system || (!run->pfro && !srd))
@@ -446,16 +469,19 @@ static int journal_start(struct apply *a, uint32_t *from)
 	*from = 0;
 	if (rc < 0)
 		return jfail(a, rc, "read");
+	if (rc == 0 && run->nsrc == 0)
+		return 0;  /* nothing queued, nothing cut off */
 	if (rc == 1) {
 		bool same = a->j.hash == hash && a->j.nops == run->nops;
 
 		a->journal = true;
+		a->same_plan = same;
 		run->rep->resumed = true;
 		/* Once SYSTEM is being rewritten the queues it named may be
 		 * gone: only that step and the cleanup are left to redo. */
 		if (a->j.state == SRD_J_FINISHING && a->j.step >= STEP_SYSTEM) {
 			*from = a->j.step;
-			return 0;
+			return 1;
 		}
 		if (!same)
 			return srd_errf(run->err, -ESTALE, "%s on %s is from a run "
@@ -464,7 +490,7 @@ static int journal_start(struct apply *a, uint32_t *from)
 					"remove the journal to start afresh",
 					SRD_JOURNAL_PATH, fs_name(home));
 		*from = a->j.state == SRD_J_FINISHING ? a->j.step : 0;
-		return 0;
+		return 1;
 	}
 	if (!(st = calloc(run->nops + 1, 1)))
 		return -ENOMEM;
@@ -474,16 +500,26 @@ static int journal_start(struct apply *a, uint32_t *from)
 	free(st);
 	if (rc < 0)
 		return jfail(a, rc, "create");
-	a->journal = true;
-	return 0;
+	a->journal = a->same_plan = true;
+	return 1;
 }
 
-/* Outcomes of a plan that is already past its operations. */
+/* Outcomes of a plan that is already past its operations.  When the queues
+ * it ran are gone (cut off while SYSTEM was rewritten), only the counts
+ * are left: the statuses are in the queue files. */
 static void results_from_journal(struct apply *a)
 {
 	struct srd_run *run = a->run;
 
-	for (size_t i = 0; i < run->nops && i < a->j.nops; i++) {
+	for (uint32_t i = 0; !a->same_plan && i < a->j.nops; i++) {
+		uint32_t st, code;
+		uint64_t ino;
+
+		srd_journal_get(&a->j, i, &st, &code, &ino);
+		if (st == SRD_JS_DONE)
+			*(code ? &run->rep->prior_failed : &run->rep->prior_done) += 1;
+	}
+	for (size_t i = 0; a->same_plan && i < run->nops && i < a->j.nops; i++) {
 		uint32_t st, code;
 		uint64_t ino;
 
@@ -501,10 +537,9 @@ static int apply_plan(struct srd_run *run)
 	uint32_t from = 0;
 	int rc;
 
-	if (run->nops == 0 && !run->pfro && run->nsrc == 0)
-		return 0;
-	if ((rc = journal_start(&a, &from)) < 0)
+	if ((rc = journal_start(&a, &from)) <= 0)
 		goto out;
+	rc = 0;
 	if (from == 0) {
 		rc = run_ops(&a, run->rep->resumed);
 		from = STEP_STATUS;
@@ -522,7 +557,9 @@ out:
 
 static void tally(struct srd_report *rep)
 {
-	rep->done = rep->failed = rep->not_reached = rep->skipped = 0;
+	rep->done = rep->prior_done;
+	rep->failed = rep->prior_failed;
+	rep->not_reached = rep->skipped = 0;
 	for (size_t i = 0; i < rep->n; i++) {
 		switch (rep->r[i].outcome) {
 		case SRD_DONE: rep->done++; break;
@@ -572,7 +609,8 @@ static int find_homes(char ***homes, size_t *n, struct srd_err *err)
 
 		if (v[i].mounted || fs_open(v[i].name, 0, &fs, &fe) < 0)
 			continue;
-		q = fs_lookup(fs, SRD_NATIVE_QUEUE_PATH, &st) == 0;
+		q = fs_lookup(fs, SRD_NATIVE_QUEUE_PATH, &st) == 0 ||
+		    fs_lookup(fs, SRD_JOURNAL_PATH, &st) == 0;
 		if (!q && fs_kind(fs) == FS_KIND_NTFS) {
 			char *p = srd_ci_path(fs, "/Windows/System32/config/SYSTEM");
 
@@ -608,10 +646,10 @@ int srd_apply(const struct srd_apply_opts *o, struct srd_report *rep,
 		const char *home = o->nvols ? o->vols[i] : homes[i];
 
 		rc = srd_plan(&run, home);
-		if (rc == 0 && run.nsrc == 0)
-			rc = srd_note(rep, "%s: nothing queued", home);
-		else if (rc == 0 && !o->dry_run)
+		if (rc == 0 && !o->dry_run)
 			rc = apply_plan(&run);
+		if (rc == 0 && run.nsrc == 0 && !rep->resumed)
+			rc = srd_note(rep, "%s: nothing queued", home);
 		srd_plan_free(&run);
 	}
 	tally(rep);

@@ -1,0 +1,175 @@
+#!/bin/sh
+# srd_crash.sh - a native queue of 25 mixed operations (moves onto new and
+# existing names, chains of moves, a swap, deletes of files and of the
+# directories they emptied, big and small files, short names valid and not,
+# and a failing delete that stops the queue) applied to ext4 and NTFS, killed
+# after every single write N (SIGKILL, through the test-only injection point),
+# then applied again.  Each end state must equal the one run that was never
+# interrupted: the tree, every file's SHA-256, the short names, the queue's
+# statuses; e2fsck -fn (ext4) and ntfsfix -n (NTFS) clean.  The state is read
+# through the kernel's ext4 and through ntfs-3g, not through our code.
+#   srd_crash.sh SYSRECOVER [SYSRECOVER_ASAN]
+set -u
+S=$1   # the plain build: hundreds of runs; the ASan one runs the reference
+A=${2:-$1}
+[ -x "$A" ] || A=$S
+w=$(mktemp -d /tmp/sr-crash.XXXXXX)
+mnt=$w/mnt
+cleanup() {
+	mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
+	rm -rf "$w"
+}
+trap cleanup EXIT
+mkdir -p "$mnt"
+fails=0
+ok() { echo "PASS $1"; }
+bad() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+
+# The tree the queue works on.
+mktree() {
+	d=$1
+	mkdir -p "$d/stage/sub" "$d/live" "$d/archive" "$d/tmp/d" "$d/sw" \
+		"$d/var/lib/sysrecover"
+	for f in stage/f1 stage/f2 stage/f3 stage/f4 stage/sub/deep live/f2 \
+		 live/old1 tmp/d/x1 tmp/d/x2 a sw/A sw/B; do
+		echo "content of $f" >"$d/$f"
+	done
+	head -c 1048576 /dev/urandom >"$d/big"
+	T=$(printf '\t')
+	cat >"$d/var/lib/sysrecover/srdelayed.queue" <<EOF
+# crash test queue
+MoveFile${T}/stage/f1${T}/live/f1${T}NotExecuted
+MoveFile${T}/stage/f2${T}/live/f2${T}NotExecuted
+MoveFile${T}/live/f2${T}/live/f2b${T}NotExecuted
+MoveFile${T}/live/f2b${T}/archive/f2${T}NotExecuted
+DeleteFile${T}Unused${T}/live/old1${T}NotExecuted
+MoveFile${T}/stage/f3${T}/live/old1${T}NotExecuted
+DeleteFile${T}Unused${T}/tmp/d/x1${T}NotExecuted
+DeleteFile${T}Unused${T}/tmp/d/x2${T}NotExecuted
+DeleteFile${T}Unused${T}/tmp/d${T}NotExecuted
+SetFileShortName${T}LIVEF1~1.TXT${T}/live/f1${T}NotExecuted
+MoveFile${T}/a${T}/b${T}NotExecuted
+MoveFile${T}/b${T}/a2${T}NotExecuted
+DeleteFile${T}Unused${T}/big${T}NotExecuted
+MoveFile${T}/stage/sub/deep${T}/live/deep${T}NotExecuted
+SetFileShortName${T}DEEP~1${T}/live/deep${T}NotExecuted
+MoveFile${T}/sw/A${T}/sw/T${T}NotExecuted
+MoveFile${T}/sw/B${T}/sw/A${T}NotExecuted
+MoveFile${T}/sw/T${T}/sw/B${T}NotExecuted
+DeleteFile${T}Unused${T}/stage/sub${T}NotExecuted
+SetFileShortName${T}BAD NAME.TXT${T}/live/old1${T}NotExecuted
+MoveFile${T}/stage/f4${T}/live/f4${T}NotExecuted
+SetFileShortName${T}F4~1${T}/live/f4${T}NotExecuted
+DeleteFile${T}Unused${T}/tmp${T}NotExecuted
+DeleteFile${T}Unused${T}/nonexistent${T}NotExecuted
+DeleteFile${T}Unused${T}/live/f4${T}NotExecuted
+EOF
+}
+
+# Everything a user could see: type, SHA-256, short name (NTFS), per path.
+dump() { # kind image
+	if [ "$1" = ext4 ]; then
+		mount -o ro,loop,noload "$2" "$mnt" || { echo "cannot mount"; return; }
+	else
+		ntfs-3g -o ro "$2" "$mnt" || { echo "cannot mount"; return; }
+	fi
+	python3 - "$mnt" "$1" <<'EOF'
+import hashlib, os, sys
+root, kind = sys.argv[1], sys.argv[2]
+for d, dirs, files in os.walk(root):
+    dirs.sort()
+    for n in sorted(dirs + files):
+        p = os.path.join(d, n)
+        rel = os.path.relpath(p, root)
+        if rel in ("lost+found", "System Volume Information") or rel.startswith("$"):
+            continue
+        if os.path.isdir(p):
+            line = "dir"
+        else:
+            line = hashlib.sha256(open(p, "rb").read()).hexdigest()
+        if kind == "ntfs":
+            try:
+                line += " short=" + os.getxattr(p, "system.ntfs_dos_name").decode()
+            except OSError:
+                line += " short="
+        print(rel, line)
+EOF
+	umount "$mnt"
+}
+
+fsck_ok() { # kind image
+	if [ "$1" = ext4 ]; then
+		e2fsck -fn "$2" >/dev/null 2>&1
+	else
+		ntfsfix -n "$2" >/dev/null 2>&1
+	fi
+}
+
+crash() { # kind
+	k=$1
+	rm -rf "$w/tree"
+	mkdir -p "$w/tree"
+	if [ "$k" = ext4 ]; then
+		mktree "$w/tree"
+		mke2fs -q -t ext4 -d "$w/tree" "$w/pristine" 64M || { bad "$k-mkfs" mke2fs; return; }
+	else
+		truncate -s 64M "$w/pristine"
+		mkntfs -F -Q -q "$w/pristine" >/dev/null 2>&1 || { bad "$k-mkfs" mkntfs; return; }
+		ntfs-3g "$w/pristine" "$mnt" && mktree "$mnt" && umount "$mnt" ||
+			{ bad "$k-mkfs" "ntfs-3g fill"; return; }
+	fi
+	# The reference: one run, never interrupted, counting its writes.
+	cp --sparse=always "$w/pristine" "$w/ref"
+	SYSRECOVER_TEST_KILL_AFTER_WRITE=0 "$A" srdelayed apply "$w/ref" \
+		>"$w/ref.out" 2>"$w/ref.err"
+	ref_rc=$?
+	total=$(sed -n 's/.*fault injection: \([0-9]*\) writes.*/\1/p' "$w/ref.err")
+	[ "$ref_rc" = 1 ] && ok "$k-reference-run (exit 1: the failing delete stops the queue)" ||
+		bad "$k-reference-run" "exit $ref_rc: $(cat "$w/ref.err")"
+	grep -q '^failed .*nonexistent' "$w/ref.out" && grep -q '^not-reached .*/live/f4' "$w/ref.out" &&
+		ok "$k-reference-stops-at-failed-delete" ||
+		bad "$k-reference-stops-at-failed-delete" "$(cat "$w/ref.out")"
+	dump "$k" "$w/ref" >"$w/ref.dump"
+	fsck_ok "$k" "$w/ref" && ok "$k-reference-fsck" || bad "$k-reference-fsck" "not clean"
+	[ "${total:-0}" -ge 25 ] || { bad "$k-write-count" "only '${total:-}' writes"; return; }
+	covered=0 badn=""
+	n=1
+	while [ "$n" -le "$total" ]; do
+		cp --sparse=always "$w/pristine" "$w/img"
+		SYSRECOVER_TEST_KILL_AFTER_WRITE=$n "$S" srdelayed apply "$w/img" \
+			>/dev/null 2>"$w/kill.err"
+		krc=$?
+		"$S" srdelayed apply "$w/img" >"$w/again.out" 2>&1
+		arc=$?
+		if [ "$krc" -ne 137 ]; then
+			badn="$badn $n(not killed: $krc)"
+		elif [ "$arc" -ne "$ref_rc" ] && ! { [ "$n" -eq "$total" ] && [ "$arc" -eq 0 ]; }; then
+			# (killed after the very last write, the journal's removal,
+			# the run was complete: the next one has nothing to do)
+			badn="$badn $n(rerun exit $arc: $(tail -1 "$w/again.out"))"
+		elif [ "$(dump "$k" "$w/img")" != "$(cat "$w/ref.dump")" ]; then
+			badn="$badn $n(state differs)"
+			dump "$k" "$w/img" | diff "$w/ref.dump" - | head -4
+		elif ! fsck_ok "$k" "$w/img"; then
+			badn="$badn $n(fsck)"
+		else
+			covered=$((covered + 1))
+		fi
+		n=$((n + 1))
+	done
+	echo "# $k: $covered of $total kill points end in the uninterrupted state"
+	if [ -z "$badn" ]; then
+		ok "$k-every-kill-point ($covered kill points)"
+	else
+		bad "$k-every-kill-point" "kill points:$badn"
+	fi
+	# the queue ran once: a run after it changes nothing
+	cp "$w/ref" "$w/ref2"
+	"$S" srdelayed apply "$w/ref2" >/dev/null 2>&1
+	cmp -s "$w/ref" "$w/ref2" && ok "$k-rerun-after-done-changes-nothing" ||
+		bad "$k-rerun-after-done-changes-nothing" "image changed"
+}
+
+crash ext4
+crash ntfs
+exit $((fails > 0))
