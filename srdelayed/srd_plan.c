@@ -28,6 +28,24 @@ int srd_errf(struct srd_err *err, int rc, const char *fmt, ...)
 	return rc < 0 ? rc : -EINVAL;
 }
 
+/* Put "PREFIX: " before the message already in err (the failure below). */
+static int errpre(struct srd_err *err, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int errpre(struct srd_err *err, int rc, const char *fmt, ...)
+{
+	char old[sizeof(err->msg)];
+	size_t n;
+	va_list ap;
+
+	memcpy(old, err->msg, sizeof(old));
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	n = strlen(err->msg);
+	snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", old);
+	return rc < 0 ? rc : -EINVAL;
+}
+
 int srd_note(struct srd_report *rep, const char *fmt, ...)
 {
 	char **n = realloc(rep->notes, (rep->nnotes + 1) * sizeof(*n));
@@ -301,13 +319,7 @@ static int pfro_path(struct srd_run *run, const char *label, size_t pair,
 		return rc == -ENOMEM ? rc : srd_errf(run->err, rc, "%s pair %zu: "
 						     "'%s': %s", label, pair, s, why);
 	*vol = vol_of(run, p, run->home);
-	if (*vol < 0) {
-		char m[sizeof(run->err->msg)];
-
-		snprintf(m, sizeof(m), "%s", run->err->msg);
-		return srd_errf(run->err, *vol, "%s pair %zu: %s", label, pair, m);
-	}
-	return 0;
+	return *vol < 0 ? errpre(run->err, *vol, "%s pair %zu", label, pair) : 0;
 }
 
 static int plan_pfro(struct srd_run *run)
@@ -372,12 +384,12 @@ static int plan_queue(struct srd_run *run, int si, bool ci)
 		op.skip = r->status != SRD_ST_NOT_EXECUTED;
 		op.vol = vol_of(run, &r->path, run->src[si].vol);
 		if (op.vol < 0)
-			return srd_errf(run->err, op.vol, "%s record %zu: %s",
-					s->label, i + 1, run->err->msg);
+			return errpre(run->err, op.vol, "%s record %zu",
+				      s->label, i + 1);
 		if (op.kind == SRD_K_MOVE &&
 		    (op.dvol = vol_of(run, &r->dst, run->src[si].vol)) < 0)
-			return srd_errf(run->err, op.dvol, "%s record %zu: %s",
-					s->label, i + 1, run->err->msg);
+			return errpre(run->err, op.dvol, "%s record %zu",
+				      s->label, i + 1);
 		s = &run->src[si];  /* vol_of may not move it, but be plain */
 		if (!(op.path = strdup(r->path.path)) ||
 		    (op.kind == SRD_K_MOVE && !(op.dst = strdup(r->dst.path))) ||
@@ -470,8 +482,8 @@ static int plan_setup(struct srd_run *run)
 			break;
 		}
 		if ((run->src[si].vol = vol_of(run, &p, run->home)) < 0) {
-			rc = srd_errf(run->err, run->src[si].vol, "SetupExecute "
-				      "entry '%s': %s", cmds[i], run->err->msg);
+			rc = errpre(run->err, run->src[si].vol, "SetupExecute "
+				    "entry '%s'", cmds[i]);
 		} else if (!(run->src[si].path = srd_ci_path(
 				     run->vols[run->src[si].vol].fs, p.path))) {
 			rc = -ENOMEM;

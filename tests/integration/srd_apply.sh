@@ -1,0 +1,241 @@
+#!/bin/sh
+# srd_apply.sh - `sysrecover srdelayed add|list|apply`: the rules one by one,
+# on small disks built here.  SYSTEM hives are made from hivex's `minimal`
+# hive with hivexregedit (MountedDevices, Select, pending renames,
+# SetupExecute); volumes are checked with ntfscat/ntfsls, debugfs, e2fsck,
+# hivexget, and md5sum for "nothing changed".
+#   srd_apply.sh SYSRECOVER [SYSRECOVER_ASAN]
+set -u
+S=$1
+[ -n "${2:-}" ] && [ -x "$2" ] && S=$2
+D=$(cd "$(dirname "$0")/../.." && pwd)/../shared/testdata/hives
+[ -f "$D/minimal" ] || { echo "FAIL srd_apply-data: $D/minimal missing"; exit 1; }
+w=$(mktemp -d /tmp/sr-srdapply.XXXXXX)
+mnt=$w/mnt
+cleanup() {
+	mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
+	rm -rf "$w"
+}
+trap cleanup EXIT
+mkdir -p "$mnt"
+fails=0
+ok() { echo "PASS $1"; }
+bad() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+is() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi; }
+has() { case "$2" in *"$3"*) ok "$1" ;; *) bad "$1" "'$3' not in: $2" ;; esac; }
+T=$(printf '\t')
+SM='ControlSet001\Control\Session Manager'
+
+# hex(7) of strings (REG_MULTI_SZ, UTF-16LE), written by python, not by us.
+multi() {
+	python3 -c '
+import sys
+b = "".join(s + "\0" for s in sys.argv[1:]) + "\0"
+print(",".join("%02x" % x for x in b.encode("utf-16-le")))' "$@"
+}
+# A SYSTEM hive: C: = MBR signature 0x1234abcd, partition at 1 MiB; E: the
+# same disk at 512 MiB (never attached here); D: a CD-ROM.
+# mkhive OUT [PENDING-HEX7] [SETUPEXECUTE-HEX7]
+mkhive() {
+	cp "$D/minimal" "$1"
+	chmod 644 "$1"
+	{
+		echo 'Windows Registry Editor Version 5.00'
+		echo
+		echo '[HKEY_LOCAL_MACHINE\SYSTEM\Select]'
+		echo '"Current"=dword:00000001'
+		echo '"Default"=dword:00000001'
+		echo
+		echo '[HKEY_LOCAL_MACHINE\SYSTEM\MountedDevices]'
+		printf '%s\n' '"\\DosDevices\\C:"=hex:cd,ab,34,12,00,00,10,00,00,00,00,00'
+		printf '%s\n' '"\\DosDevices\\E:"=hex:cd,ab,34,12,00,00,00,20,00,00,00,00'
+		printf '%s' '"\\DosDevices\\D:"=hex:'
+		echo "$(printf '\\??\\IDE#CdRom' | python3 -c 'import sys; print(",".join("%02x" % x for x in sys.stdin.read().encode("utf-16-le")))')"
+		echo
+		echo '[HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001]'
+		echo
+		echo '[HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Control]'
+		echo
+		printf "[HKEY_LOCAL_MACHINE\\SYSTEM\\%s]\n" "$SM"
+		[ -n "${2:-}" ] && echo "\"PendingFileRenameOperations\"=hex(7):$2"
+		[ -n "${3:-}" ] && echo "\"SetupExecute\"=hex(7):$3"
+		echo
+	} >"$w/h.reg"
+	hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$1" "$w/h.reg"
+}
+# A disk with signature 0x1234abcd and one 16 MiB NTFS partition at 1 MiB
+# holding /Windows/System32/config/SYSTEM = HIVE and the files named
+# (path[=content]; a trailing / makes a directory).  windisk DISK HIVE FILE...
+windisk() {
+	disk=$1 hive=$2
+	shift 2
+	truncate -s 24M "$w/part"
+	mkntfs -F -Q -q "$w/part" >/dev/null 2>&1
+	ntfs-3g "$w/part" "$mnt" || { bad windisk ntfs-3g; return 1; }
+	mkdir -p "$mnt/Windows/System32/config"
+	cp "$hive" "$mnt/Windows/System32/config/SYSTEM"
+	cp "$D/minimal" "$mnt/Windows/System32/config/SOFTWARE"
+	for f in "$@"; do
+		case "$f" in
+		*/) mkdir -p "$mnt/$f" ;;
+		*=*) mkdir -p "$mnt/$(dirname "${f%%=*}")"; printf '%s' "${f#*=}" >"$mnt/${f%%=*}" ;;
+		*) mkdir -p "$mnt/$(dirname "$f")"; printf 'x' >"$mnt/$f" ;;
+		esac
+	done
+	umount "$mnt"
+	truncate -s 32M "$disk"
+	printf 'label: dos\nlabel-id: 0x1234abcd\nstart=2048, size=49152, type=7\n' |
+		sfdisk -q "$disk" >/dev/null
+	dd if="$w/part" of="$disk" bs=1M seek=1 conv=notrunc status=none
+}
+part() { dd if="$1" of="$w/p" bs=1M skip=1 count=24 status=none; echo "$w/p"; }
+cat_() { ntfscat -f "$(part "$1")" "$2" 2>/dev/null || echo "<absent>"; }
+
+# ---- pending renames: each rule ---------------------------------------------
+mkhive "$w/sys" "$(multi '\??\C:\a.txt' '\??\C:\exists.txt' \
+	'\??\C:\b.txt' '!\??\C:\exists.txt' \
+	'\??\C:\gone.txt' '' \
+	'\??\C:\Dir\' '' \
+	'\??\C:\full' '' \
+	'*1\??\C:\c.txt' '\??\C:\nodir\c.txt' \
+	'\??\C:\MixedCase\D.TXT' '\??\C:\mixedcase\moved.txt' \
+	'\??\C:\missing.txt' '\??\C:\x.txt')"
+windisk "$w/p1.img" "$w/sys" a.txt=A b.txt=B exists.txt=OLD gone.txt dir/ full/f \
+	c.txt=C MixedCase/d.txt=D
+out=$("$S" srdelayed apply --json "$w/p1.img@1" 2>&1)
+rc=$?
+printf '%s\n' "$out" >"$w/p1.json"
+is pfro-exit "$rc" 1
+j() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$w/p1.json" 2>&1; }
+is pfro-codes "$(j x '" ".join("%s:%d" % (o["outcome"], o["code"]) for o in j["operations"])')" \
+	"failed:183 done:0 done:0 done:0 failed:145 failed:3 done:0 failed:2"
+is pfro-no-bang-kept-target "$(cat_ "$w/p1.img" /exists.txt)" B
+is pfro-no-bang-source-stays "$(cat_ "$w/p1.img" /a.txt)" A
+is pfro-bang-replaced "$(cat_ "$w/p1.img" /b.txt)" "<absent>"
+is pfro-deleted "$(cat_ "$w/p1.img" /gone.txt)" "<absent>"
+ntfsls -f "$(part "$w/p1.img")" -p /dir >/dev/null 2>&1 && bad pfro-empty-dir-deleted "still there" ||
+	ok pfro-empty-dir-deleted
+is pfro-full-dir-kept "$(cat_ "$w/p1.img" /full/f)" x
+is pfro-prefix-star1-parsed "$(cat_ "$w/p1.img" /c.txt)" C
+is pfro-case-insensitive "$(cat_ "$w/p1.img" /MixedCase/moved.txt)" D
+ntfscat -f "$(part "$w/p1.img")" /Windows/System32/config/SYSTEM >"$w/after" 2>/dev/null
+hivexget "$w/after" "$SM" PendingFileRenameOperations >/dev/null 2>&1 &&
+	bad pfro-value-cleared-failed-included "still there" || ok pfro-value-cleared-failed-included
+
+# ---- nothing applied: malformed and unattached -------------------------------
+unchanged() { # name disk expected-message
+	sum=$(md5sum <"$2")
+	out=$("$S" srdelayed apply "$2@1" 2>&1)
+	rc=$?
+	is "$1-exit" "$rc" 2
+	has "$1-says-why" "$out" "$3"
+	is "$1-nothing-changed" "$(md5sum <"$2")" "$sum"
+}
+se() { multi "C:\\Windows\\System32\\srdelayed.exe $1"; }
+u16() { python3 -c 'import sys; sys.stdout.buffer.write(sys.argv[1].encode("utf-16-le"))' "$1"; }
+# a PFRO pair that is fine, then an srdelayed file that is not: the pair
+# must not run either
+mkhive "$w/sys2" "$(multi '\??\C:\a.txt' '')" "$(se '\??\C:\ops')"
+mk_ops() { # disk content-in-python-string-syntax
+	windisk "$1" "$w/sys2" a.txt
+	dd if="$1" of="$w/part" bs=1M skip=1 count=24 status=none
+	ntfs-3g "$w/part" "$mnt" && python3 -c "import sys; open(sys.argv[1],'wb').write(($2).encode('utf-16-le'))" "$mnt/ops" && umount "$mnt"
+	dd if="$w/part" of="$1" bs=1M seek=1 conv=notrunc status=none
+}
+mk_ops "$w/m1.img" '"MoveFile\0\\??\\C:\\a\0\\??\\C:\\b\0\0"'
+unchanged bad-3-fields "$w/m1.img" "3 fields, a record needs 4"
+mk_ops "$w/m2.img" '"DeleteFile\0Unused\0\\??\\C:\\a.txt\0NotExecuted\0"'
+unchanged bad-no-final-nul "$w/m2.img" "final NUL"
+mk_ops "$w/m3.img" '"DeleteFile\0Unused\0\\??\\C:\\a.txt\0NotExecuted\0\0" + "x"'
+# one byte more: utf-16 of "x" is two, so cut one off after writing
+dd if="$w/m3.img" of="$w/part" bs=1M skip=1 count=24 status=none
+ntfs-3g "$w/part" "$mnt" && truncate -s -1 "$mnt/ops" && umount "$mnt"
+dd if="$w/part" of="$w/m3.img" bs=1M seek=1 conv=notrunc status=none
+unchanged bad-odd-length "$w/m3.img" "odd file length"
+mk_ops "$w/m4.img" '"deletefile\0Unused\0\\??\\C:\\a.txt\0NotExecuted\0\0"'
+unchanged bad-unknown-op "$w/m4.img" "unknown operation 'deletefile'"
+mk_ops "$w/m5.img" '"DeleteFile\0Unused\0\\\\?\\C:\\a.txt\0NotExecuted\0\0"'
+unchanged bad-prefix "$w/m5.img" "bad path prefix"
+mk_ops "$w/m6.img" '"DeleteFile\0Unused\0\\??\\C:\\Windows\\..\\..\\etc\\passwd\0NotExecuted\0\0"'
+unchanged bad-dotdot "$w/m6.img" "climbs above the root"
+mk_ops "$w/m7.img" '"DeleteFile\0Unused\0\\??\\E:\\a.txt\0NotExecuted\0\0"'
+unchanged not-attached "$w/m7.img" "E: (MBR disk signature 1234abcd, offset 536870912"
+mk_ops "$w/m8.img" '"DeleteFile\0Unused\0\\??\\D:\\a.txt\0NotExecuted\0\0"'
+unchanged cdrom "$w/m8.img" "D: is not a disk partition"
+mk_ops "$w/m9.img" '"DeleteFile\0Unused\0\\??\\Z:\\a.txt\0NotExecuted\0\0"'
+unchanged unknown-letter "$w/m9.img" "Z: is not in MountedDevices"
+# a source and then the end of the data: no target, not even the final NUL
+# ("src\0\0" would be a delete, as Session Manager reads it)
+mkhive "$w/sys3" "$(python3 -c 'print(",".join("%02x" % x for x in "\\??\\C:\\a.txt\0".encode("utf-16-le")))')"
+windisk "$w/m10.img" "$w/sys3" a.txt
+unchanged pfro-odd "$w/m10.img" "has no target"
+
+# ---- the srdelayed file: statuses, stop rule, RestoreStatus, SetupExecute ---
+mkhive "$w/sys4" "" "$(multi 'C:\Windows\System32\srdelayed.exe \??\C:\ops' 'C:\Windows\System32\other.exe /x')"
+windisk "$w/s1.img" "$w/sys4" dir/f
+dd if="$w/s1.img" of="$w/part" bs=1M skip=1 count=24 status=none
+ntfs-3g "$w/part" "$mnt" && python3 -c "import sys; open(sys.argv[1],'wb').write(('MoveFile\0\\\\??\\\\C:\\\\dir\0\\\\??\\\\C:\\\\dir2\0NotExecuted\0' + 'DeleteFile\0Unused\0\\\\??\\\\C:\\\\dir\\\\f\0NotExecuted\0\0').encode('utf-16-le'))" "$mnt/ops" && umount "$mnt"
+dd if="$w/part" of="$w/s1.img" bs=1M seek=1 conv=notrunc status=none
+out=$("$S" srdelayed apply "$w/s1.img@1" 2>&1)
+is srd-stop-exit "$?" 1
+has srd-dir-move-refused "$out" "SC=00000005"
+has srd-stop-not-reached "$out" "not-reached"
+has srd-other-program-noted "$out" "other.exe /x' is not srdelayed: left for Windows"
+p=$(part "$w/s1.img")
+is srd-stop-statuses "$(ntfscat -f "$p" /ops | python3 -c 'import sys; u=sys.stdin.buffer.read().decode("utf-16-le").split("\0"); print(u[3], u[7])')" \
+	"SC=00000005 NotExecuted"
+is srd-stop-file-kept "$(ntfscat -f "$p" /dir/f)" x
+ntfscat -f "$p" /Windows/System32/config/SYSTEM >"$w/after" 2>/dev/null
+is srd-setupexecute-ours-removed "$(hivexget "$w/after" "$SM" SetupExecute)" 'C:\Windows\System32\other.exe /x'
+ntfscat -f "$p" /Windows/System32/config/SOFTWARE >"$w/sw" 2>/dev/null
+K='Microsoft\Windows NT\CurrentVersion\SystemRestore'
+is srd-RestoreStatusResult "$(hivexget "$w/sw" "$K" RestoreStatusResult)" 5
+is srd-RestoreStatusDetails "$(hivexget "$w/sw" "$K" RestoreStatusDetails)" 1
+
+# ---- native queues, add and list, other volumes -----------------------------
+mkdir -p "$w/t1/etc" "$w/t2"
+echo one >"$w/t1/etc/a"; echo two >"$w/t1/etc/b"; echo other >"$w/t2/o"
+mke2fs -q -t ext4 -L SRDVOL1 -d "$w/t1" "$w/e1.img" 16M
+mke2fs -q -t ext4 -L SRDVOL2 -d "$w/t2" "$w/e2.img" 16M
+"$S" srdelayed add -V "$w/e1.img" move /etc/a /etc/a2 &&
+"$S" srdelayed add -V "$w/e1.img" delete LABEL=SRDVOL2:/o &&
+"$S" srdelayed add -V "$w/e1.img" shortname /etc/b B~1 &&
+"$S" srdelayed add -V "$w/e1.img" move /etc/b 'LABEL=SRDVOL2:/b' && ok native-add || bad native-add "exit $?"
+is native-add-written "$(debugfs -R 'cat /var/lib/sysrecover/srdelayed.queue' "$w/e1.img" 2>/dev/null)" \
+	"$(printf 'MoveFile\t/etc/a\t/etc/a2\tNotExecuted\nDeleteFile\tUnused\tLABEL=SRDVOL2:/o\tNotExecuted\nSetFileShortName\tB~1\t/etc/b\tNotExecuted\nMoveFile\t/etc/b\tLABEL=SRDVOL2:/b\tNotExecuted')"
+"$S" srdelayed add -V "$w/e1.img" move /../x /y 2>"$w/err"
+is native-add-bad-path-exit "$?" 64
+sum=$(md5sum <"$w/e1.img")
+out=$("$S" srdelayed apply --dry-run "$w/e1.img" "$w/e2.img" 2>&1)
+is dry-run-exit "$?" 0
+has dry-run-plans "$out" "planned"
+is dry-run-unchanged "$(md5sum <"$w/e1.img")" "$sum"
+mount -o ro,loop "$w/e1.img" "$mnt" 2>/dev/null
+out=$("$S" srdelayed apply "$w/e1.img" 2>&1)
+is mounted-refused-exit "$?" 2
+has mounted-refused-why "$out" "mounted"
+umount "$mnt"
+ln -sf "$(readlink -f "$S")" "$w/srdelayed"
+out=$("$w/srdelayed" apply "$w/e1.img" --disk "$w/e1.img" --disk "$w/e2.img" 2>&1)
+is native-exit "$?" 1
+has native-progname "$out" "done"
+is native-moved "$(debugfs -R 'cat /etc/a2' "$w/e1.img" 2>/dev/null)" one
+is native-other-volume-deleted "$(debugfs -R 'ls /' "$w/e2.img" 2>/dev/null | grep -c '\bo\b')" 0
+has native-shortname-on-ext "$out" "SC=00000032"
+has native-cross-volume "$out" "SC=00000011"
+is native-queue-retired "$(debugfs -R 'ls -p /var/lib/sysrecover' "$w/e1.img" 2>/dev/null | cut -d/ -f6 | grep srd | tr '\n' ' ')" "srdelayed.queue.applied "
+e2fsck -fn "$w/e1.img" >/dev/null 2>&1 && e2fsck -fn "$w/e2.img" >/dev/null 2>&1 &&
+	ok native-fsck || bad native-fsck "e2fsck -fn"
+out=$("$S" srdelayed apply --disk "$w/e2.img" "UUID=00000000-0000-0000-0000-000000000000" 2>&1)
+is unknown-uuid-exit "$?" 2
+# a queue file of the running system
+q=$w/local.queue
+"$S" srdelayed add -q "$q" delete /tmp/x && "$S" srdelayed add -q "$q" move 'UUID=abcd:/a b' /c
+is local-list "$("$S" srdelayed list -q "$q")" "$(printf '1\tDeleteFile\tUnused\t/tmp/x\tNotExecuted\n2\tMoveFile\tUUID=abcd:/a b\t/c\tNotExecuted')"
+"$S" srdelayed list --json -q "$q" | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j[1]["fields"][1] == "UUID=abcd:/a b"' &&
+	ok local-list-json || bad local-list-json "not valid"
+"$S" srdelayed add -q "$w/win.q" --windows shortname '\??\C:\Program Files\x.dll' X~1.DLL
+is windows-add "$(python3 -c 'import sys; print(open(sys.argv[1],"rb").read().decode("utf-16-le").split("\0"))' "$w/win.q")" \
+	"['SetFileShortName', 'X~1.DLL', '\\\\??\\\\C:\\\\Program%20Files\\\\x.dll', 'NotExecuted', '', '']"
+
+exit $((fails > 0))
