@@ -295,10 +295,17 @@ size_t srd_status_bytes(enum srd_form form, enum srd_status st, uint32_t sc,
  * one that was under way is recognised by its inode (already moved or
  * deleted = done), finishing steps are idempotent.  The journal names the
  * plan by a hash of every operation, so a queue changed in between is
- * refused, not half-resumed.  Everything is flushed after each operation.
- * Granularity: one fs.h call is the unit; a power cut INSIDE one flush can
- * tear that call's metadata (libext2fs and libntfs-3g write in place, with
- * no journal of their own) -- that is e2fsck's or chkdsk's to repair.
+ * refused, not half-resumed.
+ * Every volume is flushed (and fsync'ed) at commit points: every 256
+ * operations, after the last one and after each finishing step.  Between
+ * them nothing of libext2fs's reaches the disk (its write-back cache holds
+ * it) and libntfs-3g's writes are in call order, so a process that dies
+ * leaves every volume as it was after some whole fs.h call, with the
+ * journal saying how far it got.  The crash test checks exactly that, after
+ * each single call.  What is not covered: a power cut or kill DURING a
+ * flush can tear the metadata written in that flush (libext2fs and
+ * libntfs-3g write in place, without a journal of their own), which is
+ * e2fsck's or chkdsk's to repair, as after any offline tool.
  */
 #define SRD_JOURNAL_PATH "/.sysrecover-srdelayed.journal"
 

@@ -57,6 +57,9 @@ static void header(const struct srd_journal *j, uint8_t h[J_HDR])
 	put64(h + 24, j->hash);
 }
 
+/* Not flushed here: srd_apply flushes every volume at its commit points,
+ * so what reaches the disk is always every change up to one of them, the
+ * journal's included (see srd.h, "Crash safety"). */
 static int write_at(struct srd_journal *j, const void *buf, size_t len,
 		    uint64_t off)
 {
@@ -64,7 +67,7 @@ static int write_at(struct srd_journal *j, const void *buf, size_t len,
 
 	if (n >= 0 && (size_t)n != len)
 		n = -EIO;
-	return n < 0 ? (int)n : fs_sync(j->fs);
+	return n < 0 ? (int)n : 0;
 }
 
 static int read_all(struct fs *fs, struct fs_file *f, uint64_t size,
@@ -107,8 +110,7 @@ int srd_journal_load(struct fs *fs, struct srd_journal *j)
 		return 0;
 	if (rc < 0)
 		return rc;
-	rc = fs_file_open(fs, SRD_JOURNAL_PATH, NULL,
-			  0, &f);
+	rc = fs_file_open(fs, SRD_JOURNAL_PATH, NULL, 0, &f);
 	if (rc < 0)
 		return rc;
 	rc = read_all(fs, f, st.size, j);
