@@ -66,8 +66,8 @@ for r in $(seq 1 "$REPS"); do
 	t1=$(now)
 	debugfs -w -f "$W/cmds" "$W/b.img" >/dev/null 2>&1
 	t2=$(now)
-	ours="$ours $(echo "$t1 - $t0" | bc)"
-	theirs="$theirs $(echo "$t2 - $t1" | bc)"
+	ours="$ours $(awk "BEGIN { print $t1 - $t0 }")"
+	theirs="$theirs $(awk "BEGIN { print $t2 - $t1 }")"
 	if [ "$r" = 1 ]; then
 		[ "$rc" = 0 ] || { echo "bench: sysrecover exit $rc: $(tail -2 "$W/a.out")"; ok=1; }
 		tail -1 "$W/a.out"
@@ -80,5 +80,5 @@ done
 median() { printf '%s\n' $1 | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 mo=$(median "$ours"); mt=$(median "$theirs")
 printf '10,000 moves+deletes on ext4: sysrecover %.3f s, debugfs %.3f s, ratio %.2f (median of %s)\n' \
-	"$mo" "$mt" "$(echo "$mo / $mt" | bc -l)" "$REPS"
+	"$mo" "$mt" "$(awk "BEGIN { print $mo / $mt }")" "$REPS"
 exit $ok
