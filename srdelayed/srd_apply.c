@@ -406,11 +406,12 @@ static int retire_native(struct srd_run *run)
 {
 	for (size_t s = 0; s < run->nsrc; s++) {
 		const struct srd_src *src = &run->src[s];
-		struct fs *fs = run->vols[src->vol].fs;
+		struct fs *fs;
 		int rc;
 
 		if (src->kind != SRD_SRC_NATIVE)
-			continue;
+			continue;  /* (pending renames have no volume: vol is -1) */
+		fs = run->vols[src->vol].fs;
 		rc = fs_rename(fs, src->path, SRD_NATIVE_DONE_PATH, 0);
 		if (rc < 0 && rc != -ENOENT)
 			return srd_errf(run->err, rc, "cannot move %s aside: %s",

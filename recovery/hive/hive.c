@@ -14,6 +14,13 @@
 #include "fs.h"
 #include "hive_impl.h"
 
+/* A commit moves PATH.LOGn to PATH.LOGn LOG_ASIDE before the new hive takes
+ * PATH's place, and deletes it after.  Cut off between the two, the old
+ * (dirty) hive is still in place and its logs only under that name: they
+ * are read from there when PATH.LOGn is absent, and removed by the next
+ * commit. */
+#define LOG_ASIDE ".sysrecover-old"
+
 static uint32_t le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
@@ -463,6 +470,19 @@ static int open_common(struct hive *h, const char *src, const char *log1,
 	return 0;
 }
 
+/* PATH.LOGn, or the name a cut-off commit left it under. */
+static char *local_log(const char *path, int n)
+{
+	char *p = NULL;
+
+	if (asprintf(&p, "%s.LOG%d", path, n) < 0)
+		return NULL;
+	if (hive_file_exists(p))
+		return p;
+	free(p);
+	return asprintf(&p, "%s.LOG%d" LOG_ASIDE, path, n) < 0 ? NULL : p;
+}
+
 int hive_open(const char *path, unsigned flags, struct hive **out,
 	      struct hive_err *err)
 {
@@ -473,7 +493,7 @@ int hive_open(const char *path, unsigned flags, struct hive **out,
 	if (!h)
 		return set_err(err, ENOMEM, "cannot open hive '%s': %s", path,
 			       strerror(ENOMEM));
-	if (asprintf(&l1, "%s.LOG1", path) < 0 || asprintf(&l2, "%s.LOG2", path) < 0) {
+	if (!(l1 = local_log(path, 1)) || !(l2 = local_log(path, 2))) {
 		rc = set_err(err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -579,6 +599,11 @@ int hive_open_fs(struct fs *fs, const char *path, unsigned flags,
 			goto out;
 		}
 		rc = fs_copy_out(fs, lp, &logs[i]);
+		free(lp);
+		lp = NULL;
+		if (rc == -ENOENT && asprintf(&lp, "%s.LOG%d" LOG_ASIDE, path,
+					      i + 1) >= 0)
+			rc = fs_copy_out(fs, lp, &logs[i]);
 		free(lp);
 		if (rc < 0 && rc != -ENOENT) {
 			rc = set_err(err, rc, "cannot read the log of hive '%s': "
@@ -698,6 +723,13 @@ static void logs_back(struct hive *h, char *aside[2])
 	}
 }
 
+static bool aside_exists(struct hive *h, const char *p)
+{
+	struct fs_stat st;
+
+	return h->fs ? fs_lookup(h->fs, p, &st) == 0 : hive_file_exists(p);
+}
+
 /* Move PATH.LOGn aside (to PATH.bak.LOGn with a backup, else to a name we
  * delete once the new hive is in place), so that a crash can never leave a
  * clean new hive beside logs that Windows could replay over it. */
@@ -708,7 +740,7 @@ static int logs_aside(struct hive *h, char *aside[2])
 		int rc = 0;
 		if (asprintf(&lp, "%s.LOG%d", h->path, i + 1) < 0 ||
 		    asprintf(&aside[i], h->flags & HIVE_O_BACKUP ? "%s.bak.LOG%d"
-			     : "%s.LOG%d.sysrecover-old", h->path, i + 1) < 0) {
+			     : "%s.LOG%d" LOG_ASIDE, h->path, i + 1) < 0) {
 			free(lp);
 			return -ENOMEM;
 		}
@@ -718,7 +750,10 @@ static int logs_aside(struct hive *h, char *aside[2])
 			rc = -errno;
 		}
 		free(lp);
-		if (rc == -ENOENT) {
+		if (rc == -ENOENT && !(h->flags & HIVE_O_BACKUP) &&
+		    aside_exists(h, aside[i])) {
+			rc = 0;  /* left by a commit cut off: drop it with ours */
+		} else if (rc == -ENOENT) {
 			free(aside[i]);
 			aside[i] = NULL;
 		} else if (rc < 0) {

@@ -157,6 +157,18 @@ clean "$w/P" && ok replayed-written-clean || bad replayed-written-clean "$(base 
 regfinfo "$w/P" >/dev/null 2>&1 && ok regfinfo-replayed || bad regfinfo-replayed "fails"
 n=$(hx_pending "$w/P" 1 | wc -l)
 is replay-hivexget-pending "$n" "$after"
+# A commit cut off after moving the logs aside (PATH.LOGn.sysrecover-old)
+# and before the new hive took PATH's place: the old dirty hive's logs are
+# found under that name, and the next commit removes them.
+cp "$w/P.orig" "$w/Q"
+cp "$w/SYSTEM_B.LOG1" "$w/Q.LOG1.sysrecover-old"
+cp "$w/SYSTEM_B.LOG2" "$w/Q.LOG2.sysrecover-old"
+"$S" hive info "$w/Q" 2>&1 | grep -q 'replayed (24 entries)' && ok aside-logs-replayed ||
+	bad aside-logs-replayed "$("$S" hive info "$w/Q" 2>&1 | tr '\n' ' ')"
+"$S" hive set-restore-id "$w/Q" >/dev/null 2>&1
+clean "$w/Q" && [ ! -e "$w/Q.LOG1.sysrecover-old" ] && [ ! -e "$w/Q.LOG2.sysrecover-old" ] &&
+	ok aside-logs-dropped-by-commit || bad aside-logs-dropped-by-commit "$(ls "$w" | grep '^Q')"
+is aside-logs-same-result "$(hx_pending "$w/Q" 1 | wc -l)" "$after"
 # A log entry with one flipped byte fails its hash: replay refuses it.
 cp "$w/P.orig" "$w/Q"; cp "$w/SYSTEM_B.LOG1" "$w/Q.LOG1"; cp "$w/SYSTEM_B.LOG2" "$w/Q.LOG2"
 printf '\377' | dd of="$w/Q.LOG1" bs=1 seek=2000 conv=notrunc 2>/dev/null
