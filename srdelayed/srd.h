@@ -1,9 +1,12 @@
-/* srd.h - the srdelayed queue: parse and write the Windows input file
- * (UTF-16LE) and the native UTF-8 queue, and normalise their paths.
+/* srd.h - the srdelayed module: parse and write the Windows input file
+ * (UTF-16LE) and the native UTF-8 queue, normalise their paths, and apply
+ * queues to unmounted volumes.
  *
- * Pure code: no file or volume I/O, so everything here is unit-tested and
- * fuzzed (tests/unit/test_srd_parse.c, tests/fuzz/fuzz_srd_parse.c).  The
- * apply engine reads the file, calls srd_parse(), resolves every path before
+ * The parser and writer (srd_parse.c, srd_write.c) are pure code, with no
+ * file or volume I/O, so they are unit-tested and fuzzed on their own
+ * (tests/unit/test_srd_parse.c, tests/fuzz/fuzz_srd_parse.c).  The apply
+ * engine (srd_plan.c, srd_apply.c, srd_journal.c; last section below) reads
+ * the files through fs.h, calls srd_parse(), resolves every path before
  * changing anything, and writes statuses back with srd_write().
  *
  * ---- The Windows input file (seed-digest 10.3-10.5) --------------------

@@ -6,7 +6,10 @@
 # the volume layer: a partitioned disk image found by libblkid, a tree copied
 # onto its unmounted ext4 and NTFS partitions, a short name, and a registry
 # hive edited inside the NTFS partition, each checked with e2fsck, ntfsls and
-# ntfscat.  Files are left in build/demo for a look.
+# ntfscat; then delayed operations: a native queue on the ext4 partition, and
+# pending renames plus an srdelayed file on the NTFS one, found through a
+# SYSTEM hive whose MountedDevices names that GPT partition.  Files are left
+# in build/demo for a look.
 set -eu
 SR=${1:-build/sysrecover}
 D=$(cd "$(dirname "$SR")" && pwd)/demo
@@ -91,5 +94,68 @@ else
 	echo "(../shared/testdata not beside the tree: skipped)"
 fi
 
+step "10. Delayed operations on the unmounted ext4: queue, list, apply (srdelayed)"
+run "$SR" srdelayed add -V "$IMG@1" move /random.bin /etc/random.bin
+run "$SR" srdelayed add -V "$IMG@1" delete /numbers.txt
+run "$SR" srdelayed add -V "$IMG@1" shortname /etc/config.txt CONFIG~1.TXT
+run "$SR" srdelayed list "$IMG@1"
+# exit 1: ext has no short names, a recorded failure the queue goes past
+run "$SR" srdelayed apply "$IMG@1" || [ $? = 1 ]
+dd if="$IMG" of="$D/p1" bs=1M skip=1 count=40 status=none
+printf '$ debugfs -R "ls /etc" (partition 1), e2fsck -fn\n'
+debugfs -R 'ls /etc' "$D/p1" 2>/dev/null
+e2fsck -fn "$D/p1" | tail -n 1
+printf '$ debugfs -R "cat /var/lib/sysrecover/srdelayed.queue.applied"\n'
+debugfs -R 'cat /var/lib/sysrecover/srdelayed.queue.applied' "$D/p1" 2>/dev/null
+
+step "11. Windows: pending renames and an srdelayed file, found through the hive's MountedDevices"
+if [ -r "$HIVE" ]; then
+	# C: is partition 2, named as Windows names a GPT partition.
+	g=$(sfdisk --part-uuid "$IMG" 2)
+	python3 - "$g" "$D/sys.reg" <<'PY'
+import sys, uuid
+g, out = sys.argv[1], sys.argv[2]
+hx = lambda b: ",".join("%02x" % x for x in b)
+msz = lambda *s: hx(("".join(x + "\0" for x in s) + "\0").encode("utf-16-le"))
+open(out, "w").write("\r\n".join([
+    "Windows Registry Editor Version 5.00", "",
+    "[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]", '"Current"=dword:00000001',
+    '"Default"=dword:00000001', "",
+    "[HKEY_LOCAL_MACHINE\\SYSTEM\\MountedDevices]",
+    '"\\\\DosDevices\\\\C:"=hex:' + hx(b"DMIO:ID:" + uuid.UUID(g).bytes_le), "",
+    "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001]", "",
+    "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control]", "",
+    "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\Session Manager]",
+    '"PendingFileRenameOperations"=hex(7):' + msz(
+        "\\??\\C:\\numbers.txt", "",
+        "\\??\\C:\\etc\\config.txt", "!\\??\\C:\\Long Numbers List.txt"),
+    '"SetupExecute"=hex(7):' + msz(
+        "C:\\Windows\\System32\\srdelayed.exe \\??\\C:\\Delayed%20Ops"), "", ""]))
+PY
+	cp "$HIVE" "$D/SYSTEM"; chmod 644 "$D/SYSTEM"
+	hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$D/SYSTEM" "$D/sys.reg"
+	python3 -c 'import sys; open(sys.argv[1], "wb").write(("MoveFile\0\\??\\C:\\random.bin\0\\??\\C:\\etc\\random.bin\0NotExecuted\0SetFileShortName\0RANDOM~1.BIN\0\\??\\C:\\etc\\random.bin\0NotExecuted\0\0").encode("utf-16-le"))' "$D/ops"
+	for d in /Windows/System32 /Windows/System32/config; do
+		"$SR" fs "$IMG@2" mkdir "$d" >/dev/null 2>&1 || true
+	done
+	"$SR" fs "$IMG@2" put "$D/SYSTEM" /Windows/System32/config/SYSTEM
+	"$SR" fs "$IMG@2" put "$HIVE" /Windows/System32/config/SOFTWARE
+	"$SR" fs "$IMG@2" put "$D/ops" "/Delayed Ops"
+	run "$SR" hive pending --volume "$IMG@2" /Windows/System32/config/SYSTEM
+	run "$SR" srdelayed apply "$IMG@2"
+	dd if="$IMG" of="$D/p2" bs=1M skip=41 count=40 status=none
+	printf '$ ntfsls -p /etc; ntfsls -x -p /etc (partition 2: moved in, and its new 8.3 name)\n'
+	ntfsls -p /etc "$D/p2"
+	ntfsls -x -p /etc "$D/p2" | grep -v '^\.'
+	printf '$ ntfscat "/Long Numbers List.txt" (replaced by config.txt)\n'
+	ntfscat "$D/p2" "/Long Numbers List.txt" | head -n 2
+	ntfscat "$D/p2" /Windows/System32/config/SOFTWARE >"$D/SOFTWARE.after"
+	printf '$ hivexget SOFTWARE ...\\SystemRestore RestoreStatusResult\n'
+	hivexget "$D/SOFTWARE.after" 'Microsoft\Windows NT\CurrentVersion\SystemRestore' RestoreStatusResult
+else
+	echo "(../shared/testdata not beside the tree: skipped)"
+fi
+
 printf '\ndemo OK: self-test passed, tar round trip exact, damage reported, volumes found,\n'
-printf 'trees copied onto unmounted ext4 and NTFS and checked by e2fsck and ntfs-3g tools.\n'
+printf 'trees copied onto unmounted ext4 and NTFS and checked by e2fsck and ntfs-3g tools,\n'
+printf 'queued moves, deletes and short names applied to both and checked the same way.\n'
