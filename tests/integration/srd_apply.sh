@@ -10,19 +10,8 @@ S=$1
 [ -n "${2:-}" ] && [ -x "$2" ] && S=$2
 D=$(cd "$(dirname "$0")/../.." && pwd)/../shared/testdata/hives
 [ -f "$D/minimal" ] || { echo "FAIL srd_apply-data: $D/minimal missing"; exit 1; }
-w=$(mktemp -d /tmp/sr-srdapply.XXXXXX)
-mnt=$w/mnt
-cleanup() {
-	mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
-	rm -rf "$w"
-}
-trap cleanup EXIT
-mkdir -p "$mnt"
-fails=0
-ok() { echo "PASS $1"; }
-bad() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
-is() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi; }
-has() { case "$2" in *"$3"*) ok "$1" ;; *) bad "$1" "'$3' not in: $2" ;; esac; }
+. "$(dirname "$0")/lib/check.sh"
+workdir srdapply
 T=$(printf '\t')
 SM='ControlSet001\Control\Session Manager'
 

@@ -13,17 +13,8 @@ set -u
 S=$1   # the plain build: hundreds of runs; the ASan one runs the reference
 A=${2:-$1}
 [ -x "$A" ] || A=$S
-w=$(mktemp -d /tmp/sr-crash.XXXXXX)
-mnt=$w/mnt
-cleanup() {
-	mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
-	rm -rf "$w"
-}
-trap cleanup EXIT
-mkdir -p "$mnt"
-fails=0
-ok() { echo "PASS $1"; }
-bad() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib/check.sh"
+workdir crash
 
 # The tree the queue works on.
 mktree() {

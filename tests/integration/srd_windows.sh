@@ -19,18 +19,8 @@ S=$1
 [ -n "${2:-}" ] && [ -x "$2" ] && S=$2
 D=$(cd "$(dirname "$0")/../.." && pwd)/../shared/testdata/hives
 [ -d "$D" ] || { echo "FAIL srd_windows-data: $D missing"; exit 1; }
-w=$(mktemp -d /tmp/sr-srdwin.XXXXXX)
-mnt=$w/mnt
-cleanup() {
-	mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
-	rm -rf "$w"
-}
-trap cleanup EXIT; [ -n "${KEEP:-}" ] && trap - EXIT
-mkdir -p "$mnt"
-fails=0
-ok() { echo "PASS $1"; }
-bad() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
-is() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi; }
+. "$(dirname "$0")/lib/check.sh"
+workdir srdwin
 SM='ControlSet001\Control\Session Manager'
 
 # Pending pairs as hivexget prints them (one string per line, empty ones
