@@ -2,8 +2,9 @@
 # srd_crash.sh - a native queue of 25 mixed operations (moves onto new and
 # existing names, chains of moves, a swap, deletes of files and of the
 # directories they emptied, big and small files, short names valid and not,
-# and a failing delete that stops the queue) applied to ext4 and NTFS, killed
-# after every single write N (SIGKILL, through the test-only injection point),
+# and a failing delete that stops the queue) applied to ext4 and NTFS, and
+# the same mix as pending renames plus an srdelayed file on a Windows disk
+# (so hive commits are cut off too), each killed after every single write N (SIGKILL, through the test-only injection point),
 # then applied again.  Each end state must equal the one run that was never
 # interrupted: the tree, every file's SHA-256, the short names, the queue's
 # statuses; e2fsck -fn (ext4) and ntfsfix -n (NTFS) clean.  The state is read
@@ -59,14 +60,20 @@ EOF
 
 # Everything a user could see: type, SHA-256, short name (NTFS), per path.
 dump() { # kind image
+	hives=
+	if [ "$1" = win ]; then  # partition 1 of a disk; hives by content
+		dd if="$2" of="$w/dump.part" bs=1M skip=1 count=40 status=none
+		set -- ntfs "$w/dump.part"
+		hives=1
+	fi
 	if [ "$1" = ext4 ]; then
 		mount -o ro,loop,noload "$2" "$mnt" || { echo "cannot mount"; return; }
 	else
 		ntfs-3g -o ro "$2" "$mnt" || { echo "cannot mount"; return; }
 	fi
-	python3 - "$mnt" "$1" <<'EOF'
-import hashlib, os, sys
-root, kind = sys.argv[1], sys.argv[2]
+	python3 - "$mnt" "$1" "$hives" <<'EOF'
+import hashlib, os, subprocess, sys
+root, kind, hives = sys.argv[1], sys.argv[2], sys.argv[3]
 for d, dirs, files in os.walk(root):
     dirs.sort()
     for n in sorted(dirs + files):
@@ -76,6 +83,12 @@ for d, dirs, files in os.walk(root):
             continue
         if os.path.isdir(p):
             line = "dir"
+        elif hives and rel.startswith("Windows/System32/config/") and "." not in n:
+            # a hive, by what hivexregedit reads: its sequence numbers
+            # change with each commit, and a resumed run may commit again
+            out = subprocess.run(["hivexregedit", "--export", p, "\\"],
+                                 capture_output=True).stdout
+            line = "hive " + hashlib.sha256(out).hexdigest()
         else:
             line = hashlib.sha256(open(p, "rb").read()).hexdigest()
         if kind == "ntfs":
@@ -89,7 +102,10 @@ EOF
 }
 
 fsck_ok() { # kind image
-	if [ "$1" = ext4 ]; then
+	if [ "$1" = win ]; then
+		dd if="$2" of="$w/fsck.part" bs=1M skip=1 count=40 status=none
+		ntfsfix -n "$w/fsck.part" >/dev/null 2>&1
+	elif [ "$1" = ext4 ]; then
 		e2fsck -fn "$2" >/dev/null 2>&1
 	else
 		ntfsfix -n "$2" >/dev/null 2>&1
@@ -100,7 +116,11 @@ crash() { # kind
 	k=$1
 	rm -rf "$w/tree"
 	mkdir -p "$w/tree"
-	if [ "$k" = ext4 ]; then
+	at=  # the volume: the image, or partition 1 of it
+	if [ "$k" = win ]; then
+		mkwin || return
+		at=@1
+	elif [ "$k" = ext4 ]; then
 		mktree "$w/tree"
 		mke2fs -q -t ext4 -d "$w/tree" "$w/pristine" 64M || { bad "$k-mkfs" mke2fs; return; }
 	else
@@ -111,13 +131,13 @@ crash() { # kind
 	fi
 	# The reference: one run, never interrupted, counting its writes.
 	cp --sparse=always "$w/pristine" "$w/ref"
-	SYSRECOVER_TEST_KILL_AFTER_WRITE=0 "$A" srdelayed apply "$w/ref" \
+	SYSRECOVER_TEST_KILL_AFTER_WRITE=0 "$A" srdelayed apply "$w/ref$at" \
 		>"$w/ref.out" 2>"$w/ref.err"
 	ref_rc=$?
 	total=$(sed -n 's/.*fault injection: \([0-9]*\) writes.*/\1/p' "$w/ref.err")
 	[ "$ref_rc" = 1 ] && ok "$k-reference-run (exit 1: the failing delete stops the queue)" ||
 		bad "$k-reference-run" "exit $ref_rc: $(cat "$w/ref.err")"
-	grep -q '^failed .*nonexistent' "$w/ref.out" && grep -q '^not-reached .*/live/f4' "$w/ref.out" &&
+	grep -q '^failed .*nonexistent' "$w/ref.out" && grep -q '^not-reached .*live.f4' "$w/ref.out" &&
 		ok "$k-reference-stops-at-failed-delete" ||
 		bad "$k-reference-stops-at-failed-delete" "$(cat "$w/ref.out")"
 	dump "$k" "$w/ref" >"$w/ref.dump"
@@ -127,10 +147,10 @@ crash() { # kind
 	n=1
 	while [ "$n" -le "$total" ]; do
 		cp --sparse=always "$w/pristine" "$w/img"
-		SYSRECOVER_TEST_KILL_AFTER_WRITE=$n "$S" srdelayed apply "$w/img" \
+		SYSRECOVER_TEST_KILL_AFTER_WRITE=$n "$S" srdelayed apply "$w/img$at" \
 			>/dev/null 2>"$w/kill.err"
 		krc=$?
-		"$S" srdelayed apply "$w/img" >"$w/again.out" 2>&1
+		"$S" srdelayed apply "$w/img$at" >"$w/again.out" 2>&1
 		arc=$?
 		if [ "$krc" -ne 137 ]; then
 			badn="$badn $n(not killed: $krc)"
@@ -156,11 +176,39 @@ crash() { # kind
 	fi
 	# the queue ran once: a run after it changes nothing
 	cp "$w/ref" "$w/ref2"
-	"$S" srdelayed apply "$w/ref2" >/dev/null 2>&1
+	"$S" srdelayed apply "$w/ref2$at" >/dev/null 2>&1
 	cmp -s "$w/ref" "$w/ref2" && ok "$k-rerun-after-done-changes-nothing" ||
 		bad "$k-rerun-after-done-changes-nothing" "image changed"
 }
 
-crash ext4
-crash ntfs
+# Windows: pending renames and an srdelayed file (lib/crash_win.py) on an
+# MBR disk that the SYSTEM hive's MountedDevices names, so that the kills
+# also land in the statuses and in the SOFTWARE and SYSTEM hive commits.
+mkwin() {
+	H=$(cd "$(dirname "$0")/../.." && pwd)/../shared/testdata/hives/minimal
+	[ -r "$H" ] || { bad win-data "$H missing"; return 1; }
+	python3 "$(dirname "$0")/lib/crash_win.py" "$w/sys.reg" "$w/ops" &&
+		cp "$H" "$w/SYSTEM" && chmod 644 "$w/SYSTEM" &&
+		hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$w/SYSTEM" "$w/sys.reg" ||
+		{ bad win-hive "hivexregedit"; return 1; }
+	truncate -s 40M "$w/part"
+	mkntfs -F -Q -q "$w/part" >/dev/null 2>&1 && ntfs-3g "$w/part" "$mnt" ||
+		{ bad win-mkfs "mkntfs"; return 1; }
+	mktree "$mnt"
+	rm -rf "${mnt:?}/var"  # the Windows queues only
+	mkdir -p "$mnt/Windows/System32/config"
+	cp "$w/SYSTEM" "$mnt/Windows/System32/config/SYSTEM"
+	cp "$H" "$mnt/Windows/System32/config/SOFTWARE"
+	cp "$w/ops" "$mnt/ops"
+	umount "$mnt"
+	rm -f "$w/pristine"
+	truncate -s 48M "$w/pristine"
+	printf 'label: dos\nlabel-id: 0x5a5a0001\nstart=2048, size=81920, type=7\n' |
+		sfdisk -q "$w/pristine" >/dev/null
+	dd if="$w/part" of="$w/pristine" bs=1M seek=1 conv=notrunc status=none
+}
+
+for k in ${SRD_CRASH_CASES:-ext4 ntfs win}; do  # (one case: SRD_CRASH_CASES=win)
+	crash "$k"
+done
 exit $((fails > 0))
