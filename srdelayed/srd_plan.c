@@ -101,7 +101,7 @@ int srd_read_file(struct fs *fs, const char *path, uint8_t **buf, size_t *len)
 		free(*buf);
 		*buf = NULL;
 	}
-	*len = (size_t)st.size;
+	*len = rc < 0 ? 0 : (size_t)st.size;
 	return rc;
 }
 
