@@ -72,6 +72,7 @@ cp "$KDIR"/modules/*.ko "$KDIR/modules/load-order" "$ROOT/lib/modules/"
 # scripts
 install -m 755 "$HERE/init.sh" "$ROOT/init"
 install -m 755 "$HERE/tape-suite.sh" "$ROOT/tape-suite.sh"
+install -m 755 "$HERE/srd-suite.sh" "$ROOT/srd-suite.sh"
 
 # extra files
 while [ $# -gt 0 ]; do

@@ -43,6 +43,8 @@ if [ -c /dev/nst0 ]; then
     else
         echo "VMTEST FAIL boot/run $run not found"
     fi
+    # delayed operations on the virtio disk, when run.sh attached one
+    [ -x /srd-suite.sh ] && [ -e /sys/block/vda ] && /srd-suite.sh
 else
     echo "VMTEST FAIL boot/nst0 /dev/nst0 did not appear"
     dmesg | tail -n 30 | sed 's/^/VMLOG /'

@@ -5,9 +5,11 @@
 #
 # Fetches (cached) a Debian trixie-backports kernel >= 6.16 with fetch-kernel.sh, builds
 # an initramfs (build-initramfs.sh) holding busybox, the given sysrecover binary, mt-st
-# and the st/scsi_debug modules, boots it under QEMU with software emulation (TCG; KVM
-# is not usable here), and parses the "VMTEST ..." lines that /init (init.sh) and
-# tape-suite.sh print on the serial console.
+# and the st/scsi_debug/virtio_blk modules, boots it under QEMU with software emulation
+# (TCG; KVM is not usable here), and parses the "VMTEST ..." lines that /init (init.sh),
+# tape-suite.sh and srd-suite.sh print on the serial console.  A virtio disk holds an
+# ext4 volume with a native srdelayed queue: the VM applies it without being told where
+# it is, and the disk is checked on the host afterwards (debugfs, e2fsck).
 #
 # Writes BUILD_DIR/vm/initramfs.cpio.gz and BUILD_DIR/vm/console.log (the full console,
 # with the kernel log at the end).  Prints every check, then as its last line
@@ -39,7 +41,7 @@ mkdir -p "$OUT" || fatal "cannot create $OUT"
 LOG=$OUT/console.log
 INITRD=$OUT/initramfs.cpio.gz
 
-# Debian packages this needs: qemu-system-x86 busybox-static mt-st cpio xz-utils
+# Debian packages this needs: qemu-system-x86 busybox-static mt-st cpio xz-utils e2fsprogs
 # debian-archive-keyring (plus apt, dpkg, util-linux, coreutils, gzip: always present)
 missing=
 for tool in qemu-system-x86_64:qemu-system-x86 busybox:busybox-static mt-st:mt-st \
@@ -51,15 +53,27 @@ done
 QEMU=$(command -v qemu-system-x86_64)
 
 t0=$(date +%s)
-KDIR=$("$HERE/fetch-kernel.sh" | tail -n 1)
+KDIR=$("$HERE/fetch-kernel.sh" virtio_blk | tail -n 1)
 [ -n "$KDIR" ] && [ -s "$KDIR/vmlinuz" ] || fatal "could not fetch the test kernel (see fetch-kernel messages above)"
 "$HERE/build-initramfs.sh" "$INITRD" "$KDIR" "$SR" || fatal "could not build the initramfs"
+
+# A virtio disk: ext4 with a native srdelayed queue, applied in the VM by
+# srd-suite.sh (which names no volume: it must find this one), checked below.
+DISK=$OUT/srd-disk.img
+T=$(printf '\t')
+rm -rf "$OUT/srd-tree" "$DISK"
+mkdir -p "$OUT/srd-tree/d" "$OUT/srd-tree/var/lib/sysrecover"
+echo moved >"$OUT/srd-tree/a"; echo gone >"$OUT/srd-tree/d/x"
+printf '%s\n' "MoveFile${T}/a${T}/b${T}NotExecuted" "DeleteFile${T}Unused${T}/d/x${T}NotExecuted" \
+    "DeleteFile${T}Unused${T}/d${T}NotExecuted" >"$OUT/srd-tree/var/lib/sysrecover/srdelayed.queue"
+mke2fs -q -t ext4 -d "$OUT/srd-tree" "$DISK" 16M >/dev/null || fatal "cannot make $DISK"
 t1=$(date +%s)
 
 # -accel tcg always: -enable-kvm fails on these machines.  -nic none: no NIC option ROM.
 timeout --kill-after=10 "$TIMEOUT" "$QEMU" -accel tcg -cpu max -m 512 -smp 1 \
     -nographic -no-reboot -nic none \
     -kernel "$KDIR/vmlinuz" -initrd "$INITRD" \
+    -drive file="$DISK",format=raw,if=virtio \
     -append "console=ttyS0 panic=-1 quiet ${SYSRECOVER_VM_APPEND:-}" \
     < /dev/null > "$LOG" 2>&1
 qrc=$?
@@ -86,6 +100,17 @@ if [ $done_seen -eq 0 ]; then
     echo "vm: last console lines:"
     tr -d '\r' < "$LOG" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | grep -av '^dmesg: ' | tail -n 15 | sed 's/^/vm:   | /'
 fi
+# The disk, read by e2fsprogs on the host after the VM applied its queue.
+srd_check() { # name condition...
+    name=$1; shift
+    if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); echo "vm: PASS srd/$name"
+    else failed=$((failed + 1)); echo "vm: FAIL srd/$name"; fi
+}
+srd_check moved sh -c "debugfs -R 'cat /b' '$DISK' 2>/dev/null | grep -qx moved"
+srd_check deleted-file-and-dir sh -c "! debugfs -R 'ls /' '$DISK' 2>/dev/null | grep -qw d"
+srd_check statuses sh -c "debugfs -R 'cat /var/lib/sysrecover/srdelayed.queue.applied' '$DISK' 2>/dev/null | grep -c 'SC=00000000' | grep -qx 3"
+srd_check e2fsck-clean e2fsck -fn "$DISK"
+
 if [ $passed -eq 0 ]; then
     failed=$((failed + 1)); echo "vm: FAIL vm/ran no check passed"
 fi
