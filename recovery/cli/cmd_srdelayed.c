@@ -429,6 +429,8 @@ int cli_srdelayed(int argc, char **argv)
 			free(o.args), free(o.disks);
 		return usage(CM_EXIT_USAGE);
 	}
+	if (o.volume && strcmp(verb, "add"))
+		o.args[o.nargs++] = o.volume;  /* list/apply -V VOL: as VOL */
 	if (!strcmp(verb, "add"))
 		rc = cmd_add(&o);
 	else if (!strcmp(verb, "list") && !o.queue && !o.nargs && !o.volume)

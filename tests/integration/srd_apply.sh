@@ -194,6 +194,7 @@ is native-add-written "$(debugfs -R 'cat /var/lib/sysrecover/srdelayed.queue' "$
 	"$(printf 'MoveFile\t/etc/a\t/etc/a2\tNotExecuted\nDeleteFile\tUnused\tLABEL=SRDVOL2:/o\tNotExecuted\nSetFileShortName\tB~1\t/etc/b\tNotExecuted\nMoveFile\t/etc/b\tLABEL=SRDVOL2:/b\tNotExecuted')"
 "$S" srdelayed add -V "$w/e1.img" move /../x /y 2>"$w/err"
 is native-add-bad-path-exit "$?" 64
+is list-volume "$("$S" srdelayed list --disk "$w/e1.img" --disk "$w/e2.img" -V "$w/e1.img" 2>&1 | grep -c '^planned .*e1.img:/var/lib/sysrecover/srdelayed.queue#')" 4
 sum=$(md5sum <"$w/e1.img")
 out=$("$S" srdelayed apply --dry-run "$w/e1.img" "$w/e2.img" 2>&1)
 is dry-run-exit "$?" 0
