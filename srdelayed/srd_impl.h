@@ -114,6 +114,5 @@ int srd_errf(struct srd_err *err, int rc, const char *fmt, ...)
 /* path on fs with each component matched case-insensitively where the
  * exact name is absent; the rest kept as given once one is missing. */
 char *srd_ci_path(struct fs *fs, const char *path);
-int srd_read_file(struct fs *fs, const char *path, uint8_t **buf, size_t *len);
 
 #endif

@@ -75,36 +75,6 @@ int srd_report_add(struct srd_report *rep, struct srd_result *r)
 	return 0;
 }
 
-int srd_read_file(struct fs *fs, const char *path, uint8_t **buf, size_t *len)
-{
-	struct fs_stat st;
-	struct fs_file *f = NULL;
-	ssize_t n = 0;
-	int rc = fs_lookup(fs, path, &st);
-
-	*buf = NULL;
-	if (rc == 0 && !S_ISREG(st.mode))
-		rc = -EINVAL;
-	if (rc == 0 && st.size > SRD_MAX_BYTES)
-		rc = -EFBIG;
-	if (rc == 0 && !(*buf = malloc(st.size + 1)))
-		rc = -ENOMEM;
-	if (rc == 0)
-		rc = fs_file_open(fs, path, NULL, 0, &f);
-	if (rc == 0 && (n = fs_file_pread(f, *buf, st.size, 0)) >= 0 &&
-	    (uint64_t)n != st.size)
-		n = -EIO;
-	if (rc == 0 && n < 0)
-		rc = (int)n;
-	fs_file_close(f);
-	if (rc < 0) {
-		free(*buf);
-		*buf = NULL;
-	}
-	*len = rc < 0 ? 0 : (size_t)st.size;
-	return rc;
-}
-
 struct ci_find {
 	const char *want;
 	char *found;
@@ -412,7 +382,7 @@ static int read_queue(struct srd_run *run, int si, enum srd_form form)
 	struct srd_err pe = { 0 };
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int rc = srd_read_file(fs, s->path, &buf, &len);
+	int rc = fs_read_file(fs, s->path, SRD_MAX_BYTES, &buf, &len);
 
 	if (rc < 0)
 		return srd_errf(run->err, rc, "cannot read %s (%s:%s): %s", s->label,

@@ -239,13 +239,7 @@ static int add_volume(const struct srd_opts *o)
 		return rc;
 	}
 	if (fs_lookup(fs, q, &st) == 0) {
-		if (!(old = malloc(st.size + 1)) ||
-		    (rc = fs_file_open(fs, q, NULL, 0, &f)) < 0 ||
-		    fs_file_pread(f, old, st.size, 0) != (ssize_t)st.size)
-			rc = rc < 0 ? rc : -EIO;
-		fs_file_close(f);
-		f = NULL;
-		len = (size_t)st.size;
+		rc = fs_read_file(fs, q, SRD_MAX_BYTES, &old, &len);
 	} else {  /* make /var/lib/sysrecover, each level as needed */
 		const char *dirs[] = { "/var", "/var/lib", "/var/lib/sysrecover" };
 

@@ -580,6 +580,37 @@ int fs_file_close(struct fs_file *f)
 	return rc;
 }
 
+int fs_read_file(struct fs *fs, const char *path, size_t max, uint8_t **buf,
+		 size_t *len)
+{
+	struct fs_stat st;
+	struct fs_file *f = NULL;
+	ssize_t n = 0;
+	int rc = fs_lookup(fs, path, &st);
+
+	*buf = NULL;
+	if (rc == 0 && !S_ISREG(st.mode))
+		rc = -EINVAL;
+	if (rc == 0 && st.size > max)
+		rc = -EFBIG;
+	if (rc == 0 && !(*buf = malloc(st.size + 1)))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = fs_file_open(fs, path, NULL, 0, &f);
+	if (rc == 0 && (n = fs_file_pread(f, *buf, st.size, 0)) >= 0 &&
+	    (uint64_t)n != st.size)
+		n = -EIO;
+	if (rc == 0 && n < 0)
+		rc = (int)n;
+	fs_file_close(f);
+	if (rc < 0) {
+		free(*buf);
+		*buf = NULL;
+	}
+	*len = rc < 0 ? 0 : (size_t)st.size;
+	return rc;
+}
+
 /* ---- walk ----------------------------------------------------------------- */
 
 struct walk_ent {

@@ -231,6 +231,11 @@ int fs_file_truncate(struct fs_file *f, uint64_t size);
 int fs_file_next_data(struct fs_file *f, uint64_t off, uint64_t *data_off,
 		      uint64_t *data_len);
 int fs_file_close(struct fs_file *f);
+/* A whole regular file into memory (*buf malloc'd, one spare byte): -EFBIG
+ * beyond max bytes (files on a volume are untrusted), -EINVAL when not a
+ * regular file. */
+int fs_read_file(struct fs *fs, const char *path, size_t max, uint8_t **buf,
+		 size_t *len);
 /* The error text for a file handle's volume. */
 struct fs *fs_file_fs(struct fs_file *f);
 
