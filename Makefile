@@ -46,11 +46,11 @@ BA = build-asan
 
 TAPE_SRC = tape/tape.c tape/tape_virt.c tape/tape_mem.c tape/tape_simh.c \
 	   tape/tape_st.c tape/tape_test.c
-COMMON_SRC = recovery/common/cm.c
+COMMON_SRC = recovery/common/err.c recovery/common/text.c recovery/common/buf.c
 FS_SRC = recovery/fs/fs.c recovery/fs/volume.c recovery/fs/fs_dir.c \
 	 recovery/fs/fs_ext.c recovery/fs/fs_ext_io.c recovery/fs/fs_ntfs.c \
 	 recovery/fs/fs_copy.c
-CLI_SRC = recovery/cli/main.c recovery/cli/cmd_tape.c recovery/cli/cmd_fs.c recovery/cli/cmd_volumes.c \
+CLI_SRC = recovery/cli/main.c recovery/cli/cli.c recovery/cli/cmd_tape.c recovery/cli/cmd_fs.c recovery/cli/cmd_volumes.c \
 	  $(wildcard recovery/cli/cmd_hive*.c) recovery/cli/cmd_srdelayed.c
 HIVE_SRC = $(wildcard recovery/hive/*.c)
 SRD_SRC = $(wildcard srdelayed/*.c)
@@ -87,9 +87,13 @@ $(B)/libsysrecover.a: $(LIB_OBJ)
 $(B)/sysrecover: $(CLI_OBJ) $(B)/libsysrecover.a
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(B)/libsysrecover.a $(ALL_LDFLAGS) $(PKG_LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libsysrecover.a
+$(B)/tests/harness.o: tests/unit/harness.c tests/unit/harness.h | pkgcheck
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libsysrecover.a \
+	$(CC) $(ALL_CFLAGS) -Itests/unit -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(B)/tests/harness.o $(B)/libsysrecover.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/tests/harness.o $(B)/libsysrecover.a \
 		$(ALL_LDFLAGS) $(PKG_LIBS) $(TEST_LIBS)
 
 unit-bins: $(UNIT_BIN)

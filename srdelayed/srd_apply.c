@@ -368,7 +368,7 @@ static int finish_software(struct srd_run *run)
 {
 	struct fs *fs = run->vols[run->home].fs;
 	struct hive *h = NULL;
-	struct hive_err he = { 0 };
+	struct err he = { 0 };
 	uint32_t result = 0, failed = 0;
 	bool ran = false;
 	struct fs_stat st;
@@ -422,7 +422,7 @@ static int retire_native(struct srd_run *run)
 
 static int finish_system(struct srd_run *run)
 {
-	struct hive_err he = { 0 };
+	struct err he = { 0 };
 	char **cmds = NULL, **keep = NULL;
 	size_t n = 0, k = 0;
 	bool srd = false;
@@ -607,7 +607,7 @@ static char **default_disks(const struct srd_apply_opts *o, size_t *n)
 	*n = 0;
 	for (size_t i = 0; d && i < o->nvols; i++) {
 		struct fs_volume v;
-		struct fs_err fe;
+		struct err fe;
 		struct stat st;
 
 		if (fs_volume_resolve(o->vols[i], NULL, 0, &v, &fe) == 0 &&
@@ -622,7 +622,7 @@ static char **default_disks(const struct srd_apply_opts *o, size_t *n)
 static int find_homes(char ***homes, size_t *n, struct srd_err *err)
 {
 	struct fs_volume *v = NULL;
-	struct fs_err fe = { 0 };
+	struct err fe = { 0 };
 	size_t nv = 0;
 
 	*n = 0;

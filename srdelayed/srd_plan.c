@@ -143,7 +143,7 @@ char *srd_ci_path(struct fs *fs, const char *path)
 static int vol_add(struct srd_run *run, const struct fs_volume *v)
 {
 	struct srd_volref *nv;
-	struct fs_err fe = { 0 };
+	struct err fe = { 0 };
 	unsigned fl = run->o->dry_run ? 0 : FS_O_RDWR;
 
 	for (size_t i = 0; i < run->nvols; i++)
@@ -156,7 +156,7 @@ static int vol_add(struct srd_run *run, const struct fs_volume *v)
 	run->vols = nv;
 	nv[run->nvols].v = *v;
 	if (fs_open(v->name, fl, &nv[run->nvols].fs, &fe) < 0)
-		return srd_errf(run->err, fe.code ? -abs(fe.code) : -EIO, "%s",
+		return srd_errf(run->err, fe.errnum ? -fe.errnum : -EIO, "%s",
 				fe.msg);
 	return (int)run->nvols++;
 }
@@ -164,7 +164,7 @@ static int vol_add(struct srd_run *run, const struct fs_volume *v)
 static int vol_spec(struct srd_run *run, const char *spec)
 {
 	struct fs_volume v;
-	struct fs_err fe = { 0 };
+	struct err fe = { 0 };
 
 	if (fs_volume_resolve(spec, run->disks, run->ndisks, &v, &fe) < 0)
 		return srd_errf(run->err, -ENODEV, "volume %s is not attached: %s",
@@ -177,7 +177,7 @@ static int vol_mounted(struct srd_run *run, const char *name)
 {
 	const struct hive_md_entry *e;
 	struct fs_volume v;
-	struct hive_err he = { 0 };
+	struct err he = { 0 };
 
 	if (!run->system)
 		return srd_errf(run->err, -EINVAL, "%s names a Windows volume, but"
@@ -469,7 +469,7 @@ static int plan_setup(struct srd_run *run)
 static int plan_windows(struct srd_run *run)
 {
 	struct fs *fs = run->vols[run->home].fs;
-	struct hive_err he = { 0 };
+	struct err he = { 0 };
 	struct fs_stat st;
 	int rc;
 
@@ -518,7 +518,7 @@ static int plan_native(struct srd_run *run)
 int srd_plan(struct srd_run *run, const char *home)
 {
 	struct fs_volume v;
-	struct fs_err fe = { 0 };
+	struct err fe = { 0 };
 	int rc;
 
 	run->rbase = run->rep->n;

@@ -1,14 +1,88 @@
-/* cli.h - the subcommands of the sysrecover multi-call binary. */
+/* cli.h - the command line's one command-table type and its dispatcher.
+ *
+ * Every level of the command line is a table of struct cli_cmd: the
+ * subcommands of sysrecover, the subcommands of `hive` and `srdelayed`,
+ * the verbs of `fs VOL` and of `tape DEV`.  What a command needs (a volume
+ * opened read-only or read-write, numbers as arguments) is said by flags
+ * in its entry, not by code that compares function pointers.
+ *
+ * A command's run() parses its own options with getopt_long, calls one
+ * module function and prints.  It returns 0, or a negative errno with
+ * c->err filled (ERR_USAGE for a bad command line); cli_finish() prints
+ * the error and turns it into the exit code by the ladder (err.h).
+ */
 #ifndef SYSRECOVER_CLI_H
 #define SYSRECOVER_CLI_H
 
-/* Each takes the arguments after its own name (argv[0] is the subcommand)
- * and returns an exit code from cm.h. */
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "err.h"
+
+/* What a command needs, and what its arguments are. */
+enum {
+	CLI_VOL_RO = 1u << 0,      /* the group opens the volume read-only */
+	CLI_VOL_RW = 1u << 1,      /* ... read-write */
+	CLI_RW_AT_MAX = 1u << 2,   /* read-only, but read-write when given
+				    * max_args (xattr PATH NAME VALUE) */
+	CLI_ARG_NUM = 1u << 3,     /* its arguments are counts or sizes */
+	CLI_HIDDEN = 1u << 4,      /* an alias kept for scripts: not listed */
+};
+
+struct cli_ctx {
+	struct err err;            /* why the command failed */
+	enum err_level worst;      /* over every command of one run */
+	void *obj;                 /* what the group opened for its commands:
+				    * a struct fs *, a struct tape * */
+	void *opts;                /* the group's own options */
+	int legacy_exit;           /* TRANSITIONAL: the exit code of a group
+				    * not yet converted to this table */
+};
+
+struct cli_cmd {
+	const char *name;
+	const char *alias;         /* a second name (mt's), or NULL */
+	unsigned flags;
+	int min_args, max_args;    /* after the name; max -1 = any number */
+	int (*run)(struct cli_ctx *c, int argc, char **argv);
+	const struct cli_cmd *sub; /* a group: its table */
+	const char *args;          /* "PATH [STREAM]" */
+	const char *summary;       /* one line */
+};
+
+/* Tables end with an entry whose name is NULL. */
+const struct cli_cmd *cli_find(const struct cli_cmd *table, const char *name);
+/* "usage: PREFIX NAME ARGS  SUMMARY" for every listed entry. */
+void cli_usage(FILE *f, const char *prefix, const struct cli_cmd *table);
+/* Check argc against the entry's min/max (argv[0] is the name): 0, or a
+ * usage error in c->err. */
+int cli_check_args(struct cli_ctx *c, const struct cli_cmd *cmd, int argc);
+/* Run the subcommand argv[1] of a group whose table is `table` (argv[0] is
+ * the group's name, prefix what to print before subcommand names):
+ * --help/-h lists the table and returns 0; an unknown name is a usage
+ * error. */
+int cli_dispatch(struct cli_ctx *c, const char *prefix,
+		 const struct cli_cmd *table, int argc, char **argv);
+/* A usage error: the message in c->err, returned as -EINVAL. */
+int cli_usage_err(struct cli_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Print c->err (if any) and return the exit code of the whole run, from
+ * rc and the worst level reached. */
+int cli_finish(struct cli_ctx *c, int rc);
+
+/* Transitional entry points, until each group is a struct cli_cmd table:
+ * each takes the arguments after its own name and returns an exit code. */
 int cli_tape(int argc, char **argv);
 int cli_fs(int argc, char **argv);
 int cli_volumes(int argc, char **argv);
 int cli_hive(int argc, char **argv);
 int cli_srdelayed(int argc, char **argv);
-int cli_hive_merge(int, char **); int cli_hive_mounted(int, char **); int cli_hive_fntb(int, char **);
+int cli_hive_merge(int argc, char **argv);
+int cli_hive_mounted(int argc, char **argv);
+int cli_hive_fntb(int argc, char **argv);
+
+/* The top-level groups (one cmd_<name>.c each). */
+extern const struct cli_cmd cli_tape_cmd, cli_fs_cmd, cli_volumes_cmd,
+	cli_hive_cmd, cli_srdelayed_cmd;
 
 #endif

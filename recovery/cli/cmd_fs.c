@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cm.h"
+#include "err.h"
+#include "text.h"
 #include "fs.h"
 
 #define MAX_ARGS 8
@@ -39,7 +40,7 @@ struct fs_verb {
 
 static int fail(struct fs *fs, int rc)
 {
-	cm_err("%s", *fs_errmsg(fs) ? fs_errmsg(fs) : strerror(-rc));
+	err_say("%s", *fs_errmsg(fs) ? fs_errmsg(fs) : strerror(-rc));
 	return rc;
 }
 
@@ -181,7 +182,7 @@ static int v_get(struct fs *fs, int argc, char **argv)
 
 	(void)argc;
 	if (fd < 0) {
-		cm_err("cannot create '%s': %s", argv[1], strerror(errno));
+		err_say("cannot create '%s': %s", argv[1], strerror(errno));
 		return -errno;
 	}
 	rc = get_to_fd(fs, argv[0], NULL, fd);
@@ -242,7 +243,7 @@ static int v_put(struct fs *fs, int argc, char **argv)
 
 	(void)argc;
 	if (fd < 0 || fstat(fd, &sb) < 0) {
-		cm_err("cannot read '%s': %s", argv[0], strerror(errno));
+		err_say("cannot read '%s': %s", argv[0], strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -errno;
@@ -300,7 +301,7 @@ static int v_ln(struct fs *fs, int argc, char **argv)
 	else if (argc == 2)
 		rc = fs_link(fs, argv[0], argv[1]);
 	else {
-		cm_err("usage: ln EXISTING NEW | ln -s TARGET NEW");
+		err_say("usage: ln EXISTING NEW | ln -s TARGET NEW");
 		return -EINVAL;
 	}
 	return rc < 0 ? fail(fs, rc) : 0;
@@ -315,7 +316,7 @@ static int v_mknod(struct fs *fs, int argc, char **argv)
 	int rc;
 
 	if (!type || (type != S_IFIFO && argc < 4)) {
-		cm_err("usage: mknod PATH c|b MAJOR MINOR | mknod PATH p");
+		err_say("usage: mknod PATH c|b MAJOR MINOR | mknod PATH p");
 		return -EINVAL;
 	}
 	rc = fs_mknod(fs, argv[0], type | 0644, (uint32_t)ma, (uint32_t)mi);
@@ -421,7 +422,7 @@ static int v_xattr(struct fs *fs, int argc, char **argv)
 	else {
 		v = parse_value(argv[2], &len);
 		if (!v) {
-			cm_err("bad value '%s'", argv[2]);
+			err_say("bad value '%s'", argv[2]);
 			return -EINVAL;
 		}
 		rc = fs_xattr_set(fs, argv[0], argv[1], v, len);
@@ -458,9 +459,9 @@ static int copy_in_report(void *arg, const char *path, int err, const char *why)
 {
 	(void)arg;
 	if (err < 0)
-		cm_err("%s", why);
+		err_say("%s", why);
 	else
-		cm_warn("%s: %s", path, why);
+		err_warn("%s: %s", path, why);
 	return 0;
 }
 
@@ -468,14 +469,14 @@ static int v_copy_in(struct fs *fs, int argc, char **argv)
 {
 	struct fs_copy_opts o = { .keep_going = true, .report = copy_in_report };
 	struct fs_copy_stats s;
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	struct fs *src = NULL;
 	int rc;
 
 	(void)argc;
 	if (fs_probe(argv[0], &(enum fs_kind){ 0 }) != 1 ||
 	    fs_open(argv[0], 0, &src, &err) < 0 || fs_kind(src) != FS_KIND_DIR) {
-		cm_err("cannot copy in '%s': %s", argv[0], err.msg[0] ? err.msg :
+		err_say("cannot copy in '%s': %s", argv[0], err.msg[0] ? err.msg :
 		       "not a directory");
 		fs_close(src);
 		return -ENOTDIR;
@@ -537,11 +538,11 @@ static int check_cmd(const struct fs_cmd *c, const char *where)
 	const struct fs_verb *v = find_fs_verb(c->argv[0]);
 
 	if (!v) {
-		cm_err("%sunknown verb '%s' (see --help)", where, c->argv[0]);
+		err_say("%sunknown verb '%s' (see --help)", where, c->argv[0]);
 		return -EINVAL;
 	}
 	if (c->argc - 1 < v->min || c->argc - 1 > v->max) {
-		cm_err("%s%s: wrong number of arguments (usage: %s %s)", where,
+		err_say("%s%s: wrong number of arguments (usage: %s %s)", where,
 		       v->name, v->name, v->help);
 		return -EINVAL;
 	}
@@ -601,7 +602,7 @@ static int load_script(const char *path, struct fs_script *s)
 	int rc = 0;
 
 	if (!f) {
-		cm_err("cannot read script '%s': %s", path, strerror(errno));
+		err_say("cannot read script '%s': %s", path, strerror(errno));
 		return -errno;
 	}
 	while (rc == 0 && getline(&line, &cap, f) > 0) {
@@ -617,7 +618,7 @@ static int load_script(const char *path, struct fs_script *s)
 		w = split_line(s->lines[s->n], &c);
 		snprintf(where, sizeof(where), "%s:%zu: ", path, lineno);
 		if (w < 0) {
-			cm_err("%sunterminated quote or too many words", where);
+			err_say("%sunterminated quote or too many words", where);
 			rc = -EINVAL;
 		} else if (w > 0 && (rc = check_cmd(&c, where)) == 0) {
 			s->cmd[s->n] = c;
@@ -647,7 +648,7 @@ static void fs_usage(FILE *out)
 static int run_cmds(const char *vol, unsigned flags, struct fs_cmd *cmds,
 		    size_t n)
 {
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	struct fs *fs = NULL;
 	int rc = 0, crc;
 
@@ -656,18 +657,18 @@ static int run_cmds(const char *vol, unsigned flags, struct fs_cmd *cmds,
 			flags |= FS_O_RDWR;
 	rc = fs_open(vol, flags, &fs, &err);
 	if (rc < 0) {
-		cm_err("%s", err.msg);
-		return CM_EXIT_FAILED;
+		err_say("%s", err.msg);
+		return ERR_EXIT_FAILED;
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = find_fs_verb(cmds[i].argv[0])->run(fs, cmds[i].argc - 1,
 							cmds[i].argv + 1);
 	crc = fs_close(fs);
 	if (crc < 0 && rc == 0) {
-		cm_err("closing %s: %s", vol, strerror(-crc));
+		err_say("closing %s: %s", vol, strerror(-crc));
 		rc = crc;
 	}
-	return rc < 0 ? CM_EXIT_FAILED : CM_EXIT_OK;
+	return rc < 0 ? ERR_EXIT_FAILED : ERR_EXIT_OK;
 }
 
 int cli_fs(int argc, char **argv)
@@ -688,17 +689,17 @@ int cli_fs(int argc, char **argv)
 			flags |= FS_O_REPLAY_JOURNAL;
 		else {
 			fs_usage(o == 'h' ? stdout : stderr);
-			return o == 'h' ? CM_EXIT_OK : CM_EXIT_USAGE;
+			return o == 'h' ? ERR_EXIT_OK : ERR_EXIT_USAGE;
 		}
 	}
 	if (argc - optind < 2) {
 		fs_usage(stderr);
-		return CM_EXIT_USAGE;
+		return ERR_EXIT_USAGE;
 	}
 	if (!strcmp(argv[optind + 1], "-f")) {
 		if (argc - optind != 3 || load_script(argv[optind + 2], &s) < 0) {
 			free_script(&s);
-			return CM_EXIT_USAGE;
+			return ERR_EXIT_USAGE;
 		}
 		rc = run_cmds(argv[optind], flags, s.cmd, s.n);
 		free_script(&s);
@@ -706,11 +707,24 @@ int cli_fs(int argc, char **argv)
 	}
 	one.argc = argc - optind - 1;
 	if (one.argc > MAX_ARGS) {
-		cm_err("too many arguments");
-		return CM_EXIT_USAGE;
+		err_say("too many arguments");
+		return ERR_EXIT_USAGE;
 	}
 	memcpy(one.argv, argv + optind + 1, (size_t)one.argc * sizeof(char *));
 	if (check_cmd(&one, "") < 0)
-		return CM_EXIT_USAGE;
+		return ERR_EXIT_USAGE;
 	return run_cmds(argv[optind], flags, &one, 1);
 }
+
+/* TRANSITIONAL: the group as a struct cli_cmd, around its old entry point. */
+static int fs_legacy(struct cli_ctx *c, int argc, char **argv)
+{
+	c->legacy_exit = cli_fs(argc, argv);
+	return 0;
+}
+
+const struct cli_cmd cli_fs_cmd = {
+	.name = "fs", .run = fs_legacy, .max_args = -1,
+	.args = "VOL VERB [ARG]...",
+	.summary = "debugfs-like access to unmounted ext/NTFS volumes and directories",
+};

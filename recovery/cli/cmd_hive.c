@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cm.h"
+#include "err.h"
+#include "text.h"
 #include "fs.h"
 #include "hive.h"
 
@@ -45,8 +46,8 @@ static int parse_opts(int argc, char **argv, struct hive_opts *o)
 
 static int ctx_open(const struct hive_opts *o, bool write, struct hive_ctx *c)
 {
-	struct hive_err err = { 0 };
-	struct fs_err ferr = { 0 };
+	struct err err = { 0 };
+	struct err ferr = { 0 };
 	unsigned fl = (write ? HIVE_O_WRITE : 0) | (o->backup ? HIVE_O_BACKUP : 0);
 	int rc;
 
@@ -54,7 +55,7 @@ static int ctx_open(const struct hive_opts *o, bool write, struct hive_ctx *c)
 	if (o->volume) {
 		rc = fs_open(o->volume, write ? FS_O_RDWR : 0, &c->fs, &ferr);
 		if (rc < 0) {
-			cm_err("%s", ferr.msg);
+			err_say("%s", ferr.msg);
 			return rc;
 		}
 		rc = hive_open_fs(c->fs, o->hive, fl, &c->h, &err);
@@ -62,14 +63,14 @@ static int ctx_open(const struct hive_opts *o, bool write, struct hive_ctx *c)
 		rc = hive_open(o->hive, fl, &c->h, &err);
 	}
 	if (rc < 0) {
-		cm_err("%s", err.msg);
+		err_say("%s", err.msg);
 		if (c->fs)
 			fs_close(c->fs);
 		c->fs = NULL;
 		return rc;
 	}
 	if (*hive_warning(c->h))
-		cm_warn("%s: %s", hive_name(c->h), hive_warning(c->h));
+		err_warn("%s: %s", hive_name(c->h), hive_warning(c->h));
 	return 0;
 }
 
@@ -79,7 +80,7 @@ static int ctx_close(struct hive_ctx *c)
 
 	hive_close(c->h);
 	if (c->fs && fs_close(c->fs) < 0) {
-		cm_err("cannot close volume: %s", strerror(EIO));
+		err_say("cannot close volume: %s", strerror(EIO));
 		rc = -EIO;
 	}
 	return rc;
@@ -88,11 +89,11 @@ static int ctx_close(struct hive_ctx *c)
 /* Commit, or say why not. */
 static int ctx_commit(struct hive_ctx *c)
 {
-	struct hive_err err = { 0 };
+	struct err err = { 0 };
 	int rc = hive_commit(c->h, &err);
 
 	if (rc < 0)
-		cm_err("%s", err.msg);
+		err_say("%s", err.msg);
 	return rc;
 }
 
@@ -115,10 +116,10 @@ static int cmd_info(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o) < 0) {
 		fprintf(stderr, "usage: sysrecover hive info [--volume VOL] HIVE\n");
-		return CM_EXIT_USAGE;
+		return ERR_EXIT_USAGE;
 	}
 	if (ctx_open(&o, false, &c) < 0)
-		return CM_EXIT_FAILED;
+		return ERR_EXIT_FAILED;
 	in = hive_info(c.h);
 	if (hive_root(c.h, &root) == 0)
 		hive_children(c.h, root, count_cb, &nroot);
@@ -137,7 +138,7 @@ static int cmd_info(int argc, char **argv)
 		printf("control sets: unreadable (%s)\n", hive_errmsg(c.h));
 	printf("root keys:    %u\n", nroot);
 	ctx_close(&c);
-	return CM_EXIT_OK;
+	return ERR_EXIT_OK;
 }
 
 /* ---- hive pending ------------------------------------------------------- */
@@ -179,19 +180,19 @@ static void print_pending_json(const struct hive_pending_list *l, char **se)
 		       i ? "," : "", op_name(p->op), p->flags & HIVE_PEND_F_VALUE2
 		       ? "PendingFileRenameOperations2"
 		       : "PendingFileRenameOperations");
-		cm_json_str(p->src);
+		text_json_str(stdout, p->src);
 		printf(", \"dst\": ");
-		cm_json_str(p->dst);
+		text_json_str(stdout, p->dst);
 		printf(", \"raw_src\": ");
-		cm_json_str(p->raw_src);
+		text_json_str(stdout, p->raw_src);
 		printf(", \"raw_dst\": ");
-		cm_json_str(p->raw_dst);
+		text_json_str(stdout, p->raw_dst);
 		printf("}");
 	}
 	printf("],\n \"setup_execute\": [");
 	for (size_t i = 0; se && se[i]; i++) {
 		printf("%s", i ? ", " : "");
-		cm_json_str(se[i]);
+		text_json_str(stdout, se[i]);
 	}
 	printf("]}\n");
 }
@@ -202,39 +203,39 @@ static int cmd_pending(int argc, char **argv)
 	struct hive_ctx c;
 	struct hive_pending_list l;
 	char **se = NULL;
-	int rc, ex = CM_EXIT_OK;
+	int rc, ex = ERR_EXIT_OK;
 
 	if (parse_opts(argc, argv, &o) < 0) {
 		fprintf(stderr, "usage: sysrecover hive pending [--json] [--clear "
 			"[--backup]] [--volume VOL] HIVE\n");
-		return CM_EXIT_USAGE;
+		return ERR_EXIT_USAGE;
 	}
 	if (ctx_open(&o, o.clear, &c) < 0)
-		return CM_EXIT_FAILED;
+		return ERR_EXIT_FAILED;
 	rc = hive_pending_read(c.h, &l);
 	if (rc == 0 && (rc = hive_setup_execute_get(c.h, &se)) < 0)
 		hive_pending_free(&l);
 	if (rc < 0) {
-		cm_err("%s: %s", hive_name(c.h), *hive_errmsg(c.h) ?
+		err_say("%s: %s", hive_name(c.h), *hive_errmsg(c.h) ?
 		       hive_errmsg(c.h) : strerror(-rc));
 		ctx_close(&c);
-		return CM_EXIT_FAILED;
+		return ERR_EXIT_FAILED;
 	}
 	if (o.json)
 		print_pending_json(&l, se);
 	else
 		print_pending_text(&l, se);
 	if (l.malformed)
-		ex = CM_EXIT_PARTIAL;
+		ex = ERR_EXIT_PARTIAL;
 	if (o.clear && (hive_pending_clear(c.h) < 0 || ctx_commit(&c) < 0)) {
 		if (*hive_errmsg(c.h))
-			cm_err("%s", hive_errmsg(c.h));
-		ex = CM_EXIT_FAILED;
+			err_say("%s", hive_errmsg(c.h));
+		ex = ERR_EXIT_FAILED;
 	}
 	hive_pending_free(&l);
 	hive_strv_free(se);
 	if (ctx_close(&c) < 0)
-		ex = CM_EXIT_FAILED;
+		ex = ERR_EXIT_FAILED;
 	return ex;
 }
 
@@ -245,25 +246,25 @@ static int cmd_set_restore_id(int argc, char **argv)
 	struct hive_opts o;
 	struct hive_ctx c;
 	char guid[39];
-	int ex = CM_EXIT_OK;
+	int ex = ERR_EXIT_OK;
 
 	if (parse_opts(argc, argv, &o) < 0) {
 		fprintf(stderr, "usage: sysrecover hive set-restore-id [--backup] "
 			"[--volume VOL] HIVE\n");
-		return CM_EXIT_USAGE;
+		return ERR_EXIT_USAGE;
 	}
 	if (ctx_open(&o, true, &c) < 0)
-		return CM_EXIT_FAILED;
+		return ERR_EXIT_FAILED;
 	if (hive_set_last_restore_id(c.h, guid) < 0) {
-		cm_err("%s", hive_errmsg(c.h));
-		ex = CM_EXIT_FAILED;
+		err_say("%s", hive_errmsg(c.h));
+		ex = ERR_EXIT_FAILED;
 	} else if (ctx_commit(&c) < 0) {
-		ex = CM_EXIT_FAILED;
+		ex = ERR_EXIT_FAILED;
 	} else {
 		printf("LastRestoreId %s\n", guid);
 	}
 	if (ctx_close(&c) < 0)
-		ex = CM_EXIT_FAILED;
+		ex = ERR_EXIT_FAILED;
 	return ex;
 }
 
@@ -300,12 +301,25 @@ int cli_hive(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		hive_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CM_EXIT_USAGE : CM_EXIT_OK;
+		return argc < 2 ? ERR_EXIT_USAGE : ERR_EXIT_OK;
 	}
 	for (size_t i = 0; i < NHIVE_CMDS; i++)
 		if (!strcmp(argv[1], hive_cmds[i].name))
 			return hive_cmds[i].run(argc - 1, argv + 1);
-	cm_err("hive: unknown subcommand '%s'", argv[1]);
+	err_say("hive: unknown subcommand '%s'", argv[1]);
 	hive_usage(stderr);
-	return CM_EXIT_USAGE;
+	return ERR_EXIT_USAGE;
 }
+
+/* TRANSITIONAL: the group as a struct cli_cmd, around its old entry point. */
+static int hive_legacy(struct cli_ctx *c, int argc, char **argv)
+{
+	c->legacy_exit = cli_hive(argc, argv);
+	return 0;
+}
+
+const struct cli_cmd cli_hive_cmd = {
+	.name = "hive", .run = hive_legacy, .max_args = -1,
+	.args = "SUBCMD ...",
+	.summary = "offline registry hives: info, pending, merge, mounted, files-not-to-backup",
+};

@@ -16,7 +16,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cm.h"
+#include "err.h"
+#include "text.h"
 #include "fs.h"
 #include "hive.h"
 
@@ -206,11 +207,11 @@ int cli_hive_merge(int argc, char **argv)
 	struct hive_kntr_rule *rules = NULL;
 	struct hive_kntr_result *res = NULL;
 	struct hive *hc = NULL, *hr = NULL;
-	struct hive_err err = { 0 };
+	struct err err = { 0 };
 	bool dry = false, json = false, staged = false;
 	char *tmp = NULL;
 	size_t n = 0;
-	int c, rc, ret = CM_EXIT_FAILED;
+	int c, rc, ret = ERR_EXIT_FAILED;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:r:o:njh", opts, NULL)) != -1) {
@@ -226,71 +227,71 @@ int cli_hive_merge(int argc, char **argv)
 			else if (!strcmp(optarg, "vss"))
 				pol = HIVE_KNTR_VSS;
 			else
-				return merge_usage(stderr, CM_EXIT_USAGE);
+				return merge_usage(stderr, ERR_EXIT_USAGE);
 			break;
-		case 'h': return merge_usage(stdout, CM_EXIT_OK);
-		default: return merge_usage(stderr, CM_EXIT_USAGE);
+		case 'h': return merge_usage(stdout, ERR_EXIT_OK);
+		default: return merge_usage(stderr, ERR_EXIT_USAGE);
 		}
 	}
 	if (!cur || !rest || (!out && !dry) || optind != argc)
-		return merge_usage(stderr, CM_EXIT_USAGE);
+		return merge_usage(stderr, ERR_EXIT_USAGE);
 	if (out && !dry && access(out, F_OK) == 0) {
-		cm_err("'%s' exists: merge writes a new file", out);
-		return CM_EXIT_USAGE;
+		err_say("'%s' exists: merge writes a new file", out);
+		return ERR_EXIT_USAGE;
 	}
 	if (same_file(cur, rest))
-		cm_warn("current and restored are the same file: nothing can change");
+		err_warn("current and restored are the same file: nothing can change");
 	if ((rc = hive_open(cur, 0, &hc, &err)) < 0) {
-		cm_err("%s", err.msg);
+		err_say("%s", err.msg);
 		goto out;
 	}
 	if (hive_warning(hc)[0])
-		cm_warn("%s: %s", cur, hive_warning(hc));
+		err_warn("%s: %s", cur, hive_warning(hc));
 	if (!dry) {
 		if (asprintf(&tmp, "%s.sysrecover-merge", out) < 0)
 			goto out;
 		unstage(tmp);
 		if ((rc = stage(rest, tmp)) < 0) {
-			cm_err("cannot copy '%s' to '%s': %s", rest, tmp, strerror(-rc));
+			err_say("cannot copy '%s' to '%s': %s", rest, tmp, strerror(-rc));
 			unstage(tmp);
 			goto out;
 		}
 		staged = true;
 	}
 	if ((rc = hive_open(dry ? rest : tmp, HIVE_O_WRITE, &hr, &err)) < 0) {
-		cm_err("%s", err.msg);
+		err_say("%s", err.msg);
 		goto out;
 	}
 	if (hive_warning(hr)[0])
-		cm_warn("%s: %s", rest, hive_warning(hr));
+		err_warn("%s: %s", rest, hive_warning(hr));
 	if ((rc = hive_kntr_read(hc, HIVE_KNTR_FROM_CURRENT, &rules, &n, &err)) < 0 ||
 	    (rc = hive_kntr_read(hr, HIVE_KNTR_FROM_RESTORED, &rules, &n, &err)) < 0) {
-		cm_err("%s", err.msg);
+		err_say("%s", err.msg);
 		goto out;
 	}
 	if (!n)
-		cm_warn("neither hive lists KeysNotToRestore: the output equals the backup");
+		err_warn("neither hive lists KeysNotToRestore: the output equals the backup");
 	rc = hive_kntr_apply(hc, hr, rules, n, pol, &res);
 	print_results(res, n, json, dry, out);
 	if (rc < 0) {
-		cm_err("a rule failed: nothing written");
+		err_say("a rule failed: nothing written");
 		goto out;
 	}
 	if (!dry) {
 		if ((rc = hive_commit(hr, &err)) < 0) {
-			cm_err("%s", err.msg);
+			err_say("%s", err.msg);
 			goto out;
 		}
 		if (rename(tmp, out) < 0) {
-			cm_err("cannot rename '%s' to '%s': %s", tmp, out, strerror(errno));
+			err_say("cannot rename '%s' to '%s': %s", tmp, out, strerror(errno));
 			goto out;
 		}
 		staged = false;
 	}
-	ret = CM_EXIT_OK;
+	ret = ERR_EXIT_OK;
 	for (size_t i = 0; i < n; i++)
 		if (res[i].outcome == HIVE_KNTR_IGNORED)
-			ret = CM_EXIT_PARTIAL;
+			ret = ERR_EXIT_PARTIAL;
 out:
 	hive_close(hr);
 	hive_close(hc);
@@ -360,11 +361,11 @@ int cli_hive_mounted(int argc, char **argv)
 	};
 	const char *resolve[64];
 	struct hive_md_entry *e = NULL;
-	struct hive_err err = { 0 };
+	struct err err = { 0 };
 	struct hive *h = NULL;
 	size_t n = 0, nres = 0;
 	bool json = false;
-	int c, ret = CM_EXIT_FAILED;
+	int c, ret = ERR_EXIT_FAILED;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
@@ -373,23 +374,23 @@ int cli_hive_mounted(int argc, char **argv)
 		else if (c == 'R' && nres < 64)
 			resolve[nres++] = optarg;
 		else if (c == 'h')
-			return mounted_usage(stdout, CM_EXIT_OK);
+			return mounted_usage(stdout, ERR_EXIT_OK);
 		else
-			return mounted_usage(stderr, CM_EXIT_USAGE);
+			return mounted_usage(stderr, ERR_EXIT_USAGE);
 	}
 	if (optind >= argc)
-		return mounted_usage(stderr, CM_EXIT_USAGE);
+		return mounted_usage(stderr, ERR_EXIT_USAGE);
 	if (hive_open(argv[optind], 0, &h, &err) < 0) {
-		cm_err("%s", err.msg);
-		return CM_EXIT_FAILED;
+		err_say("%s", err.msg);
+		return ERR_EXIT_FAILED;
 	}
 	if (hive_warning(h)[0])
-		cm_warn("%s: %s", argv[optind], hive_warning(h));
+		err_warn("%s: %s", argv[optind], hive_warning(h));
 	if (hive_md_read(h, &e, &n, &err) < 0) {
-		cm_err("%s", err.msg);
+		err_say("%s", err.msg);
 		goto out;
 	}
-	ret = CM_EXIT_OK;
+	ret = ERR_EXIT_OK;
 	if (nres) {
 		const char *const *disks = (const char *const *)argv + optind + 1;
 		size_t ndisks = (size_t)(argc - optind - 1);
@@ -399,16 +400,16 @@ int cli_hive_mounted(int argc, char **argv)
 		for (size_t i = 0; i < nres; i++) {
 			const struct hive_md_entry *m = hive_md_find(e, n, resolve[i]);
 			struct fs_volume vol;
-			struct hive_err rerr = { 0 };
+			struct err rerr = { 0 };
 
 			if (!m) {
-				cm_err("%s: no such value in MountedDevices", resolve[i]);
-				ret = CM_EXIT_FAILED;
+				err_say("%s: no such value in MountedDevices", resolve[i]);
+				ret = ERR_EXIT_FAILED;
 				continue;
 			}
 			if (hive_md_resolve(&m->v, disks, ndisks, &vol, &rerr) < 0) {
-				cm_err("%s: %s", resolve[i], rerr.msg);
-				ret = CM_EXIT_FAILED;
+				err_say("%s: %s", resolve[i], rerr.msg);
+				ret = ERR_EXIT_FAILED;
 				continue;
 			}
 			if (json) {
@@ -503,7 +504,7 @@ static void fntb_print(const struct hive_fntb *f, bool json)
 		       r->sis ? " (SIS Common Store: never matched)" : "");
 	}
 	for (size_t i = 0; i < f->nskipped; i++)
-		cm_warn("FilesNotToBackup [%s] '%s' skipped: %s", f->skipped[i].component,
+		err_warn("FilesNotToBackup [%s] '%s' skipped: %s", f->skipped[i].component,
 			f->skipped[i].entry, f->skipped[i].why);
 }
 
@@ -516,11 +517,11 @@ int cli_hive_fntb(int argc, char **argv)
 		{ 0 },
 	};
 	struct hive *h = NULL, *sw = NULL;
-	struct hive_err err = { 0 };
+	struct err err = { 0 };
 	struct hive_fntb *f = NULL;
 	const char *swpath = NULL;
 	bool json = false;
-	int c, ret = CM_EXIT_FAILED;
+	int c, ret = ERR_EXIT_FAILED;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "js:h", opts, NULL)) != -1) {
@@ -529,23 +530,23 @@ int cli_hive_fntb(int argc, char **argv)
 		else if (c == 's')
 			swpath = optarg;
 		else if (c == 'h')
-			return fntb_usage(stdout, CM_EXIT_OK);
+			return fntb_usage(stdout, ERR_EXIT_OK);
 		else
-			return fntb_usage(stderr, CM_EXIT_USAGE);
+			return fntb_usage(stderr, ERR_EXIT_USAGE);
 	}
 	if (optind + 1 != argc)
-		return fntb_usage(stderr, CM_EXIT_USAGE);
+		return fntb_usage(stderr, ERR_EXIT_USAGE);
 	if (hive_open(argv[optind], 0, &h, &err) < 0 ||
 	    (swpath && hive_open(swpath, 0, &sw, &err) < 0)) {
-		cm_err("%s", err.msg);
+		err_say("%s", err.msg);
 		goto out;
 	}
 	if (hive_fntb_load(h, sw, &f, &err) < 0) {
-		cm_err("%s", err.msg);
+		err_say("%s", err.msg);
 		goto out;
 	}
 	fntb_print(f, json);
-	ret = CM_EXIT_OK;  /* skipped entries are warnings */
+	ret = ERR_EXIT_OK;  /* skipped entries are warnings */
 out:
 	hive_fntb_free(f);
 	hive_close(sw);

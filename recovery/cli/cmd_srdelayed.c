@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cm.h"
+#include "err.h"
+#include "text.h"
 #include "fs.h"
 #include "srd.h"
 
@@ -95,7 +96,7 @@ static int make_record(const struct srd_opts *o, enum srd_form form,
 		if (o->nargs < 1 || strcmp(o->args[0], v[i].verb))
 			continue;
 		if (o->nargs != 1 + v[i].n)
-			return usage(CM_EXIT_USAGE), -1;
+			return usage(ERR_EXIT_USAGE), -1;
 		r->op = v[i].op;
 		a = o->args[1], b = o->nargs > 2 ? o->args[2] : NULL;
 		rc = form == SRD_FORM_WINDOWS ? srd_path_nt(a, SRD_NT_ESCAPES, &r->path, why, sizeof(why))
@@ -104,13 +105,13 @@ static int make_record(const struct srd_opts *o, enum srd_form form,
 			rc = form == SRD_FORM_WINDOWS ? srd_path_nt(b, SRD_NT_ESCAPES, &r->dst, why, sizeof(why))
 						      : srd_path_native(b, &r->dst, why, sizeof(why));
 		if (rc < 0) {
-			cm_err("bad path: %s", why);
+			err_say("bad path: %s", why);
 			return -1;
 		}
 		r->arg = strdup(r->op == SRD_OP_SHORTNAME ? b : "Unused");
 		return r->arg ? 0 : -1;
 	}
-	cm_err("add: give move, delete or shortname");
+	err_say("add: give move, delete or shortname");
 	return -1;
 }
 
@@ -128,12 +129,12 @@ static int queue_append(const uint8_t *old, size_t len, const struct srd_opts *o
 		form = SRD_FORM_WINDOWS;  /* UTF-16: the native form has no NUL */
 	rc = old ? srd_parse(old, len, form, &q, &err) : srd_queue_init(&q, form);
 	if (rc < 0) {
-		cm_err("the queue is damaged, not adding to it: %s", err.msg);
+		err_say("the queue is damaged, not adding to it: %s", err.msg);
 		return rc;
 	}
 	if ((rc = make_record(o, form, &r)) == 0 &&
 	    (rc = srd_write(&q, &r, 1, out, outlen, &err)) < 0)
-		cm_err("cannot add: %s", err.msg);
+		err_say("cannot add: %s", err.msg);
 	srd_path_free(&r.path);
 	srd_path_free(&r.dst);
 	free(r.arg);
@@ -201,18 +202,18 @@ static int add_local(const struct srd_opts *o)
 	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || flock(dfd, LOCK_EX) < 0) {
 		rc = -errno;
-		cm_err("cannot lock the directory of %s: %s", path, strerror(errno));
+		err_say("cannot lock the directory of %s: %s", path, strerror(errno));
 		goto out;
 	}
 	old = slurp(path, &len, &rc);
 	if (rc < 0) {
-		cm_err("cannot read %s: %s", path, strerror(-rc));
+		err_say("cannot read %s: %s", path, strerror(-rc));
 		goto out;
 	}
 	if ((rc = queue_append(old, len, o, &out, &outlen)) < 0)
 		goto out;
 	if ((rc = put_local(path, out, outlen)) < 0)
-		cm_err("cannot write %s: %s", path, strerror(-rc));
+		err_say("cannot write %s: %s", path, strerror(-rc));
 out:
 	if (dfd >= 0)
 		close(dfd);
@@ -226,7 +227,7 @@ out:
 static int add_volume(const struct srd_opts *o)
 {
 	struct fs *fs = NULL;
-	struct fs_err fe = { 0 };
+	struct err fe = { 0 };
 	struct fs_file *f = NULL;
 	uint8_t *old = NULL, *out = NULL;
 	size_t len = 0, outlen = 0;
@@ -235,7 +236,7 @@ static int add_volume(const struct srd_opts *o)
 	int rc = fs_open(o->volume, FS_O_RDWR, &fs, &fe);
 
 	if (rc < 0) {
-		cm_err("%s", fe.msg);
+		err_say("%s", fe.msg);
 		return rc;
 	}
 	if (fs_lookup(fs, q, &st) == 0) {
@@ -258,7 +259,7 @@ static int add_volume(const struct srd_opts *o)
 	if (rc == 0)
 		rc = fs_file_truncate(f, outlen);
 	if (rc < 0)
-		cm_err("cannot update %s on %s: %s", q, o->volume, *fs_errmsg(fs) ?
+		err_say("cannot update %s on %s: %s", q, o->volume, *fs_errmsg(fs) ?
 		       fs_errmsg(fs) : strerror(-rc));
 out:
 	fs_file_close(f);
@@ -273,7 +274,7 @@ static int cmd_add(const struct srd_opts *o)
 {
 	int rc = o->volume ? add_volume(o) : add_local(o);
 
-	return rc < 0 ? (rc == -1 ? CM_EXIT_USAGE : CM_EXIT_FAILED) : CM_EXIT_OK;
+	return rc < 0 ? (rc == -1 ? ERR_EXIT_USAGE : ERR_EXIT_FAILED) : ERR_EXIT_OK;
 }
 
 /* ---- list and apply --------------------------------------------------------- */
@@ -312,7 +313,7 @@ static void json_field(const char *key, const char *val)
 {
 	printf(", \"%s\": ", key);
 	if (val)
-		cm_json_str(val);
+		text_json_str(stdout, val);
 	else
 		fputs("null", stdout);
 }
@@ -341,7 +342,7 @@ static void print_json(const struct srd_report *rep, int rc, const char *err)
 	fputs("],\n \"notes\": [", stdout);
 	for (size_t i = 0; i < rep->nnotes; i++) {
 		fputs(i ? ", " : "", stdout);
-		cm_json_str(rep->notes[i]);
+		text_json_str(stdout, rep->notes[i]);
 	}
 	puts("]}");
 }
@@ -361,9 +362,9 @@ static int cmd_apply(const struct srd_opts *o, bool dry_run)
 	else
 		print_text(&rep);
 	if (rc < 0)
-		cm_err("%s", err.msg);
+		err_say("%s", err.msg);
 	srd_report_free(&rep);
-	return rc < 0 ? CM_EXIT_FAILED : rc ? CM_EXIT_PARTIAL : CM_EXIT_OK;
+	return rc < 0 ? ERR_EXIT_FAILED : rc ? ERR_EXIT_PARTIAL : ERR_EXIT_OK;
 }
 
 /* A queue file of the running system, as written. */
@@ -376,16 +377,16 @@ static int list_file(const struct srd_opts *o)
 	uint8_t *buf = slurp(o->queue, &len, &rc);
 
 	if (!buf) {
-		cm_err("cannot read %s: %s", o->queue, rc ? strerror(-rc) :
+		err_say("cannot read %s: %s", o->queue, rc ? strerror(-rc) :
 		       "no such file");
-		return CM_EXIT_FAILED;
+		return ERR_EXIT_FAILED;
 	}
 	rc = srd_parse(buf, len, memchr(buf, 0, len) ? SRD_FORM_WINDOWS :
 		       SRD_FORM_NATIVE, &q, &err);
 	free(buf);
 	if (rc < 0) {
-		cm_err("%s: %s", o->queue, err.msg);
-		return CM_EXIT_FAILED;
+		err_say("%s: %s", o->queue, err.msg);
+		return ERR_EXIT_FAILED;
 	}
 	for (size_t i = 0; i < q.n; i++) {
 		const struct srd_record *r = &q.rec[i];
@@ -396,7 +397,7 @@ static int list_file(const struct srd_opts *o)
 			printf("{\"index\": %zu, \"fields\": [", r->index);
 			for (int k = 0; k < 4; k++) {
 				fputs(k ? ", " : "", stdout);
-				cm_json_str(r->field[k]);
+				text_json_str(stdout, r->field[k]);
 			}
 			fputs("]}", stdout);
 		} else {
@@ -407,7 +408,7 @@ static int list_file(const struct srd_opts *o)
 	if (o->json)
 		puts(q.n ? "]" : "[]");
 	srd_queue_free(&q);
-	return CM_EXIT_OK;
+	return ERR_EXIT_OK;
 }
 
 int cli_srdelayed(int argc, char **argv)
@@ -417,11 +418,11 @@ int cli_srdelayed(int argc, char **argv)
 	int rc;
 
 	if (verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h")))
-		return usage(CM_EXIT_OK);
+		return usage(ERR_EXIT_OK);
 	if (!verb || parse_opts(argc, argv, &o) < 0) {
 		if (verb)
 			free(o.args), free(o.disks);
-		return usage(CM_EXIT_USAGE);
+		return usage(ERR_EXIT_USAGE);
 	}
 	if (o.volume && strcmp(verb, "add"))
 		o.args[o.nargs++] = o.volume;  /* list/apply -V VOL: as VOL */
@@ -432,10 +433,23 @@ int cli_srdelayed(int argc, char **argv)
 	else if (!strcmp(verb, "list"))
 		rc = o.queue ? list_file(&o) : cmd_apply(&o, true);
 	else if (!strcmp(verb, "apply"))
-		rc = o.queue ? usage(CM_EXIT_USAGE) : cmd_apply(&o, o.dry_run);
+		rc = o.queue ? usage(ERR_EXIT_USAGE) : cmd_apply(&o, o.dry_run);
 	else
-		rc = usage(CM_EXIT_USAGE);
+		rc = usage(ERR_EXIT_USAGE);
 	free(o.args);
 	free(o.disks);
 	return rc;
 }
+
+/* TRANSITIONAL: the group as a struct cli_cmd, around its old entry point. */
+static int srdelayed_legacy(struct cli_ctx *c, int argc, char **argv)
+{
+	c->legacy_exit = cli_srdelayed(argc, argv);
+	return 0;
+}
+
+const struct cli_cmd cli_srdelayed_cmd = {
+	.name = "srdelayed", .run = srdelayed_legacy, .max_args = -1,
+	.args = "add|list|apply ...",
+	.summary = "queue and apply delayed move/delete/short-name operations",
+};

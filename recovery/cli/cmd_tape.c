@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cm.h"
+#include "err.h"
+#include "text.h"
 #include "tape.h"
 
 enum verb_arg { ARG_NONE, ARG_OPT_NUM, ARG_NUM, ARG_OPT_WORD, ARG_WORD };
@@ -161,7 +162,7 @@ static int v_erase(struct tape_cli *c, const char *a, int64_t n)
 {
 	(void)n;
 	if (a && strcmp(a, "short") && strcmp(a, "long")) {
-		cm_err("erase takes 'short' or 'long', not '%s'", a);
+		err_say("erase takes 'short' or 'long', not '%s'", a);
 		return -EINVAL;
 	}
 	return tape_erase(c->t, !a || !strcmp(a, "long"));
@@ -195,7 +196,7 @@ static int v_compression(struct tape_cli *c, const char *a, int64_t n)
 	if (a && (!strcmp(a, "off") || !strcmp(a, "0")))
 		on = false;
 	else if (a && strcmp(a, "on") && strcmp(a, "1")) {
-		cm_err("compression takes on/off or 1/0, not '%s'", a);
+		err_say("compression takes on/off or 1/0, not '%s'", a);
 		return -EINVAL;
 	}
 	return tape_set_compression(c->t, on);
@@ -295,7 +296,7 @@ static int v_write(struct tape_cli *c, const char *path, int64_t n)
 	(void)n;
 	if (!buf || fd < 0) {
 		rc = !buf ? -ENOMEM : -errno;
-		cm_err("cannot read '%s': %s", path, strerror(-rc));
+		err_say("cannot read '%s': %s", path, strerror(-rc));
 		goto out;
 	}
 	while ((got = read_full(fd, buf, rs)) > 0) {
@@ -310,7 +311,7 @@ static int v_write(struct tape_cli *c, const char *path, int64_t n)
 		bytes += (uint64_t)got;
 	}
 	if (got < 0)
-		rc = (int)got, cm_err("cannot read '%s': %s", path, strerror(-rc));
+		rc = (int)got, err_say("cannot read '%s': %s", path, strerror(-rc));
 	fprintf(stderr, "%" PRIu64 " records, %" PRIu64 " bytes written\n", recs,
 		bytes);
 out:
@@ -350,7 +351,7 @@ static int v_read(struct tape_cli *c, const char *path, int64_t n)
 	(void)n;
 	if (!buf || fd < 0) {
 		rc = !buf ? -ENOMEM : -errno;
-		cm_err("cannot write '%s': %s", path, strerror(-rc));
+		err_say("cannot write '%s': %s", path, strerror(-rc));
 		goto out;
 	}
 	if (p.block_size)
@@ -358,7 +359,7 @@ static int v_read(struct tape_cli *c, const char *path, int64_t n)
 	while ((r = tape_read(c->t, buf, cap, &what)) > 0) {
 		rc = write_all(fd, buf, (size_t)r);
 		if (rc < 0) {
-			cm_err("cannot write '%s': %s", path, strerror(-rc));
+			err_say("cannot write '%s': %s", path, strerror(-rc));
 			goto out;
 		}
 		recs++;
@@ -387,7 +388,7 @@ static int v_test(struct tape_cli *c, const char *a, int64_t n)
 	printf("tape test: %u checks passed, %u failed, %u skipped\n",
 	       res.passed, res.failed, res.skipped);
 	if (res.failed)
-		c->exit_code = CM_EXIT_PARTIAL;
+		c->exit_code = ERR_EXIT_PARTIAL;
 	return 0;
 }
 
@@ -433,8 +434,8 @@ static int v_partseek(struct tape_cli *c, const char *a, int64_t n)
 	int64_t blk;
 
 	(void)a;
-	if (!cm_parse_size(partseek_block, false, &blk)) {
-		cm_err("partseek needs a partition and a block number");
+	if (!text_parse_size(partseek_block, false, &blk)) {
+		err_say("partseek needs a partition and a block number");
 		return -EINVAL;
 	}
 	return tape_locate(c->t, (unsigned)n, (uint64_t)blk);
@@ -474,7 +475,7 @@ static bool parse_inject(const char *s, struct tape_vopts *vo)
 	int64_t n;
 	long *slot;
 
-	if (!at || !cm_parse_size(at + 1, false, &n))
+	if (!at || !text_parse_size(at + 1, false, &n))
 		return false;
 	if (!strncmp(s, "read-error@", 11))
 		slot = &vo->fault_read_error;
@@ -507,9 +508,9 @@ static int parse_opts(int argc, char **argv, struct tape_cli *c,
 	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': case 'w': case 's':
-			if (!cm_parse_size(optarg, false, &v) || (o == 's' && !v)) {
-				cm_err("bad size '%s'", optarg);
-				return CM_EXIT_USAGE;
+			if (!text_parse_size(optarg, false, &v) || (o == 's' && !v)) {
+				err_say("bad size '%s'", optarg);
+				return ERR_EXIT_USAGE;
 			}
 			if (o == 'c')
 				vo->capacity = (uint64_t)v;
@@ -522,12 +523,12 @@ static int parse_opts(int argc, char **argv, struct tape_cli *c,
 		case 'f': c->force = true; break;
 		case 'i':
 			if (!parse_inject(optarg, vo)) {
-				cm_err("bad --inject '%s'", optarg);
-				return CM_EXIT_USAGE;
+				err_say("bad --inject '%s'", optarg);
+				return ERR_EXIT_USAGE;
 			}
 			break;
-		case 'h': tape_usage(stdout); return CM_EXIT_OK;
-		default: tape_usage(stderr); return CM_EXIT_USAGE;
+		case 'h': tape_usage(stdout); return ERR_EXIT_OK;
+		default: tape_usage(stderr); return ERR_EXIT_USAGE;
 		}
 	}
 	return -1;
@@ -541,18 +542,18 @@ static int check_verbs(int argc, char **argv)
 		int64_t n;
 
 		if (!v) {
-			cm_err("unknown tape verb '%s' (see --help)", argv[i]);
-			return CM_EXIT_USAGE;
+			err_say("unknown tape verb '%s' (see --help)", argv[i]);
+			return ERR_EXIT_USAGE;
 		}
 		if (v->arg == ARG_NONE)
 			continue;
 		if (i + 1 < argc && (v->arg == ARG_WORD || v->arg == ARG_OPT_WORD ?
 				     !find_verb(argv[i + 1]) :
-				     cm_parse_size(argv[i + 1], v->run == v_mkpart, &n)))
+				     text_parse_size(argv[i + 1], v->run == v_mkpart, &n)))
 			i += 1 + (v->run == v_partseek);
 		else if (v->arg == ARG_NUM || v->arg == ARG_WORD) {
-			cm_err("'%s' needs an argument", argv[i]);
-			return CM_EXIT_USAGE;
+			err_say("'%s' needs an argument", argv[i]);
+			return ERR_EXIT_USAGE;
 		}
 	}
 	return -1;
@@ -569,7 +570,7 @@ static int run_verbs(struct tape_cli *c, int argc, char **argv)
 		if (v->arg != ARG_NONE && i + 1 < argc &&
 		    (v->arg == ARG_WORD || v->arg == ARG_OPT_WORD ?
 		     !find_verb(argv[i + 1]) :
-		     cm_parse_size(argv[i + 1], v->run == v_mkpart, &n)))
+		     text_parse_size(argv[i + 1], v->run == v_mkpart, &n)))
 			arg = argv[++i];
 		if (v->run == v_partseek)
 			partseek_block = i + 1 < argc ? argv[++i] : NULL;
@@ -577,9 +578,9 @@ static int run_verbs(struct tape_cli *c, int argc, char **argv)
 		if (rc < 0) {
 			const char *m = tape_errmsg(c->t);
 
-			cm_err("%s%s%s on %s: %s", v->name, arg ? " " : "",
+			err_say("%s%s%s on %s: %s", v->name, arg ? " " : "",
 			       arg ? arg : "", tape_name(c->t), *m ? m : strerror(-rc));
-			return CM_EXIT_FAILED;
+			return ERR_EXIT_FAILED;
 		}
 	}
 	return c->exit_code;
@@ -592,7 +593,7 @@ static void warn_rewinding(const char *dev, struct tape *t)
 
 	base = base ? base + 1 : dev;
 	if (!strcmp(tape_kind(t), "st") && !strncmp(base, "st", 2))
-		cm_warn("%s rewinds when closed, so positioning does not last past"
+		err_warn("%s rewinds when closed, so positioning does not last past"
 			" this command; use the no-rewind node /dev/n%s", dev, base);
 }
 
@@ -609,7 +610,7 @@ int cli_tape(int argc, char **argv)
 		return rc;
 	if (argc - optind < 2) {
 		tape_usage(stderr);
-		return CM_EXIT_USAGE;
+		return ERR_EXIT_USAGE;
 	}
 	dev = argv[optind];
 	rc = check_verbs(argc - optind - 1, argv + optind + 1);
@@ -617,17 +618,30 @@ int cli_tape(int argc, char **argv)
 		return rc;
 	rc = tape_open(dev, &vo, &c.t);
 	if (rc < 0) {
-		cm_err("cannot open tape '%s': %s%s", dev, strerror(-rc), rc == -ENODEV ?
+		err_say("cannot open tape '%s': %s%s", dev, strerror(-rc), rc == -ENODEV ?
 		       " (want /dev/nstN, IMAGE.tap, simh:PATH or mem:)" : "");
-		return CM_EXIT_FAILED;
+		return ERR_EXIT_FAILED;
 	}
 	warn_rewinding(dev, c.t);
 	rc = run_verbs(&c, argc - optind - 1, argv + optind + 1);
 	crc = tape_close(c.t);
 	if (crc < 0) {
-		cm_err("closing %s: %s", dev, strerror(-crc));
-		if (rc == CM_EXIT_OK)
-			rc = CM_EXIT_FAILED;
+		err_say("closing %s: %s", dev, strerror(-crc));
+		if (rc == ERR_EXIT_OK)
+			rc = ERR_EXIT_FAILED;
 	}
 	return rc;
 }
+
+/* TRANSITIONAL: the group as a struct cli_cmd, around its old entry point. */
+static int tape_legacy(struct cli_ctx *c, int argc, char **argv)
+{
+	c->legacy_exit = cli_tape(argc, argv);
+	return 0;
+}
+
+const struct cli_cmd cli_tape_cmd = {
+	.name = "tape", .run = tape_legacy, .max_args = -1,
+	.args = "DEV VERB [ARG]...",
+	.summary = "mt-style drive control and self-test",
+};

@@ -17,7 +17,8 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "cm.h"
+#include "err.h"
+#include "text.h"
 #include "fs.h"
 
 struct vol_out {
@@ -49,7 +50,7 @@ static int gather(struct vol_out *o, const char *arg)
 {
 	const char *const paths[1] = { arg };
 	struct fs_volume *v = NULL, one;
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	struct stat sb;
 	size_t n = 0;
 	int rc;
@@ -69,7 +70,7 @@ static int gather(struct vol_out *o, const char *arg)
 		free(v);
 	}
 	if (rc < 0)
-		cm_err("%s", err.msg[0] ? err.msg : "out of memory");
+		err_say("%s", err.msg[0] ? err.msg : "out of memory");
 	return rc;
 }
 
@@ -102,7 +103,7 @@ static void cell(const char *in, char *out, size_t cap)
 	size_t n = 0;
 
 	while (*p && n + 5 < cap) {
-		size_t len = cm_utf8_len(p);
+		size_t len = text_utf8_len(p);
 
 		if (len == 0 || *p < 0x20 || *p == 0x7f) {
 			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", *p++);
@@ -190,7 +191,7 @@ static void json_str(const char *key, const char *s, bool last)
 		printf("null%s", last ? "" : ", ");
 		return;
 	}
-	cm_json_str(s);
+	text_json_str(stdout, s);
 	printf("%s", last ? "" : ", ");
 }
 
@@ -247,7 +248,7 @@ int cli_volumes(int argc, char **argv)
 	};
 	struct vol_out o = { 0 };
 	bool json = false;
-	int opt, failed = 0, rc = CM_EXIT_OK;
+	int opt, failed = 0, rc = ERR_EXIT_OK;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -255,7 +256,7 @@ int cli_volumes(int argc, char **argv)
 			json = true;
 		} else {
 			volumes_usage(opt == 'h' ? stdout : stderr);
-			return opt == 'h' ? CM_EXIT_OK : CM_EXIT_USAGE;
+			return opt == 'h' ? ERR_EXIT_OK : ERR_EXIT_USAGE;
 		}
 	}
 	if (optind == argc)
@@ -265,10 +266,23 @@ int cli_volumes(int argc, char **argv)
 	if (json)
 		print_json(&o);
 	else if (print_table(&o) < 0)
-		failed++, cm_err("out of memory");
+		failed++, err_say("out of memory");
 	if (failed)
-		rc = failed == (optind == argc ? 1 : argc - optind) ? CM_EXIT_FAILED
-								  : CM_EXIT_PARTIAL;
+		rc = failed == (optind == argc ? 1 : argc - optind) ? ERR_EXIT_FAILED
+								  : ERR_EXIT_PARTIAL;
 	free(o.v);
 	return rc;
 }
+
+/* TRANSITIONAL: the group as a struct cli_cmd, around its old entry point. */
+static int volumes_legacy(struct cli_ctx *c, int argc, char **argv)
+{
+	c->legacy_exit = cli_volumes(argc, argv);
+	return 0;
+}
+
+const struct cli_cmd cli_volumes_cmd = {
+	.name = "volumes", .run = volumes_legacy, .max_args = -1,
+	.args = "[--json] [PATH]...",
+	.summary = "disks, partitions and images: fs type, UUID, label, state",
+};

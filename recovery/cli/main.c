@@ -3,50 +3,54 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cm.h"
+#include "err.h"
 
-struct cli_cmd {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *summary;
+static int run_main(struct cli_ctx *c, int argc, char **argv);
+
+static const struct cli_cmd *const main_groups[] = {
+	&cli_tape_cmd, &cli_fs_cmd, &cli_volumes_cmd, &cli_srdelayed_cmd,
+	&cli_hive_cmd, NULL,
 };
 
-static const struct cli_cmd cli_cmds[] = {
-	{ "tape", cli_tape, "tape DEV VERB [ARG]...  mt-style drive control and self-test" },
-	{ "fs", cli_fs, "fs VOL VERB [ARG]...     debugfs-like access to unmounted ext/NTFS volumes and directories" },
-	{ "volumes", cli_volumes, "volumes [--json] [PATH]... disks, partitions and images: fs type, UUID, label, state" },
-	{ "srdelayed", cli_srdelayed, "srdelayed add|list|apply   queue and apply delayed move/delete/short-name operations" },
-	{ "hive", cli_hive, "hive SUBCMD ...          offline registry hives: info, pending, merge, mounted, files-not-to-backup" },
-};
-
-#define NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
-
-static int usage(FILE *f, int rc)
+static void main_usage(FILE *f)
 {
 	fprintf(f, "usage: sysrecover COMMAND [ARGS]\n\ncommands:\n");
-	for (size_t i = 0; i < NCMDS; i++)
-		fprintf(f, "  %s\n", cli_cmds[i].summary);
+	for (size_t i = 0; main_groups[i]; i++)
+		fprintf(f, "  %s %s\n      %s\n", main_groups[i]->name,
+			main_groups[i]->args, main_groups[i]->summary);
 	fprintf(f, "\n'sysrecover COMMAND --help' describes one command.\n");
-	return rc;
+}
+
+static int run_main(struct cli_ctx *c, int argc, char **argv)
+{
+	if (argc < 2) {
+		main_usage(stderr);
+		return cli_usage_err(c, "which command?");
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		main_usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; main_groups[i]; i++)
+		if (!strcmp(argv[1], main_groups[i]->name))
+			return main_groups[i]->run(c, argc - 1, argv + 1);
+	return cli_usage_err(c, "unknown command '%s' ('sysrecover --help' lists them)",
+			     argv[1]);
 }
 
 int main(int argc, char **argv)
 {
+	struct cli_ctx c = { 0 };
 	const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
+	int rc;
 
 	base = base ? base + 1 : argv[0] ? argv[0] : "";
 	/* Installed as a link named srdelayed: `srdelayed apply ...`. */
 	if (!strcmp(base, "srdelayed")) {
-		cm_progname = "srdelayed";
-		return cli_srdelayed(argc, argv);
+		err_progname = "srdelayed";
+		rc = cli_srdelayed_cmd.run(&c, argc, argv);
+	} else {
+		rc = run_main(&c, argc, argv);
 	}
-	if (argc < 2)
-		return usage(stderr, CM_EXIT_USAGE);
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return usage(stdout, CM_EXIT_OK);
-	for (size_t i = 0; i < NCMDS; i++)
-		if (!strcmp(argv[1], cli_cmds[i].name))
-			return cli_cmds[i].run(argc - 1, argv + 1);
-	cm_err("unknown command '%s'", argv[1]);
-	return usage(stderr, CM_EXIT_USAGE);
+	return cli_finish(&c, rc);
 }

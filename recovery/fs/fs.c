@@ -35,13 +35,13 @@ int fs_fail_op(struct fs *fs, int err, const char *verb, const char *path)
 		       strerror(-err));
 }
 
-int fs_err_set(struct fs_err *e, int err, const char *fmt, ...)
+int fs_err_set(struct err *e, int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (!e)
 		return err;
-	e->code = err;
+	e->level = ERR_FATAL, e->code = ERR_SYSTEM, e->errnum = -(err);
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
@@ -81,7 +81,7 @@ static bool is_dir(const char *path)
 /* Turn a volume name into the bytes that hold it: a plain file or device as
  * it is, anything else (IMAGE@N, UUID=, LABEL=, PARTUUID=) through libblkid. */
 static int find_target(const char *spec, struct fs_target *tg,
-		       struct fs_volume *vol, struct fs_err *err)
+		       struct fs_volume *vol, struct err *err)
 {
 	struct stat sb;
 	int rc;
@@ -130,7 +130,7 @@ int fs_probe(const char *path, enum fs_kind *kind)
 
 /* The backend for a volume name, with the bytes it is in. */
 static int find_ops(const char *path, struct fs_target *tg, struct fs_volume *vol,
-		    const struct fs_ops **ops, struct fs_err *err)
+		    const struct fs_ops **ops, struct err *err)
 {
 	int rc = find_target(path, tg, vol, err);
 
@@ -144,7 +144,7 @@ static int find_ops(const char *path, struct fs_target *tg, struct fs_volume *vo
 	return 0;
 }
 
-int fs_state(const char *path, enum fs_state *state, struct fs_err *err)
+int fs_state(const char *path, enum fs_state *state, struct err *err)
 {
 	struct fs_volume vol;
 	struct fs_target tg;
@@ -154,7 +154,7 @@ int fs_state(const char *path, enum fs_state *state, struct fs_err *err)
 	return rc < 0 ? rc : ops->state(&tg, state, err);
 }
 
-int fs_open(const char *path, unsigned flags, struct fs **out, struct fs_err *err)
+int fs_open(const char *path, unsigned flags, struct fs **out, struct err *err)
 {
 	const struct fs_ops *ops = &fs_dir_ops;
 	struct fs_volume vol;

@@ -32,6 +32,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "err.h"
 #include <sys/types.h>
 #include <time.h>
 
@@ -95,10 +97,6 @@ struct fs_times {
 };
 
 /* An error before there is a handle (fs_open, fs_state). */
-struct fs_err {
-	int code;
-	char msg[512];
-};
 
 /* ---- volumes (volume.c, libblkid) ------------------------------------------ */
 
@@ -123,11 +121,11 @@ struct fs_volume {
  * table yields one entry per partition), or every block device when n == 0.
  * *out is malloc'd. */
 int fs_volume_list(const char *const *paths, size_t n, struct fs_volume **out,
-		   size_t *count, struct fs_err *err);
+		   size_t *count, struct err *err);
 /* Resolve UUID=, LABEL=, PARTUUID=, a device path, IMAGE or IMAGE@N, looking
  * in `paths` (plus every block device when n == 0). */
 int fs_volume_resolve(const char *spec, const char *const *paths, size_t n,
-		      struct fs_volume *out, struct fs_err *err);
+		      struct fs_volume *out, struct err *err);
 const char *fs_state_name(enum fs_state state);
 
 /* ---- opening ------------------------------------------------------------ */
@@ -137,14 +135,14 @@ const char *fs_state_name(enum fs_state state);
 int fs_probe(const char *path, enum fs_kind *kind);
 
 /* The on-disk state, read without changing anything. */
-int fs_state(const char *path, enum fs_state *state, struct fs_err *err);
+int fs_state(const char *path, enum fs_state *state, struct err *err);
 
 /* Open a volume.  Read-write refuses, with a message that says why and what
  * to do: a mounted volume (mountinfo and O_EXCL), ext needing journal
  * recovery (unless FS_O_REPLAY_JOURNAL), ext with errors, NTFS hibernated or
  * Fast Startup, NTFS unclean.  `path` may be "image@N" for partition N
  * (1-based) of a partitioned image. */
-int fs_open(const char *path, unsigned flags, struct fs **out, struct fs_err *err);
+int fs_open(const char *path, unsigned flags, struct fs **out, struct err *err);
 /* Flush everything and close; the first error wins.  Always frees. */
 int fs_close(struct fs *fs);
 int fs_sync(struct fs *fs);

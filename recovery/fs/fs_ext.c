@@ -826,7 +826,7 @@ static enum fs_state ext_sb_state(const struct ext2_super_block *sb)
 }
 
 static int ext_state(const struct fs_target *tg, enum fs_state *st,
-		     struct fs_err *err)
+		     struct err *err)
 {
 	struct ext2_super_block sb;
 	int rc = ext_read_super(tg, &sb);

@@ -23,7 +23,7 @@ struct fs_ops {
 	unsigned caps;           /* FS_CAP_* */
 	/* 1 mine, 0 not mine, < 0 I/O error; must not change anything */
 	int (*probe)(const struct fs_target *tg);
-	int (*state)(const struct fs_target *tg, enum fs_state *st, struct fs_err *err);
+	int (*state)(const struct fs_target *tg, enum fs_state *st, struct err *err);
 	/* fill fs->priv; refusals go through fs_fail with the reason and the fix */
 	int (*open)(struct fs *fs, const struct fs_target *tg, unsigned flags);
 	int (*close)(struct fs *fs);  /* flush, free priv */
@@ -94,7 +94,7 @@ int fs_fail(struct fs *fs, int err, const char *fmt, ...)
 /* The usual sentence: "cannot VERB 'PATH' on NAME: strerror(err)". */
 int fs_fail_op(struct fs *fs, int err, const char *verb, const char *path);
 /* Same, for errors before there is a handle. */
-int fs_err_set(struct fs_err *e, int err, const char *fmt, ...)
+int fs_err_set(struct err *e, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Is this file or block device mounted (by device number or path)?  Used by

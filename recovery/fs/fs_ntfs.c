@@ -431,7 +431,7 @@ static int ntfs_probe(const struct fs_target *tg)
 }
 
 static int ntfs_state(const struct fs_target *tg, enum fs_state *st,
-		      struct fs_err *err)
+		      struct err *err)
 {
 	struct ntfs_range r;
 	ntfs_volume *vol = mount_range(tg, &r, NTFS_MNT_RDONLY);
@@ -456,7 +456,7 @@ static int ntfs_state(const struct fs_target *tg, enum fs_state *st,
 static int refuse_rw(struct fs *fs, const struct fs_target *tg)
 {
 	enum fs_state st;
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	unsigned long mf = 0;
 	int rc;
 

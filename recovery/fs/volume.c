@@ -377,7 +377,7 @@ static int add_partition_dev(const char *path, const struct stat *sb,
 }
 
 /* Everything on one device or image file. */
-static int scan_path(const char *path, struct vol_list *l, struct fs_err *err)
+static int scan_path(const char *path, struct vol_list *l, struct err *err)
 {
 	blkid_partlist ls = NULL;
 	blkid_probe pr = NULL;
@@ -516,7 +516,7 @@ static int add_unreadable(const char *node, struct vol_list *l)
 /* Volumes on `paths`, or on every block device when n == 0 (then a device
  * we cannot read, such as an empty CD drive, is skipped, not an error). */
 static int collect(const char *const *paths, size_t n, struct vol_list *l,
-		   struct fs_err *err)
+		   struct err *err)
 {
 	char **disks = NULL;
 	size_t nd = 0;
@@ -547,7 +547,7 @@ static bool state_probed(const char *fstype)
 }
 
 int fs_volume_list(const char *const *paths, size_t n, struct fs_volume **out,
-		   size_t *count, struct fs_err *err)
+		   size_t *count, struct err *err)
 {
 	struct vol_list l = { 0 };
 	int rc = collect(paths, n, &l, err);
@@ -560,7 +560,7 @@ int fs_volume_list(const char *const *paths, size_t n, struct fs_volume **out,
 	 * backend that cannot tell yet (-ENOSYS, -EOPNOTSUPP) leaves it unknown. */
 	for (size_t i = 0; i < l.n; i++) {
 		struct fs_volume *v = &l.v[i];
-		struct fs_err e;
+		struct err e;
 
 		if (state_probed(v->fstype))
 			v->state_known = fs_state(v->name, &v->state, &e) == 0;
@@ -604,7 +604,7 @@ static void name_list(const struct fs_volume *const *v, size_t n, char *buf,
 
 static int resolve_tag(const char *spec, enum match_key key, const char *val,
 		       const char *const *paths, size_t n, struct fs_volume *out,
-		       struct fs_err *err)
+		       struct err *err)
 {
 	const struct fs_volume **hit = NULL;
 	struct vol_list l = { 0 };
@@ -675,7 +675,7 @@ static bool parse_partno(const char *s, long *out)
 /* A path names itself; a partitioned one must be given a partition number
  * (want 0 = the whole path). */
 static int resolve_path(const char *path, long want, struct fs_volume *out,
-			struct fs_err *err)
+			struct err *err)
 {
 	const char *const paths[1] = { path };
 	const struct fs_volume **all = NULL;
@@ -751,7 +751,7 @@ static int parse_tag(const char *spec, enum match_key *key, char *val, size_t ca
 }
 
 int fs_volume_resolve(const char *spec, const char *const *paths, size_t n,
-		      struct fs_volume *out, struct fs_err *err)
+		      struct fs_volume *out, struct err *err)
 {
 	char image[4096], val[300];
 	const char *suffix;

@@ -88,16 +88,16 @@ int hive_seterr(struct hive *h, int code, const char *fmt, ...)
 	return code > 0 ? -code : code;
 }
 
-static int set_err(struct hive_err *err, int code, const char *fmt, ...)
+static int set_err(struct err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static int set_err(struct hive_err *err, int code, const char *fmt, ...)
+static int set_err(struct err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (code > 0)
 		code = -code;
 	if (err) {
-		err->code = code;
+		err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(code);
 		va_start(ap, fmt);
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
@@ -344,7 +344,7 @@ static int read_base(const char *path, uint8_t *b, size_t *got)
 
 /* Our own look at the base block, so a wrong file gets a clear reason. */
 static int check_base(const char *file, const char *name, struct hive_base *hb,
-		      struct hive_err *err)
+		      struct err *err)
 {
 	uint8_t b[HIVE_BASE_SIZE];
 	size_t got = 0;
@@ -402,7 +402,7 @@ static void unlink_tmp(char **p)
 
 /* Replay failed: a writer is refused, a reader gets the file as it is. */
 static int replay_failed(struct hive *h, const char *src, const char *why,
-			 struct hive_err *err)
+			 struct err *err)
 {
 	int rc;
 
@@ -425,10 +425,10 @@ static int replay_failed(struct hive *h, const char *src, const char *why,
 
 /* src: the hive file to start from; log1/log2: its logs or NULL. */
 static int open_common(struct hive *h, const char *src, const char *log1,
-		       const char *log2, struct hive_err *err)
+		       const char *log2, struct err *err)
 {
 	struct hive_base hb;
-	struct hive_err lerr = { 0 };
+	struct err lerr = { 0 };
 	int rc = check_base(src, h->name, &hb, err);
 
 	if (rc < 0)
@@ -484,7 +484,7 @@ static char *local_log(const char *path, int n)
 }
 
 int hive_open(const char *path, unsigned flags, struct hive **out,
-	      struct hive_err *err)
+	      struct err *err)
 {
 	struct hive *h = hive_new(path, NULL, flags);
 	char *l1 = NULL, *l2 = NULL;
@@ -578,7 +578,7 @@ out:
 }
 
 int hive_open_fs(struct fs *fs, const char *path, unsigned flags,
-		 struct hive **out, struct hive_err *err)
+		 struct hive **out, struct err *err)
 {
 	struct hive *h = hive_new(path, fs, flags);
 	char *logs[2] = { NULL, NULL };
@@ -910,7 +910,7 @@ static int commit_file(struct hive *h, char **newf)
 	return 0;
 }
 
-int hive_commit(struct hive *h, struct hive_err *err)
+int hive_commit(struct hive *h, struct err *err)
 {
 	char *newf = NULL;
 	int rc;

@@ -18,13 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h"
+
 struct fs;
 struct hive;
 
-struct hive_err {
-	int code;
-	char msg[512];
-};
 
 /* Registry value types (winnt.h). */
 enum {
@@ -53,15 +51,15 @@ struct hive_info {
 /* Open a hive file.  A dirty hive with logs beside it is replayed into our
  * copy (read or write); without logs it opens with a warning in info. */
 int hive_open(const char *path, unsigned flags, struct hive **out,
-	      struct hive_err *err);
+	      struct err *err);
 /* The same for a hive inside an unmounted volume, through fs.h. */
 int hive_open_fs(struct fs *fs, const char *path, unsigned flags,
-		 struct hive **out, struct hive_err *err);
+		 struct hive **out, struct err *err);
 /* Write the edits: commit to a new file, re-open and verify it, then
  * replace the original atomically (beside it, then rename), with its logs
  * removed in the same step; the result is clean (equal sequence numbers,
  * valid checksum). */
-int hive_commit(struct hive *h, struct hive_err *err);
+int hive_commit(struct hive *h, struct err *err);
 /* Discard uncommitted edits and free. */
 void hive_close(struct hive *h);
 const struct hive_info *hive_info(const struct hive *h);
@@ -220,7 +218,7 @@ void hive_kntr_rule_free(struct hive_kntr_rule *r);
  * the normalised form; `from` bits or'ed in).  A hive without the key adds
  * nothing. */
 int hive_kntr_read(struct hive *h, unsigned from, struct hive_kntr_rule **rules,
-		   size_t *n, struct hive_err *err);
+		   size_t *n, struct err *err);
 void hive_kntr_rules_free(struct hive_kntr_rule *rules, size_t n);
 
 /* "ControlSet00N\rest" for a rule in hive h (malloc'd), value excluded. */
@@ -281,7 +279,7 @@ int hive_md_decode(const void *data, size_t len, struct hive_md_value *out);
 void hive_md_value_free(struct hive_md_value *v);
 /* All values of SYSTEM\MountedDevices, in hive order. */
 int hive_md_read(struct hive *h, struct hive_md_entry **out, size_t *n,
-		 struct hive_err *err);
+		 struct err *err);
 void hive_md_free(struct hive_md_entry *e, size_t n);
 /* The entry for "C:", "\DosDevices\C:", "\??\Volume{G}", "Volume{G}" or
  * "\\?\Volume{G}\"; NULL when absent. */
@@ -291,7 +289,7 @@ const struct hive_md_entry *hive_md_find(const struct hive_md_entry *e,
  * (every block device when npaths == 0).  -ENOENT none, -EEXIST more than
  * one, -EINVAL a form that names no partition; err says which. */
 int hive_md_resolve(const struct hive_md_value *v, const char *const *paths,
-		    size_t npaths, struct fs_volume *out, struct hive_err *err);
+		    size_t npaths, struct fs_volume *out, struct err *err);
 
 /* -- FilesNotToBackup (seed-digest 6.1) -- */
 
@@ -337,7 +335,7 @@ void hive_fntb_rule_free(struct hive_fntb_rule *r);
 /* Read the rules of SYSTEM (current control set), with %SystemRoot% and
  * %ProgramData% from `software` when given. */
 int hive_fntb_load(struct hive *system, struct hive *software,
-		   struct hive_fntb **out, struct hive_err *err);
+		   struct hive_fntb **out, struct err *err);
 /* Add one entry to a rule set (used by load and by tests). */
 int hive_fntb_add(struct hive_fntb *f, const char *component,
 		  const char *entry, const struct hive_fntb_env *env);

@@ -492,7 +492,7 @@ static int load_value(struct hive_fntb *f, struct hive *h, hive_key k,
 }
 
 int hive_fntb_load(struct hive *system, struct hive *software,
-		   struct hive_fntb **out, struct hive_err *err)
+		   struct hive_fntb **out, struct err *err)
 {
 	struct hive_fntb *f = calloc(1, sizeof(*f));
 	struct hive_fntb_env env = { 0 };
@@ -531,7 +531,7 @@ int hive_fntb_load(struct hive *system, struct hive *software,
 out:
 	if (rc < 0) {
 		if (err) {
-			err->code = rc;
+			err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(rc);
 			snprintf(err->msg, sizeof(err->msg), "cannot read FilesNotToBackup in %s: %s",
 				 hive_name(system), strerror(-rc));
 		}

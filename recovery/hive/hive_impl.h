@@ -71,6 +71,6 @@ int hive_mktemp(char **name, const char *what);
  * absent).  Apply what is valid and fix the base block.  On failure the copy
  * may be half-written (the caller discards it) and err says why. */
 int hive_log_replay(const char *work, const char *log1, const char *log2,
-		    unsigned *applied, struct hive_err *err);
+		    unsigned *applied, struct err *err);
 
 #endif

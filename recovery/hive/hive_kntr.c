@@ -357,12 +357,12 @@ static int value_name_cb(void *arg, const char *name, uint32_t type,
 }
 
 /* "cannot read WHAT in HIVE: reason" */
-static void seterr(struct hive_err *err, int code, const char *what,
+static void seterr(struct err *err, int code, const char *what,
 		   const char *hive)
 {
 	if (!err)
 		return;
-	err->code = code;
+	err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(code);
 	snprintf(err->msg, sizeof(err->msg), "cannot read %s in %s: %s", what, hive,
 		 strerror(-code));
 }
@@ -415,7 +415,7 @@ static int read_component(struct hive *h, hive_key k, const char *name,
 }
 
 int hive_kntr_read(struct hive *h, unsigned from, struct hive_kntr_rule **rules,
-		   size_t *n, struct hive_err *err)
+		   size_t *n, struct err *err)
 {
 	struct namelist names = { 0 };
 	unsigned cur = 1, def = 1;

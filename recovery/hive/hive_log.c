@@ -51,13 +51,13 @@ static void wr32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
-static int fail(struct hive_err *err, int code, const char *fmt, ...)
+static int fail(struct err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static int fail(struct hive_err *err, int code, const char *fmt, ...)
+static int fail(struct err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	err->code = -code;
+	err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(-code);
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
@@ -98,7 +98,7 @@ static uint64_t marvin32(const uint8_t *p, size_t n, uint64_t seed)
 
 /* ---- loading ------------------------------------------------------------ */
 
-static int load_log(const char *path, struct logf *l, struct hive_err *err)
+static int load_log(const char *path, struct logf *l, struct err *err)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
@@ -214,7 +214,7 @@ static int apply_entry(int fd, const struct entry *e)
 /* Apply, in sequence order, the entries that continue the primary: the
  * first must carry the primary's sequence number, each next one +1. */
 static int replay_new(int fd, uint8_t *base, struct logf *logs, size_t nlogs,
-		      unsigned *applied, struct hive_err *err)
+		      unsigned *applied, struct err *err)
 {
 	struct entry *v = NULL;
 	size_t n = 0, i = 0;
@@ -259,7 +259,7 @@ out:
 /* ---- old format (dirty vector) ------------------------------------------ */
 
 static int replay_old(int fd, uint8_t *base, const struct logf *l,
-		      unsigned *applied, struct hive_err *err)
+		      unsigned *applied, struct err *err)
 {
 	uint32_t hbins = l->hb.data_size, bits = hbins / 512;
 	size_t bytes = (bits + 7) / 8, pages, k = 0;
@@ -292,7 +292,7 @@ static int replay_old(int fd, uint8_t *base, const struct logf *l,
 
 /* The base block back, the file long enough for its bins, and hivex must
  * read the result: a replay that hivex cannot open is a failed replay. */
-static int finish(int fd, const char *work, uint8_t *base, struct hive_err *err)
+static int finish(int fd, const char *work, uint8_t *base, struct err *err)
 {
 	struct stat st;
 	off_t need = (off_t)HIVE_BASE_SIZE + rd32(base + 40);
@@ -315,7 +315,7 @@ static int finish(int fd, const char *work, uint8_t *base, struct hive_err *err)
 }
 
 int hive_log_replay(const char *work, const char *log1, const char *log2,
-		    unsigned *applied, struct hive_err *err)
+		    unsigned *applied, struct err *err)
 {
 	struct logf logs[2];
 	const char *paths[2] = { log1, log2 };
@@ -331,7 +331,7 @@ int hive_log_replay(const char *work, const char *log1, const char *log2,
 		goto out;
 	}
 	for (int i = 0; i < 2; i++) {
-		struct hive_err lerr;
+		struct err lerr;
 		if (paths[i] && load_log(paths[i], &logs[n], &lerr) == 0)
 			nnew += logs[n++].hb.type == 6;
 		else if (paths[i])

@@ -175,7 +175,7 @@ static int md_cb(void *arg, const char *name, uint32_t type, const void *data,
 }
 
 int hive_md_read(struct hive *h, struct hive_md_entry **out, size_t *n,
-		 struct hive_err *err)
+		 struct err *err)
 {
 	struct md_list l = { 0 };
 	hive_key k;
@@ -187,7 +187,7 @@ int hive_md_read(struct hive *h, struct hive_md_entry **out, size_t *n,
 		rc = hive_values(h, k, md_cb, &l);
 	if (rc < 0) {
 		if (err) {
-			err->code = rc;
+			err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(rc);
 			snprintf(err->msg, sizeof(err->msg), "cannot read %s in %s: %s",
 				 MD_KEY, hive_name(h), strerror(-rc));
 		}
@@ -255,15 +255,15 @@ static bool md_matches(const struct hive_md_value *v, const struct fs_volume *vo
 }
 
 int hive_md_resolve(const struct hive_md_value *v, const char *const *paths,
-		    size_t npaths, struct fs_volume *out, struct hive_err *err)
+		    size_t npaths, struct fs_volume *out, struct err *err)
 {
 	struct fs_volume *vols = NULL;
-	struct fs_err ferr = { 0 };
+	struct err ferr = { 0 };
 	size_t count = 0, found = 0, first = 0;
 	int rc;
 
 	if (v->kind != HIVE_MD_MBR && v->kind != HIVE_MD_GPT) {
-		err->code = -EINVAL;
+		err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(-EINVAL);
 		snprintf(err->msg, sizeof(err->msg),
 			 "%s names no disk partition (only the MBR and GPT forms do)",
 			 v->text);
@@ -271,7 +271,7 @@ int hive_md_resolve(const struct hive_md_value *v, const char *const *paths,
 	}
 	rc = fs_volume_list(paths, npaths, &vols, &count, &ferr);
 	if (rc < 0) {
-		err->code = rc;
+		err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(rc);
 		snprintf(err->msg, sizeof(err->msg), "%s", ferr.msg);
 		return rc;
 	}
@@ -281,7 +281,7 @@ int hive_md_resolve(const struct hive_md_value *v, const char *const *paths,
 		if (!found++)
 			first = i;
 		else if (found == 2) {
-			err->code = -EEXIST;
+			err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(-EEXIST);
 			snprintf(err->msg, sizeof(err->msg),
 				 "%.100s matches both %.180s and %.180s: detach one",
 				 v->text, vols[first].name, vols[i].name);
@@ -290,7 +290,7 @@ int hive_md_resolve(const struct hive_md_value *v, const char *const *paths,
 	if (found == 1)
 		*out = vols[first];
 	else if (!found) {
-		err->code = -ENOENT;
+		err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(-ENOENT);
 		snprintf(err->msg, sizeof(err->msg), "no attached volume has %s", v->text);
 	}
 	free(vols);

@@ -10,7 +10,7 @@ S=$1
 [ -n "${2:-}" ] && [ -x "$2" ] && S=$2
 D=$(cd "$(dirname "$0")/../.." && pwd)/../shared/testdata/hives
 [ -f "$D/minimal" ] || { echo "FAIL srd_apply-data: $D/minimal missing"; exit 1; }
-. "$(dirname "$0")/lib/check.sh"
+. "$(dirname "$0")/../lib/check.sh"
 workdir srdapply
 T=$(printf '\t')
 SM='ControlSet001\Control\Session Manager'

@@ -14,7 +14,7 @@ set -u
 S=$1   # the plain build: hundreds of runs; the ASan one runs the reference
 A=${2:-$1}
 [ -x "$A" ] || A=$S
-. "$(dirname "$0")/lib/check.sh"
+. "$(dirname "$0")/../lib/check.sh"
 workdir crash
 
 # The tree the queue works on.
@@ -181,13 +181,13 @@ crash() { # kind
 		bad "$k-rerun-after-done-changes-nothing" "image changed"
 }
 
-# Windows: pending renames and an srdelayed file (lib/crash_win.py) on an
+# Windows: pending renames and an srdelayed file (../lib/crash_win.py) on an
 # MBR disk that the SYSTEM hive's MountedDevices names, so that the kills
 # also land in the statuses and in the SOFTWARE and SYSTEM hive commits.
 mkwin() {
 	H=$(cd "$(dirname "$0")/../.." && pwd)/../shared/testdata/hives/minimal
 	[ -r "$H" ] || { bad win-data "$H missing"; return 1; }
-	python3 "$(dirname "$0")/lib/crash_win.py" "$w/sys.reg" "$w/ops" &&
+	python3 "$(dirname "$0")/../lib/crash_win.py" "$w/sys.reg" "$w/ops" &&
 		cp "$H" "$w/SYSTEM" && chmod 644 "$w/SYSTEM" &&
 		hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$w/SYSTEM" "$w/sys.reg" ||
 		{ bad win-hive "hivexregedit"; return 1; }

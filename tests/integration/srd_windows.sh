@@ -19,7 +19,7 @@ S=$1
 [ -n "${2:-}" ] && [ -x "$2" ] && S=$2
 D=$(cd "$(dirname "$0")/../.." && pwd)/../shared/testdata/hives
 [ -d "$D" ] || { echo "FAIL srd_windows-data: $D missing"; exit 1; }
-. "$(dirname "$0")/lib/check.sh"
+. "$(dirname "$0")/../lib/check.sh"
 workdir srdwin
 SM='ControlSet001\Control\Session Manager'
 

@@ -37,7 +37,7 @@ static int sh(const char *fmt, ...)
 
 static struct fs *open_vol(const char *path, unsigned flags)
 {
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	struct fs *fs = NULL;
 
 	if (fs_open(path, flags, &fs, &err) < 0)

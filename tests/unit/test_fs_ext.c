@@ -100,7 +100,7 @@ static void umount_(const char *mnt)
 
 static struct fs *open_rw(const char *img)
 {
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	struct fs *fs = NULL;
 	int rc = fs_open(img, FS_O_RDWR, &fs, &err);
 
@@ -494,7 +494,7 @@ static void test_round_trip(void **s)
 {
 	char src[300], a[300], b[300], mnt[300], *da;
 	struct copy c = { 0 };
-	struct fs_err err;
+	struct err err;
 
 	(void)s;
 	if (geteuid() != 0)
@@ -528,7 +528,7 @@ static void test_round_trip(void **s)
 static void refused2(const char *vol, const char *img, unsigned flags, int want,
 		     const char *words)
 {
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	struct fs *fs = NULL;
 
 	assert_int_equal(sh("cp %s %s.before", img, img), 0);
@@ -547,7 +547,7 @@ static void refused(const char *img, unsigned flags, int want, const char *words
 static void test_refuse_mounted(void **s)
 {
 	char img[300], mnt[300];
-	struct fs_err err;
+	struct err err;
 	struct fs *fs;
 
 	(void)s;
@@ -569,7 +569,7 @@ static void test_refuse_needs_recovery(void **s)
 {
 	char img[300];
 	enum fs_state st;
-	struct fs_err err;
+	struct err err;
 	struct fs *fs;
 
 	(void)s;
@@ -591,7 +591,7 @@ static void test_refuse_errors(void **s)
 {
 	char img[300];
 	enum fs_state st;
-	struct fs_err err;
+	struct err err;
 
 	(void)s;
 	snprintf(img, sizeof(img), "%s/e.img", tmp);
@@ -610,7 +610,7 @@ static void test_refuse_errors(void **s)
 static void test_bad_images(void **s)
 {
 	char img[300], cut[300];
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	struct fs *fs = NULL;
 
 	(void)s;
@@ -721,7 +721,7 @@ static void test_partition_offset(void **s)
 {
 	char disk[300], vol[320], part[300];
 	struct fs *fs;
-	struct fs_err err;
+	struct err err;
 
 	(void)s;
 	snprintf(disk, sizeof(disk), "%s/disk.img", tmp);

@@ -65,7 +65,7 @@ static const char *mkimg(const char *name, int mb)
 
 static struct fs *open_rw(const char *img)
 {
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	struct fs *fs = NULL;
 	int rc = fs_open(img, FS_O_RDWR, &fs, &err);
 
@@ -324,7 +324,7 @@ static void test_xattrs_streams(void **state)
 	/* the ctime we set survived close (it is written at inode sync) */
 	fs = NULL;
 	{
-		struct fs_err err;
+		struct err err;
 
 		assert_int_equal(fs_open(img, 0, &fs, &err), 0);
 		assert_int_equal(fs_lookup(fs, "/f", &st), 0);
@@ -372,7 +372,7 @@ static void test_offset(void **state)
 
 static void expect_open_error(const char *img, unsigned flags, const char *text)
 {
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	struct fs *fs = NULL;
 	int rc = fs_open(img, flags, &fs, &err);
 
@@ -665,7 +665,7 @@ static int copy_one(void *arg, const char *path, const struct fs_stat *st)
 static int tool_copy(const char *src, const char *dst)
 {
 	struct cp c = { 0 };
-	struct fs_err err;
+	struct err err;
 	int rc;
 
 	if (fs_open(src, 0, &c.src, &err) < 0) {
@@ -734,7 +734,7 @@ static int tool_dirty(const char *img)
 
 static int tool(int argc, char **argv)
 {
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	struct fs *fs;
 	enum fs_state st;
 

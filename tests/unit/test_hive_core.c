@@ -44,7 +44,7 @@ static int teardown(void **state)
 static struct hive *open_w(void)
 {
 	struct hive *h = NULL;
-	struct hive_err e = { 0 };
+	struct err e = { 0 };
 
 	assert_int_equal(hive_open(path, HIVE_O_WRITE, &h, &e), 0);
 	return h;
@@ -54,7 +54,7 @@ static struct hive *open_w(void)
 static void make_system(void)
 {
 	struct hive *h = open_w();
-	struct hive_err e = { 0 };
+	struct err e = { 0 };
 	hive_key k;
 
 	assert_int_equal(hive_create(h, "Select", &k), 0);
@@ -71,7 +71,7 @@ static void make_system(void)
 static void test_values_roundtrip(void **state)
 {
 	struct hive *h = open_w();
-	struct hive_err e = { 0 };
+	struct err e = { 0 };
 	char *s = NULL, **v = NULL;
 	char *const ms[] = { "a", "", "Grüße €", NULL };
 	uint32_t d;
@@ -131,7 +131,7 @@ static void test_untidy_strings(void **state)
 static void test_ccs(void **state)
 {
 	struct hive *h;
-	struct hive_err e = { 0 };
+	struct err e = { 0 };
 	unsigned cur, def;
 	char *s = NULL;
 	hive_key k;
@@ -177,7 +177,7 @@ static void put_pfro(struct hive *h, hive_key k, const char *name, int odd)
 static void test_pending(void **state)
 {
 	struct hive *h;
-	struct hive_err e = { 0 };
+	struct err e = { 0 };
 	struct hive_pending_list l;
 	char *const se[] = { "C:\\Windows\\System32\\srdelayed.exe \\??\\C:\\q", NULL };
 	char **got = NULL, guid[39], *s = NULL;
@@ -253,7 +253,7 @@ static int name_cb(void *arg, const char *name, hive_key k)
 static void test_special_and_errors(void **state)
 {
 	struct hive *h = NULL;
-	struct hive_err e = { 0 };
+	struct err e = { 0 };
 	hive_key k;
 	int n = 0;
 	FILE *f;

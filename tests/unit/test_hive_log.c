@@ -93,7 +93,7 @@ static void read_file(const char *p, uint8_t *d, size_t n)
 static void test_dirt_applied(void **state)
 {
 	struct hive *h = NULL;
-	struct hive_err e = { 0 };
+	struct err e = { 0 };
 	uint8_t out[8192], ab[8];
 
 	(void)state;
@@ -113,7 +113,7 @@ static void test_dirt_applied(void **state)
 static void test_mismatch_refused(void **state)
 {
 	struct hive *h = NULL;
-	struct hive_err e = { 0 };
+	struct err e = { 0 };
 	uint8_t log[2048], log2[2048], out[8192];
 
 	(void)state;
@@ -138,7 +138,7 @@ static void test_mismatch_refused(void **state)
 static void test_truncated_log(void **state)
 {
 	struct hive *h = NULL;
-	struct hive_err e = { 0 };
+	struct err e = { 0 };
 	uint8_t log[2048];
 
 	(void)state;

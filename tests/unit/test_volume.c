@@ -126,7 +126,7 @@ static void test_list_mbr(void **state)
 {
 	const char *paths[] = { img };
 	struct fs_volume *v = NULL;
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	char name[200];
 	size_t n = 0;
 
@@ -195,7 +195,7 @@ static void test_list_missing(void **state)
 {
 	const char *paths[] = { "/nonexistent/disk.img" };
 	struct fs_volume *v = NULL;
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	size_t n = 0;
 
 	(void)state;
@@ -210,7 +210,7 @@ static void test_resolve_tags(void **state)
 {
 	const char *paths[] = { whole, img };
 	struct fs_volume v;
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	char name[200];
 
 	(void)state;
@@ -236,7 +236,7 @@ static void test_resolve_ambiguous(void **state)
 {
 	const char *paths[] = { img, dup_img, whole };
 	struct fs_volume v;
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	char a[200], b[200];
 
 	(void)state;
@@ -256,7 +256,7 @@ static void test_resolve_ambiguous(void **state)
 static void test_resolve_paths(void **state)
 {
 	struct fs_volume v;
-	struct fs_err err = { 0 };
+	struct err err = { 0 };
 	char spec[300];
 
 	(void)state;
