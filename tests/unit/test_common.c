@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -17,6 +18,7 @@
 #include "err.h"
 #include "harness.h"
 #include "le.h"
+#include "progress.h"
 #include "text.h"
 
 static void t_err_set_and_context(void **state)
@@ -209,6 +211,45 @@ static void t_buf_and_size(void **state)
 	assert_false(text_parse_size("12q", false, &n));
 }
 
+static uint64_t fake_ns;
+static uint64_t fake_clock(void) { return fake_ns; }
+
+static void t_progress(void **state)
+{
+	struct progress p;
+	char out[512];
+	FILE *f;
+
+	(void)state;
+	/* Not a terminal and not forced: nothing is drawn. */
+	unsetenv("SYSRECOVER_PROGRESS");
+	progress_start(&p, "copy-in", 0, 0, 0);
+	if (!isatty(STDERR_FILENO))
+		assert_false(p.on);
+	progress_start(&p, "copy-in", 0, 0, PROGRESS_FORCE | PROGRESS_QUIET);
+	assert_false(p.on);
+
+	f = fmemopen(out, sizeof(out), "w");
+	assert_non_null(f);
+	progress_start(&p, "copy-in", 4ull << 30, 100, PROGRESS_FORCE);
+	p.out = f;
+	p.clock = fake_clock;
+	fake_ns = p.t0 = p.last = 1000000000ull;
+	fake_ns += 100000000ull;           /* 0.1 s: too soon to redraw */
+	progress_add(&p, 1ull << 30, 10);
+	fflush(f);
+	assert_int_equal(ftell(f), 0);
+	fake_ns += 1900000000ull;          /* 2 s in, a quarter done */
+	progress_add(&p, 0, 15);
+	progress_end(&p);
+	fclose(f);
+	/* 1 GiB of 4 in 2 s: 512 MiB/s, 25%, 6 s left; drawn by the add
+	 * and once more, kept, by the end. */
+#define LINE "\rcopy-in: 1.0 GiB / 4.0 GiB  25 objects  512.0 MiB/s   25%  ETA 0:00:06\033[K"
+	assert_string_equal(out, LINE LINE "\n");
+#undef LINE
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +261,7 @@ int main(void)
 		cmocka_unit_test(t_json_and_names),
 		cmocka_unit_test(t_le_and_grow),
 		cmocka_unit_test(t_buf_and_size),
+		cmocka_unit_test(t_progress),
 	};
 
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
