@@ -24,7 +24,8 @@ enum {
 	CLI_VOL_RO = 1u << 0,      /* the group opens the volume read-only */
 	CLI_VOL_RW = 1u << 1,      /* ... read-write */
 	CLI_RW_AT_MAX = 1u << 2,   /* read-only, but read-write when given
-				    * max_args (xattr PATH NAME VALUE) */
+				    * max_args (xattr PATH NAME VALUE); such
+				    * a command takes no options */
 	CLI_ARG_NUM = 1u << 3,     /* its arguments are counts or sizes */
 	CLI_HIDDEN = 1u << 4,      /* an alias kept for scripts: not listed */
 	CLI_ARG_NEG = 1u << 5,     /* with CLI_ARG_NUM: numbers may be negative */
