@@ -1,10 +1,16 @@
 /* cli.c - the command-table dispatcher shared by every level (cli.h). */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+
+static const char *str(const char *s)
+{
+	return s ? s : "";
+}
 
 const struct cli_cmd *cli_find(const struct cli_cmd *table, const char *name)
 {
@@ -19,10 +25,21 @@ void cli_usage(FILE *f, const char *prefix, const struct cli_cmd *table)
 	for (const struct cli_cmd *t = table; t->name; t++) {
 		if (t->flags & CLI_HIDDEN)
 			continue;
-		fprintf(f, "  %s%s%s%s\n      %s\n", prefix, t->name,
+		fprintf(f, "  %s%s%s%s\n      %s%s%s%s\n", prefix, t->name,
 			t->args && *t->args ? " " : "", t->args ? t->args : "",
-			t->summary ? t->summary : "");
+			t->summary ? t->summary : "", t->alias ? " (also '" : "",
+			t->alias ? t->alias : "", t->alias ? "')" : "");
 	}
+}
+
+void cli_help(FILE *f, const char *prefix, const struct cli_cmd *cmd)
+{
+	fprintf(f, "usage: %s%s%s%s\n", prefix, cmd->name,
+		cmd->args && *cmd->args ? " " : "", cmd->args ? cmd->args : "");
+	if (cmd->summary)
+		fprintf(f, "  %s\n", cmd->summary);
+	if (cmd->alias)
+		fprintf(f, "  (also called '%s')\n", cmd->alias);
 }
 
 int cli_usage_err(struct cli_ctx *c, const char *fmt, ...)
@@ -36,6 +53,55 @@ int cli_usage_err(struct cli_ctx *c, const char *fmt, ...)
 	vsnprintf(c->err.msg, sizeof(c->err.msg), fmt, ap);
 	va_end(ap);
 	return -EINVAL;
+}
+
+int cli_bad_option(struct cli_ctx *c, int argc, char **argv)
+{
+	const char *w = optind > 1 && optind <= argc ? argv[optind - 1] : "";
+
+	if (optopt && strncmp(w, "--", 2))
+		return cli_usage_err(c, "%s: unknown option '-%c', or its value is"
+				     " missing (see --help)", argv[0], optopt);
+	return cli_usage_err(c, "%s: unknown option '%s', or its value is missing"
+			     " (see --help)", argv[0], w);
+}
+
+int cli_check_count(struct cli_ctx *c, const char *prefix,
+		    const struct cli_cmd *cmd, int n)
+{
+	const char *name = cmd->name;
+
+	if (n < cmd->min_args && cmd->min_args == 1)
+		return cli_usage_err(c, "'%s' needs an argument (usage: %s%s %s)",
+				     name, prefix, name, str(cmd->args));
+	if (n < cmd->min_args)
+		return cli_usage_err(c, "'%s' needs %d arguments (usage: %s%s %s)",
+				     name, cmd->min_args, prefix, name,
+				     str(cmd->args));
+	if (cmd->max_args >= 0 && n > cmd->max_args)
+		return cli_usage_err(c, "'%s': too many arguments (usage: %s%s %s)",
+				     name, prefix, name, str(cmd->args));
+	return 0;
+}
+
+int cli_args(struct cli_ctx *c, const char *prefix, const struct cli_cmd *cmd,
+	     int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int o;
+
+	optind = 0;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (o != 'h')
+			return cli_bad_option(c, argc, argv);
+		cli_help(stdout, prefix, cmd);
+		return CLI_DONE;
+	}
+	return cli_check_count(c, prefix, cmd, argc - optind);
 }
 
 int cli_check_args(struct cli_ctx *c, const struct cli_cmd *cmd, int argc)

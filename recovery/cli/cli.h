@@ -24,10 +24,16 @@ enum {
 	CLI_VOL_RO = 1u << 0,      /* the group opens the volume read-only */
 	CLI_VOL_RW = 1u << 1,      /* ... read-write */
 	CLI_RW_AT_MAX = 1u << 2,   /* read-only, but read-write when given
-				    * max_args (xattr PATH NAME VALUE) */
+				    * max_args (xattr PATH NAME VALUE); such
+				    * a command takes no options */
 	CLI_ARG_NUM = 1u << 3,     /* its arguments are counts or sizes */
 	CLI_HIDDEN = 1u << 4,      /* an alias kept for scripts: not listed */
+	CLI_ARG_NEG = 1u << 5,     /* with CLI_ARG_NUM: numbers may be negative */
 };
+
+/* What a run() returns when it has done all the call asked for without
+ * running anything (it printed --help): the caller stops, exit 0. */
+enum { CLI_DONE = 1 };
 
 struct cli_ctx {
 	struct err err;            /* why the command failed */
@@ -63,6 +69,22 @@ int cli_check_args(struct cli_ctx *c, const struct cli_cmd *cmd, int argc);
  * error. */
 int cli_dispatch(struct cli_ctx *c, const char *prefix,
 		 const struct cli_cmd *table, int argc, char **argv);
+/* "usage: PREFIX NAME ARGS", the summary and the alias: one command's
+ * --help. */
+void cli_help(FILE *f, const char *prefix, const struct cli_cmd *cmd);
+/* The arguments of a command with no options of its own: --help/-h prints
+ * cli_help() and returns CLI_DONE; another option, or a count of arguments
+ * outside min/max, is a usage error.  0 leaves optind at the first
+ * argument.  Options come before the arguments ("+": a later "-x" is an
+ * argument). */
+int cli_args(struct cli_ctx *c, const char *prefix, const struct cli_cmd *cmd,
+	     int argc, char **argv);
+/* n arguments (after the options) against cmd's min/max: 0 or a usage
+ * error naming what is missing. */
+int cli_check_count(struct cli_ctx *c, const char *prefix,
+		    const struct cli_cmd *cmd, int n);
+/* The usage error for the option getopt_long (opterr = 0) just refused. */
+int cli_bad_option(struct cli_ctx *c, int argc, char **argv);
 /* A usage error: the message in c->err, returned as -EINVAL. */
 int cli_usage_err(struct cli_ctx *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -72,9 +94,6 @@ int cli_finish(struct cli_ctx *c, int rc);
 
 /* Transitional entry points, until each group is a struct cli_cmd table:
  * each takes the arguments after its own name and returns an exit code. */
-int cli_tape(int argc, char **argv);
-int cli_fs(int argc, char **argv);
-int cli_volumes(int argc, char **argv);
 int cli_hive(int argc, char **argv);
 int cli_srdelayed(int argc, char **argv);
 int cli_hive_merge(int argc, char **argv);

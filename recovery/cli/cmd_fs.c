@@ -1,8 +1,10 @@
 /* cmd_fs.c - `sysrecover fs VOL VERB ...`: a small debugfs for a rescue shell.
  *
  * The same verbs work on ext and NTFS volumes (not mounted) and on plain
- * directories.  The volume is opened read-write only when a verb needs it,
- * and a script (-f) is parsed whole before anything runs.
+ * directories.  The volume is opened read-write only when a verb needs it
+ * (the table's flags say which), and every verb is checked first (run with
+ * no volume in ctx->obj), so a script (-f) is parsed whole before anything
+ * runs.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -17,31 +19,29 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "err.h"
 #include "text.h"
 #include "fs.h"
 
-#define MAX_ARGS 8
+#define FS_PREFIX "sysrecover fs VOL "
+#define MAX_WORDS 8   /* words on a script line */
 #define COPY_BUF (1u << 20)
 
-struct fs_cmd {
-	int argc;
-	char *argv[MAX_ARGS];
-};
+static const struct cli_cmd *fs_verb(const char *name);
 
-struct fs_verb {
-	const char *name;
-	int min, max;     /* arguments after the verb */
-	bool writes;
-	int (*run)(struct fs *fs, int argc, char **argv);
-	const char *help;
-};
-
-static int fail(struct fs *fs, int rc)
+/* A verb with no options of its own: 0 (its arguments at argv + optind),
+ * CLI_DONE for --help, or a usage error. */
+static int verb_args(struct cli_ctx *c, int argc, char **argv)
 {
-	err_say("%s", *fs_errmsg(fs) ? fs_errmsg(fs) : strerror(-rc));
-	return rc;
+	return cli_args(c, FS_PREFIX, fs_verb(argv[0]), argc, argv);
+}
+
+/* A failed fs call: fs says why after every failure. */
+static int fs_fail(struct cli_ctx *c, struct fs *fs, int rc)
+{
+	return rc < 0 ? err_set(&c->err, rc, "%s", fs_errmsg(fs)) : 0;
 }
 
 static char type_char(uint32_t mode)
@@ -67,162 +67,232 @@ static int ls_one(void *arg, const char *name, const struct fs_stat *st)
 
 	(void)arg;
 	fmt_time(&st->mtime, t, sizeof(t));
-	printf("%c%04o %3u %5u %5u %12" PRIu64 " %s %s\n", type_char(st->mode),
-	       st->mode & 07777, st->nlink, st->uid, st->gid, st->size, t, name);
+	printf("%c%04o %3u %5u %5u %12" PRIu64 " %s ", type_char(st->mode),
+	       st->mode & 07777, st->nlink, st->uid, st->gid, st->size, t);
+	text_name(stdout, name);
+	putchar('\n');
 	return 0;
 }
 
-static int v_ls(struct fs *fs, int argc, char **argv)
+static int v_ls(struct cli_ctx *c, int argc, char **argv)
 {
-	int rc = fs_readdir(fs, argc ? argv[0] : "/", ls_one, NULL);
+	struct fs *fs = c->obj;
+	int rc = verb_args(c, argc, argv);
 
-	return rc < 0 ? fail(fs, rc) : 0;
+	if (rc || !fs)
+		return rc;
+	return fs_fail(c, fs, fs_readdir(fs, optind < argc ? argv[optind] : "/",
+					 ls_one, NULL));
 }
 
-static int v_stat(struct fs *fs, int argc, char **argv)
+static void print_stat(const char *path, const struct fs_stat *st, bool ntfs)
 {
-	struct fs_stat st;
 	char a[64], m[64], c[64], b[64];
-	int rc = fs_lookup(fs, argv[0], &st);
 
-	(void)argc;
-	if (rc < 0)
-		return fail(fs, rc);
-	fmt_time(&st.atime, a, sizeof(a));
-	fmt_time(&st.mtime, m, sizeof(m));
-	fmt_time(&st.ctime, c, sizeof(c));
-	fmt_time(&st.btime, b, sizeof(b));
-	printf("path: %s\ninode: %" PRIu64 "\ntype: %c\nmode: %04o\nlinks: %u\n"
+	fmt_time(&st->atime, a, sizeof(a));
+	fmt_time(&st->mtime, m, sizeof(m));
+	fmt_time(&st->ctime, c, sizeof(c));
+	fmt_time(&st->btime, b, sizeof(b));
+	printf("path: ");
+	text_name(stdout, path);
+	printf("\ninode: %" PRIu64 "\ntype: %c\nmode: %04o\nlinks: %u\n"
 	       "uid: %u\ngid: %u\nsize: %" PRIu64 "\nallocated: %" PRIu64 "\n"
-	       "atime: %s\nmtime: %s\nctime: %s\nbtime: %s\n", argv[0], st.ino,
-	       type_char(st.mode), st.mode & 07777, st.nlink, st.uid, st.gid,
-	       st.size, st.alloc, a, m, c, st.btime.tv_sec ? b : "-");
-	if (S_ISCHR(st.mode) || S_ISBLK(st.mode))
-		printf("device: %u,%u\n", st.rdev_major, st.rdev_minor);
-	if (fs_kind(fs) == FS_KIND_NTFS)
-		printf("attributes: 0x%08x\n", st.attrib);
+	       "atime: %s\nmtime: %s\nctime: %s\nbtime: %s\n", st->ino,
+	       type_char(st->mode), st->mode & 07777, st->nlink, st->uid, st->gid,
+	       st->size, st->alloc, a, m, c, st->btime.tv_sec ? b : "-");
+	if (S_ISCHR(st->mode) || S_ISBLK(st->mode))
+		printf("device: %u,%u\n", st->rdev_major, st->rdev_minor);
+	if (ntfs)
+		printf("attributes: 0x%08x\n", st->attrib);
+}
+
+static int v_stat(struct cli_ctx *c, int argc, char **argv)
+{
+	struct fs *fs = c->obj;
+	struct fs_stat st;
+	int rc = verb_args(c, argc, argv);
+
+	if (rc || !fs)
+		return rc;
+	rc = fs_lookup(fs, argv[optind], &st);
+	if (rc < 0)
+		return fs_fail(c, fs, rc);
+	print_stat(argv[optind], &st, fs_kind(fs) == FS_KIND_NTFS);
 	return 0;
 }
 
-/* Copy a file's data out of the volume to fd, holes kept as holes. */
-static int copy_out(struct fs *fs, struct fs_file *f, uint64_t size, int fd)
+/* n bytes to fd, at off (or where fd is, off < 0); 0 or -errno. */
+static int put_bytes(int fd, const char *buf, size_t n, off_t off)
+{
+	while (n) {
+		ssize_t w = off < 0 ? write(fd, buf, n) : pwrite(fd, buf, n, off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		buf += w;
+		n -= (size_t)w;
+		off += off < 0 ? 0 : w;
+	}
+	return 0;
+}
+
+/* One data extent [doff, end) of f to the same offsets of fd. */
+static int copy_extent(struct cli_ctx *c, struct fs_file *f, char *buf,
+		       uint64_t doff, uint64_t end, int fd, const char *dst)
+{
+	while (doff < end) {
+		size_t want = end - doff < COPY_BUF ? (size_t)(end - doff) : COPY_BUF;
+		ssize_t n = fs_file_pread(f, buf, want, doff);
+		int rc;
+
+		if (n <= 0)
+			return fs_fail(c, fs_file_fs(f), n < 0 ? (int)n : -EIO);
+		rc = put_bytes(fd, buf, (size_t)n, (off_t)doff);
+		if (rc < 0)
+			return err_set(&c->err, rc, "cannot write '%s': %s", dst,
+				       strerror(-rc));
+		doff += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* A file's data out of the volume to fd, holes kept as holes. */
+static int copy_out(struct cli_ctx *c, struct fs_file *f, uint64_t size, int fd,
+		    const char *dst)
 {
 	char *buf = malloc(COPY_BUF);
 	uint64_t off = 0, doff, dlen;
-	int rc = buf ? 0 : -ENOMEM;
+	int rc = buf ? 0 : err_set(&c->err, -ENOMEM, "out of memory");
 
 	while (rc == 0 && off < size) {
 		rc = fs_file_next_data(f, off, &doff, &dlen);
-		if (rc == -ENXIO || rc == -EOPNOTSUPP) {
-			if (rc == -EOPNOTSUPP)  /* no sparse map: read it all */
-				doff = off, dlen = size - off, rc = 0;
-			else
-				break;
-		}
-		for (uint64_t end = doff + dlen; rc == 0 && doff < end && doff < size;) {
-			size_t want = end - doff < COPY_BUF ? (size_t)(end - doff) : COPY_BUF;
-			ssize_t n = fs_file_pread(f, buf, want, doff);
-
-			if (n <= 0) {
-				rc = n < 0 ? (int)n : -EIO;
-				break;
-			}
-			if (pwrite(fd, buf, (size_t)n, (off_t)doff) != n)
-				rc = -errno;
-			doff += (uint64_t)n;
-		}
-		off = doff;
+		if (rc == -ENXIO)  /* only a hole is left */
+			break;
+		if (rc == -EOPNOTSUPP)  /* no sparse map: read it all */
+			doff = off, dlen = size - off, rc = 0;
+		if (rc < 0)
+			rc = fs_fail(c, fs_file_fs(f), rc);
+		else
+			rc = copy_extent(c, f, buf, doff,
+					 doff + dlen < size ? doff + dlen : size,
+					 fd, dst);
+		off = doff + dlen;
 	}
 	if (rc == -ENXIO)
 		rc = 0;
-	if (rc == 0 && ftruncate(fd, (off_t)size) < 0 && errno != EINVAL)
-		rc = -errno;  /* EINVAL: a pipe or terminal has no size */
 	free(buf);
-	(void)fs;
+	/* EINVAL: a pipe or a terminal has no size. */
+	if (rc == 0 && ftruncate(fd, (off_t)size) < 0 && errno != EINVAL)
+		rc = err_set(&c->err, -errno, "cannot write '%s': %s", dst,
+			     strerror(errno));
 	return rc;
 }
 
-static int get_to_fd(struct fs *fs, const char *path, const char *stream, int fd)
+/* A named stream, in order, to fd. */
+static int copy_stream(struct cli_ctx *c, struct fs_file *f, int fd,
+		       const char *dst)
+{
+	char *buf = malloc(COPY_BUF);
+	uint64_t off = 0;
+	ssize_t n = 0;
+	int rc = buf ? 0 : err_set(&c->err, -ENOMEM, "out of memory");
+
+	while (rc == 0 && (n = fs_file_pread(f, buf, COPY_BUF, off)) > 0) {
+		rc = put_bytes(fd, buf, (size_t)n, -1);
+		if (rc < 0)
+			err_set(&c->err, rc, "cannot write '%s': %s", dst,
+				strerror(-rc));
+		off += (uint64_t)n;
+	}
+	if (rc == 0 && n < 0)
+		rc = fs_fail(c, fs_file_fs(f), (int)n);
+	free(buf);
+	return rc;
+}
+
+static int get_to_fd(struct cli_ctx *c, struct fs *fs, const char *path,
+		     const char *stream, int fd, const char *dst)
 {
 	struct fs_file *f = NULL;
 	struct fs_stat st;
 	int rc = fs_lookup(fs, path, &st);
 
-	if (rc == 0 && stream) {
-		uint64_t off = 0;
-		char *buf = malloc(COPY_BUF);
-		ssize_t n = 0;
-
+	if (rc == 0)
 		rc = fs_file_open(fs, path, stream, 0, &f);
-		while (rc == 0 && buf && (n = fs_file_pread(f, buf, COPY_BUF, off)) > 0) {
-			if (write(fd, buf, (size_t)n) != n)
-				rc = -errno;
-			off += (uint64_t)n;
-		}
-		if (rc == 0 && n < 0)
-			rc = (int)n;
-		free(buf);
-	} else if (rc == 0) {
-		rc = fs_file_open(fs, path, NULL, 0, &f);
-		if (rc == 0)
-			rc = copy_out(fs, f, st.size, fd);
-	}
+	if (rc < 0)
+		return fs_fail(c, fs, rc);
+	rc = stream ? copy_stream(c, f, fd, dst) : copy_out(c, f, st.size, fd, dst);
 	fs_file_close(f);
-	return rc < 0 ? fail(fs, rc) : 0;
-}
-
-static int v_cat(struct fs *fs, int argc, char **argv)
-{
-	return get_to_fd(fs, argv[0], argc > 1 ? argv[1] : NULL, STDOUT_FILENO);
-}
-
-static int v_get(struct fs *fs, int argc, char **argv)
-{
-	int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), rc;
-
-	(void)argc;
-	if (fd < 0) {
-		err_say("cannot create '%s': %s", argv[1], strerror(errno));
-		return -errno;
-	}
-	rc = get_to_fd(fs, argv[0], NULL, fd);
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
 	return rc;
 }
 
-/* Copy fd into an open volume file, skipping the source's holes. */
-static int copy_in(struct fs_file *f, int fd, uint64_t size)
+static int v_cat(struct cli_ctx *c, int argc, char **argv)
+{
+	struct fs *fs = c->obj;
+	int rc = verb_args(c, argc, argv);
+
+	if (rc || !fs)
+		return rc;
+	return get_to_fd(c, fs, argv[optind], argc - optind > 1 ? argv[optind + 1]
+			 : NULL, STDOUT_FILENO, "stdout");
+}
+
+static int v_get(struct cli_ctx *c, int argc, char **argv)
+{
+	struct fs *fs = c->obj;
+	const char *src, *dst;
+	int fd, rc = verb_args(c, argc, argv);
+
+	if (rc || !fs)
+		return rc;
+	src = argv[optind], dst = argv[optind + 1];
+	fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_set(&c->err, -errno, "cannot create '%s': %s", dst,
+			       strerror(errno));
+	rc = get_to_fd(c, fs, src, NULL, fd, dst);
+	if (close(fd) < 0 && rc == 0)
+		rc = err_set(&c->err, -errno, "cannot write '%s': %s", dst,
+			     strerror(errno));
+	return rc;
+}
+
+/* fd into an open volume file, skipping the source's holes. */
+static int copy_in(struct cli_ctx *c, struct fs_file *f, int fd, uint64_t size,
+		   const char *src)
 {
 	char *buf = malloc(COPY_BUF);
-	off_t off = 0;
-	int rc = buf ? 0 : -ENOMEM;
+	off_t off = 0, d, h;
+	ssize_t n, w;
+	int rc = buf ? 0 : err_set(&c->err, -ENOMEM, "out of memory");
 
-	while (rc == 0 && (uint64_t)off < size) {
-		off_t d = lseek(fd, off, SEEK_DATA), h;
-
-		if (d < 0)
-			break;  /* ENXIO: only a hole is left */
+	while (rc == 0 && (uint64_t)off < size &&
+	       (d = lseek(fd, off, SEEK_DATA)) >= 0) {  /* ENXIO: a hole left */
 		h = lseek(fd, d, SEEK_HOLE);
-		for (off = d; rc == 0 && off < h;) {
-			ssize_t n = pread(fd, buf, (size_t)(h - off) < COPY_BUF ?
-					  (size_t)(h - off) : COPY_BUF, off);
-
+		for (off = d; rc == 0 && off < h; off += n) {
+			n = pread(fd, buf, (size_t)(h - off) < COPY_BUF ?
+				  (size_t)(h - off) : COPY_BUF, off);
 			if (n <= 0) {
 				rc = n < 0 ? -errno : -EIO;
+				err_set(&c->err, rc, "cannot read '%s': %s", src,
+					strerror(-rc));
 				break;
 			}
-			if (fs_file_pwrite(f, buf, (size_t)n, (uint64_t)off) != n)
-				rc = -EIO;
-			off += n;
+			w = fs_file_pwrite(f, buf, (size_t)n, (uint64_t)off);
+			if (w != n)
+				rc = fs_fail(c, fs_file_fs(f), w < 0 ? (int)w : -EIO);
 		}
 	}
 	if (rc == 0)
-		rc = fs_file_truncate(f, size);
+		rc = fs_fail(c, fs_file_fs(f), fs_file_truncate(f, size));
 	free(buf);
 	return rc;
 }
 
+/* Owner, mode (where the volume keeps them) and times of a local file;
+ * what the volume cannot hold is left as fs_create made it. */
 static void put_meta(struct fs *fs, const char *path, const struct stat *sb)
 {
 	struct fs_times t = { .mask = FS_T_ATIME | FS_T_MTIME, .atime = sb->st_atim,
@@ -235,110 +305,176 @@ static void put_meta(struct fs *fs, const char *path, const struct stat *sb)
 	fs_set_times(fs, path, &t);
 }
 
-static int v_put(struct fs *fs, int argc, char **argv)
+static int put_file(struct cli_ctx *c, struct fs *fs, int fd,
+		    const struct stat *sb, const char *src, const char *dst)
 {
 	struct fs_file *f = NULL;
-	struct stat sb;
-	int fd = open(argv[0], O_RDONLY | O_CLOEXEC), rc;
+	int rc = fs_create(fs, dst, sb->st_mode & 07777), crc;
 
-	(void)argc;
+	if (rc == 0)
+		rc = fs_file_open(fs, dst, NULL, FS_F_WRITE, &f);
+	if (rc < 0)
+		return fs_fail(c, fs, rc);
+	rc = copy_in(c, f, fd, (uint64_t)sb->st_size, src);
+	crc = fs_file_close(f);
+	if (rc == 0 && crc < 0)
+		rc = fs_fail(c, fs, crc);
+	if (rc == 0)
+		put_meta(fs, dst, sb);
+	return rc;
+}
+
+static int v_put(struct cli_ctx *c, int argc, char **argv)
+{
+	struct fs *fs = c->obj;
+	struct stat sb;
+	const char *src, *dst;
+	int fd, rc = verb_args(c, argc, argv);
+
+	if (rc || !fs)
+		return rc;
+	src = argv[optind], dst = argv[optind + 1];
+	fd = open(src, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &sb) < 0) {
-		err_say("cannot read '%s': %s", argv[0], strerror(errno));
+		rc = err_set(&c->err, -errno, "cannot read '%s': %s", src,
+			     strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return -errno;
+		return rc;
 	}
-	rc = fs_create(fs, argv[1], sb.st_mode & 07777);
-	if (rc == 0)
-		rc = fs_file_open(fs, argv[1], NULL, FS_F_WRITE, &f);
-	if (rc == 0)
-		rc = copy_in(f, fd, (uint64_t)sb.st_size);
-	if (f) {
-		int crc = fs_file_close(f);
-
-		rc = rc ? rc : crc;
-	}
+	rc = put_file(c, fs, fd, &sb, src, dst);
 	close(fd);
-	if (rc == 0)
-		put_meta(fs, argv[1], &sb);
-	return rc < 0 ? fail(fs, rc) : 0;
+	return rc;
 }
 
-static int v_mkdir(struct fs *fs, int argc, char **argv)
+static int v_mkdir(struct cli_ctx *c, int argc, char **argv)
 {
-	unsigned long mode = argc > 1 ? strtoul(argv[1], NULL, 8) : 0755;
-	int rc = fs_mkdir(fs, argv[0], (uint32_t)mode);
+	struct fs *fs = c->obj;
+	unsigned long mode = 0755;
+	char *end;
+	int rc = verb_args(c, argc, argv);
 
-	return rc < 0 ? fail(fs, rc) : 0;
+	if (rc)
+		return rc;
+	if (argc - optind > 1) {
+		mode = strtoul(argv[optind + 1], &end, 8);
+		if (*end || end == argv[optind + 1] || mode > 07777)
+			return cli_usage_err(c, "mkdir: bad mode '%s' (octal, as 0755)",
+					     argv[optind + 1]);
+	}
+	if (!fs)
+		return 0;
+	return fs_fail(c, fs, fs_mkdir(fs, argv[optind], (uint32_t)mode));
 }
 
-static int v_rm(struct fs *fs, int argc, char **argv)
+static int v_rm(struct cli_ctx *c, int argc, char **argv)
 {
+	struct fs *fs = c->obj;
 	struct fs_stat st;
-	int rc = fs_lookup(fs, argv[0], &st);
+	const char *path;
+	int rc = verb_args(c, argc, argv);
 
-	(void)argc;
+	if (rc || !fs)
+		return rc;
+	path = argv[optind];
+	rc = fs_lookup(fs, path, &st);
 	if (rc == 0)
-		rc = S_ISDIR(st.mode) ? fs_rmdir(fs, argv[0]) : fs_unlink(fs, argv[0]);
-	return rc < 0 ? fail(fs, rc) : 0;
+		rc = S_ISDIR(st.mode) ? fs_rmdir(fs, path) : fs_unlink(fs, path);
+	return fs_fail(c, fs, rc);
 }
 
-static int v_mv(struct fs *fs, int argc, char **argv)
+static int v_mv(struct cli_ctx *c, int argc, char **argv)
 {
-	int rc = fs_rename(fs, argv[0], argv[1], 0);
+	struct fs *fs = c->obj;
+	int rc = verb_args(c, argc, argv);
 
-	(void)argc;
-	return rc < 0 ? fail(fs, rc) : 0;
+	if (rc || !fs)
+		return rc;
+	return fs_fail(c, fs, fs_rename(fs, argv[optind], argv[optind + 1], 0));
 }
 
 /* ln EXISTING NEW, or ln -s TARGET NEW */
-static int v_ln(struct fs *fs, int argc, char **argv)
+static int v_ln(struct cli_ctx *c, int argc, char **argv)
 {
-	int rc;
+	static const struct option opts[] = {
+		{ "symbolic", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct fs *fs = c->obj;
+	bool sym = false;
+	int o, rc;
 
-	if (argc == 3 && !strcmp(argv[0], "-s"))
-		rc = fs_symlink(fs, argv[2], argv[1]);
-	else if (argc == 2)
-		rc = fs_link(fs, argv[0], argv[1]);
-	else {
-		err_say("usage: ln EXISTING NEW | ln -s TARGET NEW");
-		return -EINVAL;
+	optind = 0;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+hs", opts, NULL)) != -1) {
+		if (o == 's') {
+			sym = true;
+		} else if (o == 'h') {
+			cli_help(stdout, FS_PREFIX, fs_verb(argv[0]));
+			return CLI_DONE;
+		} else {
+			return cli_bad_option(c, argc, argv);
+		}
 	}
-	return rc < 0 ? fail(fs, rc) : 0;
+	rc = cli_check_count(c, FS_PREFIX, fs_verb(argv[0]), argc - optind);
+	if (rc || !fs)
+		return rc;
+	argv += optind;
+	return fs_fail(c, fs, sym ? fs_symlink(fs, argv[1], argv[0])
+				  : fs_link(fs, argv[0], argv[1]));
 }
 
-static int v_mknod(struct fs *fs, int argc, char **argv)
+/* mknod PATH c|b MAJOR MINOR, or mknod PATH p */
+static int v_mknod(struct cli_ctx *c, int argc, char **argv)
 {
-	uint32_t type = !strcmp(argv[1], "c") ? S_IFCHR : !strcmp(argv[1], "b") ?
-			S_IFBLK : !strcmp(argv[1], "p") ? S_IFIFO : 0;
-	unsigned long ma = argc > 3 ? strtoul(argv[2], NULL, 0) : 0;
-	unsigned long mi = argc > 3 ? strtoul(argv[3], NULL, 0) : 0;
-	int rc;
+	struct fs *fs = c->obj;
+	int rc = verb_args(c, argc, argv), n = argc - optind;
+	char **a = argv + optind, *e1 = NULL, *e2 = NULL;
+	uint32_t type;
+	unsigned long ma = 0, mi = 0;
 
-	if (!type || (type != S_IFIFO && argc < 4)) {
-		err_say("usage: mknod PATH c|b MAJOR MINOR | mknod PATH p");
-		return -EINVAL;
+	if (rc)
+		return rc;
+	type = !strcmp(a[1], "c") ? S_IFCHR : !strcmp(a[1], "b") ? S_IFBLK :
+	       !strcmp(a[1], "p") ? S_IFIFO : 0;
+	if (n == 4) {
+		ma = strtoul(a[2], &e1, 0);
+		mi = strtoul(a[3], &e2, 0);
 	}
-	rc = fs_mknod(fs, argv[0], type | 0644, (uint32_t)ma, (uint32_t)mi);
-	return rc < 0 ? fail(fs, rc) : 0;
+	if (!type || (type == S_IFIFO) != (n == 2) || (n == 4 && (*e1 || *e2)) ||
+	    n == 3)
+		return cli_usage_err(c, "usage: mknod PATH c|b MAJOR MINOR | mknod"
+				     " PATH p");
+	if (!fs)
+		return 0;
+	return fs_fail(c, fs, fs_mknod(fs, a[0], type | 0644, (uint32_t)ma,
+				       (uint32_t)mi));
 }
 
-static int v_shortname(struct fs *fs, int argc, char **argv)
+static int v_shortname(struct cli_ctx *c, int argc, char **argv)
 {
+	struct fs *fs = c->obj;
 	char buf[64];
 	ssize_t n;
-	int rc;
+	int rc = verb_args(c, argc, argv);
+	char **a = argv + optind;
 
-	if (argc == 1) {
-		n = fs_shortname_get(fs, argv[0], buf, sizeof(buf));
-		if (n < 0)
-			return fail(fs, (int)n);
-		printf("%s\n", n ? buf : "(none)");
-		return 0;
-	}
-	rc = !strcmp(argv[1], "-") ? fs_shortname_remove(fs, argv[0])
-				   : fs_shortname_set(fs, argv[0], argv[1]);
-	return rc < 0 ? fail(fs, rc) : 0;
+	if (rc || !fs)
+		return rc;
+	if (argc - optind == 2)
+		return fs_fail(c, fs, !strcmp(a[1], "-") ?
+			       fs_shortname_remove(fs, a[0]) :
+			       fs_shortname_set(fs, a[0], a[1]));
+	n = fs_shortname_get(fs, a[0], buf, sizeof(buf));
+	if (n < 0)
+		return fs_fail(c, fs, (int)n);
+	if (n)
+		text_name(stdout, buf);
+	else
+		fputs("(none)", stdout);
+	putchar('\n');
+	return 0;
 }
 
 static void print_value(const unsigned char *v, size_t n)
@@ -361,11 +497,12 @@ static void print_value(const unsigned char *v, size_t n)
 static int xattr_name(void *arg, const char *name)
 {
 	(void)arg;
-	printf("%s\n", name);
+	text_name(stdout, name);
+	putchar('\n');
 	return 0;
 }
 
-/* Decode "0x..." hex or take the text as it is. */
+/* Decode "0x..." hex or take the text as it is; NULL when the hex is bad. */
 static unsigned char *parse_value(const char *s, size_t *len)
 {
 	size_t n = strlen(s);
@@ -374,13 +511,13 @@ static unsigned char *parse_value(const char *s, size_t *len)
 	if (n >= 2 && s[0] == '0' && s[1] == 'x' && n % 2 == 0) {
 		v = malloc(n / 2);
 		for (size_t i = 2; v && i < n; i += 2) {
-			unsigned x;
-
-			if (sscanf(s + i, "%2x", &x) != 1) {
+			if (!isxdigit((unsigned char)s[i]) ||
+			    !isxdigit((unsigned char)s[i + 1])) {
 				free(v);
 				return NULL;
 			}
-			v[i / 2 - 1] = (unsigned char)x;
+			v[i / 2 - 1] = (unsigned char)strtoul((char[3]){ s[i], s[i + 1], 0 },
+							      NULL, 16);
 		}
 		*len = n / 2 - 1;
 		return v;
@@ -389,69 +526,89 @@ static unsigned char *parse_value(const char *s, size_t *len)
 	return (unsigned char *)strdup(s);
 }
 
-static int show_xattr(struct fs *fs, const char *path, const char *name)
+static int show_xattr(struct cli_ctx *c, struct fs *fs, const char *path,
+		      const char *name)
 {
 	ssize_t n = fs_xattr_get(fs, path, name, NULL, 0);
 	unsigned char *buf;
 
 	if (n < 0)
-		return fail(fs, (int)n);
+		return fs_fail(c, fs, (int)n);
 	buf = malloc((size_t)n + 1);
 	if (!buf)
-		return -ENOMEM;
+		return err_set(&c->err, -ENOMEM, "out of memory");
 	n = fs_xattr_get(fs, path, name, buf, (size_t)n);
 	if (n >= 0)
 		print_value(buf, (size_t)n);
 	free(buf);
-	return n < 0 ? fail(fs, (int)n) : 0;
+	return fs_fail(c, fs, n < 0 ? (int)n : 0);
+}
+
+/* List (no name), show (no value), remove (value "-") or set; with no
+ * volume only the value is checked. */
+static int xattr_do(struct cli_ctx *c, struct fs *fs, const char *path,
+		    const char *name, const char *value)
+{
+	unsigned char *v = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (value && strcmp(value, "-") && !(v = parse_value(value, &len)))
+		return cli_usage_err(c, "bad value '%s' (text, or 0x and pairs of"
+				     " hex digits)", value);
+	if (!fs)
+		rc = 0;
+	else if (!name)
+		rc = fs_fail(c, fs, fs_xattr_list(fs, path, xattr_name, NULL));
+	else if (!value)
+		rc = show_xattr(c, fs, path, name);
+	else if (!v)
+		rc = fs_fail(c, fs, fs_xattr_remove(fs, path, name));
+	else
+		rc = fs_fail(c, fs, fs_xattr_set(fs, path, name, v, len));
+	free(v);
+	return rc;
 }
 
 /* xattr PATH | xattr PATH NAME | xattr PATH NAME VALUE | xattr PATH NAME - */
-static int v_xattr(struct fs *fs, int argc, char **argv)
+static int v_xattr(struct cli_ctx *c, int argc, char **argv)
 {
-	unsigned char *v;
-	size_t len;
-	int rc;
+	int rc = verb_args(c, argc, argv), n = argc - optind;
+	char **a = argv + optind;
 
-	if (argc == 1)
-		rc = fs_xattr_list(fs, argv[0], xattr_name, NULL);
-	else if (argc == 2)
-		return show_xattr(fs, argv[0], argv[1]);
-	else if (!strcmp(argv[2], "-"))
-		rc = fs_xattr_remove(fs, argv[0], argv[1]);
-	else {
-		v = parse_value(argv[2], &len);
-		if (!v) {
-			err_say("bad value '%s'", argv[2]);
-			return -EINVAL;
-		}
-		rc = fs_xattr_set(fs, argv[0], argv[1], v, len);
-		free(v);
-	}
-	return rc < 0 ? fail(fs, rc) : 0;
+	if (rc)
+		return rc;
+	return xattr_do(c, c->obj, a[0], n > 1 ? a[1] : NULL, n > 2 ? a[2] : NULL);
 }
 
 /* The security descriptor, as hex (system.ntfs_acl). */
-static int v_sd(struct fs *fs, int argc, char **argv)
+static int v_sd(struct cli_ctx *c, int argc, char **argv)
 {
-	char *a[3] = { argv[0], "system.ntfs_acl", argc > 1 ? argv[1] : NULL };
+	int rc = verb_args(c, argc, argv), n = argc - optind;
+	char **a = argv + optind;
 
-	return v_xattr(fs, argc + 1, a);
+	if (rc)
+		return rc;
+	return xattr_do(c, c->obj, a[0], "system.ntfs_acl", n > 1 ? a[1] : NULL);
 }
 
 static int stream_one(void *arg, const char *name, uint64_t size)
 {
 	(void)arg;
-	printf("%12" PRIu64 " %s\n", size, name);
+	printf("%12" PRIu64 " ", size);
+	text_name(stdout, name);
+	putchar('\n');
 	return 0;
 }
 
-static int v_streams(struct fs *fs, int argc, char **argv)
+static int v_streams(struct cli_ctx *c, int argc, char **argv)
 {
-	int rc = fs_stream_list(fs, argv[0], stream_one, NULL);
+	struct fs *fs = c->obj;
+	int rc = verb_args(c, argc, argv);
 
-	(void)argc;
-	return rc < 0 ? fail(fs, rc) : 0;
+	if (rc || !fs)
+		return rc;
+	return fs_fail(c, fs, fs_stream_list(fs, argv[optind], stream_one, NULL));
 }
 
 /* copy-in LOCALDIR PATH: a whole local tree onto the volume (fs_copy_tree). */
@@ -465,171 +622,223 @@ static int copy_in_report(void *arg, const char *path, int err, const char *why)
 	return 0;
 }
 
-static int v_copy_in(struct fs *fs, int argc, char **argv)
+static void print_copy_stats(const struct fs_copy_stats *s)
 {
-	struct fs_copy_opts o = { .keep_going = true, .report = copy_in_report };
-	struct fs_copy_stats s;
-	struct err err = { 0 };
-	struct fs *src = NULL;
-	int rc;
-
-	(void)argc;
-	if (fs_probe(argv[0], &(enum fs_kind){ 0 }) != 1 ||
-	    fs_open(argv[0], 0, &src, &err) < 0 || fs_kind(src) != FS_KIND_DIR) {
-		err_say("cannot copy in '%s': %s", argv[0], err.msg[0] ? err.msg :
-		       "not a directory");
-		fs_close(src);
-		return -ENOTDIR;
-	}
-	rc = fs_copy_tree(src, "/", fs, argv[1], &o, &s);
-	fs_close(src);
 	fprintf(stderr, "copy-in: %" PRIu64 " files, %" PRIu64 " dirs, %" PRIu64
 		" symlinks, %" PRIu64 " special, %" PRIu64 " hard links, %" PRIu64
 		" bytes; skipped %" PRIu64 ", owner not kept %" PRIu64 ", metadata not"
-		" kept %" PRIu64 ", failed %" PRIu64 "\n", s.files, s.dirs, s.symlinks,
-		s.specials, s.links, s.bytes, s.skipped, s.no_owner, s.no_meta, s.failed);
+		" kept %" PRIu64 ", failed %" PRIu64 "\n", s->files, s->dirs,
+		s->symlinks, s->specials, s->links, s->bytes, s->skipped, s->no_owner,
+		s->no_meta, s->failed);
+}
+
+/* Items that failed make the run a partial success (exit 1): each was
+ * reported as it failed. */
+static int v_copy_in(struct cli_ctx *c, int argc, char **argv)
+{
+	struct fs_copy_opts o = { .keep_going = true, .report = copy_in_report };
+	struct fs_copy_stats s = { 0 };
+	struct err err = { 0 };
+	struct fs *fs = c->obj, *src = NULL;
+	const char *dir, *dst;
+	int rc = verb_args(c, argc, argv);
+
+	if (rc || !fs)
+		return rc;
+	dir = argv[optind], dst = argv[optind + 1];
+	if (fs_probe(dir, &(enum fs_kind){ 0 }) != 1 ||
+	    fs_open(dir, 0, &src, &err) < 0 || fs_kind(src) != FS_KIND_DIR) {
+		fs_close(src);
+		return err_set(&c->err, -ENOTDIR, "cannot copy in '%s': %s", dir,
+			       err.msg[0] ? err.msg : "not a directory");
+	}
+	rc = fs_copy_tree(src, "/", fs, dst, &o, &s);
+	fs_close(src);
+	print_copy_stats(&s);
 	if (rc < 0)
-		return fail(fs, rc);
-	return s.failed ? -EIO : 0;
-}
-
-static const struct fs_verb fs_verbs[] = {
-	{ "ls", 0, 1, false, v_ls, "[PATH]            list a directory" },
-	{ "stat", 1, 1, false, v_stat, "PATH            all metadata of one object" },
-	{ "cat", 1, 2, false, v_cat, "PATH [STREAM]    file (or named stream) to stdout" },
-	{ "get", 2, 2, false, v_get, "PATH LOCAL       copy out, holes kept" },
-	{ "put", 2, 2, true, v_put, "LOCAL PATH       copy in with mode, owner, times" },
-	{ "mkdir", 1, 2, true, v_mkdir, "PATH [MODE]    make a directory" },
-	{ "rm", 1, 1, true, v_rm, "PATH              remove a file or empty directory" },
-	{ "mv", 2, 2, true, v_mv, "FROM TO           rename (replaces a file TO)" },
-	{ "ln", 2, 3, true, v_ln, "EXISTING NEW | ln -s TARGET NEW" },
-	{ "mknod", 2, 4, true, v_mknod, "PATH c|b MAJ MIN | PATH p" },
-	{ "shortname", 1, 2, false, v_shortname, "PATH [NAME|-]  show, set or remove the 8.3 name" },
-	{ "xattr", 1, 3, false, v_xattr, "PATH [NAME [VALUE|0xHEX|-]]" },
-	{ "sd", 1, 2, false, v_sd, "PATH [0xHEX]      NTFS security descriptor" },
-	{ "streams", 1, 1, false, v_streams, "PATH       NTFS named data streams" },
-	{ "copy-in", 2, 2, true, v_copy_in, "LOCALDIR PATH  copy a local tree in, all metadata" },
-};
-
-#define NFSVERBS (sizeof(fs_verbs) / sizeof(fs_verbs[0]))
-
-static const struct fs_verb *find_fs_verb(const char *name)
-{
-	for (size_t i = 0; i < NFSVERBS; i++)
-		if (!strcmp(name, fs_verbs[i].name))
-			return &fs_verbs[i];
-	return NULL;
-}
-
-/* Does this command change the volume? (xattr/shortname/sd with a value) */
-static bool cmd_writes(const struct fs_verb *v, const struct fs_cmd *c)
-{
-	if (v->writes)
-		return true;
-	if (v->run == v_xattr)
-		return c->argc == 4;
-	if (v->run == v_shortname || v->run == v_sd)
-		return c->argc == 3;
-	return false;
-}
-
-static int check_cmd(const struct fs_cmd *c, const char *where)
-{
-	const struct fs_verb *v = find_fs_verb(c->argv[0]);
-
-	if (!v) {
-		err_say("%sunknown verb '%s' (see --help)", where, c->argv[0]);
-		return -EINVAL;
-	}
-	if (c->argc - 1 < v->min || c->argc - 1 > v->max) {
-		err_say("%s%s: wrong number of arguments (usage: %s %s)", where,
-		       v->name, v->name, v->help);
-		return -EINVAL;
-	}
+		return fs_fail(c, fs, rc);
+	if (s.failed)
+		c->worst = err_worse(c->worst, ERR_ITEM);
 	return 0;
 }
 
-/* Split a script line into words; "double quotes" group, '#' starts a
- * comment.  Returns the word count, or -1 for too many / unterminated. */
-static int split_line(char *line, struct fs_cmd *c)
-{
-	char *p = line;
+#define RO CLI_VOL_RO
+#define RW CLI_VOL_RW
+#define RW_MAX (CLI_VOL_RO | CLI_RW_AT_MAX)
+static const struct cli_cmd fs_verbs[] = {
+	{ "ls", NULL, RO, 0, 1, v_ls, NULL, "[PATH]", "list a directory" },
+	{ "stat", NULL, RO, 1, 1, v_stat, NULL, "PATH", "all metadata of one object" },
+	{ "cat", NULL, RO, 1, 2, v_cat, NULL, "PATH [STREAM]", "a file (or a named stream) to stdout" },
+	{ "get", NULL, RO, 2, 2, v_get, NULL, "PATH LOCAL", "copy out, holes kept" },
+	{ "put", NULL, RW, 2, 2, v_put, NULL, "LOCAL PATH", "copy in with mode, owner, times" },
+	{ "mkdir", NULL, RW, 1, 2, v_mkdir, NULL, "PATH [MODE]", "make a directory (mode in octal)" },
+	{ "rm", NULL, RW, 1, 1, v_rm, NULL, "PATH", "remove a file or an empty directory" },
+	{ "mv", NULL, RW, 2, 2, v_mv, NULL, "FROM TO", "rename (replaces a file TO)" },
+	{ "ln", NULL, RW, 2, 2, v_ln, NULL, "[-s] EXISTING|TARGET NEW", "a hard link, or with -s a symlink NEW -> TARGET" },
+	{ "mknod", NULL, RW, 2, 4, v_mknod, NULL, "PATH c|b MAJOR MINOR | PATH p", "a device node or a fifo" },
+	{ "shortname", NULL, RW_MAX, 1, 2, v_shortname, NULL, "PATH [NAME|-]", "show, set or remove the 8.3 name" },
+	{ "xattr", NULL, RW_MAX, 1, 3, v_xattr, NULL, "PATH [NAME [VALUE|0xHEX|-]]", "list, show, set or remove extended attributes" },
+	{ "sd", NULL, RW_MAX, 1, 2, v_sd, NULL, "PATH [0xHEX]", "show or set the NTFS security descriptor" },
+	{ "streams", NULL, RO, 1, 1, v_streams, NULL, "PATH", "NTFS named data streams" },
+	{ "copy-in", NULL, RW, 2, 2, v_copy_in, NULL, "LOCALDIR PATH", "copy a local tree in, all metadata" },
+	{ NULL },
+};
+#undef RO
+#undef RW
+#undef RW_MAX
 
-	c->argc = 0;
-	for (;;) {
-		while (*p && isspace((unsigned char)*p))
-			p++;
-		if (!*p || *p == '#')
-			return c->argc;
-		if (c->argc == MAX_ARGS)
-			return -1;
-		if (*p == '"') {
-			c->argv[c->argc++] = ++p;
-			p = strchr(p, '"');
-			if (!p)
-				return -1;
-		} else {
-			c->argv[c->argc++] = p;
-			while (*p && !isspace((unsigned char)*p))
-				p++;
-			if (!*p)
-				return c->argc;
-		}
-		*p++ = 0;
-	}
+static const struct cli_cmd *fs_verb(const char *name)
+{
+	return cli_find(fs_verbs, name);
 }
 
+/* Does this command change the volume?  (CLI_RW_AT_MAX verbs take no
+ * options, so their words are their arguments.) */
+static bool cmd_writes(const struct cli_cmd *v, int argc)
+{
+	return (v->flags & CLI_VOL_RW) ||
+	       ((v->flags & CLI_RW_AT_MAX) && argc - 1 == v->max_args);
+}
+
+/* One command: words from the command line, or from line `lineno` of a
+ * script (which then owns text and argv). */
+struct fs_line {
+	int argc;
+	char **argv;
+	char *text;
+	size_t lineno;
+};
+
 struct fs_script {
-	struct fs_cmd *cmd;
-	char **lines;
-	size_t n;
+	const char *path;
+	struct fs_line *l;
+	size_t n, cap;
 };
 
 static void free_script(struct fs_script *s)
 {
 	for (size_t i = 0; i < s->n; i++)
-		free(s->lines[i]);
-	free(s->lines);
-	free(s->cmd);
+		if (s->l[i].text) {
+			free(s->l[i].text);
+			free(s->l[i].argv);
+		}
+	free(s->l);
 }
 
-/* Read and check a whole script before anything runs. */
-static int load_script(const char *path, struct fs_script *s)
+/* Split a script line into words; "double quotes" group, '#' starts a
+ * comment.  Returns the word count, or -1 for too many / unterminated. */
+static int split_line(char *p, char **words)
+{
+	int n = 0;
+
+	for (;;) {
+		while (*p && isspace((unsigned char)*p))
+			p++;
+		if (!*p || *p == '#')
+			return n;
+		if (n == MAX_WORDS)
+			return -1;
+		if (*p == '"') {
+			words[n++] = ++p;
+			p = strchr(p, '"');
+			if (!p)
+				return -1;
+		} else {
+			words[n++] = p;
+			while (*p && !isspace((unsigned char)*p))
+				p++;
+			if (!*p)
+				return n;
+		}
+		*p++ = 0;
+	}
+}
+
+static int add_line(struct cli_ctx *c, struct fs_script *s, const char *line,
+		    size_t lineno)
+{
+	struct fs_line l = { .lineno = lineno };
+
+	if (buf_grow((void **)&s->l, &s->cap, s->n + 1, sizeof(*s->l)) < 0 ||
+	    !(l.text = strdup(line)) ||
+	    !(l.argv = calloc(MAX_WORDS + 1, sizeof(*l.argv)))) {
+		free(l.text);
+		return err_set(&c->err, -ENOMEM, "out of memory");
+	}
+	l.argc = split_line(l.text, l.argv);
+	if (l.argc <= 0) {
+		free(l.text);
+		free(l.argv);
+		return l.argc ? cli_usage_err(c, "%s:%zu: unterminated quote or too"
+					      " many words", s->path, lineno) : 0;
+	}
+	s->l[s->n++] = l;
+	return 0;
+}
+
+/* Read a whole script (checked by the caller before anything runs). */
+static int load_script(struct cli_ctx *c, const char *path, struct fs_script *s)
 {
 	FILE *f = !strcmp(path, "-") ? stdin : fopen(path, "re");
-	char *line = NULL, where[64];
+	char *line = NULL;
 	size_t cap = 0, lineno = 0;
 	int rc = 0;
 
-	if (!f) {
-		err_say("cannot read script '%s': %s", path, strerror(errno));
-		return -errno;
-	}
+	s->path = path;
+	if (!f)
+		return err_set(&c->err, -errno, "cannot read script '%s': %s", path,
+			       strerror(errno));
 	while (rc == 0 && getline(&line, &cap, f) > 0) {
-		struct fs_cmd c;
-		int w;
-
-		lineno++;
 		line[strcspn(line, "\n")] = 0;
-		s->lines = realloc(s->lines, (s->n + 1) * sizeof(*s->lines));
-		s->cmd = realloc(s->cmd, (s->n + 1) * sizeof(*s->cmd));
-		if (!s->lines || !s->cmd || !(s->lines[s->n] = strdup(line)))
-			return -ENOMEM;
-		w = split_line(s->lines[s->n], &c);
-		snprintf(where, sizeof(where), "%s:%zu: ", path, lineno);
-		if (w < 0) {
-			err_say("%sunterminated quote or too many words", where);
-			rc = -EINVAL;
-		} else if (w > 0 && (rc = check_cmd(&c, where)) == 0) {
-			s->cmd[s->n] = c;
-		}
-		s->n += w > 0 || rc;
-		if (w == 0)
-			free(s->lines[s->n]);
+		rc = add_line(c, s, line, ++lineno);
 	}
+	if (rc == 0 && ferror(f))
+		rc = err_set(&c->err, -EIO, "cannot read script '%s': %s", path,
+			     strerror(EIO));
 	free(line);
 	if (f != stdin)
 		fclose(f);
+	return rc;
+}
+
+/* Run line i (or check it, with no volume in c->obj); a failure says
+ * which script line it was. */
+static int run_line(struct cli_ctx *c, const struct fs_script *s, size_t i)
+{
+	const struct fs_line *l = &s->l[i];
+	const struct cli_cmd *v = fs_verb(l->argv[0]);
+	int rc = v ? v->run(c, l->argc, l->argv)
+		   : cli_usage_err(c, "unknown verb '%s' (see --help)", l->argv[0]);
+
+	if (rc < 0 && l->lineno)
+		err_context(&c->err, "%s line %zu", s->path, l->lineno);
+	return rc;
+}
+
+/* Check every command, open the volume as they need it, run them. */
+static int run_script(struct cli_ctx *c, const char *vol, unsigned flags,
+		      const struct fs_script *s)
+{
+	struct fs *fs;
+	int rc = 0, crc;
+
+	for (size_t i = 0; rc == 0 && i < s->n; i++) {
+		rc = run_line(c, s, i);
+		if (rc == 0 && cmd_writes(fs_verb(s->l[i].argv[0]), s->l[i].argc))
+			flags |= FS_O_RDWR;
+	}
+	if (rc)
+		return rc;
+	rc = fs_open(vol, flags, &fs, &c->err);
+	if (rc < 0)
+		return rc;
+	c->obj = fs;
+	for (size_t i = 0; rc == 0 && i < s->n; i++)
+		rc = run_line(c, s, i);
+	c->obj = NULL;
+	crc = fs_close(fs);
+	if (crc < 0 && rc == 0)
+		rc = err_set(&c->err, crc, "closing %s: %s", vol, strerror(-crc));
 	return rc;
 }
 
@@ -639,92 +848,82 @@ static void fs_usage(FILE *out)
 		"       sysrecover fs [--replay-journal] VOL -f SCRIPT|-\n\n"
 		"VOL: an ext2/3/4 or NTFS device or image (IMAGE@N for a partition,\n"
 		"     UUID=, LABEL=, PARTUUID=), or a directory.  The volume must not\n"
-		"     be mounted; it is opened read-write only when a verb writes.\n\n"
+		"     be mounted; it is opened read-write only when a verb writes.\n"
+		"-f SCRIPT: one verb per line (\"double quotes\" group words, # starts\n"
+		"     a comment), all checked before the first one runs.\n"
+		"'sysrecover fs VOL VERB --help' describes one verb.\n\n"
 		"verbs:\n");
-	for (size_t i = 0; i < NFSVERBS; i++)
-		fprintf(out, "  %-10s %s\n", fs_verbs[i].name, fs_verbs[i].help);
+	cli_usage(out, "", fs_verbs);
 }
 
-static int run_cmds(const char *vol, unsigned flags, struct fs_cmd *cmds,
-		    size_t n)
-{
-	struct err err = { 0 };
-	struct fs *fs = NULL;
-	int rc = 0, crc;
+struct fs_opts {
+	unsigned flags;
+	const char *script;
+};
 
-	for (size_t i = 0; i < n; i++)
-		if (cmd_writes(find_fs_verb(cmds[i].argv[0]), &cmds[i]))
-			flags |= FS_O_RDWR;
-	rc = fs_open(vol, flags, &fs, &err);
-	if (rc < 0) {
-		err_say("%s", err.msg);
-		return ERR_EXIT_FAILED;
-	}
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = find_fs_verb(cmds[i].argv[0])->run(fs, cmds[i].argc - 1,
-							cmds[i].argv + 1);
-	crc = fs_close(fs);
-	if (crc < 0 && rc == 0) {
-		err_say("closing %s: %s", vol, strerror(-crc));
-		rc = crc;
-	}
-	return rc < 0 ? ERR_EXIT_FAILED : ERR_EXIT_OK;
-}
-
-int cli_fs(int argc, char **argv)
+/* The group's options, before or after VOL (argv[0] is what precedes
+ * them): 0, CLI_DONE for --help, or a usage error. */
+static int parse_opts(struct cli_ctx *c, int argc, char **argv,
+		      struct fs_opts *o)
 {
 	static const struct option opts[] = {
 		{ "replay-journal", no_argument, NULL, 'j' },
+		{ "file", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct fs_script s = { 0 };
-	struct fs_cmd one = { 0 };
-	unsigned flags = 0;
-	int o, rc;
+	int opt;
 
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		if (o == 'j')
-			flags |= FS_O_REPLAY_JOURNAL;
-		else {
-			fs_usage(o == 'h' ? stdout : stderr);
-			return o == 'h' ? ERR_EXIT_OK : ERR_EXIT_USAGE;
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+hf:", opts, NULL)) != -1) {
+		if (opt == 'j') {
+			o->flags |= FS_O_REPLAY_JOURNAL;
+		} else if (opt == 'f') {
+			o->script = optarg;
+		} else if (opt == 'h') {
+			fs_usage(stdout);
+			return CLI_DONE;
+		} else {
+			return cli_bad_option(c, argc, argv);
 		}
 	}
-	if (argc - optind < 2) {
-		fs_usage(stderr);
-		return ERR_EXIT_USAGE;
-	}
-	if (!strcmp(argv[optind + 1], "-f")) {
-		if (argc - optind != 3 || load_script(argv[optind + 2], &s) < 0) {
-			free_script(&s);
-			return ERR_EXIT_USAGE;
-		}
-		rc = run_cmds(argv[optind], flags, s.cmd, s.n);
-		free_script(&s);
-		return rc;
-	}
-	one.argc = argc - optind - 1;
-	if (one.argc > MAX_ARGS) {
-		err_say("too many arguments");
-		return ERR_EXIT_USAGE;
-	}
-	memcpy(one.argv, argv + optind + 1, (size_t)one.argc * sizeof(char *));
-	if (check_cmd(&one, "") < 0)
-		return ERR_EXIT_USAGE;
-	return run_cmds(argv[optind], flags, &one, 1);
-}
-
-/* TRANSITIONAL: the group as a struct cli_cmd, around its old entry point. */
-static int fs_legacy(struct cli_ctx *c, int argc, char **argv)
-{
-	c->legacy_exit = cli_fs(argc, argv);
 	return 0;
 }
 
+/* sysrecover fs [OPTIONS] VOL [OPTIONS] (VERB [ARGS] | -f SCRIPT) */
+static int fs_group(struct cli_ctx *c, int argc, char **argv)
+{
+	struct fs_opts o = { 0 };
+	struct fs_script s = { 0 };
+	struct fs_line one = { 0 };
+	int rc = parse_opts(c, argc, argv, &o);
+
+	if (rc == 0 && optind == argc) {
+		fs_usage(stderr);
+		rc = cli_usage_err(c, "fs: which volume?");
+	}
+	if (rc == 0) {
+		argc -= optind, argv += optind;  /* argv[0] is VOL */
+		rc = parse_opts(c, argc, argv, &o);
+	}
+	if (rc == 0 && !o.script == (optind == argc))
+		rc = cli_usage_err(c, "fs: %s (see --help)", o.script ?
+				   "-f SCRIPT, or a verb, not both" : "which verb?");
+	if (rc == 0 && o.script)
+		rc = load_script(c, o.script, &s);
+	else if (rc == 0)
+		one = (struct fs_line){ .argc = argc - optind, .argv = argv + optind },
+		s = (struct fs_script){ .n = 1, .l = &one };
+	if (rc == 0)
+		rc = run_script(c, argv[0], o.flags, &s);
+	if (o.script)
+		free_script(&s);
+	return rc == CLI_DONE ? 0 : rc;
+}
+
 const struct cli_cmd cli_fs_cmd = {
-	.name = "fs", .run = fs_legacy, .max_args = -1,
+	.name = "fs", .run = fs_group, .max_args = -1,
 	.args = "VOL VERB [ARG]...",
 	.summary = "debugfs-like access to unmounted ext/NTFS volumes and directories",
 };

@@ -3,6 +3,8 @@
  * Verbs run in order on one open handle and stop at the first failure, so a
  * sequence such as `rewind fsf 1 status` needs no persistent device state;
  * virtual drives keep their position between runs anyway, as /dev/nstN does.
+ * Every verb is checked (run with no drive in ctx->obj) before the drive is
+ * opened, so a typo in the last verb changes nothing on the tape.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,26 +21,99 @@
 #include "text.h"
 #include "tape.h"
 
-enum verb_arg { ARG_NONE, ARG_OPT_NUM, ARG_NUM, ARG_OPT_WORD, ARG_WORD };
+#define TAPE_PREFIX "sysrecover tape DEV "
 
-struct tape_cli {
-	struct tape *t;
-	bool force;
-	int64_t record_size;
-	int exit_code;
+/* The group's options (ctx->opts). */
+struct tape_opts {
+	struct tape_vopts vo;
+	int64_t record_size;      /* for `write` in variable mode */
+	bool force;               /* `test` may overwrite data */
 };
 
-struct tape_verb {
-	const char *name;
-	const char *alias;
-	enum verb_arg arg;
-	int (*run)(struct tape_cli *c, const char *arg, int64_t n);
-	const char *help;
+/* One verb's arguments, once cli_args has checked them. */
+struct verb {
+	struct tape *t;           /* NULL while the verbs are only checked */
+	const struct tape_opts *o;
+	const char *name;         /* the table's name, not mt's alias */
+	char **args;
+	int nargs;
+	const char *word;         /* the argument of a verb taking a word */
+	int64_t n[2];             /* number arguments, 1 when absent */
 };
 
-static int v_status(struct tape_cli *c, const char *arg, int64_t n)
+static const struct cli_cmd *tape_verb(const char *name);
+
+static int verb_begin(struct cli_ctx *c, int argc, char **argv, struct verb *v)
 {
-	struct tape_status s;
+	const struct cli_cmd *cmd = tape_verb(argv[0]);
+	int rc;
+
+	if (!cmd)
+		return cli_usage_err(c, "unknown tape verb '%s' (see --help)", argv[0]);
+	rc = cli_args(c, TAPE_PREFIX, cmd, argc, argv);
+	if (rc)
+		return rc;
+	*v = (struct verb){ .t = c->obj, .o = c->opts, .name = cmd->name,
+			    .args = argv + optind, .nargs = argc - optind,
+			    .n = { 1, 1 } };
+	for (int i = 0; i < v->nargs && i < 2; i++) {
+		if (!(cmd->flags & CLI_ARG_NUM))
+			v->word = v->args[i];
+		else if (!text_parse_size(v->args[i], cmd->flags & CLI_ARG_NEG,
+					  &v->n[i]))
+			return cli_usage_err(c, "'%s': '%s' is not a number",
+					     cmd->name, v->args[i]);
+	}
+	return 0;
+}
+
+/* A tape failure into c->err: "fsf 1 on t.tap: <what the tape said>". */
+static int verb_end(struct cli_ctx *c, const struct verb *v, int rc)
+{
+	char args[128] = "";
+	size_t n = 0;
+	const char *m;
+
+	if (rc >= 0)
+		return 0;
+	for (int i = 0; i < v->nargs && n < sizeof(args); i++)
+		n += (size_t)snprintf(args + n, sizeof(args) - n, " %s", v->args[i]);
+	m = tape_errmsg(v->t);
+	return err_set(&c->err, rc, "%s%s on %s: %s", v->name, args,
+		       tape_name(v->t), *m ? m : strerror(-rc));
+}
+
+/* A verb that is one tape call. */
+#define TAPE_VERB(fn, call)                                          \
+	static int fn(struct cli_ctx *c, int argc, char **argv)      \
+	{                                                            \
+		struct verb v;                                       \
+		int rc = verb_begin(c, argc, argv, &v);              \
+									     \
+		if (rc || !v.t)                                      \
+			return rc;                                   \
+		return verb_end(c, &v, (call));                      \
+	}
+TAPE_VERB(v_rewind, tape_rewind(v.t))
+TAPE_VERB(v_eod, tape_space(v.t, TAPE_SP_EOD, 0))
+TAPE_VERB(v_fsf, tape_space(v.t, TAPE_SP_FILEMARKS, (long)v.n[0]))
+TAPE_VERB(v_bsf, tape_space(v.t, TAPE_SP_FILEMARKS, -(long)v.n[0]))
+TAPE_VERB(v_fsr, tape_space(v.t, TAPE_SP_RECORDS, (long)v.n[0]))
+TAPE_VERB(v_bsr, tape_space(v.t, TAPE_SP_RECORDS, -(long)v.n[0]))
+TAPE_VERB(v_fss, tape_space(v.t, TAPE_SP_SETMARKS, (long)v.n[0]))
+TAPE_VERB(v_bss, tape_space(v.t, TAPE_SP_SETMARKS, -(long)v.n[0]))
+TAPE_VERB(v_weof, tape_write_marks(v.t, TAPE_MK_FILEMARK, (unsigned)v.n[0]))
+TAPE_VERB(v_wset, tape_write_marks(v.t, TAPE_MK_SETMARK, (unsigned)v.n[0]))
+TAPE_VERB(v_load, tape_prepare(v.t, TAPE_PREP_LOAD))
+TAPE_VERB(v_unload, tape_prepare(v.t, TAPE_PREP_UNLOAD))
+TAPE_VERB(v_lock, tape_prepare(v.t, TAPE_PREP_LOCK))
+TAPE_VERB(v_unlock, tape_prepare(v.t, TAPE_PREP_UNLOCK))
+TAPE_VERB(v_tension, tape_prepare(v.t, TAPE_PREP_TENSION))
+TAPE_VERB(v_mkpart, tape_mkpart(v.t, (long)v.n[0]))
+TAPE_VERB(v_partseek, tape_locate(v.t, (unsigned)v.n[0], (uint64_t)v.n[1]))
+
+static void print_status(struct tape *t, const struct tape_status *s)
+{
 	static const struct { const char *name; size_t off; } flags[] = {
 		{ "BOT", offsetof(struct tape_status, bot) },
 		{ "EOF", offsetof(struct tape_status, eof) },
@@ -50,211 +125,167 @@ static int v_status(struct tape_cli *c, const char *arg, int64_t n)
 		{ "DR_OPEN", offsetof(struct tape_status, no_medium) },
 		{ "LOCKED", offsetof(struct tape_status, locked) },
 	};
-	int rc = tape_status(c->t, &s);
 
-	(void)arg, (void)n;
-	if (rc < 0)
-		return rc;
-	printf("%s tape drive %s:\n", tape_kind(c->t), tape_name(c->t));
-	printf("File number=%ld, block number=%ld, partition=%u.\n", s.file,
-	       s.block, s.partition);
+	printf("%s tape drive %s:\n", tape_kind(t), tape_name(t));
+	printf("File number=%ld, block number=%ld, partition=%u.\n", s->file,
+	       s->block, s->partition);
 	printf("Tape block size %" PRIu32 " bytes. Density code 0x%" PRIx32
-	       " (%s).\n", s.block_size, s.density, s.density ? "set" : "default");
-	if (s.logical_valid)
-		printf("Logical block %" PRIu64 ".\n", s.logical);
+	       " (%s).\n", s->block_size, s->density, s->density ? "set" : "default");
+	if (s->logical_valid)
+		printf("Logical block %" PRIu64 ".\n", s->logical);
 	printf("General status bits on:\n");
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (*(const bool *)((const char *)&s + flags[i].off))
+		if (*(const bool *)((const char *)s + flags[i].off))
 			printf(" %s", flags[i].name);
 	printf("\n");
-	return 0;
 }
 
-static int v_params(struct tape_cli *c, const char *arg, int64_t n)
+static int v_status(struct cli_ctx *c, int argc, char **argv)
 {
-	struct tape_params p;
-	int rc = tape_get_params(c->t, &p);
+	struct tape_status s;
+	struct verb v;
+	int rc = verb_begin(c, argc, argv, &v);
 
-	(void)arg, (void)n;
-	if (rc < 0)
+	if (rc || !v.t)
 		return rc;
-	printf("Block size %" PRIu32 " bytes (%s).\n", p.block_size,
-	       p.block_size ? "fixed" : "variable");
-	printf("Block limits %" PRIu32 " - %" PRIu32 " bytes.\n", p.min_block,
-	       p.max_block);
-	printf("Compression %s.\n", p.compression ? "on" : "off");
-	printf("Partitions %u of at most %u.\n", p.partitions, p.max_partitions);
-	if (p.capacity)
+	rc = tape_status(v.t, &s);
+	if (rc == 0)
+		print_status(v.t, &s);
+	return verb_end(c, &v, rc);
+}
+
+static void print_params(const struct tape_params *p)
+{
+	printf("Block size %" PRIu32 " bytes (%s).\n", p->block_size,
+	       p->block_size ? "fixed" : "variable");
+	printf("Block limits %" PRIu32 " - %" PRIu32 " bytes.\n", p->min_block,
+	       p->max_block);
+	printf("Compression %s.\n", p->compression ? "on" : "off");
+	printf("Partitions %u of at most %u.\n", p->partitions, p->max_partitions);
+	if (p->capacity)
 		printf("Capacity %" PRIu64 " bytes, %" PRIu64 " remaining, early"
 		       " warning %" PRIu64 " bytes before the end.\n",
-		       p.capacity, p.remaining, p.ew_zone);
+		       p->capacity, p->remaining, p->ew_zone);
 	printf("Features:%s%s%s%s%s%s\n",
-	       p.features & TAPE_FEAT_FIXED_BLOCK ? " fixed-block" : "",
-	       p.features & TAPE_FEAT_LOCATE ? " locate" : "",
-	       p.features & TAPE_FEAT_PARTITIONS ? " partitions" : "",
-	       p.features & TAPE_FEAT_SETMARKS ? " setmarks" : "",
-	       p.features & TAPE_FEAT_EARLY_WARNING ? " early-warning" : "",
-	       p.features & TAPE_FEAT_COMPRESSION ? " compression" : "");
-	return 0;
+	       p->features & TAPE_FEAT_FIXED_BLOCK ? " fixed-block" : "",
+	       p->features & TAPE_FEAT_LOCATE ? " locate" : "",
+	       p->features & TAPE_FEAT_PARTITIONS ? " partitions" : "",
+	       p->features & TAPE_FEAT_SETMARKS ? " setmarks" : "",
+	       p->features & TAPE_FEAT_EARLY_WARNING ? " early-warning" : "",
+	       p->features & TAPE_FEAT_COMPRESSION ? " compression" : "");
 }
 
-static int v_rewind(struct tape_cli *c, const char *arg, int64_t n)
+static int v_params(struct cli_ctx *c, int argc, char **argv)
 {
-	(void)arg, (void)n;
-	return tape_rewind(c->t);
+	struct tape_params p;
+	struct verb v;
+	int rc = verb_begin(c, argc, argv, &v);
+
+	if (rc || !v.t)
+		return rc;
+	rc = tape_get_params(v.t, &p);
+	if (rc == 0)
+		print_params(&p);
+	return verb_end(c, &v, rc);
 }
 
-static int v_eod(struct tape_cli *c, const char *arg, int64_t n)
+static int v_erase(struct cli_ctx *c, int argc, char **argv)
 {
-	(void)arg, (void)n;
-	return tape_space(c->t, TAPE_SP_EOD, 0);
+	struct verb v;
+	int rc = verb_begin(c, argc, argv, &v);
+
+	if (rc)
+		return rc;
+	if (v.word && strcmp(v.word, "short") && strcmp(v.word, "long"))
+		return cli_usage_err(c, "erase takes 'short' or 'long', not '%s'",
+				     v.word);
+	if (!v.t)
+		return 0;
+	return verb_end(c, &v, tape_erase(v.t, !v.word || !strcmp(v.word, "long")));
 }
 
-static int v_fsf(struct tape_cli *c, const char *a, int64_t n)
+static int v_compression(struct cli_ctx *c, int argc, char **argv)
 {
-	(void)a;
-	return tape_space(c->t, TAPE_SP_FILEMARKS, (long)n);
-}
-
-static int v_bsf(struct tape_cli *c, const char *a, int64_t n)
-{
-	(void)a;
-	return tape_space(c->t, TAPE_SP_FILEMARKS, -(long)n);
-}
-
-static int v_fsr(struct tape_cli *c, const char *a, int64_t n)
-{
-	(void)a;
-	return tape_space(c->t, TAPE_SP_RECORDS, (long)n);
-}
-
-static int v_bsr(struct tape_cli *c, const char *a, int64_t n)
-{
-	(void)a;
-	return tape_space(c->t, TAPE_SP_RECORDS, -(long)n);
-}
-
-static int v_fss(struct tape_cli *c, const char *a, int64_t n)
-{
-	(void)a;
-	return tape_space(c->t, TAPE_SP_SETMARKS, (long)n);
-}
-
-static int v_bss(struct tape_cli *c, const char *a, int64_t n)
-{
-	(void)a;
-	return tape_space(c->t, TAPE_SP_SETMARKS, -(long)n);
-}
-
-static int v_weof(struct tape_cli *c, const char *a, int64_t n)
-{
-	(void)a;
-	return tape_write_marks(c->t, TAPE_MK_FILEMARK, (unsigned)n);
-}
-
-static int v_wset(struct tape_cli *c, const char *a, int64_t n)
-{
-	(void)a;
-	return tape_write_marks(c->t, TAPE_MK_SETMARK, (unsigned)n);
-}
-
-static int v_erase(struct tape_cli *c, const char *a, int64_t n)
-{
-	(void)n;
-	if (a && strcmp(a, "short") && strcmp(a, "long")) {
-		err_say("erase takes 'short' or 'long', not '%s'", a);
-		return -EINVAL;
-	}
-	return tape_erase(c->t, !a || !strcmp(a, "long"));
-}
-
-#define PREP_VERB(fn, op)                                              \
-	static int fn(struct tape_cli *c, const char *a, int64_t n)   \
-	{                                                              \
-		(void)a, (void)n;                                      \
-		return tape_prepare(c->t, op);                         \
-	}
-PREP_VERB(v_load, TAPE_PREP_LOAD)
-PREP_VERB(v_unload, TAPE_PREP_UNLOAD)
-PREP_VERB(v_lock, TAPE_PREP_LOCK)
-PREP_VERB(v_unlock, TAPE_PREP_UNLOCK)
-PREP_VERB(v_tension, TAPE_PREP_TENSION)
-
-static int v_setblk(struct tape_cli *c, const char *a, int64_t n)
-{
-	(void)a;
-	if (n > UINT32_MAX)
-		return -EINVAL;
-	return tape_set_blksize(c->t, (uint32_t)n);
-}
-
-static int v_compression(struct tape_cli *c, const char *a, int64_t n)
-{
+	struct verb v;
 	bool on = true;
+	int rc = verb_begin(c, argc, argv, &v);
 
-	(void)n;
-	if (a && (!strcmp(a, "off") || !strcmp(a, "0")))
+	if (rc)
+		return rc;
+	if (v.word && (!strcmp(v.word, "off") || !strcmp(v.word, "0")))
 		on = false;
-	else if (a && strcmp(a, "on") && strcmp(a, "1")) {
-		err_say("compression takes on/off or 1/0, not '%s'", a);
-		return -EINVAL;
-	}
-	return tape_set_compression(c->t, on);
+	else if (v.word && strcmp(v.word, "on") && strcmp(v.word, "1"))
+		return cli_usage_err(c, "compression takes on/off or 1/0, not '%s'",
+				     v.word);
+	if (!v.t)
+		return 0;
+	return verb_end(c, &v, tape_set_compression(v.t, on));
 }
 
-static int v_tell(struct tape_cli *c, const char *a, int64_t n)
+static int v_setblk(struct cli_ctx *c, int argc, char **argv)
+{
+	struct verb v;
+	int rc = verb_begin(c, argc, argv, &v);
+
+	if (rc)
+		return rc;
+	if (v.n[0] > UINT32_MAX)
+		return cli_usage_err(c, "setblk: block size %s is too large",
+				     v.args[0]);
+	if (!v.t)
+		return 0;
+	return verb_end(c, &v, tape_set_blksize(v.t, (uint32_t)v.n[0]));
+}
+
+static int v_tell(struct cli_ctx *c, int argc, char **argv)
 {
 	unsigned part;
 	uint64_t blk;
-	int rc = tape_tell(c->t, &part, &blk);
+	struct verb v;
+	int rc = verb_begin(c, argc, argv, &v);
 
-	(void)a, (void)n;
+	if (rc || !v.t)
+		return rc;
+	rc = tape_tell(v.t, &part, &blk);
 	if (rc == 0)
 		printf("At block %" PRIu64 ".\n", blk);
-	return rc;
+	return verb_end(c, &v, rc);
 }
 
-static int v_seek(struct tape_cli *c, const char *a, int64_t n)
+/* seek N: block N of the partition the tape is in. */
+static int v_seek(struct cli_ctx *c, int argc, char **argv)
 {
 	unsigned part;
 	uint64_t blk;
-	int rc = tape_tell(c->t, &part, &blk);
+	struct verb v;
+	int rc = verb_begin(c, argc, argv, &v);
 
-	(void)a;
-	return rc < 0 ? rc : tape_locate(c->t, part, (uint64_t)n);
+	if (rc || !v.t)
+		return rc;
+	rc = tape_tell(v.t, &part, &blk);
+	if (rc == 0)
+		rc = tape_locate(v.t, part, (uint64_t)v.n[0]);
+	return verb_end(c, &v, rc);
 }
 
-static int v_partition(struct tape_cli *c, const char *a, int64_t n)
+/* partition [N] and setpartition N: switch, or show where the tape is. */
+static int v_partition(struct cli_ctx *c, int argc, char **argv)
 {
 	struct tape_params p;
 	struct tape_status s;
-	int rc;
+	struct verb v;
+	int rc = verb_begin(c, argc, argv, &v);
 
-	if (a)
-		return tape_setpart(c->t, (unsigned)n);
-	rc = tape_status(c->t, &s);
+	if (rc || !v.t)
+		return rc;
+	if (v.nargs)
+		return verb_end(c, &v, tape_setpart(v.t, (unsigned)v.n[0]));
+	rc = tape_status(v.t, &s);
 	if (rc == 0)
-		rc = tape_get_params(c->t, &p);
+		rc = tape_get_params(v.t, &p);
 	if (rc == 0)
 		printf("Partition %u of %u.\n", s.partition, p.partitions);
-	return rc;
-}
-
-static int v_mkpart(struct tape_cli *c, const char *a, int64_t n)
-{
-	(void)a;
-	return tape_mkpart(c->t, (long)n);
-}
-
-static int v_partseek(struct tape_cli *c, const char *a, int64_t n);
-
-/* Record size for `write`: the fixed block size, else --record-size. */
-static size_t record_size(struct tape_cli *c, uint32_t *fixed)
-{
-	struct tape_params p;
-
-	*fixed = tape_get_params(c->t, &p) == 0 ? p.block_size : 0;
-	return *fixed ? *fixed : (size_t)c->record_size;
+	return verb_end(c, &v, rc);
 }
 
 static int open_data(const char *path, bool out)
@@ -284,43 +315,6 @@ static ssize_t read_full(int fd, char *buf, size_t len)
 	return (ssize_t)got;
 }
 
-static int v_write(struct tape_cli *c, const char *path, int64_t n)
-{
-	uint32_t fixed;
-	size_t rs = record_size(c, &fixed);
-	char *buf = malloc(rs);
-	int fd = open_data(path, false), rc = 0;
-	uint64_t recs = 0, bytes = 0;
-	ssize_t got, w;
-
-	(void)n;
-	if (!buf || fd < 0) {
-		rc = !buf ? -ENOMEM : -errno;
-		err_say("cannot read '%s': %s", path, strerror(-rc));
-		goto out;
-	}
-	while ((got = read_full(fd, buf, rs)) > 0) {
-		if (fixed && (size_t)got < rs)  /* pad the last block, as tar does */
-			memset(buf + got, 0, rs - (size_t)got), got = (ssize_t)rs;
-		w = tape_write(c->t, buf, (size_t)got);
-		if (w != got) {
-			rc = w < 0 ? (int)w : -EIO;
-			goto out;
-		}
-		recs++;
-		bytes += (uint64_t)got;
-	}
-	if (got < 0)
-		rc = (int)got, err_say("cannot read '%s': %s", path, strerror(-rc));
-	fprintf(stderr, "%" PRIu64 " records, %" PRIu64 " bytes written\n", recs,
-		bytes);
-out:
-	if (fd > STDERR_FILENO)
-		close(fd);
-	free(buf);
-	return rc;
-}
-
 static int write_all(int fd, const char *buf, size_t len)
 {
 	while (len) {
@@ -336,118 +330,167 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* Copy records to a file until a filemark (consumed) or end of data. */
-static int v_read(struct tape_cli *c, const char *path, int64_t n)
+/* Records of the fixed block size (the last one padded, as tar does), else
+ * of --record-size, from fd onto the tape. */
+static int write_records(struct cli_ctx *c, const struct verb *v, int fd,
+			 uint64_t *recs, uint64_t *bytes)
 {
 	struct tape_params p;
-	size_t cap = tape_get_params(c->t, &p) == 0 && p.max_block ?
-		     p.max_block : (size_t)16 << 20;
-	char *buf = malloc(cap);
-	int fd = open_data(path, true), rc = 0;
-	enum tape_rd what = TAPE_RD_DATA;
-	uint64_t recs = 0, bytes = 0;
-	ssize_t r;
+	uint32_t fixed = tape_get_params(v->t, &p) == 0 ? p.block_size : 0;
+	size_t rs = fixed ? fixed : (size_t)v->o->record_size;
+	char *buf = malloc(rs);
+	int rc = buf ? 0 : err_set(&c->err, -ENOMEM, "out of memory");
+	ssize_t got = 0, w;
 
-	(void)n;
-	if (!buf || fd < 0) {
-		rc = !buf ? -ENOMEM : -errno;
-		err_say("cannot write '%s': %s", path, strerror(-rc));
-		goto out;
-	}
-	if (p.block_size)
-		cap -= cap % p.block_size;
-	while ((r = tape_read(c->t, buf, cap, &what)) > 0) {
-		rc = write_all(fd, buf, (size_t)r);
-		if (rc < 0) {
-			err_say("cannot write '%s': %s", path, strerror(-rc));
-			goto out;
+	while (rc == 0 && (got = read_full(fd, buf, rs)) > 0) {
+		if (fixed && (size_t)got < rs)
+			memset(buf + got, 0, rs - (size_t)got), got = (ssize_t)rs;
+		w = tape_write(v->t, buf, (size_t)got);
+		if (w != got) {
+			rc = verb_end(c, v, w < 0 ? (int)w : -EIO);
+		} else {
+			(*recs)++;
+			*bytes += (uint64_t)got;
 		}
-		recs++;
-		bytes += (uint64_t)r;
 	}
-	rc = r < 0 ? (int)r : 0;
-	fprintf(stderr, "%" PRIu64 " records, %" PRIu64 " bytes read, stopped at %s\n",
-		recs, bytes, r < 0 ? "an error" : what == TAPE_RD_EOD ? "end of data"
-		: what == TAPE_RD_SETMARK ? "a setmark" : "a filemark");
-out:
-	if (fd > STDERR_FILENO)
-		close(fd);
+	if (rc == 0 && got < 0)
+		rc = err_set(&c->err, (int)got, "cannot read '%s': %s", v->word,
+			     strerror((int)-got));
 	free(buf);
 	return rc;
 }
 
-static int v_test(struct tape_cli *c, const char *a, int64_t n)
+static int v_write(struct cli_ctx *c, int argc, char **argv)
+{
+	uint64_t recs = 0, bytes = 0;
+	struct verb v;
+	int fd, rc = verb_begin(c, argc, argv, &v);
+
+	if (rc || !v.t)
+		return rc;
+	fd = open_data(v.word, false);
+	if (fd < 0)
+		return err_set(&c->err, -errno, "cannot read '%s': %s", v.word,
+			       strerror(errno));
+	rc = write_records(c, &v, fd, &recs, &bytes);
+	fprintf(stderr, "%" PRIu64 " records, %" PRIu64 " bytes written\n", recs,
+		bytes);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return rc;
+}
+
+/* Records from the tape into fd until a mark (consumed) or end of data. */
+static int read_records(struct cli_ctx *c, const struct verb *v, int fd,
+			enum tape_rd *what, uint64_t *recs, uint64_t *bytes)
+{
+	struct tape_params p = { 0 };
+	size_t cap = tape_get_params(v->t, &p) == 0 && p.max_block ?
+		     p.max_block : (size_t)16 << 20;
+	char *buf;
+	ssize_t r = 0;
+	int rc = 0;
+
+	if (p.block_size)
+		cap -= cap % p.block_size;
+	buf = malloc(cap);
+	if (!buf)
+		return err_set(&c->err, -ENOMEM, "out of memory");
+	while (rc == 0 && (r = tape_read(v->t, buf, cap, what)) > 0) {
+		rc = write_all(fd, buf, (size_t)r);
+		if (rc < 0)
+			err_set(&c->err, rc, "cannot write '%s': %s", v->word,
+				strerror(-rc));
+		(*recs)++;
+		*bytes += (uint64_t)r;
+	}
+	if (rc == 0 && r < 0)
+		rc = verb_end(c, v, (int)r);
+	free(buf);
+	return rc;
+}
+
+static int v_read(struct cli_ctx *c, int argc, char **argv)
+{
+	enum tape_rd what = TAPE_RD_DATA;
+	uint64_t recs = 0, bytes = 0;
+	struct verb v;
+	int fd, rc = verb_begin(c, argc, argv, &v);
+
+	if (rc || !v.t)
+		return rc;
+	fd = open_data(v.word, true);
+	if (fd < 0)
+		return err_set(&c->err, -errno, "cannot write '%s': %s", v.word,
+			       strerror(errno));
+	rc = read_records(c, &v, fd, &what, &recs, &bytes);
+	fprintf(stderr, "%" PRIu64 " records, %" PRIu64 " bytes read, stopped at %s\n",
+		recs, bytes, rc < 0 ? "an error" : what == TAPE_RD_EOD ? "end of data"
+		: what == TAPE_RD_SETMARK ? "a setmark" : "a filemark");
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return rc;
+}
+
+/* The self-test: failed checks make the run a partial success (exit 1). */
+static int v_test(struct cli_ctx *c, int argc, char **argv)
 {
 	struct tape_test_result res;
-	int rc;
+	struct verb v;
+	int rc = verb_begin(c, argc, argv, &v);
 
-	(void)a, (void)n;
-	rc = tape_selftest(c->t, c->force, stdout, &res);
-	if (rc < 0)
+	if (rc || !v.t)
 		return rc;
+	rc = tape_selftest(v.t, v.o->force, stdout, &res);
+	if (rc < 0)
+		return verb_end(c, &v, rc);
 	printf("tape test: %u checks passed, %u failed, %u skipped\n",
 	       res.passed, res.failed, res.skipped);
 	if (res.failed)
-		c->exit_code = ERR_EXIT_PARTIAL;
+		c->worst = err_worse(c->worst, ERR_ITEM);
 	return 0;
 }
 
-static const struct tape_verb tape_verbs[] = {
-	{ "status", NULL, ARG_NONE, v_status, "where the tape is and what the drive says" },
-	{ "params", NULL, ARG_NONE, v_params, "block limits, partitions, capacity, features" },
-	{ "rewind", NULL, ARG_NONE, v_rewind, "to the beginning of the partition" },
-	{ "eod", "seod", ARG_NONE, v_eod, "to end of data (to append)" },
-	{ "fsf", NULL, ARG_OPT_NUM, v_fsf, "forward N filemarks, to the start of the next file" },
-	{ "bsf", NULL, ARG_OPT_NUM, v_bsf, "back N filemarks, to the BOT side of the mark" },
-	{ "fsr", NULL, ARG_OPT_NUM, v_fsr, "forward N records" },
-	{ "bsr", NULL, ARG_OPT_NUM, v_bsr, "back N records" },
-	{ "fss", NULL, ARG_OPT_NUM, v_fss, "forward N setmarks" },
-	{ "bss", NULL, ARG_OPT_NUM, v_bss, "back N setmarks" },
-	{ "weof", "eof", ARG_OPT_NUM, v_weof, "write N filemarks" },
-	{ "wset", NULL, ARG_OPT_NUM, v_wset, "write N setmarks" },
-	{ "erase", NULL, ARG_OPT_WORD, v_erase, "[short|long] end the data here (default long)" },
-	{ "load", NULL, ARG_NONE, v_load, "load the medium" },
-	{ "unload", "offline", ARG_NONE, v_unload, "rewind and unload" },
-	{ "lock", NULL, ARG_NONE, v_lock, "prevent medium removal" },
-	{ "unlock", NULL, ARG_NONE, v_unlock, "allow medium removal" },
-	{ "tension", "retension", ARG_NONE, v_tension, "wind to the end and back" },
-	{ "setblk", NULL, ARG_NUM, v_setblk, "N: fixed block size N, 0 = variable" },
-	{ "compression", NULL, ARG_OPT_WORD, v_compression, "[on|off] drive compression" },
-	{ "tell", NULL, ARG_NONE, v_tell, "print the logical block number" },
-	{ "seek", NULL, ARG_NUM, v_seek, "N: locate to logical block N" },
-	{ "partition", NULL, ARG_OPT_NUM, v_partition, "[N]: show, or switch to partition N" },
-	{ "setpartition", NULL, ARG_NUM, v_partition, "N: switch to partition N" },
-	{ "mkpartition", NULL, ARG_NUM, v_mkpart, "SIZE_MB: two partitions (0 = one); destroys data" },
-	{ "partseek", NULL, ARG_NUM, v_partseek, "P N: locate to block N of partition P" },
-	{ "write", NULL, ARG_WORD, v_write, "FILE|-: copy a file onto the tape as records" },
-	{ "read", NULL, ARG_WORD, v_read, "FILE|-: copy records to a file, up to the next mark" },
-	{ "test", NULL, ARG_NONE, v_test, "drive self-test (writes to the tape)" },
+#define NUM CLI_ARG_NUM
+static const struct cli_cmd tape_verbs[] = {
+	{ "status", NULL, 0, 0, 0, v_status, NULL, "", "where the tape is and what the drive says" },
+	{ "params", NULL, 0, 0, 0, v_params, NULL, "", "block limits, partitions, capacity, features" },
+	{ "rewind", NULL, 0, 0, 0, v_rewind, NULL, "", "to the beginning of the partition" },
+	{ "eod", "seod", 0, 0, 0, v_eod, NULL, "", "to end of data (to append)" },
+	{ "fsf", NULL, NUM, 0, 1, v_fsf, NULL, "[N]", "forward N filemarks, to the start of the next file" },
+	{ "bsf", NULL, NUM, 0, 1, v_bsf, NULL, "[N]", "back N filemarks, to the BOT side of the mark" },
+	{ "fsr", NULL, NUM, 0, 1, v_fsr, NULL, "[N]", "forward N records" },
+	{ "bsr", NULL, NUM, 0, 1, v_bsr, NULL, "[N]", "back N records" },
+	{ "fss", NULL, NUM, 0, 1, v_fss, NULL, "[N]", "forward N setmarks" },
+	{ "bss", NULL, NUM, 0, 1, v_bss, NULL, "[N]", "back N setmarks" },
+	{ "weof", "eof", NUM, 0, 1, v_weof, NULL, "[N]", "write N filemarks" },
+	{ "wset", NULL, NUM, 0, 1, v_wset, NULL, "[N]", "write N setmarks" },
+	{ "erase", NULL, 0, 0, 1, v_erase, NULL, "[short|long]", "end the data here (default long)" },
+	{ "load", NULL, 0, 0, 0, v_load, NULL, "", "load the medium" },
+	{ "unload", "offline", 0, 0, 0, v_unload, NULL, "", "rewind and unload" },
+	{ "lock", NULL, 0, 0, 0, v_lock, NULL, "", "prevent medium removal" },
+	{ "unlock", NULL, 0, 0, 0, v_unlock, NULL, "", "allow medium removal" },
+	{ "tension", "retension", 0, 0, 0, v_tension, NULL, "", "wind to the end and back" },
+	{ "setblk", NULL, NUM, 1, 1, v_setblk, NULL, "N", "fixed block size N, 0 = variable" },
+	{ "compression", NULL, 0, 0, 1, v_compression, NULL, "[on|off]", "drive compression (1/0 too)" },
+	{ "tell", NULL, 0, 0, 0, v_tell, NULL, "", "print the logical block number" },
+	{ "seek", NULL, NUM, 1, 1, v_seek, NULL, "N", "locate to logical block N" },
+	{ "partition", NULL, NUM, 0, 1, v_partition, NULL, "[N]", "show, or switch to partition N" },
+	{ "setpartition", NULL, NUM, 1, 1, v_partition, NULL, "N", "switch to partition N" },
+	{ "mkpartition", NULL, NUM | CLI_ARG_NEG, 1, 1, v_mkpart, NULL, "SIZE_MB",
+	  "two partitions, partition 1 of SIZE_MB (negative: partition 0 of"
+	  " -SIZE_MB; 0 = one partition); destroys data" },
+	{ "partseek", NULL, NUM, 2, 2, v_partseek, NULL, "P N", "locate to block N of partition P" },
+	{ "write", NULL, 0, 1, 1, v_write, NULL, "FILE|-", "copy a file onto the tape as records" },
+	{ "read", NULL, 0, 1, 1, v_read, NULL, "FILE|-", "copy records to a file, up to the next mark" },
+	{ "test", NULL, 0, 0, 0, v_test, NULL, "", "drive self-test (writes to the tape)" },
+	{ NULL },
 };
+#undef NUM
 
-#define NVERBS (sizeof(tape_verbs) / sizeof(tape_verbs[0]))
-
-/* partseek takes two numbers: the second is the next word. */
-static const char *partseek_block;
-
-static int v_partseek(struct tape_cli *c, const char *a, int64_t n)
+static const struct cli_cmd *tape_verb(const char *name)
 {
-	int64_t blk;
-
-	(void)a;
-	if (!text_parse_size(partseek_block, false, &blk)) {
-		err_say("partseek needs a partition and a block number");
-		return -EINVAL;
-	}
-	return tape_locate(c->t, (unsigned)n, (uint64_t)blk);
-}
-
-static const struct tape_verb *find_verb(const char *w)
-{
-	for (size_t i = 0; i < NVERBS; i++)
-		if (!strcmp(w, tape_verbs[i].name) ||
-		    (tape_verbs[i].alias && !strcmp(w, tape_verbs[i].alias)))
-			return &tape_verbs[i];
-	return NULL;
+	return cli_find(tape_verbs, name);
 }
 
 static void tape_usage(FILE *f)
@@ -464,9 +507,13 @@ static void tape_usage(FILE *f)
 		"  --force               let 'test' overwrite a tape that holds data\n"
 		"  --inject KIND@N       test only: read-error, short-write or enospc\n"
 		"                        at logical block N of partition 0\n\n"
+		"Every verb is checked before the drive is touched; they run in\n"
+		"order and stop at the first failure.  'VERB --help' describes one.\n\n"
 		"verbs (as mt's):\n");
-	for (size_t i = 0; i < NVERBS; i++)
-		fprintf(f, "  %-13s %s\n", tape_verbs[i].name, tape_verbs[i].help);
+	for (const struct cli_cmd *v = tape_verbs; v->name; v++)
+		fprintf(f, "  %-13s %-13s %s%s%s%s\n", v->name, v->args, v->summary,
+			v->alias ? " (also '" : "", v->alias ? v->alias : "",
+			v->alias ? "')" : "");
 }
 
 static bool parse_inject(const char *s, struct tape_vopts *vo)
@@ -489,8 +536,24 @@ static bool parse_inject(const char *s, struct tape_vopts *vo)
 	return true;
 }
 
-static int parse_opts(int argc, char **argv, struct tape_cli *c,
-		      struct tape_vopts *vo)
+static int parse_size_opt(struct cli_ctx *c, int o, struct tape_opts *to)
+{
+	int64_t v;
+
+	if (!text_parse_size(optarg, false, &v) || (o == 's' && !v))
+		return cli_usage_err(c, "bad size '%s'", optarg);
+	if (o == 'c')
+		to->vo.capacity = (uint64_t)v;
+	else if (o == 'w')
+		to->vo.ew_zone = (uint64_t)v;
+	else
+		to->record_size = v;
+	return 0;
+}
+
+/* The group's options, up to DEV: 0, CLI_DONE (--help) or a usage error. */
+static int parse_opts(struct cli_ctx *c, int argc, char **argv,
+		      struct tape_opts *to)
 {
 	static const struct option opts[] = {
 		{ "capacity", required_argument, NULL, 'c' },
@@ -502,88 +565,92 @@ static int parse_opts(int argc, char **argv, struct tape_cli *c,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int64_t v;
-	int o;
+	int o, rc = 0;
 
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	optind = 0;
+	opterr = 0;
+	while (rc == 0 && (o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (o) {
-		case 'c': case 'w': case 's':
-			if (!text_parse_size(optarg, false, &v) || (o == 's' && !v)) {
-				err_say("bad size '%s'", optarg);
-				return ERR_EXIT_USAGE;
-			}
-			if (o == 'c')
-				vo->capacity = (uint64_t)v;
-			else if (o == 'w')
-				vo->ew_zone = (uint64_t)v;
-			else
-				c->record_size = v;
-			break;
-		case 'r': vo->read_only = true; break;
-		case 'f': c->force = true; break;
+		case 'c': case 'w': case 's': rc = parse_size_opt(c, o, to); break;
+		case 'r': to->vo.read_only = true; break;
+		case 'f': to->force = true; break;
 		case 'i':
-			if (!parse_inject(optarg, vo)) {
-				err_say("bad --inject '%s'", optarg);
-				return ERR_EXIT_USAGE;
-			}
+			if (!parse_inject(optarg, &to->vo))
+				rc = cli_usage_err(c, "bad --inject '%s'", optarg);
 			break;
-		case 'h': tape_usage(stdout); return ERR_EXIT_OK;
-		default: tape_usage(stderr); return ERR_EXIT_USAGE;
+		case 'h': tape_usage(stdout); return CLI_DONE;
+		default: return cli_bad_option(c, argc, argv);
 		}
 	}
-	return -1;
+	return rc;
 }
 
-/* Check the whole verb list before touching the drive. */
-static int check_verbs(int argc, char **argv)
-{
-	for (int i = 0; i < argc; i++) {
-		const struct tape_verb *v = find_verb(argv[i]);
-		int64_t n;
+/* One verb of the command line as its own argv: NAME [OPTIONS] -- [ARGS]. */
+struct verb_argv {
+	int argc;
+	char **argv;
+};
 
-		if (!v) {
-			err_say("unknown tape verb '%s' (see --help)", argv[i]);
-			return ERR_EXIT_USAGE;
-		}
-		if (v->arg == ARG_NONE)
-			continue;
-		if (i + 1 < argc && (v->arg == ARG_WORD || v->arg == ARG_OPT_WORD ?
-				     !find_verb(argv[i + 1]) :
-				     text_parse_size(argv[i + 1], v->run == v_mkpart, &n)))
-			i += 1 + (v->run == v_partseek);
-		else if (v->arg == ARG_NUM || v->arg == ARG_WORD) {
-			err_say("'%s' needs an argument", argv[i]);
-			return ERR_EXIT_USAGE;
-		}
-	}
-	return -1;
+/* An option of the verb (--help): a dash word that is not a number. */
+static bool is_option(const struct cli_cmd *cmd, const char *w)
+{
+	int64_t n;
+
+	return w[0] == '-' && w[1] &&
+	       !((cmd->flags & CLI_ARG_NUM) && text_parse_size(w, true, &n));
 }
 
-static int run_verbs(struct tape_cli *c, int argc, char **argv)
+/* An argument of the verb: a number, or a word that is not a verb. */
+static bool is_arg(const struct cli_cmd *cmd, const char *w)
 {
-	for (int i = 0; i < argc; i++) {
-		const struct tape_verb *v = find_verb(argv[i]);
-		const char *arg = NULL;
-		int64_t n = 1;
-		int rc;
+	int64_t n;
 
-		if (v->arg != ARG_NONE && i + 1 < argc &&
-		    (v->arg == ARG_WORD || v->arg == ARG_OPT_WORD ?
-		     !find_verb(argv[i + 1]) :
-		     text_parse_size(argv[i + 1], v->run == v_mkpart, &n)))
-			arg = argv[++i];
-		if (v->run == v_partseek)
-			partseek_block = i + 1 < argc ? argv[++i] : NULL;
-		rc = v->run(c, arg, n);
-		if (rc < 0) {
-			const char *m = tape_errmsg(c->t);
+	if (cmd->flags & CLI_ARG_NUM)
+		return text_parse_size(w, cmd->flags & CLI_ARG_NEG, &n);
+	return !tape_verb(w);
+}
 
-			err_say("%s%s%s on %s: %s", v->name, arg ? " " : "",
-			       arg ? arg : "", tape_name(c->t), *m ? m : strerror(-rc));
-			return ERR_EXIT_FAILED;
-		}
+/* Cut the words after DEV into one argv per verb, by the table: the
+ * options right behind the verb, then up to max_args words that fit.  The
+ * "--" between keeps a negative number from being read as an option.
+ * pool holds 3 * argc + 1 pointers, out argc entries. */
+static int split_verbs(struct cli_ctx *c, int argc, char **argv, char **pool,
+		       struct verb_argv *out, int *nout)
+{
+	static char dashes[] = "--";
+	int n = 0, k = 0;
+
+	for (int i = 0; i < argc; n++) {
+		const struct cli_cmd *cmd = tape_verb(argv[i]);
+		int nargs = 0;
+
+		if (!cmd)
+			return cli_usage_err(c, "unknown tape verb '%s' (see --help)",
+					     argv[i]);
+		out[n].argv = pool + k;
+		pool[k++] = argv[i++];
+		while (i < argc && is_option(cmd, argv[i]))
+			pool[k++] = argv[i++];
+		pool[k++] = dashes;
+		while (i < argc && nargs < cmd->max_args && is_arg(cmd, argv[i]))
+			pool[k++] = argv[i++], nargs++;
+		out[n].argc = (int)(pool + k - out[n].argv);
+		pool[k++] = NULL;
 	}
-	return c->exit_code;
+	*nout = n;
+	return 0;
+}
+
+/* Run (or, with no drive in c->obj, check) every verb, up to a failure. */
+static int run_verbs(struct cli_ctx *c, const struct verb_argv *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int rc = tape_verb(v[i].argv[0])->run(c, v[i].argc, v[i].argv);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 /* /dev/stN rewinds when closed: whatever the verbs positioned is lost. */
@@ -597,51 +664,61 @@ static void warn_rewinding(const char *dev, struct tape *t)
 			" this command; use the no-rewind node /dev/n%s", dev, base);
 }
 
-int cli_tape(int argc, char **argv)
+static int run_on_tape(struct cli_ctx *c, const char *dev,
+		       const struct tape_opts *to, const struct verb_argv *v, int n)
 {
-	struct tape_cli c = { .record_size = 65536 };
-	struct tape_vopts vo;
-	const char *dev;
-	int rc, crc;
+	struct tape *t;
+	int rc = tape_open(dev, &to->vo, &t), crc;
 
-	tape_vopts_init(&vo);
-	rc = parse_opts(argc, argv, &c, &vo);
-	if (rc >= 0)
-		return rc;
-	if (argc - optind < 2) {
-		tape_usage(stderr);
-		return ERR_EXIT_USAGE;
-	}
-	dev = argv[optind];
-	rc = check_verbs(argc - optind - 1, argv + optind + 1);
-	if (rc >= 0)
-		return rc;
-	rc = tape_open(dev, &vo, &c.t);
-	if (rc < 0) {
-		err_say("cannot open tape '%s': %s%s", dev, strerror(-rc), rc == -ENODEV ?
-		       " (want /dev/nstN, IMAGE.tap, simh:PATH or mem:)" : "");
-		return ERR_EXIT_FAILED;
-	}
-	warn_rewinding(dev, c.t);
-	rc = run_verbs(&c, argc - optind - 1, argv + optind + 1);
-	crc = tape_close(c.t);
-	if (crc < 0) {
-		err_say("closing %s: %s", dev, strerror(-crc));
-		if (rc == ERR_EXIT_OK)
-			rc = ERR_EXIT_FAILED;
-	}
+	if (rc < 0)
+		return err_set(&c->err, rc, "cannot open tape '%s': %s%s", dev,
+			       strerror(-rc), rc == -ENODEV ? " (want /dev/nstN,"
+			       " IMAGE.tap, simh:PATH or mem:)" : "");
+	warn_rewinding(dev, t);
+	c->obj = t;
+	rc = run_verbs(c, v, n);
+	c->obj = NULL;
+	crc = tape_close(t);
+	if (crc < 0 && rc == 0)
+		rc = err_set(&c->err, crc, "closing %s: %s", dev, strerror(-crc));
 	return rc;
 }
 
-/* TRANSITIONAL: the group as a struct cli_cmd, around its old entry point. */
-static int tape_legacy(struct cli_ctx *c, int argc, char **argv)
+static int tape_group(struct cli_ctx *c, int argc, char **argv)
 {
-	c->legacy_exit = cli_tape(argc, argv);
-	return 0;
+	struct tape_opts to = { .record_size = 65536 };
+	struct verb_argv *verbs = NULL;
+	char **pool = NULL;
+	const char *dev;
+	int rc, n = 0;
+
+	tape_vopts_init(&to.vo);
+	rc = parse_opts(c, argc, argv, &to);
+	if (rc)
+		return rc == CLI_DONE ? 0 : rc;
+	if (argc - optind < 2) {
+		tape_usage(stderr);
+		return cli_usage_err(c, "tape: which device, and which verbs?");
+	}
+	dev = argv[optind];
+	pool = calloc(3 * (size_t)argc + 1, sizeof(*pool));
+	verbs = calloc((size_t)argc, sizeof(*verbs));
+	rc = pool && verbs ? split_verbs(c, argc - optind - 1, argv + optind + 1,
+					 pool, verbs, &n)
+			   : err_set(&c->err, -ENOMEM, "out of memory");
+	c->opts = &to;
+	if (rc == 0)
+		rc = run_verbs(c, verbs, n);  /* no drive yet: checks only */
+	if (rc == 0)
+		rc = run_on_tape(c, dev, &to, verbs, n);
+	c->opts = NULL;
+	free(pool);
+	free(verbs);
+	return rc == CLI_DONE ? 0 : rc;
 }
 
 const struct cli_cmd cli_tape_cmd = {
-	.name = "tape", .run = tape_legacy, .max_args = -1,
+	.name = "tape", .run = tape_group, .max_args = -1,
 	.args = "DEV VERB [ARG]...",
 	.summary = "mt-style drive control and self-test",
 };

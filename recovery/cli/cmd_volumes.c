@@ -5,10 +5,12 @@
  * is resolved as a volume name (IMAGE@N, UUID=, LABEL=, PARTUUID=) and listed
  * alone, so `sysrecover volumes disk.img@2` shows what restore would open.
  *
- * Labels and UUIDs come from the disk and may hold any byte: the table shows
- * control bytes as \xNN, and --json escapes them and replaces bytes that are
- * not UTF-8 with U+FFFD, so the output is always valid JSON.
+ * Labels and UUIDs come from the disk and may hold any byte: the table
+ * prints them with text_name (control bytes and bytes that are not UTF-8 as
+ * \xNN, a backslash doubled), and --json with text_json_str (escaped, bytes
+ * that are not UTF-8 as U+FFFD), so the output is always valid JSON.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "err.h"
 #include "text.h"
@@ -26,51 +29,43 @@ struct vol_out {
 	size_t n, cap;
 };
 
-static int add_volumes(struct vol_out *o, const struct fs_volume *v, size_t n)
+static int add_volumes(struct vol_out *o, const struct fs_volume *v, size_t n,
+		       struct err *err)
 {
-	if (o->n + n > o->cap) {
-		size_t nc = o->cap ? o->cap : 8;
-		struct fs_volume *nv;
-
-		while (nc < o->n + n)
-			nc *= 2;
-		nv = realloc(o->v, nc * sizeof(*nv));
-		if (!nv)
-			return -1;
-		o->v = nv;
-		o->cap = nc;
-	}
+	if (buf_grow((void **)&o->v, &o->cap, o->n + n, sizeof(*o->v)) < 0)
+		return err_set(err, -ENOMEM, "out of memory");
 	memcpy(o->v + o->n, v, n * sizeof(*v));
 	o->n += n;
 	return 0;
 }
 
-/* One argument: a path lists what it holds, anything else is a volume name. */
-static int gather(struct vol_out *o, const char *arg)
+/* One argument: a path lists what it holds, anything else is a volume name.
+ * A failure is in *err. */
+static int gather(struct vol_out *o, const char *arg, struct err *err)
 {
 	const char *const paths[1] = { arg };
 	struct fs_volume *v = NULL, one;
-	struct err err = { 0 };
 	struct stat sb;
 	size_t n = 0;
 	int rc;
 
 	if (arg && stat(arg, &sb) < 0) {
-		rc = fs_volume_resolve(arg, NULL, 0, &one, &err);
+		rc = fs_volume_resolve(arg, NULL, 0, &one, err);
 		if (rc == 0) {
+			struct err ignored = { 0 };
+
 			one.state_known = false;
 			if (one.fstype[0])
-				one.state_known = fs_state(one.name, &one.state, &err) == 0;
-			rc = add_volumes(o, &one, 1);
+				one.state_known = fs_state(one.name, &one.state,
+							   &ignored) == 0;
+			rc = add_volumes(o, &one, 1, err);
 		}
 	} else {
-		rc = fs_volume_list(paths, arg ? 1 : 0, &v, &n, &err);
+		rc = fs_volume_list(paths, arg ? 1 : 0, &v, &n, err);
 		if (rc == 0)
-			rc = add_volumes(o, v, n);
+			rc = add_volumes(o, v, n, err);
 		free(v);
 	}
-	if (rc < 0)
-		err_say("%s", err.msg[0] ? err.msg : "out of memory");
 	return rc;
 }
 
@@ -95,25 +90,17 @@ static void human_size(uint64_t b, char *buf, size_t cap)
 		snprintf(buf, cap, "%.0f%c", v, units[i]);
 }
 
-/* A field for the table: "-" when empty; control bytes and bytes that are
- * not UTF-8 as \xNN, so a hostile label cannot drive the terminal. */
+/* A field for the table: "-" when empty, else as text_name prints it, so
+ * that a hostile label cannot drive the terminal. */
 static void cell(const char *in, char *out, size_t cap)
 {
-	const unsigned char *p = (const unsigned char *)(*in ? in : "-");
-	size_t n = 0;
+	FILE *f = fmemopen(out, cap - 1, "w");  /* a long name is cut */
 
-	while (*p && n + 5 < cap) {
-		size_t len = text_utf8_len(p);
-
-		if (len == 0 || *p < 0x20 || *p == 0x7f) {
-			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", *p++);
-		} else {
-			memcpy(out + n, p, len);
-			n += len;
-			p += len;
-		}
-	}
-	out[n] = 0;
+	out[0] = out[cap - 1] = 0;
+	if (!f)
+		return;
+	text_name(f, *in ? in : "-");
+	fclose(f);
 }
 
 /* Terminal columns a UTF-8 string takes (one per code point). */
@@ -166,7 +153,7 @@ static int print_table(const struct vol_out *o)
 	int w[NCOLS] = { 0 };
 
 	if (!cells)
-		return -1;
+		return -ENOMEM;
 	for (int c = 0; c < NCOLS; c++)
 		snprintf(cells[0][c], sizeof(cells[0][c]), "%s", col_names[c]);
 	for (size_t i = 0; i < o->n; i++)
@@ -239,7 +226,28 @@ static void volumes_usage(FILE *out)
 		"           partuuid label pttype ptuuid state mounted (null = unknown)\n");
 }
 
-int cli_volumes(int argc, char **argv)
+/* The volumes to list, each argument's failure in c->err: the last one is
+ * left there for cli_finish, the ones before it are printed as they come.
+ * Returns how many arguments failed. */
+static int gather_all(struct cli_ctx *c, struct vol_out *o, int argc,
+		      char **argv)
+{
+	int failed = 0, n = argc ? argc : 1;  /* none: every block device */
+
+	for (int i = 0; i < n; i++) {
+		struct err err = { 0 };
+
+		if (gather(o, argc ? argv[i] : NULL, &err) == 0)
+			continue;
+		if (failed++)
+			err_print(&c->err);
+		err_copy(&c->err, &err);
+		err_relevel(&c->err, ERR_ITEM);
+	}
+	return failed;
+}
+
+static int volumes_run(struct cli_ctx *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -248,41 +256,36 @@ int cli_volumes(int argc, char **argv)
 	};
 	struct vol_out o = { 0 };
 	bool json = false;
-	int opt, failed = 0, rc = ERR_EXIT_OK;
+	int opt, failed, rc = 0;
 
-	optind = 1;
+	optind = 0;
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (opt == 'j') {
 			json = true;
+		} else if (opt == 'h') {
+			volumes_usage(stdout);
+			return 0;
 		} else {
-			volumes_usage(opt == 'h' ? stdout : stderr);
-			return opt == 'h' ? ERR_EXIT_OK : ERR_EXIT_USAGE;
+			return cli_bad_option(c, argc, argv);
 		}
 	}
-	if (optind == argc)
-		failed += gather(&o, NULL) < 0;
-	for (int i = optind; i < argc; i++)
-		failed += gather(&o, argv[i]) < 0;
+	failed = gather_all(c, &o, argc - optind, argv + optind);
 	if (json)
 		print_json(&o);
 	else if (print_table(&o) < 0)
-		failed++, err_say("out of memory");
-	if (failed)
-		rc = failed == (optind == argc ? 1 : argc - optind) ? ERR_EXIT_FAILED
-								  : ERR_EXIT_PARTIAL;
+		rc = err_set(&c->err, -ENOMEM, "out of memory");
+	/* Every argument failed: the command failed, not one item of it. */
+	if (rc == 0 && failed && failed == (optind == argc ? 1 : argc - optind)) {
+		err_relevel(&c->err, ERR_FATAL);
+		rc = -(c->err.errnum ? c->err.errnum : EIO);
+	}
 	free(o.v);
 	return rc;
 }
 
-/* TRANSITIONAL: the group as a struct cli_cmd, around its old entry point. */
-static int volumes_legacy(struct cli_ctx *c, int argc, char **argv)
-{
-	c->legacy_exit = cli_volumes(argc, argv);
-	return 0;
-}
-
 const struct cli_cmd cli_volumes_cmd = {
-	.name = "volumes", .run = volumes_legacy, .max_args = -1,
+	.name = "volumes", .run = volumes_run, .max_args = -1,
 	.args = "[--json] [PATH]...",
 	.summary = "disks, partitions and images: fs type, UUID, label, state",
 };

@@ -1,21 +1,32 @@
 #!/bin/sh
 # fs_cli.sh - `sysrecover fs` on unmounted ext4 and NTFS images, each result
 # checked with e2fsck/debugfs/a kernel loop mount and with an ntfs-3g mount,
-# getfattr and ntfsls/ntfscat.
+# getfattr and ntfsls/ntfscat; then the command line itself: --help, usage
+# errors (64), failures (2), partial results (1), read-only opening.
 #   fs_cli.sh SYSRECOVER [SYSRECOVER_ASAN]
 set -u
 SR=${2:-$1}
 [ -x "$SR" ] || SR=$1
-w=$(mktemp -d /tmp/sr-fscli.XXXXXX)
-M=$w/mnt
-mkdir -p "$M"
-cleanup() { umount "$M" 2>/dev/null; rm -rf "$w"; }
-trap cleanup EXIT
+. "$(dirname "$0")/../lib/check.sh"
+workdir fscli
+need mke2fs e2fsck debugfs mkntfs ntfsls ntfscat ntfs-3g getfattr
+M=$mnt
 
-ok() { echo "PASS $1"; }
-bad() { echo "FAIL $1: $2"; }
-check() { n=$1; shift; if "$@" >"$w/out" 2>&1; then ok "$n"; else bad "$n" "$(tail -n 3 "$w/out" | tr '\n' ' ')"; fi; }
-fails() { n=$1; shift; if "$@" >"$w/fout" 2>&1; then bad "$n" "succeeded but must fail"; else ok "$n"; fi; }
+# exits NAME CODE PATTERN CMD...: CMD exits with CODE and says PATTERN
+# (grep -E, stdout and stderr), so that a crash or a usage error is not
+# taken for the failure the check wants.
+exits() {
+	_n=$1 _want=$2 _p=$3; shift 3
+	_o=$("$@" 2>&1)
+	_rc=$?
+	if [ "$_rc" -ne "$_want" ]; then
+		bad "$_n" "'$*' exited $_rc, want $_want: $(printf '%s' "$_o" | tail -n 3 | tr '\n' ' ')"
+	elif printf '%s\n' "$_o" | grep -qE -- "$_p"; then
+		ok "$_n"
+	else
+		bad "$_n" "'$*' did not say /$_p/: $(printf '%s' "$_o" | tail -n 3 | tr '\n' ' ')"
+	fi
+}
 
 head -c 300000 /dev/urandom >"$w/data"
 chmod 0604 "$w/data"
@@ -24,7 +35,8 @@ printf 'hello\n' >"$w/small"
 
 # ---- ext4 --------------------------------------------------------------
 E=$w/e.img
-truncate -s 64M "$E" && mke2fs -F -q -t ext4 "$E"
+truncate -s 64M "$E"
+check ext-mke2fs mke2fs -F -q -t ext4 "$E"
 cat >"$w/ext.script" <<EOS
 mkdir /etc 0755
 put $w/data /etc/data
@@ -38,42 +50,51 @@ mv "/etc/with space" /etc/moved
 EOS
 check ext-script "$SR" fs "$E" -f "$w/ext.script"
 check ext-e2fsck e2fsck -fn "$E"
-debugfs -R 'stat /etc/data' "$E" >"$w/ds" 2>/dev/null
-check ext-debugfs-links grep -q 'Links: 2' "$w/ds"
-check ext-debugfs-mode grep -q 'Mode:  0604' "$w/ds"
+if out ds debugfs -R 'stat /etc/data' "$E"; then
+	has ext-debugfs-links "$ds" 'Links: 2'
+	has ext-debugfs-mode "$ds" 'Mode:  0604'
+fi
 if mount -o ro,loop "$E" "$M" 2>"$w/e"; then
 	check ext-kernel-content cmp "$w/data" "$M/etc/data"
-	check ext-kernel-mtime test "$(stat -c %y "$M/etc/data")" = "$(stat -c %y "$w/data")"
-	check ext-kernel-hardlink test "$(stat -c %i "$M/etc/data")" = "$(stat -c %i "$M/etc/hard")"
-	check ext-kernel-symlink test "$(readlink "$M/etc/sym")" = data
-	check ext-kernel-chardev test "$(stat -c '%F %t %T' "$M/etc/tty")" = "character special file 4 1"
-	check ext-kernel-fifo test "$(stat -c %F "$M/etc/pipe")" = fifo
-	check ext-kernel-xattr test "$(getfattr --only-values -n user.origin "$M/etc/data" 2>/dev/null)" = sysrecover
+	is ext-kernel-mtime "$(stat -c %y "$M/etc/data")" "$(stat -c %y "$w/data")"
+	is ext-kernel-hardlink "$(stat -c %i "$M/etc/data")" "$(stat -c %i "$M/etc/hard")"
+	is ext-kernel-symlink "$(readlink "$M/etc/sym")" data
+	is ext-kernel-chardev "$(stat -c '%F %t %T' "$M/etc/tty")" "character special file 4 1"
+	is ext-kernel-fifo "$(stat -c %F "$M/etc/pipe")" fifo
+	out xa getfattr --only-values -n user.origin "$M/etc/data" &&
+		is ext-kernel-xattr "$xa" sysrecover
 	check ext-kernel-renamed sh -c "[ ! -e '$M/etc/with space' ] && cmp '$w/small' '$M/etc/moved'"
 	umount "$M"
 else
 	bad ext-kernel-mount "$(cat "$w/e")"
 fi
-"$SR" fs "$E" get /etc/data "$w/back" && check ext-get cmp "$w/data" "$w/back"
-"$SR" fs "$E" ls /etc >"$w/ls"
-check ext-ls sh -c "grep -q ' data\$' '$w/ls' && grep -q ' moved\$' '$w/ls' && [ \$(wc -l < '$w/ls') -eq 6 ]"
-fails ext-shortname-unsupported "$SR" fs "$E" shortname /etc/data DATA.TXT
-check ext-shortname-message grep -q "cannot set the short name of '/etc/data' on $E: ext volumes do not support that" "$w/fout"
+check ext-get "$SR" fs "$E" get /etc/data "$w/back"
+check ext-get-same cmp "$w/data" "$w/back"
+if out ls "$SR" fs "$E" ls /etc; then
+	has ext-ls-data "$ls" ' data'
+	has ext-ls-moved "$ls" ' moved'
+	is ext-ls-count "$(printf '%s\n' "$ls" | wc -l)" 6
+fi
+exits ext-shortname-unsupported 2 \
+	"^sysrecover: cannot set the short name of '/etc/data' on .*: ext volumes do not support that" \
+	"$SR" fs "$E" shortname /etc/data DATA.TXT
 check ext-unchanged-after-refusal e2fsck -fn "$E"
 
 # a mounted volume is refused for writing, and nothing changes (a read-only
 # mount, so that the kernel itself writes nothing either)
 if mount -o ro,loop "$E" "$M" 2>"$w/e"; then
 	cp "$E" "$w/before.img"
-	fails ext-mounted-refused "$SR" fs "$E" mkdir /nope
-	check ext-mounted-message grep -q 'is mounted' "$w/fout"
+	exits ext-mounted-refused 2 'is mounted' "$SR" fs "$E" mkdir /nope
 	umount "$M"
 	check ext-mounted-unchanged cmp "$E" "$w/before.img"
+else
+	bad ext-mounted-mount "$(cat "$w/e")"
 fi
 
 # ---- NTFS --------------------------------------------------------------
 N=$w/n.img
-truncate -s 64M "$N" && mkntfs -q -F -Q "$N" >/dev/null 2>&1
+truncate -s 64M "$N"
+check ntfs-mkntfs mkntfs -q -F -Q "$N"
 # a security descriptor: owner Administrators, group Users, DACL granting
 # Everyone full access (self-relative, built here byte by byte)
 SD=0100048014000000240000000000000034000000010200000000000520000000200200000102000000000005200000002102000002001c000100000000001400ff011f00010100000000000100000000
@@ -88,26 +109,86 @@ sd /Windows/data.bin 0x$SD
 mv /Windows/hard.bin /Windows/moved.bin
 EOS
 check ntfs-script "$SR" fs "$N" -f "$w/ntfs.script"
-check ntfs-ntfsls sh -c "ntfsls -p /Windows '$N' | grep -vx '[.]' | sort | tr '\n' ' ' | grep -qx 'Long File Name.txt data.bin moved.bin '"
-check ntfs-ntfsls-dos sh -c "ntfsls -x -p /Windows '$N' | grep -qx 'LONGFI~1.TXT'"
-check ntfs-ntfscat sh -c "ntfscat '$N' /Windows/data.bin | cmp - '$w/data'"
+out nl ntfsls -p /Windows "$N" &&
+	is ntfs-ntfsls "$(printf '%s\n' "$nl" | grep -vx '[.]' | sort | tr '\n' ' ')" \
+		'Long File Name.txt data.bin moved.bin '
+out nl ntfsls -x -p /Windows "$N" && has ntfs-ntfsls-dos "$nl" 'LONGFI~1.TXT'
+check ntfs-ntfscat sh -c "ntfscat '$N' /Windows/data.bin > '$w/nc' && cmp '$w/nc' '$w/data'"
 if ntfs-3g -o ro "$N" "$M" 2>"$w/e"; then
 	check ntfs-mount-content cmp "$w/data" "$M/Windows/data.bin"
-	check ntfs-mount-links test "$(stat -c %h "$M/Windows/data.bin")" = 2
-	check ntfs-mount-mtime test "$(stat -c %Y "$M/Windows/data.bin")" = "$(stat -c %Y "$w/data")"
-	check ntfs-dos-name test "$(getfattr --only-values -n system.ntfs_dos_name "$M/Windows/Long File Name.txt" 2>/dev/null)" = LONGFI~1.TXT
-	check ntfs-stream test "$(getfattr --only-values -n user.extra "$M/Windows/data.bin" 2>/dev/null)" = "stream text"
-	check ntfs-sd test "$(getfattr -e hex -n system.ntfs_acl "$M/Windows/data.bin" 2>/dev/null | sed -n 's/^system.ntfs_acl=0x//p')" = "$SD"
+	is ntfs-mount-links "$(stat -c %h "$M/Windows/data.bin")" 2
+	is ntfs-mount-mtime "$(stat -c %Y "$M/Windows/data.bin")" "$(stat -c %Y "$w/data")"
+	out v getfattr --only-values -n system.ntfs_dos_name "$M/Windows/Long File Name.txt" &&
+		is ntfs-dos-name "$v" LONGFI~1.TXT
+	out v getfattr --only-values -n user.extra "$M/Windows/data.bin" &&
+		is ntfs-stream "$v" "stream text"
+	out v getfattr -e hex -n system.ntfs_acl "$M/Windows/data.bin" &&
+		is ntfs-sd "$(printf '%s\n' "$v" | sed -n 's/^system.ntfs_acl=0x//p')" "$SD"
 	umount "$M"
 else
 	bad ntfs-mount "$(cat "$w/e")"
 fi
-"$SR" fs "$N" streams /Windows/data.bin >"$w/st"
-check ntfs-streams-verb grep -q ' extra$' "$w/st"
-"$SR" fs "$N" shortname "/Windows/Long File Name.txt" >"$w/sn"
-check ntfs-shortname-verb grep -qx 'LONGFI~1.TXT' "$w/sn"
-fails ntfs-shortname-invalid "$SR" fs "$N" shortname /Windows/data.bin 'BAD*NAME.TXT'
-fails ntfs-shortname-duplicate "$SR" fs "$N" shortname /Windows/data.bin longfi~1.txt
-fails ntfs-bad-args "$SR" fs "$N" mknod /Windows/x c 1 1 extra
-check ntfs-bad-args-usage grep -q 'wrong number of arguments' "$w/fout"
-exit 0
+out st "$SR" fs "$N" streams /Windows/data.bin && has ntfs-streams-verb "$st" ' extra'
+out sn "$SR" fs "$N" shortname "/Windows/Long File Name.txt" &&
+	is ntfs-shortname-verb "$sn" 'LONGFI~1.TXT'
+out sd "$SR" fs "$N" sd /Windows/data.bin && is ntfs-sd-verb "$sd" "0x$SD"
+exits ntfs-shortname-invalid 2 "^sysrecover: .*BAD\*NAME.TXT" \
+	"$SR" fs "$N" shortname /Windows/data.bin 'BAD*NAME.TXT'
+exits ntfs-shortname-duplicate 2 "^sysrecover: cannot set short name .* another name .* already is" \
+	"$SR" fs "$N" shortname /Windows/data.bin longfi~1.txt
+exits ntfs-bad-args 64 "'mknod': too many arguments" \
+	"$SR" fs "$N" mknod /Windows/x c 1 1 extra
+
+# ---- the command line --------------------------------------------------
+# --help: the group, and each verb without opening the volume (none.img
+# does not exist).
+exits help-group 0 '^usage: sysrecover fs ' "$SR" fs --help
+exits help-group-lists-verbs 0 '^  copy-in LOCALDIR PATH' "$SR" fs -h
+for v in ls cat put ln xattr sd copy-in; do
+	exits "help-$v" 0 "^usage: sysrecover fs VOL $v" "$SR" fs "$w/none.img" "$v" --help
+done
+check help-opens-no-volume test ! -e "$w/none.img"
+# usage errors: 64, and a script is checked whole before anything runs
+exits unknown-option 64 "unknown option '--bogus'" "$SR" fs --bogus "$E" ls
+exits unknown-verb-option 64 "ls: unknown option '--bogus'" "$SR" fs "$E" ls --bogus
+exits unknown-verb 64 "^sysrecover: unknown verb 'frobnicate'" "$SR" fs "$E" frobnicate
+exits missing-arg 64 "'get' needs 2 arguments" "$SR" fs "$E" get /etc/data
+exits no-verb 64 'which verb' "$SR" fs "$E"
+exits script-and-verb 64 'not both' "$SR" fs "$E" -f "$w/ext.script" ls
+cp "$E" "$w/before.img"
+printf 'mkdir /new\nput %s /new/x\nfrobnicate 1\n' "$w/small" >"$w/bad.script"
+exits script-unknown-verb 64 "unknown verb 'frobnicate'.*bad.script line 3" \
+	"$SR" fs "$E" -f "$w/bad.script"
+printf 'mkdir /new\nmkdir /new2 0999\n' >"$w/bad.script"
+exits script-bad-mode 64 "bad mode '0999'" "$SR" fs "$E" -f "$w/bad.script"
+check script-checked-before-running cmp "$E" "$w/before.img"
+# a failing operation: 2, with the volume's message
+exits failing-op 2 "^sysrecover: cannot look up '/nope' on " "$SR" fs "$E" stat /nope
+printf 'mkdir /new\nstat /nope\nmkdir /never\n' >"$w/stop.script"
+exits script-stops-at-failure 2 "'/nope'.*stop.script line 2" "$SR" fs "$E" -f "$w/stop.script"
+out ls "$SR" fs "$E" ls / && has script-ran-up-to-failure "$ls" ' new' &&
+	case $ls in *never*) bad script-stopped "/never was made" ;; *) ok script-stopped ;; esac
+# errno 1 (EPERM) is exit 2, not 64: -1 once meant "usage" in this code.
+# link(2) refuses to hard-link a directory with EPERM, even for root.
+mkdir -p "$w/dvol/sub"
+exits eperm-is-exit-2 2 "^sysrecover: cannot link .*Operation not permitted" \
+	"$SR" fs "$w/dvol" ln /sub /sub2
+# copy-in with items that fail (the names exist already): a partial
+# result, exit 1, each failure said
+mkdir -p "$w/tree/d"
+printf 'x\n' >"$w/tree/d/f"
+check copy-in "$SR" fs "$w/dvol" copy-in "$w/tree" /sub
+exits copy-in-failed-items-exit-1 1 'File exists' "$SR" fs "$w/dvol" copy-in "$w/tree" /sub
+# Reading verbs open the volume read-only, writing verbs read-write (the
+# table's flags): an immutable image can be read, even by root not written.
+cp "$E" "$w/imm.img"
+if chattr +i "$w/imm.img" 2>/dev/null; then
+	check ro-verb-on-immutable "$SR" fs "$w/imm.img" ls /etc
+	check ro-xattr-show-on-immutable "$SR" fs "$w/imm.img" xattr /etc/data user.origin
+	exits rw-verb-on-immutable 2 '^sysrecover: cannot open .*Operation not permitted' \
+		"$SR" fs "$w/imm.img" xattr /etc/data user.origin other
+	chattr -i "$w/imm.img"
+else
+	skip ro-verb-on-immutable "chattr +i not supported on $(dirname "$w")"
+fi
+finish
