@@ -1,130 +1,92 @@
-/* cmd_hive.c - `sysrecover hive SUBCMD ...`: offline registry hives (info,
- * pending operations, LastRestoreId); the rule subcommands live in
- * cmd_hive_rules.c and are rows of the same table. */
+/* cmd_hive.c - `sysrecover hive SUBCMD ...`: the table of the hive group,
+ * and info, pending and set-restore-id; merge, mounted and
+ * files-not-to-backup are in cmd_hive_rules.c.  Each subcommand parses its
+ * options, calls one function of recovery/hive and prints. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "err.h"
-#include "text.h"
-#include "fs.h"
 #include "hive.h"
+#include "text.h"
 
-/* Options shared by the subcommands of this file. */
+/* cmd_hive_rules.c */
+int cli_hive_merge_run(struct cli_ctx *c, int argc, char **argv);
+int cli_hive_mounted_run(struct cli_ctx *c, int argc, char **argv);
+int cli_hive_fntb_run(struct cli_ctx *c, int argc, char **argv);
+
+/* Options of info, pending and set-restore-id. */
 struct hive_opts {
-	const char *hive;    /* the hive: a file, or a path in --volume */
-	const char *volume;  /* image or device holding the hive */
-	bool json, clear, backup;
+	struct hive_target t;
+	bool json, clear;
 };
 
-struct hive_ctx {
-	struct fs *fs;
-	struct hive *h;
-};
+enum { OPT_JSON = 'j', OPT_CLEAR = 'c', OPT_BACKUP = 'b', OPT_VOLUME = 'V' };
 
-static int parse_opts(int argc, char **argv, struct hive_opts *o)
+/* The usage text on stderr, and the usage error (exit 64). */
+static int usage_err(struct cli_ctx *c, const char *cmd, const char *usage)
 {
+	fputs(usage, stderr);
+	return cli_usage_err(c, "hive %s: bad command line", cmd);
+}
+
+/* Parse the options in `allowed` (OPT_* letters) and the one HIVE
+ * argument: 1 = --help (printed), 0 = go on, < 0 = a usage error. */
+static int parse_opts(struct cli_ctx *c, int argc, char **argv,
+		      const char *allowed, const char *usage, struct hive_opts *o)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "clear", no_argument, NULL, OPT_CLEAR },
+		{ "backup", no_argument, NULL, OPT_BACKUP },
+		{ "volume", required_argument, NULL, OPT_VOLUME },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int ch;
+
 	memset(o, 0, sizeof(*o));
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			o->json = true;
-		else if (!strcmp(argv[i], "--clear"))
-			o->clear = true;
-		else if (!strcmp(argv[i], "--backup"))
-			o->backup = true;
-		else if (!strcmp(argv[i], "--volume") && i + 1 < argc)
-			o->volume = argv[++i];
-		else if (argv[i][0] == '-' || o->hive)
-			return -1;
-		else
-			o->hive = argv[i];
-	}
-	return o->hive ? 0 : -1;
-}
-
-static int ctx_open(const struct hive_opts *o, bool write, struct hive_ctx *c)
-{
-	struct err err = { 0 };
-	struct err ferr = { 0 };
-	unsigned fl = (write ? HIVE_O_WRITE : 0) | (o->backup ? HIVE_O_BACKUP : 0);
-	int rc;
-
-	memset(c, 0, sizeof(*c));
-	if (o->volume) {
-		rc = fs_open(o->volume, write ? FS_O_RDWR : 0, &c->fs, &ferr);
-		if (rc < 0) {
-			err_say("%s", ferr.msg);
-			return rc;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch == 'h') {
+			fputs(usage, stdout);
+			return 1;
 		}
-		rc = hive_open_fs(c->fs, o->hive, fl, &c->h, &err);
-	} else {
-		rc = hive_open(o->hive, fl, &c->h, &err);
+		if (ch == '?' || !strchr(allowed, ch))
+			return usage_err(c, argv[0], usage);
+		if (ch == OPT_JSON)
+			o->json = true;
+		else if (ch == OPT_CLEAR)
+			o->clear = true;
+		else if (ch == OPT_BACKUP)
+			o->t.backup = true;
+		else
+			o->t.volume = optarg;
 	}
-	if (rc < 0) {
-		err_say("%s", err.msg);
-		if (c->fs)
-			fs_close(c->fs);
-		c->fs = NULL;
-		return rc;
-	}
-	if (*hive_warning(c->h))
-		err_warn("%s: %s", hive_name(c->h), hive_warning(c->h));
+	if (optind != argc - 1)
+		return usage_err(c, argv[0], usage);
+	o->t.path = argv[optind];
 	return 0;
-}
-
-static int ctx_close(struct hive_ctx *c)
-{
-	int rc = 0;
-
-	hive_close(c->h);
-	if (c->fs && fs_close(c->fs) < 0) {
-		err_say("cannot close volume: %s", strerror(EIO));
-		rc = -EIO;
-	}
-	return rc;
-}
-
-/* Commit, or say why not. */
-static int ctx_commit(struct hive_ctx *c)
-{
-	struct err err = { 0 };
-	int rc = hive_commit(c->h, &err);
-
-	if (rc < 0)
-		err_say("%s", err.msg);
-	return rc;
 }
 
 /* ---- hive info ---------------------------------------------------------- */
 
-static int count_cb(void *arg, const char *name, hive_key k)
-{
-	(void)name, (void)k;
-	(*(unsigned *)arg)++;
-	return 0;
-}
+static const char info_usage[] =
+	"usage: sysrecover hive info [--volume VOL] HIVE\n"
+	"Sequence numbers, dirty or clean, logs (replayed or not), the control\n"
+	"sets Select names and the number of root keys of HIVE (a file, or with\n"
+	"--volume a path inside the unmounted volume VOL).\n";
 
-static int cmd_info(int argc, char **argv)
+static void print_summary(const struct hive_summary *s)
 {
-	struct hive_opts o;
-	struct hive_ctx c;
-	const struct hive_info *in;
-	unsigned cur = 0, def = 0, nroot = 0;
-	hive_key root;
+	const struct hive_info *in = &s->info;
 
-	if (parse_opts(argc, argv, &o) < 0) {
-		fprintf(stderr, "usage: sysrecover hive info [--volume VOL] HIVE\n");
-		return ERR_EXIT_USAGE;
-	}
-	if (ctx_open(&o, false, &c) < 0)
-		return ERR_EXIT_FAILED;
-	in = hive_info(c.h);
-	if (hive_root(c.h, &root) == 0)
-		hive_children(c.h, root, count_cb, &nroot);
-	printf("hive:         %s\n", hive_name(c.h));
-	printf("sequence:     %u / %u\n", in->seq1, in->seq2);
+	printf("hive:         ");
+	text_name(stdout, s->name);
+	printf("\nsequence:     %u / %u\n", in->seq1, in->seq2);
 	printf("state:        %s\n", in->dirty ? "dirty" : "clean");
 	printf("logs:         %s", in->logs_present ? "present" : "none");
 	if (in->replayed)
@@ -132,16 +94,37 @@ static int cmd_info(int argc, char **argv)
 	else if (in->dirty && in->logs_present)
 		printf(", NOT replayed");
 	printf("\n");
-	if (hive_ccs(c.h, &cur, &def) == 0)
-		printf("control sets: Current %u, Default %u\n", cur, def);
+	if (s->ccs_ok)
+		printf("control sets: Current %u, Default %u\n", s->current, s->def);
 	else
-		printf("control sets: unreadable (%s)\n", hive_errmsg(c.h));
-	printf("root keys:    %u\n", nroot);
-	ctx_close(&c);
-	return ERR_EXIT_OK;
+		printf("control sets: unreadable (%s)\n", s->ccs_err.msg);
+	printf("root keys:    %u\n", s->root_keys);
+}
+
+static int run_info(struct cli_ctx *c, int argc, char **argv)
+{
+	struct hive_opts o;
+	struct hive_summary s;
+	int rc = parse_opts(c, argc, argv, "V", info_usage, &o);
+
+	if (rc)
+		return rc < 0 ? rc : 0;
+	if ((rc = hive_summarize(&o.t, &s, &c->err)) < 0)
+		return rc;
+	err_print(&s.warn);
+	print_summary(&s);
+	hive_summary_free(&s);
+	return 0;
 }
 
 /* ---- hive pending ------------------------------------------------------- */
+
+static const char pending_usage[] =
+	"usage: sysrecover hive pending [--json] [--clear [--backup]] [--volume VOL] HIVE\n"
+	"PendingFileRenameOperations(2) and SetupExecute of the control set the\n"
+	"next boot uses.  --clear deletes both values and commits the hive\n"
+	"(--backup keeps the old one as HIVE.bak).  Exit 1 when a value is\n"
+	"malformed.\n";
 
 static const char *op_name(enum hive_pending_op op)
 {
@@ -149,25 +132,38 @@ static const char *op_name(enum hive_pending_op op)
 	       ? "replace" : "move";
 }
 
+static void print_pending_op(const struct hive_pending *p)
+{
+	printf("%-7s ", op_name(p->op));
+	text_name(stdout, p->src);
+	if (p->op != HIVE_PEND_DELETE) {
+		printf(" -> ");
+		text_name(stdout, p->dst);
+	}
+	if (*p->src_prefix || *p->dst_prefix) {
+		printf("  [prefix ");
+		text_name(stdout, p->src_prefix);
+		printf("%s", *p->dst_prefix ? " / " : "");
+		text_name(stdout, p->dst_prefix);
+		printf("]");
+	}
+	if (p->flags & HIVE_PEND_F_VALUE2)
+		printf("  [PendingFileRenameOperations2]");
+	printf("\n");
+}
+
 static void print_pending_text(const struct hive_pending_list *l, char **se)
 {
 	printf("# control set %u: %zu pending operation(s)%s\n", l->control_set,
 	       l->n, l->malformed ? " (value malformed: a source without a "
 	       "target ends it)" : "");
-	for (size_t i = 0; i < l->n; i++) {
-		const struct hive_pending *p = &l->ops[i];
-		printf("%-7s %s", op_name(p->op), p->src);
-		if (p->op != HIVE_PEND_DELETE)
-			printf(" -> %s", p->dst);
-		if (*p->src_prefix || *p->dst_prefix)
-			printf("  [prefix %s%s%s]", p->src_prefix,
-			       *p->dst_prefix ? " / " : "", p->dst_prefix);
-		if (p->flags & HIVE_PEND_F_VALUE2)
-			printf("  [PendingFileRenameOperations2]");
+	for (size_t i = 0; i < l->n; i++)
+		print_pending_op(&l->ops[i]);
+	for (size_t i = 0; se && se[i]; i++) {
+		printf("setup-execute ");
+		text_name(stdout, se[i]);
 		printf("\n");
 	}
-	for (size_t i = 0; se && se[i]; i++)
-		printf("setup-execute %s\n", se[i]);
 }
 
 static void print_pending_json(const struct hive_pending_list *l, char **se)
@@ -197,129 +193,80 @@ static void print_pending_json(const struct hive_pending_list *l, char **se)
 	printf("]}\n");
 }
 
-static int cmd_pending(int argc, char **argv)
+static int run_pending(struct cli_ctx *c, int argc, char **argv)
 {
 	struct hive_opts o;
-	struct hive_ctx c;
-	struct hive_pending_list l;
-	char **se = NULL;
-	int rc, ex = ERR_EXIT_OK;
+	struct hive_pending_report r;
+	int rc = parse_opts(c, argc, argv, "jcbV", pending_usage, &o);
 
-	if (parse_opts(argc, argv, &o) < 0) {
-		fprintf(stderr, "usage: sysrecover hive pending [--json] [--clear "
-			"[--backup]] [--volume VOL] HIVE\n");
-		return ERR_EXIT_USAGE;
-	}
-	if (ctx_open(&o, o.clear, &c) < 0)
-		return ERR_EXIT_FAILED;
-	rc = hive_pending_read(c.h, &l);
-	if (rc == 0 && (rc = hive_setup_execute_get(c.h, &se)) < 0)
-		hive_pending_free(&l);
-	if (rc < 0) {
-		err_say("%s: %s", hive_name(c.h), *hive_errmsg(c.h) ?
-		       hive_errmsg(c.h) : strerror(-rc));
-		ctx_close(&c);
-		return ERR_EXIT_FAILED;
-	}
-	if (o.json)
-		print_pending_json(&l, se);
-	else
-		print_pending_text(&l, se);
-	if (l.malformed)
-		ex = ERR_EXIT_PARTIAL;
-	if (o.clear && (hive_pending_clear(c.h) < 0 || ctx_commit(&c) < 0)) {
-		if (*hive_errmsg(c.h))
-			err_say("%s", hive_errmsg(c.h));
-		ex = ERR_EXIT_FAILED;
-	}
-	hive_pending_free(&l);
-	hive_strv_free(se);
-	if (ctx_close(&c) < 0)
-		ex = ERR_EXIT_FAILED;
-	return ex;
+	if (rc)
+		return rc < 0 ? rc : 0;
+	rc = hive_pending_report(&o.t, o.clear, &r, &c->err);
+	err_print(&r.warn);
+	if (r.read && o.json)
+		print_pending_json(&r.list, r.setup_execute);
+	else if (r.read)
+		print_pending_text(&r.list, r.setup_execute);
+	if (r.read && r.list.malformed)
+		c->worst = err_worse(c->worst, ERR_ITEM);
+	hive_pending_report_free(&r);
+	return rc;
 }
 
 /* ---- hive set-restore-id ------------------------------------------------ */
 
-static int cmd_set_restore_id(int argc, char **argv)
+static const char restore_id_usage[] =
+	"usage: sysrecover hive set-restore-id [--backup] [--volume VOL] HIVE\n"
+	"Write a new random LastRestoreId into the SYSTEM hive HIVE (after a\n"
+	"system-state restore) and commit it; --backup keeps HIVE.bak.\n";
+
+static int run_set_restore_id(struct cli_ctx *c, int argc, char **argv)
 {
 	struct hive_opts o;
-	struct hive_ctx c;
+	struct err warn = { 0 };
 	char guid[39];
-	int ex = ERR_EXIT_OK;
+	int rc = parse_opts(c, argc, argv, "bV", restore_id_usage, &o);
 
-	if (parse_opts(argc, argv, &o) < 0) {
-		fprintf(stderr, "usage: sysrecover hive set-restore-id [--backup] "
-			"[--volume VOL] HIVE\n");
-		return ERR_EXIT_USAGE;
-	}
-	if (ctx_open(&o, true, &c) < 0)
-		return ERR_EXIT_FAILED;
-	if (hive_set_last_restore_id(c.h, guid) < 0) {
-		err_say("%s", hive_errmsg(c.h));
-		ex = ERR_EXIT_FAILED;
-	} else if (ctx_commit(&c) < 0) {
-		ex = ERR_EXIT_FAILED;
-	} else {
-		printf("LastRestoreId %s\n", guid);
-	}
-	if (ctx_close(&c) < 0)
-		ex = ERR_EXIT_FAILED;
-	return ex;
+	if (rc)
+		return rc < 0 ? rc : 0;
+	rc = hive_new_restore_id(&o.t, guid, &warn, &c->err);
+	err_print(&warn);
+	if (rc < 0)
+		return rc;
+	printf("LastRestoreId %s\n", guid);
+	return 0;
 }
 
 /* ---- the table ---------------------------------------------------------- */
 
-struct hive_cmd {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *usage;
+static const struct cli_cmd hive_cmds[] = {
+	{ .name = "info", .run = run_info, .args = "[--volume VOL] HIVE",
+	  .summary = "sequence numbers, dirty/clean, logs, control sets" },
+	{ .name = "pending", .run = run_pending,
+	  .args = "[--json] [--clear [--backup]] [--volume VOL] HIVE",
+	  .summary = "PendingFileRenameOperations(2) and SetupExecute" },
+	{ .name = "set-restore-id", .run = run_set_restore_id,
+	  .args = "[--backup] [--volume VOL] HIVE",
+	  .summary = "new LastRestoreId (after a system-state restore)" },
+	{ .name = "merge", .run = cli_hive_merge_run,
+	  .args = "--current CUR --restored REST -o OUT [--dry-run] [--json] [--kntr-merge=2003|vss]",
+	  .summary = "apply KeysNotToRestore to a restored SYSTEM hive" },
+	{ .name = "mounted", .run = cli_hive_mounted_run,
+	  .args = "[--json] [--resolve NAME]... HIVE [DISK...]",
+	  .summary = "MountedDevices, and the volume a drive letter names" },
+	{ .name = "files-not-to-backup", .run = cli_hive_fntb_run,
+	  .args = "[--software SOFTWARE] [--json] HIVE",
+	  .summary = "the normalised FilesNotToBackup rules" },
+	{ 0 },
 };
 
-static const struct hive_cmd hive_cmds[] = {
-	{ "info", cmd_info, "info [--volume VOL] HIVE       sequence numbers, dirty/clean, logs, control sets" },
-	{ "pending", cmd_pending, "pending [--json] [--clear] HIVE  PendingFileRenameOperations(2) and SetupExecute" },
-	{ "set-restore-id", cmd_set_restore_id, "set-restore-id [--backup] HIVE  new LastRestoreId (after a system-state restore)" },
-	/* rule subcommands (cmd_hive_rules.c) */
-	{ "merge", cli_hive_merge, "merge --current CUR --restored REST -o OUT  apply KeysNotToRestore" },
-	{ "mounted", cli_hive_mounted, "mounted [--json] HIVE          MountedDevices" },
-	{ "files-not-to-backup", cli_hive_fntb, "files-not-to-backup HIVE     the normalised FilesNotToBackup rules" },
-};
-
-#define NHIVE_CMDS (sizeof(hive_cmds) / sizeof(hive_cmds[0]))
-
-static void hive_usage(FILE *f)
+static int run_hive(struct cli_ctx *c, int argc, char **argv)
 {
-	fprintf(f, "usage: sysrecover hive SUBCMD [ARG]...\n"
-		"  HIVE is a hive file, or with --volume VOL a path in an "
-		"unmounted volume\n");
-	for (size_t i = 0; i < NHIVE_CMDS; i++)
-		fprintf(f, "  %s\n", hive_cmds[i].usage);
-}
-
-int cli_hive(int argc, char **argv)
-{
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		hive_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? ERR_EXIT_USAGE : ERR_EXIT_OK;
-	}
-	for (size_t i = 0; i < NHIVE_CMDS; i++)
-		if (!strcmp(argv[1], hive_cmds[i].name))
-			return hive_cmds[i].run(argc - 1, argv + 1);
-	err_say("hive: unknown subcommand '%s'", argv[1]);
-	hive_usage(stderr);
-	return ERR_EXIT_USAGE;
-}
-
-/* TRANSITIONAL: the group as a struct cli_cmd, around its old entry point. */
-static int hive_legacy(struct cli_ctx *c, int argc, char **argv)
-{
-	c->legacy_exit = cli_hive(argc, argv);
-	return 0;
+	return cli_dispatch(c, "sysrecover hive ", hive_cmds, argc, argv);
 }
 
 const struct cli_cmd cli_hive_cmd = {
-	.name = "hive", .run = hive_legacy, .max_args = -1,
+	.name = "hive", .run = run_hive, .max_args = -1, .sub = hive_cmds,
 	.args = "SUBCMD ...",
 	.summary = "offline registry hives: info, pending, merge, mounted, files-not-to-backup",
 };

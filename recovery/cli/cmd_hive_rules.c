@@ -1,196 +1,144 @@
 /* cmd_hive_rules.c - `sysrecover hive merge | mounted | files-not-to-backup`:
- * the backup/restore rules of offline SYSTEM hives.
- *
- * merge never touches CUR or REST: the restored hive (with its logs, so the
- * core can replay them) is copied beside OUT, edited and committed there,
- * then renamed to OUT, so OUT is either absent or complete.
- */
+ * options and printing for the backup/restore rules of SYSTEM hives; the
+ * work is hive_merge_files, hive_md_report and hive_fntb_load_files. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "err.h"
-#include "text.h"
 #include "fs.h"
 #include "hive.h"
+#include "text.h"
 
-/* A JSON string: escapes, control bytes as \u00XX. */
-static void jstr(const char *s)
+/* The rows of the hive table (cmd_hive.c) that live here. */
+int cli_hive_merge_run(struct cli_ctx *c, int argc, char **argv);
+int cli_hive_mounted_run(struct cli_ctx *c, int argc, char **argv);
+int cli_hive_fntb_run(struct cli_ctx *c, int argc, char **argv);
+
+static int usage_err(struct cli_ctx *c, const char *cmd, const char *usage)
 {
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
+	fputs(usage, stderr);
+	return cli_usage_err(c, "hive %s: bad command line", cmd);
 }
 
-/* ---- merge ------------------------------------------------------------------ */
-
-static int copy_file(const char *src, const char *dst)
+/* A JSON string, or null. */
+static void jstr_or_null(const char *s)
 {
-	char buf[1 << 16];
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
-	ssize_t n;
+	if (s)
+		text_json_str(stdout, s);
+	else
+		printf("null");
+}
 
-	if (in < 0)
-		return -errno;
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0) {
-		rc = -errno;
-		goto out;
+/* ---- merge -------------------------------------------------------------- */
+
+static const char merge_usage[] =
+	"usage: sysrecover hive merge --current CUR --restored REST -o OUT\n"
+	"                             [--dry-run] [--json] [--kntr-merge=2003|vss]\n"
+	"Apply KeysNotToRestore (the rules of both hives) to the restored SYSTEM\n"
+	"hive REST, taking the kept keys and values from the current hive CUR, and\n"
+	"write the result to OUT (which must not exist).  CUR and REST are not\n"
+	"changed.  key\\* rules: 2003 (default) keeps current and adds what only\n"
+	"the backup has; vss keeps the backup's subkeys and the lower Start.\n";
+
+static const char *from_name(unsigned from)
+{
+	return from == 3 ? "both" : from == 1 ? "current" : "restored";
+}
+
+static void merge_json_rule(const struct hive_kntr_result *r)
+{
+	const struct hive_kntr_rule *ru = r->rule;
+
+	printf("{\"component\": ");
+	text_json_str(stdout, ru->component);
+	printf(", \"entry\": ");
+	text_json_str(stdout, ru->entry);
+	printf(", \"form\": \"%s\", \"from\": \"%s\", \"current_key\": ",
+	       hive_kntr_form_name(ru->form), from_name(ru->from));
+	text_json_str(stdout, r->cur_path ? r->cur_path : "");
+	printf(", \"output_key\": ");
+	text_json_str(stdout, r->out_path ? r->out_path : "");
+	printf(", \"value\": ");
+	jstr_or_null(ru->value);
+	printf(", \"outcome\": \"%s\", \"removed\": %s, \"keys\": %u, "
+	       "\"values\": %u, \"backup_keys\": %u, \"backup_values\": %u, "
+	       "\"start_kept\": %u, \"message\": ",
+	       hive_kntr_outcome_name(r->outcome), r->removed ? "true" : "false",
+	       r->keys, r->values, r->backup_keys, r->backup_values, r->start_kept);
+	text_json_str(stdout, r->err.msg);
+	printf("}");
+}
+
+static void merge_json(const struct hive_merge_result *m, const char *out)
+{
+	printf("{\"output\": ");
+	text_json_str(stdout, out ? out : "");
+	printf(", \"dry_run\": %s, \"rules\": [", out ? "false" : "true");
+	for (size_t i = 0; i < m->n; i++) {
+		printf("%s\n  ", i ? "," : "");
+		merge_json_rule(&m->res[i]);
 	}
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		for (ssize_t o = 0; o < n;) {
-			ssize_t w = write(out, buf + o, (size_t)(n - o));
+	printf("\n], \"counts\": {");
+	for (int o = 0; o <= HIVE_KNTR_FAILED; o++)
+		printf("%s\"%s\": %u", o ? ", " : "", hive_kntr_outcome_name(o),
+		       m->counts[o]);
+	printf("}}\n");
+}
 
-			if (w < 0) {
-				rc = -errno;
-				goto out;
-			}
-			o += w;
+static void merge_text_rule(const struct hive_kntr_result *r)
+{
+	const struct hive_kntr_rule *ru = r->rule;
+
+	printf("%-10s %-6s ", hive_kntr_outcome_name(r->outcome),
+	       hive_kntr_form_name(ru->form));
+	text_name(stdout, ru->entry);
+	printf("  [");
+	text_name(stdout, ru->component);
+	printf("]\n");
+	if (r->out_path) {
+		printf("           ");
+		text_name(stdout, r->out_path);
+		if (ru->value) {
+			printf("\\");
+			text_name(stdout, ru->value);
 		}
 	}
-	if (n < 0 || fsync(out) < 0)
-		rc = -errno;
-out:
-	if (out >= 0 && close(out) < 0 && !rc)
-		rc = -errno;
-	close(in);
-	return rc;
+	if (r->outcome == HIVE_KNTR_KEPT || r->outcome == HIVE_KNTR_MERGED)
+		printf(": %u keys, %u values from current", r->keys, r->values);
+	if (r->outcome == HIVE_KNTR_MERGED)
+		printf("; %u keys, %u values only in the backup kept",
+		       r->backup_keys, r->backup_values);
+	if (r->start_kept)
+		printf("; %u Start values from current", r->start_kept);
+	if (r->removed)
+		printf(": the backup's copy removed");
+	if (r->err.msg[0])
+		printf("%s%s", r->out_path ? ": " : "           ", r->err.msg);
+	if (r->out_path || r->err.msg[0])
+		putchar('\n');
 }
 
-/* Copy REST and its logs to TMP, TMP.LOG1, TMP.LOG2. */
-static int stage(const char *rest, const char *tmp)
+static void merge_text(const struct hive_merge_result *m, bool dry)
 {
-	char a[4200], b[4200];
-	int rc = copy_file(rest, tmp);
+	const unsigned *k = m->counts;
 
-	for (int i = 1; rc == 0 && i <= 2; i++) {
-		snprintf(a, sizeof(a), "%s.LOG%d", rest, i);
-		snprintf(b, sizeof(b), "%s.LOG%d", tmp, i);
-		if (access(a, F_OK) == 0)
-			rc = copy_file(a, b);
-	}
-	return rc;
+	for (size_t i = 0; i < m->n; i++)
+		merge_text_rule(&m->res[i]);
+	printf("%zu rules: %u kept, %u merged, %u left alone, %u missing, "
+	       "%u ignored, %u failed%s\n", m->n, k[HIVE_KNTR_KEPT],
+	       k[HIVE_KNTR_MERGED], k[HIVE_KNTR_LEFT_ALONE], k[HIVE_KNTR_MISSING],
+	       k[HIVE_KNTR_IGNORED], k[HIVE_KNTR_FAILED],
+	       dry ? " (dry run: nothing written)" : "");
 }
 
-static void unstage(const char *tmp)
-{
-	char b[4200];
-
-	unlink(tmp);
-	for (int i = 1; i <= 2; i++) {
-		snprintf(b, sizeof(b), "%s.LOG%d", tmp, i);
-		unlink(b);
-	}
-}
-
-static void print_results(const struct hive_kntr_result *r, size_t n, bool json,
-			  bool dry, const char *out)
-{
-	unsigned cnt[HIVE_KNTR_FAILED + 1] = { 0 };
-
-	for (size_t i = 0; i < n; i++)
-		cnt[r[i].outcome]++;
-	if (json) {
-		printf("{\"output\": ");
-		jstr(dry ? NULL : out);
-		printf(", \"dry_run\": %s, \"rules\": [", dry ? "true" : "false");
-		for (size_t i = 0; i < n; i++) {
-			const struct hive_kntr_rule *ru = r[i].rule;
-
-			printf("%s\n  {\"component\": ", i ? "," : "");
-			jstr(ru->component);
-			printf(", \"entry\": ");
-			jstr(ru->entry);
-			printf(", \"form\": \"%s\", \"from\": \"%s\", \"current_key\": ",
-			       hive_kntr_form_name(ru->form),
-			       ru->from == 3 ? "both" : ru->from == 1 ? "current" : "restored");
-			jstr(r[i].cur_path);
-			printf(", \"output_key\": ");
-			jstr(r[i].out_path);
-			printf(", \"value\": ");
-			if (ru->value)
-				jstr(ru->value);
-			else
-				printf("null");
-			printf(", \"outcome\": \"%s\", \"removed\": %s, \"keys\": %u, "
-			       "\"values\": %u, \"backup_keys\": %u, \"backup_values\": %u, "
-			       "\"start_kept\": %u, \"message\": ",
-			       hive_kntr_outcome_name(r[i].outcome),
-			       r[i].removed ? "true" : "false", r[i].keys, r[i].values,
-			       r[i].backup_keys, r[i].backup_values, r[i].start_kept);
-			jstr(r[i].msg);
-			printf("}");
-		}
-		printf("\n], \"counts\": {");
-		for (int o = 0; o <= HIVE_KNTR_FAILED; o++)
-			printf("%s\"%s\": %u", o ? ", " : "", hive_kntr_outcome_name(o), cnt[o]);
-		printf("}}\n");
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct hive_kntr_rule *ru = &r[i].rule[0];
-
-		printf("%-10s %-6s %s  [%s]\n", hive_kntr_outcome_name(r[i].outcome),
-		       hive_kntr_form_name(ru->form), ru->entry, ru->component);
-		if (r[i].out_path)
-			printf("           %s%s%s", r[i].out_path, ru->value ? "\\" : "",
-			       ru->value ? ru->value : "");
-		if (r[i].outcome == HIVE_KNTR_KEPT || r[i].outcome == HIVE_KNTR_MERGED)
-			printf(": %u keys, %u values from current", r[i].keys, r[i].values);
-		if (r[i].outcome == HIVE_KNTR_MERGED)
-			printf("; %u keys, %u values only in the backup kept", r[i].backup_keys,
-			       r[i].backup_values);
-		if (r[i].start_kept)
-			printf("; %u Start values from current", r[i].start_kept);
-		if (r[i].removed)
-			printf(": the backup's copy removed");
-		if (r[i].msg[0])
-			printf("%s%s", r[i].out_path ? ": " : "           ", r[i].msg);
-		if (r[i].out_path || r[i].msg[0])
-			putchar('\n');
-	}
-	printf("%zu rules: %u kept, %u merged, %u left alone, %u missing, %u ignored, "
-	       "%u failed%s\n", n, cnt[HIVE_KNTR_KEPT], cnt[HIVE_KNTR_MERGED],
-	       cnt[HIVE_KNTR_LEFT_ALONE], cnt[HIVE_KNTR_MISSING], cnt[HIVE_KNTR_IGNORED],
-	       cnt[HIVE_KNTR_FAILED], dry ? " (dry run: nothing written)" : "");
-}
-
-static int merge_usage(FILE *f, int rc)
-{
-	fprintf(f,
-		"usage: sysrecover hive merge --current CUR --restored REST -o OUT\n"
-		"                             [--dry-run] [--json] [--kntr-merge=2003|vss]\n"
-		"Apply KeysNotToRestore (the rules of both hives) to the restored SYSTEM\n"
-		"hive REST, taking the kept keys and values from the current hive CUR, and\n"
-		"write the result to OUT (which must not exist).  CUR and REST are not\n"
-		"changed.  key\\* rules: 2003 (default) keeps current and adds what only\n"
-		"the backup has; vss keeps the backup's subkeys and the lower Start.\n");
-	return rc;
-}
-
-static int same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-	       sa.st_ino == sb.st_ino;
-}
-
-int cli_hive_merge(int argc, char **argv)
+/* 1 = --help printed, 0 = go on, < 0 = usage error. */
+static int merge_opts(struct cli_ctx *c, int argc, char **argv,
+		      struct hive_merge_req *q, bool *json)
 {
 	static const struct option opts[] = {
 		{ "current", required_argument, NULL, 'c' },
@@ -202,108 +150,62 @@ int cli_hive_merge(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *cur = NULL, *rest = NULL, *out = NULL;
-	enum hive_kntr_policy pol = HIVE_KNTR_2003;
-	struct hive_kntr_rule *rules = NULL;
-	struct hive_kntr_result *res = NULL;
-	struct hive *hc = NULL, *hr = NULL;
-	struct err err = { 0 };
-	bool dry = false, json = false, staged = false;
-	char *tmp = NULL;
-	size_t n = 0;
-	int c, rc, ret = ERR_EXIT_FAILED;
+	int ch;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:r:o:njh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': cur = optarg; break;
-		case 'r': rest = optarg; break;
-		case 'o': out = optarg; break;
-		case 'n': dry = true; break;
-		case 'j': json = true; break;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "c:r:o:njh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': q->current = optarg; break;
+		case 'r': q->restored = optarg; break;
+		case 'o': q->output = optarg; break;
+		case 'n': q->dry_run = true; break;
+		case 'j': *json = true; break;
 		case 'm':
-			if (!strcmp(optarg, "2003"))
-				pol = HIVE_KNTR_2003;
-			else if (!strcmp(optarg, "vss"))
-				pol = HIVE_KNTR_VSS;
-			else
-				return merge_usage(stderr, ERR_EXIT_USAGE);
+			if (strcmp(optarg, "2003") && strcmp(optarg, "vss"))
+				return usage_err(c, argv[0], merge_usage);
+			q->policy = strcmp(optarg, "vss") ? HIVE_KNTR_2003 : HIVE_KNTR_VSS;
 			break;
-		case 'h': return merge_usage(stdout, ERR_EXIT_OK);
-		default: return merge_usage(stderr, ERR_EXIT_USAGE);
+		case 'h': fputs(merge_usage, stdout); return 1;
+		default: return usage_err(c, argv[0], merge_usage);
 		}
 	}
-	if (!cur || !rest || (!out && !dry) || optind != argc)
-		return merge_usage(stderr, ERR_EXIT_USAGE);
-	if (out && !dry && access(out, F_OK) == 0) {
-		err_say("'%s' exists: merge writes a new file", out);
-		return ERR_EXIT_USAGE;
-	}
-	if (same_file(cur, rest))
-		err_warn("current and restored are the same file: nothing can change");
-	if ((rc = hive_open(cur, 0, &hc, &err)) < 0) {
-		err_say("%s", err.msg);
-		goto out;
-	}
-	if (hive_warning(hc)[0])
-		err_warn("%s: %s", cur, hive_warning(hc));
-	if (!dry) {
-		if (asprintf(&tmp, "%s.sysrecover-merge", out) < 0)
-			goto out;
-		unstage(tmp);
-		if ((rc = stage(rest, tmp)) < 0) {
-			err_say("cannot copy '%s' to '%s': %s", rest, tmp, strerror(-rc));
-			unstage(tmp);
-			goto out;
-		}
-		staged = true;
-	}
-	if ((rc = hive_open(dry ? rest : tmp, HIVE_O_WRITE, &hr, &err)) < 0) {
-		err_say("%s", err.msg);
-		goto out;
-	}
-	if (hive_warning(hr)[0])
-		err_warn("%s: %s", rest, hive_warning(hr));
-	if ((rc = hive_kntr_read(hc, HIVE_KNTR_FROM_CURRENT, &rules, &n, &err)) < 0 ||
-	    (rc = hive_kntr_read(hr, HIVE_KNTR_FROM_RESTORED, &rules, &n, &err)) < 0) {
-		err_say("%s", err.msg);
-		goto out;
-	}
-	if (!n)
-		err_warn("neither hive lists KeysNotToRestore: the output equals the backup");
-	rc = hive_kntr_apply(hc, hr, rules, n, pol, &res);
-	print_results(res, n, json, dry, out);
-	if (rc < 0) {
-		err_say("a rule failed: nothing written");
-		goto out;
-	}
-	if (!dry) {
-		if ((rc = hive_commit(hr, &err)) < 0) {
-			err_say("%s", err.msg);
-			goto out;
-		}
-		if (rename(tmp, out) < 0) {
-			err_say("cannot rename '%s' to '%s': %s", tmp, out, strerror(errno));
-			goto out;
-		}
-		staged = false;
-	}
-	ret = ERR_EXIT_OK;
-	for (size_t i = 0; i < n; i++)
-		if (res[i].outcome == HIVE_KNTR_IGNORED)
-			ret = ERR_EXIT_PARTIAL;
-out:
-	hive_close(hr);
-	hive_close(hc);
-	if (staged)
-		unstage(tmp);
-	free(tmp);
-	hive_kntr_results_free(res, n);
-	hive_kntr_rules_free(rules, n);
-	return ret;
+	if (!q->current || !q->restored || (!q->output && !q->dry_run) ||
+	    optind != argc)
+		return usage_err(c, argv[0], merge_usage);
+	return 0;
 }
 
-/* ---- mounted -------------------------------------------------------------- */
+int cli_hive_merge_run(struct cli_ctx *c, int argc, char **argv)
+{
+	struct hive_merge_req q = { .policy = HIVE_KNTR_2003 };
+	struct hive_merge_result m;
+	bool json = false;
+	int rc = merge_opts(c, argc, argv, &q, &json);
+
+	if (rc)
+		return rc < 0 ? rc : 0;
+	rc = hive_merge_files(&q, &m, &c->err);
+	if (rc == -EEXIST && c->err.code == ERR_REFUSED)
+		c->err.code = ERR_USAGE;  /* OUT exists: exit 64, as always */
+	for (size_t i = 0; i < m.nwarn; i++)
+		err_print(&m.warn[i]);
+	if (m.res && json)
+		merge_json(&m, q.dry_run ? NULL : q.output);
+	else if (m.res)
+		merge_text(&m, q.dry_run);
+	if (rc == 0 && m.counts[HIVE_KNTR_IGNORED])
+		c->worst = err_worse(c->worst, ERR_ITEM);
+	hive_merge_result_free(&m);
+	return rc;
+}
+
+/* ---- mounted ------------------------------------------------------------ */
+
+static const char mounted_usage[] =
+	"usage: sysrecover hive mounted HIVE [--json] [--resolve NAME]... [DISK...]\n"
+	"List SYSTEM\\MountedDevices of HIVE.  --resolve C: or Volume{GUID} finds\n"
+	"the volume it names among DISK... (images or devices; every block device\n"
+	"when none is given).\n";
 
 static const char *md_kind_name(enum hive_md_kind k)
 {
@@ -319,7 +221,7 @@ static const char *md_kind_name(enum hive_md_kind k)
 static void md_json(const struct hive_md_entry *e, const struct fs_volume *vol)
 {
 	printf("{\"name\": ");
-	jstr(e->name);
+	text_json_str(stdout, e->name);
 	printf(", \"kind\": \"%s\"", md_kind_name(e->v.kind));
 	if (e->v.kind == HIVE_MD_MBR)
 		printf(", \"signature\": \"%08" PRIx32 "\", \"offset\": %" PRIu64,
@@ -328,7 +230,7 @@ static void md_json(const struct hive_md_entry *e, const struct fs_volume *vol)
 		printf(", \"guid\": \"%s\"", e->v.guid);
 	if (e->v.kind == HIVE_MD_DEVICE) {
 		printf(", \"device\": ");
-		jstr(e->v.device);
+		text_json_str(stdout, e->v.device);
 	}
 	printf(", \"length\": %zu, \"data\": \"", e->len);
 	for (size_t i = 0; i < e->len; i++)
@@ -336,22 +238,60 @@ static void md_json(const struct hive_md_entry *e, const struct fs_volume *vol)
 	printf("\"");
 	if (vol) {
 		printf(", \"volume\": ");
-		jstr(vol->name);
+		text_json_str(stdout, vol->name);
 	}
 	printf("}");
 }
 
-static int mounted_usage(FILE *f, int rc)
+/* The resolved names; each one that failed is an error of its own. */
+static void md_print_queries(struct cli_ctx *c, const struct hive_md_report *r,
+			     bool json)
 {
-	fprintf(f,
-		"usage: sysrecover hive mounted HIVE [--json] [--resolve NAME]... [DISK...]\n"
-		"List SYSTEM\\MountedDevices of HIVE.  --resolve C: or Volume{GUID} finds\n"
-		"the volume it names among DISK... (images or devices; every block device\n"
-		"when none is given).\n");
-	return rc;
+	bool first = true;
+
+	if (json)
+		printf("[");
+	for (size_t i = 0; i < r->nq; i++) {
+		const struct hive_md_query *q = &r->q[i];
+
+		if (err_failed(&q->err)) {
+			err_print(&q->err);
+			c->worst = err_worse(c->worst, ERR_FATAL);
+		} else if (json) {
+			printf("%s", first ? "" : ",\n ");
+			md_json(q->entry, q->vol);
+			first = false;
+		} else {
+			text_name(stdout, q->name);
+			printf("\t%s\t", q->vol->name);
+			text_name(stdout, q->entry->v.text);
+			printf("\n");
+		}
+	}
+	if (json)
+		printf("]\n");
 }
 
-int cli_hive_mounted(int argc, char **argv)
+static void md_print_all(const struct hive_md_report *r, bool json)
+{
+	if (json)
+		printf("[");
+	for (size_t i = 0; i < r->n; i++) {
+		if (json) {
+			printf("%s", i ? ",\n " : "");
+			md_json(&r->e[i], NULL);
+		} else {
+			text_name(stdout, r->e[i].name);
+			printf("\t");
+			text_name(stdout, r->e[i].v.text);
+			printf("\n");
+		}
+	}
+	if (json)
+		printf("]\n");
+}
+
+int cli_hive_mounted_run(struct cli_ctx *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -359,156 +299,109 @@ int cli_hive_mounted(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *resolve[64];
-	struct hive_md_entry *e = NULL;
-	struct err err = { 0 };
-	struct hive *h = NULL;
-	size_t n = 0, nres = 0;
+	const char *names[64];
+	struct hive_md_report r;
+	size_t nnames = 0;
 	bool json = false;
-	int c, ret = ERR_EXIT_FAILED;
+	int ch, rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		if (c == 'j')
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (ch == 'j')
 			json = true;
-		else if (c == 'R' && nres < 64)
-			resolve[nres++] = optarg;
-		else if (c == 'h')
-			return mounted_usage(stdout, ERR_EXIT_OK);
+		else if (ch == 'R' && nnames < 64)
+			names[nnames++] = optarg;
+		else if (ch == 'h')
+			return fputs(mounted_usage, stdout) < 0 ? -EIO : 0;
 		else
-			return mounted_usage(stderr, ERR_EXIT_USAGE);
+			return usage_err(c, argv[0], mounted_usage);
 	}
 	if (optind >= argc)
-		return mounted_usage(stderr, ERR_EXIT_USAGE);
-	if (hive_open(argv[optind], 0, &h, &err) < 0) {
-		err_say("%s", err.msg);
-		return ERR_EXIT_FAILED;
-	}
-	if (hive_warning(h)[0])
-		err_warn("%s: %s", argv[optind], hive_warning(h));
-	if (hive_md_read(h, &e, &n, &err) < 0) {
-		err_say("%s", err.msg);
-		goto out;
-	}
-	ret = ERR_EXIT_OK;
-	if (nres) {
-		const char *const *disks = (const char *const *)argv + optind + 1;
-		size_t ndisks = (size_t)(argc - optind - 1);
-
-		if (json)
-			printf("[");
-		for (size_t i = 0; i < nres; i++) {
-			const struct hive_md_entry *m = hive_md_find(e, n, resolve[i]);
-			struct fs_volume vol;
-			struct err rerr = { 0 };
-
-			if (!m) {
-				err_say("%s: no such value in MountedDevices", resolve[i]);
-				ret = ERR_EXIT_FAILED;
-				continue;
-			}
-			if (hive_md_resolve(&m->v, disks, ndisks, &vol, &rerr) < 0) {
-				err_say("%s: %s", resolve[i], rerr.msg);
-				ret = ERR_EXIT_FAILED;
-				continue;
-			}
-			if (json) {
-				printf("%s", i ? ",\n " : "");
-				md_json(m, &vol);
-			} else {
-				printf("%s\t%s\t%s\n", resolve[i], vol.name, m->v.text);
-			}
-		}
-		if (json)
-			printf("]\n");
-		goto out;
-	}
-	if (json)
-		printf("[");
-	for (size_t i = 0; i < n; i++) {
-		if (json) {
-			printf("%s", i ? ",\n " : "");
-			md_json(&e[i], NULL);
-		} else {
-			printf("%s\t%s\n", e[i].name, e[i].v.text);
-		}
-	}
-	if (json)
-		printf("]\n");
-out:
-	hive_md_free(e, n);
-	hive_close(h);
-	return ret;
-}
-
-/* ---- files-not-to-backup -------------------------------------------------- */
-
-static int fntb_usage(FILE *f, int rc)
-{
-	fprintf(f,
-		"usage: sysrecover hive files-not-to-backup HIVE [--software SOFTWARE] [--json]\n"
-		"The FilesNotToBackup rules of SYSTEM hive HIVE, normalised: drive (* = every\n"
-		"drive), directory, file pattern, /s.  %%SystemRoot%% comes from SOFTWARE when\n"
-		"given, else C:\\Windows; entries with unresolved variables are skipped.\n");
+		return usage_err(c, argv[0], mounted_usage);
+	rc = hive_md_report(argv[optind], names, nnames,
+			    (const char *const *)argv + optind + 1,
+			    (size_t)(argc - optind - 1), &r, &c->err);
+	err_print(&r.warn);
+	if (rc == 0 && nnames)
+		md_print_queries(c, &r, json);
+	else if (rc == 0)
+		md_print_all(&r, json);
+	hive_md_report_free(&r);
 	return rc;
 }
 
-static void fntb_print(const struct hive_fntb *f, bool json)
+/* ---- files-not-to-backup ------------------------------------------------ */
+
+static const char fntb_usage[] =
+	"usage: sysrecover hive files-not-to-backup HIVE [--software SOFTWARE] [--json]\n"
+	"The FilesNotToBackup rules of SYSTEM hive HIVE, normalised: drive (* = every\n"
+	"drive), directory, file pattern, /s.  %SystemRoot% comes from SOFTWARE when\n"
+	"given, else C:\\Windows; entries with unresolved variables are skipped.\n";
+
+static void fntb_json_rule(const struct hive_fntb_rule *r)
 {
-	if (json) {
-		printf("{\"systemroot\": ");
-		jstr(f->systemroot);
-		printf(", \"systemroot_source\": \"%s\", \"rules\": [", f->systemroot_src);
-		for (size_t i = 0; i < f->n; i++) {
-			const struct hive_fntb_rule *r = &f->rules[i];
-			char d[2] = { r->drive, 0 };
+	char d[2] = { r->drive, 0 };
 
-			printf("%s\n  {\"component\": ", i ? "," : "");
-			jstr(r->component);
-			printf(", \"entry\": ");
-			jstr(r->entry);
-			printf(", \"drive\": ");
-			if (r->drive)
-				jstr(d);
-			else
-				printf("null");
-			printf(", \"dir\": ");
-			jstr(r->dir);
-			printf(", \"pattern\": ");
-			jstr(r->pattern);
-			printf(", \"recursive\": %s, \"sis\": %s}", r->recursive ? "true" : "false",
-			       r->sis ? "true" : "false");
-		}
-		printf("\n], \"skipped\": [");
-		for (size_t i = 0; i < f->nskipped; i++) {
-			printf("%s\n  {\"component\": ", i ? "," : "");
-			jstr(f->skipped[i].component);
-			printf(", \"entry\": ");
-			jstr(f->skipped[i].entry);
-			printf(", \"why\": ");
-			jstr(f->skipped[i].why);
-			printf("}");
-		}
-		printf("\n]}\n");
-		return;
-	}
-	printf("# %%SystemRoot%% = %s (%s)\n", f->systemroot,
-	       !strcmp(f->systemroot_src, "SOFTWARE") ? "from SOFTWARE" :
-	       "default: no SOFTWARE hive given");
-	for (size_t i = 0; i < f->n; i++) {
-		const struct hive_fntb_rule *r = &f->rules[i];
-		const char *sep = strcmp(r->dir, "\\") ? "\\" : "";
-
-		printf("%c:%s%s%s%s\t[%s]%s\n", r->drive ? r->drive : '*', r->dir, sep,
-		       r->pattern, r->recursive ? " /s" : "", r->component,
-		       r->sis ? " (SIS Common Store: never matched)" : "");
-	}
-	for (size_t i = 0; i < f->nskipped; i++)
-		err_warn("FilesNotToBackup [%s] '%s' skipped: %s", f->skipped[i].component,
-			f->skipped[i].entry, f->skipped[i].why);
+	printf("{\"component\": ");
+	text_json_str(stdout, r->component);
+	printf(", \"entry\": ");
+	text_json_str(stdout, r->entry);
+	printf(", \"drive\": ");
+	jstr_or_null(r->drive ? d : NULL);
+	printf(", \"dir\": ");
+	text_json_str(stdout, r->dir);
+	printf(", \"pattern\": ");
+	text_json_str(stdout, r->pattern);
+	printf(", \"recursive\": %s, \"sis\": %s}", r->recursive ? "true" : "false",
+	       r->sis ? "true" : "false");
 }
 
-int cli_hive_fntb(int argc, char **argv)
+static void fntb_json(const struct hive_fntb *f)
+{
+	printf("{\"systemroot\": ");
+	text_json_str(stdout, f->systemroot);
+	printf(", \"systemroot_source\": \"%s\", \"rules\": [", f->systemroot_src);
+	for (size_t i = 0; i < f->n; i++) {
+		printf("%s\n  ", i ? "," : "");
+		fntb_json_rule(&f->rules[i]);
+	}
+	printf("\n], \"skipped\": [");
+	for (size_t i = 0; i < f->nskipped; i++) {
+		printf("%s\n  {\"component\": ", i ? "," : "");
+		text_json_str(stdout, f->skipped[i].component);
+		printf(", \"entry\": ");
+		text_json_str(stdout, f->skipped[i].entry);
+		printf(", \"why\": ");
+		text_json_str(stdout, f->skipped[i].why);
+		printf("}");
+	}
+	printf("\n]}\n");
+}
+
+static void fntb_text(const struct hive_fntb *f)
+{
+	printf("# %%SystemRoot%% = ");
+	text_name(stdout, f->systemroot);
+	printf(" (%s)\n", !strcmp(f->systemroot_src, "SOFTWARE") ?
+	       "from SOFTWARE" : "default: no SOFTWARE hive given");
+	for (size_t i = 0; i < f->n; i++) {
+		const struct hive_fntb_rule *r = &f->rules[i];
+
+		printf("%c:", r->drive ? r->drive : '*');
+		text_name(stdout, r->dir);
+		printf("%s", strcmp(r->dir, "\\") ? "\\" : "");
+		text_name(stdout, r->pattern);
+		printf("%s\t[", r->recursive ? " /s" : "");
+		text_name(stdout, r->component);
+		printf("]%s\n", r->sis ? " (SIS Common Store: never matched)" : "");
+	}
+	for (size_t i = 0; i < f->nskipped; i++)
+		err_warn("FilesNotToBackup [%s] '%s' skipped: %s",
+			 f->skipped[i].component, f->skipped[i].entry,
+			 f->skipped[i].why);
+}
+
+int cli_hive_fntb_run(struct cli_ctx *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -516,40 +409,30 @@ int cli_hive_fntb(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct hive *h = NULL, *sw = NULL;
-	struct err err = { 0 };
+	const char *software = NULL;
 	struct hive_fntb *f = NULL;
-	const char *swpath = NULL;
 	bool json = false;
-	int c, ret = ERR_EXIT_FAILED;
+	int ch, rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "js:h", opts, NULL)) != -1) {
-		if (c == 'j')
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "js:h", opts, NULL)) != -1) {
+		if (ch == 'j')
 			json = true;
-		else if (c == 's')
-			swpath = optarg;
-		else if (c == 'h')
-			return fntb_usage(stdout, ERR_EXIT_OK);
+		else if (ch == 's')
+			software = optarg;
+		else if (ch == 'h')
+			return fputs(fntb_usage, stdout) < 0 ? -EIO : 0;
 		else
-			return fntb_usage(stderr, ERR_EXIT_USAGE);
+			return usage_err(c, argv[0], fntb_usage);
 	}
 	if (optind + 1 != argc)
-		return fntb_usage(stderr, ERR_EXIT_USAGE);
-	if (hive_open(argv[optind], 0, &h, &err) < 0 ||
-	    (swpath && hive_open(swpath, 0, &sw, &err) < 0)) {
-		err_say("%s", err.msg);
-		goto out;
-	}
-	if (hive_fntb_load(h, sw, &f, &err) < 0) {
-		err_say("%s", err.msg);
-		goto out;
-	}
-	fntb_print(f, json);
-	ret = ERR_EXIT_OK;  /* skipped entries are warnings */
-out:
+		return usage_err(c, argv[0], fntb_usage);
+	if ((rc = hive_fntb_load_files(argv[optind], software, &f, &c->err)) < 0)
+		return rc;
+	if (json)
+		fntb_json(f);
+	else
+		fntb_text(f);
 	hive_fntb_free(f);
-	hive_close(sw);
-	hive_close(h);
-	return ret;
+	return 0;  /* skipped entries are warnings */
 }

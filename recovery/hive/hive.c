@@ -1,6 +1,4 @@
-/* hive.c - open, navigate, edit and atomically commit offline registry hives
- * on top of libhivex; the base block is checked by our own reader because
- * hivex neither explains a bad header nor knows about dirty hives. */
+/* hive.c - open, navigate and edit offline registry hives on libhivex, with our own base-block check. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -11,21 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "fs.h"
 #include "hive_impl.h"
-
-/* A commit moves PATH.LOGn to PATH.LOGn LOG_ASIDE before the new hive takes
- * PATH's place, and deletes it after.  Cut off between the two, the old
- * (dirty) hive is still in place and its logs only under that name: they
- * are read from there when PATH.LOGn is absent, and removed by the next
- * commit. */
-#define LOG_ASIDE ".sysrecover-old"
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
+#include "le.h"
+#include "text.h"
 
 /* ---- base block ----------------------------------------------------------- */
 
@@ -34,7 +22,7 @@ uint32_t hive_base_checksum(const uint8_t *b)
 	uint32_t x = 0;
 
 	for (size_t i = 0; i < 508; i += 4)
-		x ^= le32(b + i);
+		x ^= le_get32(b + i);
 	/* Windows never stores 0 or ~0 here (regf spec, "Base block"). */
 	if (x == 0xffffffffu)
 		x = 0xfffffffeu;
@@ -45,32 +33,27 @@ uint32_t hive_base_checksum(const uint8_t *b)
 
 void hive_base_fix_checksum(uint8_t *b)
 {
-	uint32_t c = hive_base_checksum(b);
-
-	b[508] = c & 0xff;
-	b[509] = c >> 8 & 0xff;
-	b[510] = c >> 16 & 0xff;
-	b[511] = c >> 24;
+	le_put32(b + 508, hive_base_checksum(b));
 }
 
 int hive_base_parse(const uint8_t *b, size_t len, struct hive_base *out)
 {
 	if (len < 512 || memcmp(b, "regf", 4))
 		return -EINVAL;
-	out->seq1 = le32(b + 4);
-	out->seq2 = le32(b + 8);
-	out->major = le32(b + 20);
-	out->minor = le32(b + 24);
-	out->type = le32(b + 28);
-	out->format = le32(b + 32);
-	out->root = le32(b + 36);
-	out->data_size = le32(b + 40);
-	out->clustering = le32(b + 44);
-	out->checksum = le32(b + 508);
+	out->seq1 = le_get32(b + 4);
+	out->seq2 = le_get32(b + 8);
+	out->major = le_get32(b + 20);
+	out->minor = le_get32(b + 24);
+	out->type = le_get32(b + 28);
+	out->format = le_get32(b + 32);
+	out->root = le_get32(b + 36);
+	out->data_size = le_get32(b + 40);
+	out->clustering = le_get32(b + 44);
+	out->checksum = le_get32(b + 508);
 	/* hivex stores the plain XOR; accept it as well as Windows' mapping. */
 	uint32_t x = 0;
 	for (size_t i = 0; i < 508; i += 4)
-		x ^= le32(b + i);
+		x ^= le_get32(b + i);
 	out->checksum_ok = out->checksum == x ||
 			   out->checksum == hive_base_checksum(b);
 	return 0;
@@ -78,172 +61,32 @@ int hive_base_parse(const uint8_t *b, size_t len, struct hive_base *out)
 
 /* ---- errors ------------------------------------------------------------- */
 
-int hive_seterr(struct hive *h, int code, const char *fmt, ...)
+const struct err *hive_error(const struct hive *h)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(h->errmsg, sizeof(h->errmsg), fmt, ap);
-	va_end(ap);
-	return code > 0 ? -code : code;
-}
-
-static int set_err(struct err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int set_err(struct err *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (code > 0)
-		code = -code;
-	if (err) {
-		err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(code);
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return code;
+	return &h->err;
 }
 
 const char *hive_errmsg(const struct hive *h)
 {
-	return h->errmsg;
+	return h->err.msg;
 }
 
 const char *hive_warning(const struct hive *h)
 {
-	return h->warning;
+	return h->warn.msg;
 }
 
 void hive_touch(struct hive *h, hive_key k)
 {
+	void *p = h->touched;
+
 	for (size_t i = 0; i < h->ntouched; i++)
 		if (h->touched[i] == k)
 			return;
-	if (h->ntouched == h->captouched) {
-		size_t cap = h->captouched ? h->captouched * 2 : 16;
-		hive_key *t = realloc(h->touched, cap * sizeof(*t));
-		if (!t)
-			return;  /* only weakens the post-commit check */
-		h->touched = t;
-		h->captouched = cap;
-	}
+	if (buf_grow(&p, &h->captouched, h->ntouched + 1, sizeof(*h->touched)) < 0)
+		return;  /* only weakens the post-commit check */
+	h->touched = p;
 	h->touched[h->ntouched++] = k;
-}
-
-/* ---- UTF-16LE <-> UTF-8 ------------------------------------------------- */
-
-static size_t put_utf8(char *o, uint32_t c)
-{
-	if (c < 0x80) {
-		o[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		o[0] = (char)(0xc0 | c >> 6);
-		o[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		o[0] = (char)(0xe0 | c >> 12);
-		o[1] = (char)(0x80 | (c >> 6 & 0x3f));
-		o[2] = (char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | c >> 18);
-	o[1] = (char)(0x80 | (c >> 12 & 0x3f));
-	o[2] = (char)(0x80 | (c >> 6 & 0x3f));
-	o[3] = (char)(0x80 | (c & 0x3f));
-	return 4;
-}
-
-char *hive_utf16_to_utf8(const uint8_t *p, size_t len)
-{
-	size_t n = len / 2, o = 0;   /* an odd trailing byte is dropped */
-	char *s = malloc(n * 3 + 1); /* a surrogate pair (2 units) = 4 bytes */
-
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t c = (uint32_t)p[2 * i] | (uint32_t)p[2 * i + 1] << 8;
-		if (c == 0)
-			break;
-		if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) {
-			uint32_t d = (uint32_t)p[2 * i + 2] |
-				     (uint32_t)p[2 * i + 3] << 8;
-			if (d >= 0xdc00 && d < 0xe000) {
-				c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-				i++;
-			} else {
-				c = 0xfffd;
-			}
-		} else if (c >= 0xd800 && c < 0xe000) {
-			c = 0xfffd;
-		}
-		o += put_utf8(s + o, c);
-	}
-	s[o] = '\0';
-	return s;
-}
-
-/* One code point from UTF-8; 0 on invalid input. */
-static size_t get_utf8(const unsigned char *s, uint32_t *c)
-{
-	size_t n;
-
-	if (s[0] < 0x80) {
-		*c = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		*c = s[0] & 0x1f, n = 2;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		*c = s[0] & 0x0f, n = 3;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		*c = s[0] & 0x07, n = 4;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		*c = *c << 6 | (s[i] & 0x3f);
-	}
-	if (*c > 0x10ffff || (*c >= 0xd800 && *c < 0xe000) ||
-	    (n == 2 && *c < 0x80) || (n == 3 && *c < 0x800) ||
-	    (n == 4 && *c < 0x10000))
-		return 0;
-	return n;
-}
-
-int hive_utf8_to_utf16(const char *s, uint8_t **out, size_t *outlen)
-{
-	size_t len = strlen(s), o = 0;
-	uint8_t *b = malloc(len * 2 + 2);  /* 4 UTF-8 bytes -> 2 units */
-	const unsigned char *p = (const unsigned char *)s;
-
-	if (!b)
-		return -ENOMEM;
-	while (*p) {
-		uint32_t c;
-		size_t n = get_utf8(p, &c);
-		if (!n) {
-			free(b);
-			return -EILSEQ;
-		}
-		p += n;
-		if (c >= 0x10000) {
-			c -= 0x10000;
-			uint32_t hi = 0xd800 + (c >> 10), lo = 0xdc00 + (c & 0x3ff);
-			b[o++] = hi & 0xff, b[o++] = (uint8_t)(hi >> 8);
-			c = lo;
-		}
-		b[o++] = c & 0xff, b[o++] = (uint8_t)(c >> 8);
-	}
-	b[o++] = 0, b[o++] = 0;
-	*out = b;
-	*outlen = o;
-	return 0;
 }
 
 /* ---- files -------------------------------------------------------------- */
@@ -327,7 +170,7 @@ out:
 	return rc;
 }
 
-static int read_base(const char *path, uint8_t *b, size_t *got)
+int hive_read_base(const char *path, uint8_t *b, size_t *got)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
@@ -348,20 +191,20 @@ static int check_base(const char *file, const char *name, struct hive_base *hb,
 {
 	uint8_t b[HIVE_BASE_SIZE];
 	size_t got = 0;
-	int rc = read_base(file, b, &got);
+	int rc = hive_read_base(file, b, &got);
 
 	if (rc < 0)
-		return set_err(err, rc, "cannot open hive '%s': %s", name,
+		return err_set(err, rc, "cannot open hive '%s': %s", name,
 			       strerror(-rc));
 	if (got < HIVE_BASE_SIZE || hive_base_parse(b, got, hb) < 0)
-		return set_err(err, EINVAL, "cannot open hive '%s': %s", name,
+		return err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "cannot open hive '%s': %s", name,
 			       got < HIVE_BASE_SIZE ? "file too short for a hive"
 			       : "no 'regf' signature (not a hive)");
 	if (!hb->checksum_ok)
-		return set_err(err, EINVAL, "cannot open hive '%s': bad checksum "
+		return err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "cannot open hive '%s': bad checksum "
 			       "(corrupt or not a hive)", name);
 	if (hb->major != 1 || hb->type != 0)
-		return set_err(err, ENOTSUP, "cannot open hive '%s': %s %u.%u "
+		return err_setc(err, ERR_FATAL, ERR_CORRUPT, -ENOTSUP, "cannot open hive '%s': %s %u.%u "
 			       "type %u is not a primary hive we can edit", name,
 			       "format version", hb->major, hb->minor, hb->type);
 	return 0;
@@ -407,18 +250,18 @@ static int replay_failed(struct hive *h, const char *src, const char *why,
 	int rc;
 
 	if (h->flags & HIVE_O_WRITE)
-		return set_err(err, EBUSY, "cannot open hive '%s' for writing: "
+		return err_setc(err, ERR_FATAL, ERR_REFUSED, -EBUSY, "cannot open hive '%s' for writing: "
 			       "it is dirty (sequence %u/%u) and its logs cannot "
 			       "be replayed (%.200s); boot Windows once so it applies "
 			       "them, or remove %s.LOG1 and %s.LOG2 if you accept "
 			       "losing the newest changes", h->name, h->info.seq1,
 			       h->info.seq2, why, h->name, h->name);
-	snprintf(h->warning, sizeof(h->warning), "hive is dirty (sequence "
+	err_setc(&h->warn, ERR_WARNING, ERR_CORRUPT, 0, "hive is dirty (sequence "
 		 "%u/%u) and its logs could not be replayed (%.300s): the newest "
 		 "changes are missing", h->info.seq1, h->info.seq2, why);
 	rc = hive_copy_file(src, h->work);  /* undo a half replay */
 	if (rc < 0)
-		return set_err(err, rc, "cannot copy hive '%s': %s", h->name,
+		return err_set(err, rc, "cannot copy hive '%s': %s", h->name,
 			       strerror(-rc));
 	return 0;
 }
@@ -441,7 +284,7 @@ static int open_common(struct hive *h, const char *src, const char *log1,
 	if ((h->flags & HIVE_O_WRITE) || replay) {
 		if ((rc = hive_mktemp(&h->work, "hive")) < 0 ||
 		    (rc = hive_copy_file(src, h->work)) < 0)
-			return set_err(err, rc, "cannot copy hive '%s' to a "
+			return err_set(err, rc, "cannot copy hive '%s' to a "
 				       "private file: %s", h->name, strerror(-rc));
 	}
 	if (replay) {
@@ -452,7 +295,7 @@ static int open_common(struct hive *h, const char *src, const char *log1,
 		else if ((rc = replay_failed(h, src, lerr.msg, err)) < 0)
 			return rc;
 	} else if (h->info.dirty) {
-		snprintf(h->warning, sizeof(h->warning), "hive is dirty "
+		err_setc(&h->warn, ERR_WARNING, ERR_CORRUPT, 0, "hive is dirty "
 			 "(sequence %u/%u) and has no logs beside it: the "
 			 "newest changes Windows made may be missing",
 			 hb.seq1, hb.seq2);
@@ -460,12 +303,12 @@ static int open_common(struct hive *h, const char *src, const char *log1,
 	const char *file = h->work ? h->work : src;
 	h->hx = hivex_open(file, h->flags & HIVE_O_WRITE ? HIVEX_OPEN_WRITE : 0);
 	if (!h->hx)
-		return set_err(err, errno ? errno : EINVAL, "cannot open hive "
+		return err_setc(err, ERR_FATAL, ERR_CORRUPT, -(errno ? errno : EINVAL), "cannot open hive "
 			       "'%s': libhivex rejects its structure (%s): corrupt "
 			       "or not a hive", h->name,
 			       strerror(errno ? errno : EINVAL));
 	if (hivex_root(h->hx) == 0)
-		return set_err(err, EINVAL, "cannot open hive '%s': no readable "
+		return err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "cannot open hive '%s': no readable "
 			       "root key (corrupt)", h->name);
 	return 0;
 }
@@ -480,7 +323,7 @@ static char *local_log(const char *path, int n)
 	if (hive_file_exists(p))
 		return p;
 	free(p);
-	return asprintf(&p, "%s.LOG%d" LOG_ASIDE, path, n) < 0 ? NULL : p;
+	return asprintf(&p, "%s.LOG%d" HIVE_LOG_ASIDE, path, n) < 0 ? NULL : p;
 }
 
 int hive_open(const char *path, unsigned flags, struct hive **out,
@@ -491,10 +334,10 @@ int hive_open(const char *path, unsigned flags, struct hive **out,
 	int rc;
 
 	if (!h)
-		return set_err(err, ENOMEM, "cannot open hive '%s': %s", path,
+		return err_set(err, -ENOMEM, "cannot open hive '%s': %s", path,
 			       strerror(ENOMEM));
 	if (!(l1 = local_log(path, 1)) || !(l2 = local_log(path, 2))) {
-		rc = set_err(err, ENOMEM, "out of memory");
+		rc = err_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	rc = open_common(h, path, hive_file_exists(l1) ? l1 : NULL,
@@ -585,28 +428,28 @@ int hive_open_fs(struct fs *fs, const char *path, unsigned flags,
 	int rc;
 
 	if (!h)
-		return set_err(err, ENOMEM, "out of memory");
+		return err_set(err, -ENOMEM, "out of memory");
 	rc = fs_copy_out(fs, path, &h->orig);
 	if (rc < 0) {
-		rc = set_err(err, rc, "cannot open hive '%s': %s", h->name,
+		rc = err_set(err, rc, "cannot open hive '%s': %s", h->name,
 			     *fs_errmsg(fs) ? fs_errmsg(fs) : strerror(-rc));
 		goto out;
 	}
 	for (int i = 0; i < 2; i++) {
 		char *lp = NULL;
 		if (asprintf(&lp, "%s.LOG%d", path, i + 1) < 0) {
-			rc = set_err(err, ENOMEM, "out of memory");
+			rc = err_set(err, -ENOMEM, "out of memory");
 			goto out;
 		}
 		rc = fs_copy_out(fs, lp, &logs[i]);
 		free(lp);
 		lp = NULL;
-		if (rc == -ENOENT && asprintf(&lp, "%s.LOG%d" LOG_ASIDE, path,
+		if (rc == -ENOENT && asprintf(&lp, "%s.LOG%d" HIVE_LOG_ASIDE, path,
 					      i + 1) >= 0)
 			rc = fs_copy_out(fs, lp, &logs[i]);
 		free(lp);
 		if (rc < 0 && rc != -ENOENT) {
-			rc = set_err(err, rc, "cannot read the log of hive '%s': "
+			rc = err_set(err, rc, "cannot read the log of hive '%s': "
 				     "%s", h->name, fs_errmsg(fs));
 			goto out;
 		}
@@ -623,332 +466,6 @@ out:
 	return 0;
 }
 
-/* ---- commit ------------------------------------------------------------- */
-
-/* Same value list, names and bytes in both hives. */
-static bool same_values(hive_h *a, hive_node_h na, hive_h *b, hive_node_h nb)
-{
-	hive_value_h *va = hivex_node_values(a, na);
-	hive_value_h *vb = hivex_node_values(b, nb);
-	bool same = va && vb;
-
-	for (size_t i = 0; same && (va[i] || vb[i]); i++) {
-		hive_type ta, tb;
-		size_t la, lb;
-		char *ka = hivex_value_key(a, va[i]), *kb = NULL;
-		char *da = NULL, *db = NULL;
-		same = va[i] && vb[i] && ka && (kb = hivex_value_key(b, vb[i]));
-		same = same && !strcmp(ka, kb) &&
-		       (da = hivex_value_value(a, va[i], &ta, &la)) &&
-		       (db = hivex_value_value(b, vb[i], &tb, &lb)) &&
-		       ta == tb && la == lb && !memcmp(da, db, la);
-		free(ka), free(kb), free(da), free(db);
-	}
-	free(va);
-	free(vb);
-	return same;
-}
-
-/* The committed file: our base-block reader says clean, hivex reads it,
- * and every key we changed reads back the same (node offsets are kept by
- * hivex_commit, which writes the in-memory image). */
-static int verify_committed(struct hive *h, const char *file)
-{
-	uint8_t b[HIVE_BASE_SIZE];
-	struct hive_base hb = { 0 };
-	size_t got = 0;
-	hive_h *n;
-	int rc = read_base(file, b, &got);
-
-	if (rc < 0)
-		return hive_seterr(h, rc, "cannot read back '%s': %s", file,
-				   strerror(-rc));
-	if (got < HIVE_BASE_SIZE || hive_base_parse(b, got, &hb) < 0 ||
-	    !hb.checksum_ok || hb.seq1 != hb.seq2)
-		return hive_seterr(h, EIO, "hivex wrote '%s' with a bad base block"
-				   " (sequence %u/%u)", file, hb.seq1, hb.seq2);
-	n = hivex_open(file, 0);
-	if (!n || !hivex_root(n)) {
-		rc = errno ? errno : EIO;
-		if (n)
-			hivex_close(n);
-		return hive_seterr(h, rc, "written hive '%s' does not open: %s",
-				   file, strerror(rc));
-	}
-	for (size_t i = 0; i < h->ntouched && rc == 0; i++) {
-		hive_key k = h->touched[i];
-		char *a = hivex_node_name(h->hx, k), *c;
-		if (!a)
-			continue;  /* deleted after it was changed */
-		c = hivex_node_name(n, k);
-		if (!c || strcmp(a, c) || !same_values(h->hx, k, n, k))
-			rc = hive_seterr(h, EIO, "written hive '%s' does not "
-					 "read back key '%s' as edited", file, a);
-		free(a);
-		free(c);
-	}
-	hivex_close(n);
-	return rc;
-}
-
-static int fsync_path(const char *path, bool dir)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0 && errno != EINVAL)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
-/* The replacement failed: put the logs back where Windows expects them,
- * beside the original hive they belong to. */
-static void logs_back(struct hive *h, char *aside[2])
-{
-	for (int i = 0; i < 2; i++) {
-		char *lp = NULL;
-
-		if (aside[i] && asprintf(&lp, "%s.LOG%d", h->path, i + 1) >= 0) {
-			if (h->fs)
-				fs_rename(h->fs, aside[i], lp, 0);
-			else
-				rename(aside[i], lp);
-		}
-		free(lp);
-		free(aside[i]);
-		aside[i] = NULL;
-	}
-}
-
-static bool aside_exists(struct hive *h, const char *p)
-{
-	struct fs_stat st;
-
-	return h->fs ? fs_lookup(h->fs, p, &st) == 0 : hive_file_exists(p);
-}
-
-/* Move PATH.LOGn aside (to PATH.bak.LOGn with a backup, else to a name we
- * delete once the new hive is in place), so that a crash can never leave a
- * clean new hive beside logs that Windows could replay over it. */
-static int logs_aside(struct hive *h, char *aside[2])
-{
-	for (int i = 0; i < 2; i++) {
-		char *lp = NULL;
-		int rc = 0;
-		if (asprintf(&lp, "%s.LOG%d", h->path, i + 1) < 0 ||
-		    asprintf(&aside[i], h->flags & HIVE_O_BACKUP ? "%s.bak.LOG%d"
-			     : "%s.LOG%d" LOG_ASIDE, h->path, i + 1) < 0) {
-			free(lp);
-			return -ENOMEM;
-		}
-		if (h->fs) {
-			rc = fs_rename(h->fs, lp, aside[i], 0);
-		} else if (rename(lp, aside[i]) < 0) {
-			rc = -errno;
-		}
-		free(lp);
-		if (rc == -ENOENT && !(h->flags & HIVE_O_BACKUP) &&
-		    aside_exists(h, aside[i])) {
-			rc = 0;  /* left by a commit cut off: drop it with ours */
-		} else if (rc == -ENOENT) {
-			free(aside[i]);
-			aside[i] = NULL;
-		} else if (rc < 0) {
-			rc = hive_seterr(h, rc, "cannot move the log of hive "
-					 "'%s' aside: %s", h->name, h->fs ?
-					 fs_errmsg(h->fs) : strerror(-rc));
-			free(aside[i]);
-			aside[i] = NULL;
-			logs_back(h, aside);  /* the one moved already */
-			return rc;
-		}
-	}
-	return 0;
-}
-
-static void logs_drop(struct hive *h, char *aside[2])
-{
-	for (int i = 0; i < 2; i++) {
-		if (aside[i] && !(h->flags & HIVE_O_BACKUP)) {
-			if (h->fs)
-				fs_unlink(h->fs, aside[i]);
-			else
-				unlink(aside[i]);
-		}
-		free(aside[i]);
-		aside[i] = NULL;
-	}
-}
-
-static int replace_local(struct hive *h, const char *newf)
-{
-	char *bak = NULL, *dir = NULL, *aside[2] = { NULL, NULL };
-	int rc = fsync_path(newf, false);
-
-	if (rc < 0) {
-		rc = hive_seterr(h, rc, "cannot sync '%s': %s", newf, strerror(-rc));
-		goto out;
-	}
-	if (h->flags & HIVE_O_BACKUP) {
-		if (asprintf(&bak, "%s.bak", h->path) < 0) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		unlink(bak);
-		if (link(h->path, bak) < 0 && hive_copy_file(h->path, bak) < 0) {
-			rc = hive_seterr(h, errno, "cannot keep '%s': %s", bak,
-					 strerror(errno));
-			goto out;
-		}
-	}
-	if ((rc = logs_aside(h, aside)) < 0)
-		goto out;
-	if (rename(newf, h->path) < 0) {
-		rc = hive_seterr(h, errno, "cannot replace hive '%s': %s",
-				 h->name, strerror(errno));
-		logs_back(h, aside);
-		goto out;
-	}
-	if ((dir = strdup(h->path)) != NULL)
-		fsync_path(dirname(dir), true);
-	logs_drop(h, aside);
-out:
-	for (int i = 0; i < 2; i++)
-		free(aside[i]);
-	free(bak);
-	free(dir);
-	return rc;
-}
-
-/* Write a local file into the volume at path (replacing it), read back. */
-static int fs_put_file(struct fs *fs, const char *src, const char *path)
-{
-	struct fs_file *f = NULL;
-	char buf[65536], chk[65536];
-	uint64_t off = 0;
-	int fd = open(src, O_RDONLY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -errno;
-	rc = fs_unlink(fs, path);
-	if ((rc < 0 && rc != -ENOENT) || (rc = fs_create(fs, path, 0644)) < 0 ||
-	    (rc = fs_file_open(fs, path, NULL, FS_F_WRITE, &f)) < 0)
-		goto out;
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf)), w;
-		if (n < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		w = fs_file_pwrite(f, buf, (size_t)n, off);
-		if (w == n)
-			w = fs_file_pread(f, chk, (size_t)n, off);
-		if (w != n || memcmp(buf, chk, (size_t)n)) {
-			rc = w < 0 ? (int)w : -EIO;
-			goto out;
-		}
-		off += (uint64_t)n;
-	}
-	rc = 0;
-out:
-	if (f && fs_file_close(f) < 0 && rc == 0)
-		rc = -EIO;
-	close(fd);
-	return rc;
-}
-
-static int replace_fs(struct hive *h, const char *newf)
-{
-	char *side = NULL, *bak = NULL, *aside[2] = { NULL, NULL };
-	int rc;
-
-	if (asprintf(&side, "%s.sysrecover-new", h->path) < 0 ||
-	    asprintf(&bak, "%s.bak", h->path) < 0) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if ((rc = fs_put_file(h->fs, newf, side)) < 0 ||
-	    ((h->flags & HIVE_O_BACKUP) &&
-	     (rc = fs_put_file(h->fs, h->orig, bak)) < 0)) {
-		rc = hive_seterr(h, rc, "cannot write beside hive '%s': %s",
-				 h->name, *fs_errmsg(h->fs) ? fs_errmsg(h->fs) :
-				 strerror(-rc));
-		goto out;
-	}
-	if ((rc = logs_aside(h, aside)) < 0)
-		goto out;
-	if ((rc = fs_rename(h->fs, side, h->path, 0)) < 0) {
-		rc = hive_seterr(h, rc, "cannot replace hive '%s': %s", h->name,
-				 fs_errmsg(h->fs));
-		logs_back(h, aside);
-		goto out;
-	}
-	logs_drop(h, aside);
-	if ((rc = fs_sync(h->fs)) < 0)
-		rc = hive_seterr(h, rc, "cannot sync volume of hive '%s': %s",
-				 h->name, fs_errmsg(h->fs));
-out:
-	for (int i = 0; i < 2; i++)
-		free(aside[i]);
-	free(side);
-	free(bak);
-	return rc;
-}
-
-static int commit_file(struct hive *h, char **newf)
-{
-	if (h->fs)
-		return hive_mktemp(newf, "commit");
-	if (asprintf(newf, "%s.sysrecover-new", h->path) < 0)
-		return -ENOMEM;
-	unlink(*newf);
-	return 0;
-}
-
-int hive_commit(struct hive *h, struct err *err)
-{
-	char *newf = NULL;
-	int rc;
-
-	h->errmsg[0] = '\0';
-	if (!(h->flags & HIVE_O_WRITE))
-		return set_err(err, EROFS, "cannot commit hive '%s': opened "
-			       "read-only", h->name);
-	if ((rc = commit_file(h, &newf)) < 0) {
-		rc = hive_seterr(h, rc, "cannot commit hive '%s': %s", h->name,
-				 strerror(-rc));
-		goto out;
-	}
-	if (hivex_commit(h->hx, newf, 0) < 0) {
-		rc = hive_seterr(h, errno, "cannot commit hive '%s': hivex: %s",
-				 h->name, strerror(errno));
-		goto out;
-	}
-	if ((rc = verify_committed(h, newf)) < 0)
-		goto out;
-	rc = h->fs ? replace_fs(h, newf) : replace_local(h, newf);
-	if (rc == 0 && !h->fs) {
-		free(newf);  /* renamed into place */
-		newf = NULL;
-	}
-out:
-	if (newf) {
-		unlink(newf);
-		free(newf);
-	}
-	if (rc < 0)
-		return set_err(err, rc, "%s", h->errmsg);
-	h->info.dirty = false;
-	h->info.logs_present = false;
-	h->ntouched = 0;
-	return 0;
-}
-
 /* ---- keys --------------------------------------------------------------- */
 
 int hive_root(struct hive *h, hive_key *out)
@@ -956,7 +473,7 @@ int hive_root(struct hive *h, hive_key *out)
 	hive_node_h r = hivex_root(h->hx);
 
 	if (!r)
-		return hive_seterr(h, errno ? errno : EINVAL, "hive '%s' has no "
+		return err_setc(&h->err, ERR_FATAL, ERR_CORRUPT, -(errno ? errno : EINVAL), "hive '%s' has no "
 				   "readable root key", h->name);
 	*out = r;
 	return 0;
@@ -972,7 +489,7 @@ static int resolve(struct hive *h, const char *path, bool create, hive_key *out)
 	if (!copy)
 		return -ENOMEM;
 	if (!node) {
-		rc = hive_seterr(h, EINVAL, "hive '%s' has no root key", h->name);
+		rc = err_setc(&h->err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "hive '%s' has no root key", h->name);
 		goto out;
 	}
 	for (comp = strtok_r(copy, "\\", &save); comp;
@@ -988,14 +505,14 @@ static int resolve(struct hive *h, const char *path, bool create, hive_key *out)
 		errno = 0;
 		hive_node_h next = hivex_node_get_child(h->hx, node, comp);
 		if (!next && errno) {
-			rc = hive_seterr(h, errno, "cannot read key '%s' in hive "
+			rc = err_set(&h->err, -errno, "cannot read key '%s' in hive "
 					 "'%s': %s", path, h->name, strerror(errno));
 			goto out;
 		}
 		if (!next && create) {
 			next = hivex_node_add_child(h->hx, node, comp);
 			if (!next) {
-				rc = hive_seterr(h, errno ? errno : EIO, "cannot "
+				rc = err_set(&h->err, -(errno ? errno : EIO), "cannot "
 						 "create key '%s' in hive '%s': %s",
 						 path, h->name, strerror(errno));
 				goto out;
@@ -1004,7 +521,7 @@ static int resolve(struct hive *h, const char *path, bool create, hive_key *out)
 			hive_touch(h, next);
 		}
 		if (!next) {
-			rc = hive_seterr(h, ENOENT, "no key '%s' in hive '%s'",
+			rc = err_set(&h->err, -ENOENT, "no key '%s' in hive '%s'",
 					 path, h->name);
 			goto out;
 		}
@@ -1018,15 +535,15 @@ out:
 
 int hive_lookup(struct hive *h, const char *path, hive_key *out)
 {
-	h->errmsg[0] = '\0';
+	err_clear(&h->err);
 	return resolve(h, path, false, out);
 }
 
 int hive_create(struct hive *h, const char *path, hive_key *out)
 {
-	h->errmsg[0] = '\0';
+	err_clear(&h->err);
 	if (!(h->flags & HIVE_O_WRITE))
-		return hive_seterr(h, EROFS, "hive '%s' is open read-only",
+		return err_set(&h->err, -EROFS, "hive '%s' is open read-only",
 				   h->name);
 	return resolve(h, path, true, out);
 }
@@ -1036,14 +553,14 @@ int hive_delete_key(struct hive *h, hive_key k)
 	hive_node_h parent;
 
 	if (!(h->flags & HIVE_O_WRITE))
-		return hive_seterr(h, EROFS, "hive '%s' is open read-only",
+		return err_set(&h->err, -EROFS, "hive '%s' is open read-only",
 				   h->name);
 	if (k == hivex_root(h->hx))
-		return hive_seterr(h, EINVAL, "cannot delete the root key of "
+		return err_set(&h->err, -EINVAL, "cannot delete the root key of "
 				   "hive '%s'", h->name);
 	parent = hivex_node_parent(h->hx, k);
 	if (!parent || hivex_node_delete_child(h->hx, k) < 0)
-		return hive_seterr(h, errno ? errno : EINVAL, "cannot delete key "
+		return err_set(&h->err, -(errno ? errno : EINVAL), "cannot delete key "
 				   "in hive '%s': %s", h->name, strerror(errno));
 	hive_touch(h, parent);
 	return 0;
@@ -1055,13 +572,13 @@ int hive_children(struct hive *h, hive_key k, hive_child_cb cb, void *arg)
 	int rc = 0;
 
 	if (!kids)
-		return hive_seterr(h, errno ? errno : EINVAL, "cannot list "
+		return err_set(&h->err, -(errno ? errno : EINVAL), "cannot list "
 				   "subkeys in hive '%s': %s", h->name,
 				   strerror(errno ? errno : EINVAL));
 	for (size_t i = 0; kids[i] && rc == 0; i++) {
 		char *name = hivex_node_name(h->hx, kids[i]);
 		if (!name) {
-			rc = hive_seterr(h, errno ? errno : EINVAL, "bad subkey "
+			rc = err_setc(&h->err, ERR_FATAL, ERR_CORRUPT, -(errno ? errno : EINVAL), "bad subkey "
 					 "name in hive '%s'", h->name);
 			break;
 		}
@@ -1078,7 +595,7 @@ int hive_values(struct hive *h, hive_key k, hive_value_cb cb, void *arg)
 	int rc = 0;
 
 	if (!vals)
-		return hive_seterr(h, errno ? errno : EINVAL, "cannot list "
+		return err_set(&h->err, -(errno ? errno : EINVAL), "cannot list "
 				   "values in hive '%s': %s", h->name,
 				   strerror(errno ? errno : EINVAL));
 	for (size_t i = 0; vals[i] && rc == 0; i++) {
@@ -1088,7 +605,7 @@ int hive_values(struct hive *h, hive_key k, hive_value_cb cb, void *arg)
 		char *data = name ? hivex_value_value(h->hx, vals[i], &t, &len)
 				  : NULL;
 		if (!data)
-			rc = hive_seterr(h, errno ? errno : EINVAL, "unreadable "
+			rc = err_setc(&h->err, ERR_FATAL, ERR_CORRUPT, -(errno ? errno : EINVAL), "unreadable "
 					 "value in hive '%s'", h->name);
 		else
 			rc = cb(arg, name, (uint32_t)t, data, len);
@@ -1108,18 +625,18 @@ int hive_get(struct hive *h, hive_key k, const char *name, uint32_t *type,
 	hive_type t;
 	char *d;
 
-	h->errmsg[0] = '\0';
+	err_clear(&h->err);
 	errno = 0;
 	v = hivex_node_get_value(h->hx, k, name);
 	if (!v)
-		return errno ? hive_seterr(h, errno, "cannot read value '%s' in "
+		return errno ? err_set(&h->err, -errno, "cannot read value '%s' in "
 					   "hive '%s': %s", name, h->name,
 					   strerror(errno))
-			     : hive_seterr(h, ENOENT, "no value '%s' in hive "
+			     : err_set(&h->err, -ENOENT, "no value '%s' in hive "
 					   "'%s'", name, h->name);
 	d = hivex_value_value(h->hx, v, &t, len);
 	if (!d)
-		return hive_seterr(h, errno ? errno : EINVAL, "cannot read value "
+		return err_set(&h->err, -(errno ? errno : EINVAL), "cannot read value "
 				   "'%s' in hive '%s': %s", name, h->name,
 				   strerror(errno ? errno : EINVAL));
 	*type = (uint32_t)t;
@@ -1135,13 +652,13 @@ int hive_set(struct hive *h, hive_key k, const char *name, uint32_t type,
 		.value = (char *)data,
 	};
 
-	h->errmsg[0] = '\0';
+	err_clear(&h->err);
 	if (!(h->flags & HIVE_O_WRITE))
-		return hive_seterr(h, EROFS, "hive '%s' is open read-only",
+		return err_set(&h->err, -EROFS, "hive '%s' is open read-only",
 				   h->name);
 	/* set_value replaces or adds this one value and keeps the others. */
 	if (hivex_node_set_value(h->hx, k, &v, 0) < 0)
-		return hive_seterr(h, errno ? errno : EIO, "cannot set value "
+		return err_set(&h->err, -(errno ? errno : EIO), "cannot set value "
 				   "'%s' in hive '%s': %s", name, h->name,
 				   errno == ERANGE ? "value too large for hivex"
 				   : strerror(errno ? errno : EIO));
@@ -1167,9 +684,9 @@ int hive_unset(struct hive *h, hive_key k, const char *name)
 	int rc = 0;
 
 	if (!(h->flags & HIVE_O_WRITE))
-		rc = hive_seterr(h, EROFS, "hive '%s' is open read-only", h->name);
+		rc = err_set(&h->err, -EROFS, "hive '%s' is open read-only", h->name);
 	else if (!vals)
-		rc = hive_seterr(h, errno ? errno : EINVAL, "cannot list values "
+		rc = err_set(&h->err, -(errno ? errno : EINVAL), "cannot list values "
 				 "in hive '%s'", h->name);
 	if (rc < 0)
 		goto out;
@@ -1187,7 +704,7 @@ int hive_unset(struct hive *h, hive_key k, const char *name)
 		sv[kept].value = hivex_value_value(h->hx, vals[i], &sv[kept].t,
 						   &sv[kept].len);
 		if (!key || !sv[kept++].value) {
-			rc = hive_seterr(h, EIO, "unreadable value in hive '%s'",
+			rc = err_setc(&h->err, ERR_FATAL, ERR_CORRUPT, -EIO, "unreadable value in hive '%s'",
 					 h->name);
 			goto out;
 		}
@@ -1195,11 +712,11 @@ int hive_unset(struct hive *h, hive_key k, const char *name)
 	if (!sv)
 		rc = -ENOMEM;
 	else if (!found)
-		rc = hive_seterr(h, ENOENT, "no value '%s' in hive '%s'", name,
+		rc = err_set(&h->err, -ENOENT, "no value '%s' in hive '%s'", name,
 				 h->name);
 	/* hivex has no "delete value": write the list back without it. */
 	else if (hivex_node_set_values(h->hx, k, kept, sv, 0) < 0)
-		rc = hive_seterr(h, errno ? errno : EIO, "cannot remove value "
+		rc = err_set(&h->err, -(errno ? errno : EIO), "cannot remove value "
 				 "'%s' in hive '%s': %s", name, h->name,
 				 strerror(errno ? errno : EIO));
 	else
@@ -1225,7 +742,7 @@ static int get_text(struct hive *h, hive_key k, const char *name,
 	if (t == HIVE_REG_SZ || t == HIVE_REG_EXPAND_SZ || t == HIVE_REG_MULTI_SZ)
 		return 0;
 	free(*d);
-	return hive_seterr(h, EINVAL, "value '%s' in hive '%s' is type %u, not %s",
+	return err_setc(&h->err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "value '%s' in hive '%s' is type %u, not %s",
 			   name, h->name, t, want);
 }
 
@@ -1237,8 +754,7 @@ int hive_get_sz(struct hive *h, hive_key k, const char *name, char **out)
 
 	if (rc < 0)
 		return rc;
-	if (!(*out = hive_utf16_to_utf8(d, len)))
-		rc = -ENOMEM;
+	rc = text_utf16le_to_utf8(d, len, TEXT_STOP_AT_NUL, out, NULL);
 	free(d);
 	return rc;
 }
@@ -1247,10 +763,11 @@ int hive_set_sz(struct hive *h, hive_key k, const char *name, const char *s)
 {
 	uint8_t *u;
 	size_t len;
-	int rc = hive_utf8_to_utf16(s, &u, &len);
+	int rc = text_utf8_to_utf16le(s, strlen(s), true, &u, &len);
 
 	if (rc < 0)
-		return hive_seterr(h, rc, "value '%s': not valid UTF-8", name);
+		return err_set(&h->err, rc, "value '%s': %s", name,
+			       rc == -EILSEQ ? "not valid UTF-8" : strerror(-rc));
 	rc = hive_set(h, k, name, HIVE_REG_SZ, u, len);
 	free(u);
 	return rc;
@@ -1280,8 +797,8 @@ static char **split_multi(const uint8_t *d, size_t len)
 			continue;
 		if (end && start == units)
 			break;
-		v[n] = hive_utf16_to_utf8(d + 2 * start, 2 * (i - start));
-		if (!v[n++]) {
+		if (text_utf16le_to_utf8(d + 2 * start, 2 * (i - start),
+					 TEXT_STOP_AT_NUL, &v[n++], NULL) < 0) {
 			hive_strv_free(v);
 			return NULL;
 		}
@@ -1311,36 +828,29 @@ int hive_get_multi_sz(struct hive *h, hive_key k, const char *name, char ***strs
 int hive_set_multi_sz(struct hive *h, hive_key k, const char *name,
 		      char *const *strs)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0;
+	static const uint8_t nul[2] = { 0, 0 };
+	struct buf b = { 0 };
 	int rc = 0;
 
 	for (size_t i = 0; strs && strs[i] && rc == 0; i++) {
-		uint8_t *u, *nb;
+		uint8_t *u;
 		size_t ul;
-		if ((rc = hive_utf8_to_utf16(strs[i], &u, &ul)) < 0)
-			break;
-		nb = realloc(buf, len + ul + 2);
-		if (nb) {
-			buf = nb;
-			memcpy(buf + len, u, ul);
-			len += ul;
-		} else {
-			rc = -ENOMEM;
-		}
-		free(u);
+
+		rc = text_utf8_to_utf16le(strs[i], strlen(strs[i]), true, &u, &ul);
+		if (rc == 0)
+			buf_add(&b, u, ul);
+		if (rc == 0)
+			free(u);
 	}
-	uint8_t *nb = rc == 0 ? realloc(buf, len + 2) : NULL;
-	if (nb) {
-		buf = nb;
-		buf[len++] = 0, buf[len++] = 0;  /* the list terminator */
-		rc = hive_set(h, k, name, HIVE_REG_MULTI_SZ, buf, len);
-	} else if (rc == 0) {
-		rc = -ENOMEM;
-	}
-	if (rc < 0 && !h->errmsg[0])
-		hive_seterr(h, rc, "value '%s': %s", name, strerror(-rc));
-	free(buf);
+	buf_add(&b, nul, sizeof(nul));  /* the list terminator */
+	if (rc == 0)
+		rc = b.rc;
+	if (rc < 0)
+		err_set(&h->err, rc, "value '%s': %s", name, rc == -EILSEQ ?
+			"not valid UTF-8" : strerror(-rc));
+	else
+		rc = hive_set(h, k, name, HIVE_REG_MULTI_SZ, b.d, b.n);
+	buf_free(&b);
 	return rc;
 }
 
@@ -1355,22 +865,22 @@ int hive_get_dword(struct hive *h, hive_key k, const char *name, uint32_t *v)
 	if (rc < 0)
 		return rc;
 	if ((t != HIVE_REG_DWORD && t != 5) || len < 4)
-		rc = hive_seterr(h, EINVAL, "value '%s' in hive '%s' is not a "
+		rc = err_setc(&h->err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "value '%s' in hive '%s' is not a "
 				 "DWORD (type %u, %zu bytes)", name, h->name, t,
 				 len);
 	else if (t == 5)  /* REG_DWORD_BIG_ENDIAN */
-		*v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-		     (uint32_t)p[2] << 8 | p[3];
+		memcpy(v, p, 4), *v = be32toh(*v);
 	else
-		*v = le32(p);
+		*v = le_get32(p);
 	free(d);
 	return rc;
 }
 
 int hive_set_dword(struct hive *h, hive_key k, const char *name, uint32_t v)
 {
-	uint8_t b[4] = { v & 0xff, v >> 8 & 0xff, v >> 16 & 0xff, v >> 24 };
+	uint8_t b[4];
 
+	le_put32(b, v);
 	return hive_set(h, k, name, HIVE_REG_DWORD, b, 4);
 }
 
@@ -1386,9 +896,9 @@ int hive_ccs(struct hive *h, unsigned *current, unsigned *def)
 	sel = hivex_node_get_child(h->hx, hivex_root(h->hx), "Select");
 	if (!sel) {
 		if (errno)
-			return hive_seterr(h, errno, "cannot read key 'Select' "
+			return err_set(&h->err, -errno, "cannot read key 'Select' "
 					   "in hive '%s'", h->name);
-		*current = *def = 1;  /* seed-digest 7: no Select = ControlSet001 */
+		*current = *def = 1;  /* no Select: ControlSet001, as Windows */
 		return 0;
 	}
 	rc = hive_get_dword(h, sel, "Current", &cur);
@@ -1405,10 +915,10 @@ int hive_ccs(struct hive *h, unsigned *current, unsigned *def)
 	if (rc < 0)
 		return rc;
 	if (cur < 1 || cur > 999 || d < 1 || d > 999)
-		return hive_seterr(h, EINVAL, "hive '%s': Select\\Current = %u, "
+		return err_setc(&h->err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "hive '%s': Select\\Current = %u, "
 				   "Default = %u: control set out of range 1..999",
 				   h->name, cur, d);
-	h->errmsg[0] = '\0';
+	err_clear(&h->err);
 	*current = cur;
 	*def = d;
 	return 0;

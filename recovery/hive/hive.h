@@ -4,7 +4,14 @@
  *
  * Parsing and writing of the regf format is libhivex's; what hivex lacks is
  * ours: transaction-log replay for dirty hives, atomic replacement, and the
- * rules.  Callers never see a hivex type.
+ * rules.  Callers never see a hivex type.  Where the formats and the rules
+ * are specified: HACKING.md.
+ *
+ * Errors: every function returns 0 (or a count) or a negative errno.  The
+ * ones that take a struct err fill it; the ones on a handle fill the
+ * handle's (hive_error()).  Corrupt hive data and unusable logs are
+ * ERR_CORRUPT, a refusal to write a hive we cannot make safe is
+ * ERR_REFUSED.
  *
  * Key paths are '\\'-separated, case-insensitive, relative to the hive root
  * ("ControlSet001\\Control"); a leading "CurrentControlSet" component is
@@ -46,7 +53,7 @@ struct hive_info {
 	unsigned log_entries;      /* log entries (or dirty pages) applied */
 };
 
-/* ---- the hive itself (hive.c, hive_log.c) -------------------------------- */
+/* ---- the hive itself (hive.c, hive_log.c, hive_commit.c) ----------------- */
 
 /* Open a hive file.  A dirty hive with logs beside it is replayed into our
  * copy (read or write); without logs it opens with a warning in info. */
@@ -109,13 +116,20 @@ int hive_ccs(struct hive *h, unsigned *current, unsigned *def);
 /* ---- pending operations, SetupExecute, RestoreStatus, LastRestoreId
  * (hive_pending.c) ------------------------------------------------------- */
 
-/* The last error on a handle (one sentence), "" when the last call worked;
- * and why the hive opened degraded (dirty without logs, logs unusable), ""
- * when it did not.  The CLI prints both. */
+/* The last failure on a handle (level ERR_OK when the last call worked),
+ * and hive_errmsg(h) = hive_error(h)->msg, the sentence alone.
+ * hive_warning(): why the hive opened degraded (dirty without logs, logs
+ * that could not be replayed), "" when it did not.  It is a property of
+ * the open handle, not of the last call, so it is kept apart from
+ * hive_error() and does not change until close; the operations below
+ * hand it back as an ERR_WARNING struct err. */
+const struct err *hive_error(const struct hive *h);
 const char *hive_errmsg(const struct hive *h);
 const char *hive_warning(const struct hive *h);
 
-/* One PendingFileRenameOperations pair (seed-digest 9), in boot order. */
+/* One PendingFileRenameOperations pair, in boot order: the value is a
+ * REG_MULTI_SZ of (source, target) pairs that smss.exe carries out before
+ * any other program runs. */
 enum hive_pending_op {
 	HIVE_PEND_DELETE,   /* empty target */
 	HIVE_PEND_MOVE,     /* rename; fails at boot if the target exists */
@@ -156,8 +170,8 @@ int hive_setup_execute_set(struct hive *h, char *const *cmds);
 
 /* SOFTWARE hive: Microsoft\Windows NT\CurrentVersion\SystemRestore,
  * RestoreStatusResult (REG_DWORD; 0 = every operation worked) and, only on
- * failure, RestoreStatusDetails (REG_DWORD, nonzero; seed-digest 10.5 leaves
- * the type open, srdelayed writes DWORDs).  Keys are created when absent. */
+ * failure, RestoreStatusDetails (REG_DWORD, nonzero; Microsoft does not
+ * document its type, srdelayed writes DWORDs).  Keys are created when absent. */
 int hive_restore_status_set(struct hive *h, uint32_t result, uint32_t details);
 
 /* SYSTEM hive: a fresh "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" (random,
@@ -166,7 +180,8 @@ int hive_restore_status_set(struct hive *h, uint32_t result, uint32_t details);
  * absent.  The GUID is copied to guid (39 bytes) when non-NULL. */
 int hive_set_last_restore_id(struct hive *h, char guid[39]);
 
-/* ---- KeysNotToRestore, MountedDevices, FilesNotToBackup (hive_kntr.c, hive_mounted.c, hive_fntb.c) ---- */
+/* ---- KeysNotToRestore, MountedDevices, FilesNotToBackup (hive_kntr.c,
+ * hive_mounted.c, hive_fntb.c) ------------------------------------------- */
 
 struct fs_volume;
 
@@ -176,11 +191,7 @@ struct fs_volume;
 int hive_name_casecmp(const char *a, const char *b);
 /* The same folding, one code point: the upper-case form of c. */
 uint32_t hive_name_fold(uint32_t c);
-/* Decode the next UTF-8 code point of *s and advance; a byte that starts no
- * valid sequence gives 0x110000 + the byte. */
-uint32_t hive_utf8_next(const char **s);
-
-/* -- KeysNotToRestore (seed-digest 6.3) -- */
+/* -- KeysNotToRestore -- */
 
 enum hive_kntr_form {
 	HIVE_KNTR_KEY,      /* "key\"  : keep the current subtree */
@@ -230,7 +241,7 @@ enum hive_kntr_outcome {
 	HIVE_KNTR_LEFT_ALONE,  /* the output already equals what the rule wants */
 	HIVE_KNTR_MISSING,     /* missing in current: missing in the output */
 	HIVE_KNTR_IGNORED,     /* invalid rule */
-	HIVE_KNTR_FAILED,      /* an edit failed (err in msg) */
+	HIVE_KNTR_FAILED,      /* an edit failed (see err) */
 };
 
 struct hive_kntr_result {
@@ -241,7 +252,8 @@ struct hive_kntr_result {
 	unsigned keys, values;      /* copied from current */
 	unsigned backup_keys, backup_values;  /* kept from the backup (merge) */
 	unsigned start_kept;        /* VSS: Start values taken from current */
-	char msg[256];
+	struct err err;             /* IGNORED: why (ERR_CORRUPT); FAILED: the
+				     * edit that failed; ERR_OK otherwise */
 };
 
 /* Apply the rules: cur is read, out (the restored hive, writable) edited.
@@ -254,7 +266,7 @@ void hive_kntr_results_free(struct hive_kntr_result *res, size_t n);
 const char *hive_kntr_form_name(enum hive_kntr_form f);
 const char *hive_kntr_outcome_name(enum hive_kntr_outcome o);
 
-/* -- MountedDevices (seed-digest 8) -- */
+/* -- MountedDevices -- */
 
 enum hive_md_kind { HIVE_MD_MBR, HIVE_MD_GPT, HIVE_MD_DEVICE, HIVE_MD_UNKNOWN };
 
@@ -291,7 +303,7 @@ const struct hive_md_entry *hive_md_find(const struct hive_md_entry *e,
 int hive_md_resolve(const struct hive_md_value *v, const char *const *paths,
 		    size_t npaths, struct fs_volume *out, struct err *err);
 
-/* -- FilesNotToBackup (seed-digest 6.1) -- */
+/* -- FilesNotToBackup -- */
 
 struct hive_fntb_rule {
 	char *component;      /* value name */
@@ -347,5 +359,107 @@ const struct hive_fntb_rule *hive_fntb_match(const struct hive_fntb *f,
 					     char drive, const char *path);
 /* Windows-style wildcard match of one name (pure, case-insensitive). */
 bool hive_fntb_wildcard(const char *pattern, const char *name);
+
+/* ---- whole operations on hive files (hive_ops.c, hive_merge.c) -----------
+ * Each opens what it needs, does one job, commits when it writes and
+ * closes: what `sysrecover hive ...` runs, and what a system-state restore
+ * calls.  A hive that opened degraded is reported in `warn` (ERR_WARNING,
+ * message "NAME: why"), level ERR_OK when it did not. */
+
+/* Where a hive is: a host file, or a path inside an unmounted volume. */
+struct hive_target {
+	const char *path;
+	const char *volume;   /* image or device holding it; NULL: path is a file */
+	bool backup;          /* a commit keeps PATH.bak (HIVE_O_BACKUP) */
+};
+
+struct hive_summary {
+	char *name;                /* hive_name() */
+	struct hive_info info;
+	unsigned root_keys;        /* subkeys of the root */
+	bool ccs_ok;               /* current/def are valid, else ccs_err */
+	unsigned current, def;
+	struct err ccs_err;
+	struct err warn;
+};
+/* Open read-only and describe (`hive info`). */
+int hive_summarize(const struct hive_target *t, struct hive_summary *s,
+		   struct err *err);
+void hive_summary_free(struct hive_summary *s);
+
+struct hive_pending_report {
+	char *name;                /* hive_name() */
+	bool read;                 /* list and setup_execute are valid */
+	struct hive_pending_list list;
+	char **setup_execute;      /* NULL-terminated */
+	struct err warn;
+};
+/* Read the next-boot operations (`hive pending`); with clear, delete them
+ * and commit.  The report is what was there before the clear, and stays
+ * valid (r->read) when only the clear or the commit failed. */
+int hive_pending_report(const struct hive_target *t, bool clear,
+			struct hive_pending_report *r, struct err *err);
+void hive_pending_report_free(struct hive_pending_report *r);
+
+/* Write a new LastRestoreId (hive_set_last_restore_id) and commit; the
+ * GUID into guid. */
+int hive_new_restore_id(const struct hive_target *t, char guid[39],
+			struct err *warn, struct err *err);
+
+/* One name asked of MountedDevices. */
+struct hive_md_query {
+	const char *name;                   /* as asked: "C:", "Volume{G}" */
+	const struct hive_md_entry *entry;  /* NULL: no such value */
+	struct fs_volume *vol;              /* the volume, when err is ERR_OK */
+	struct err err;                     /* why it did not resolve */
+};
+struct hive_md_report {
+	struct hive_md_entry *e;            /* every value, in hive order */
+	size_t n;
+	struct hive_md_query *q;            /* one per name asked */
+	size_t nq;
+	struct err warn;
+};
+/* Read SYSTEM\MountedDevices of the hive file `hive` and resolve each of
+ * names[] to a volume among disks[] (every block device when ndisks is 0).
+ * A name that does not resolve is not a failure of the call: see q[i].err. */
+int hive_md_report(const char *hive, const char *const *names, size_t nnames,
+		   const char *const *disks, size_t ndisks,
+		   struct hive_md_report *r, struct err *err);
+void hive_md_report_free(struct hive_md_report *r);
+
+/* hive_fntb_load on hive files: SYSTEM, and SOFTWARE when not NULL. */
+int hive_fntb_load_files(const char *system, const char *software,
+			 struct hive_fntb **out, struct err *err);
+
+/* `hive merge`: KeysNotToRestore applied to a restored SYSTEM hive. */
+struct hive_merge_req {
+	const char *current;       /* the SYSTEM hive in use now: only read */
+	const char *restored;      /* the one from the backup: only read */
+	const char *output;        /* must not exist; ignored by a dry run */
+	enum hive_kntr_policy policy;
+	bool dry_run;              /* apply to a private copy, write nothing */
+};
+struct hive_merge_result {
+	struct hive_kntr_rule *rules;   /* of both hives, de-duplicated */
+	struct hive_kntr_result *res;   /* one per rule; NULL when the merge
+					 * stopped before applying them */
+	size_t n;
+	unsigned counts[HIVE_KNTR_FAILED + 1];  /* results per outcome */
+	struct err warn[4];             /* ERR_WARNING, in order */
+	size_t nwarn;
+};
+/* Apply the rules of both hives (each rule: current's copy wins, see
+ * enum hive_kntr_form) to a copy of `restored`, taken with its logs so a
+ * dirty backup is replayed, beside `output`; commit it there and rename it
+ * to `output`, so that `output` is either absent or complete and neither
+ * input changes.  Returns 0 when every rule was applied or ignored (see
+ * counts[HIVE_KNTR_IGNORED]); -EEXIST (ERR_REFUSED) when output exists;
+ * another negative errno with err filled when a hive cannot be read, a
+ * rule failed (nothing is written then) or the output cannot be written.
+ * res is filled as far as the merge got, also on failure. */
+int hive_merge_files(const struct hive_merge_req *req,
+		     struct hive_merge_result *res, struct err *err);
+void hive_merge_result_free(struct hive_merge_result *res);
 
 #endif

@@ -1,6 +1,8 @@
-/* hive_fntb.c - FilesNotToBackup: turn the `[Drive][Path]\FileName [/s]`
- * entries of SYSTEM\CurrentControlSet\Control\BackupRestore\FilesNotToBackup
- * into rules and match files against them (seed-digest 6.1, 6.6).
+/* hive_fntb.c - FilesNotToBackup: turn the `[Drive][Path]\FileName [/s]` entries of a SYSTEM hive into rules and match files.
+ *
+ * The entries live in CurrentControlSet\Control\BackupRestore\
+ * FilesNotToBackup, one REG_MULTI_SZ per component (Microsoft's "Registry
+ * keys and values for backup and restore", see HACKING.md).
  *
  * Environment variables are expanded from the offline hives where they can
  * be; a variable we cannot know (%UserProfile% is per user) makes the entry
@@ -13,7 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "hive.h"
+#include "buf.h"
+#include "hive_impl.h"
 
 #define FNTB_KEY "Control\\BackupRestore\\FilesNotToBackup"
 #define FNTB_ENV_KEY "Control\\Session Manager\\Environment"
@@ -25,30 +28,19 @@
 
 /* ---- environment ------------------------------------------------------------ */
 
-struct sbuf {
-	char *s;
-	size_t n, cap;
-};
-
-static int sb_add(struct sbuf *b, const char *p, size_t n)
+/* Append n bytes of p to b, keeping it NUL-terminated (b->d is a string
+ * once anything was added) and shorter than any Windows path. */
+static int sb_add(struct buf *b, const char *p, size_t n)
 {
+	static const char nul;
+
 	if (b->n + n + 1 > FNTB_MAX_LEN)
 		return -E2BIG;
-	if (b->n + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 64;
-		char *ns;
-
-		while (nc < b->n + n + 1)
-			nc *= 2;
-		ns = realloc(b->s, nc);
-		if (!ns)
-			return -ENOMEM;
-		b->s = ns;
-		b->cap = nc;
-	}
-	memcpy(b->s + b->n, p, n);
-	b->n += n;
-	b->s[b->n] = '\0';
+	buf_add(b, p, n);
+	buf_add(b, &nul, 1);
+	if (b->rc)
+		return b->rc;
+	b->n--;  /* the NUL is not part of the text */
 	return 0;
 }
 
@@ -80,7 +72,7 @@ static const char *env_get(const struct hive_fntb_env *env, const char *name,
 }
 
 static int expand(const char *s, const struct hive_fntb_env *env, int depth,
-		  struct sbuf *b, char *why, size_t whylen)
+		  struct buf *b, char *why, size_t whylen)
 {
 	int rc = 0;
 
@@ -221,7 +213,7 @@ int hive_fntb_parse(const char *component, const char *entry,
 		    const struct hive_fntb_env *env, struct hive_fntb_rule *out,
 		    char *why, size_t whylen)
 {
-	struct sbuf b = { 0 };
+	struct buf b = { 0 };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -232,21 +224,21 @@ int hive_fntb_parse(const char *component, const char *entry,
 	if (!out->component || !out->entry)
 		return -ENOMEM;
 	rc = expand(out->entry, env, 0, &b, why, whylen);
-	if (rc == 0 && !b.s)
+	if (rc == 0 && !b.d)
 		rc = sb_add(&b, "", 0);
 	if (rc == -E2BIG)
 		snprintf(why, whylen, "too long");
 	if (rc < 0) {
-		free(b.s);
+		buf_free(&b);
 		return rc == -ENOMEM ? rc : rc == -ENOENT ? -ENOENT : -EINVAL;
 	}
-	out->expanded = strdup(b.s);
+	out->expanded = strdup((char *)b.d);
 	if (!out->expanded) {
-		free(b.s);
+		buf_free(&b);
 		return -ENOMEM;
 	}
-	rc = parse_expanded(out, b.s, why, whylen);
-	free(b.s);
+	rc = parse_expanded(out, (char *)b.d, why, whylen);
+	buf_free(&b);
 	return rc;
 }
 
@@ -348,7 +340,7 @@ static uint32_t *decode(const char *s, size_t *n)
 	if (!v)
 		return NULL;
 	while (*s)
-		v[(*n)++] = hive_name_fold(hive_utf8_next(&s));
+		v[(*n)++] = hive_name_next(&s);
 	return v;
 }
 
@@ -530,11 +522,8 @@ int hive_fntb_load(struct hive *system, struct hive *software,
 		rc = load_value(f, system, k, names.v[i], &env);
 out:
 	if (rc < 0) {
-		if (err) {
-			err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(rc);
-			snprintf(err->msg, sizeof(err->msg), "cannot read FilesNotToBackup in %s: %s",
-				 hive_name(system), strerror(-rc));
-		}
+		err_set(err, rc, "cannot read FilesNotToBackup in %s: %s",
+			hive_name(system), strerror(-rc));
 		hive_fntb_free(f);
 		f = NULL;
 	}

@@ -1,6 +1,4 @@
-/* hive_impl.h - private to recovery/hive: the handle behind struct hive, the
- * base-block reader and the helpers shared by hive.c, hive_log.c and
- * hive_pending.c.  Nothing outside recovery/hive includes it. */
+/* hive_impl.h - private to recovery/hive: the handle behind struct hive and the helpers its files share. */
 #ifndef SYSRECOVER_HIVE_IMPL_H
 #define SYSRECOVER_HIVE_IMPL_H
 
@@ -8,6 +6,13 @@
 #include <stdarg.h>
 
 #include "hive.h"
+
+/* A commit moves PATH.LOGn to PATH.LOGn HIVE_LOG_ASIDE before the new hive
+ * takes PATH's place, and deletes it after.  Cut off between the two, the
+ * old (dirty) hive is still in place and its logs only under that name:
+ * they are read from there when PATH.LOGn is absent, and removed by the
+ * next commit (hive_commit.c). */
+#define HIVE_LOG_ASIDE ".sysrecover-old"
 
 #define HIVE_BASE_SIZE 4096u
 #define HIVE_BIN_ALIGN 4096u
@@ -36,8 +41,8 @@ struct hive {
 	struct hive_info info;
 	hive_key *touched;      /* keys changed since open: verified at commit */
 	size_t ntouched, captouched;
-	char errmsg[512];
-	char warning[512];      /* why it opened degraded; "" when it did not */
+	struct err err;         /* the last call's failure (hive_error) */
+	struct err warn;        /* ERR_WARNING: why it opened degraded */
 };
 
 /* Checksum of a base block: XOR of the first 127 dwords, with 0 and ~0
@@ -48,21 +53,19 @@ int hive_base_parse(const uint8_t *b, size_t len, struct hive_base *out);
 /* Recompute and store the checksum of a base block. */
 void hive_base_fix_checksum(uint8_t *b);
 
-/* Record an error message on the handle (returns -code for chaining). */
-int hive_seterr(struct hive *h, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* Remember that a key changed, for the verification after commit. */
 void hive_touch(struct hive *h, hive_key k);
 
-/* UTF-16LE <-> UTF-8.  utf16 to utf8 stops at the first NUL, tolerates odd
- * lengths and unpaired surrogates (U+FFFD).  utf8 to utf16 appends a NUL
- * unit; -EILSEQ on invalid UTF-8. */
-char *hive_utf16_to_utf8(const uint8_t *p, size_t len);
-int hive_utf8_to_utf16(const char *s, uint8_t **out, size_t *outlen);
+/* The folded code point at *s (hive_name_fold), advancing *s; a byte that
+ * starts no valid UTF-8 sequence (text_utf8_seq) is 0x110000 + the byte, so
+ * that it only equals itself. */
+uint32_t hive_name_next(const char **s);
 
-/* File helpers: whole-file copy (0600) and existence. */
+/* File helpers: whole-file copy (0600, fsync'd), existence, the first
+ * HIVE_BASE_SIZE bytes of a file (*got: how many there were). */
 int hive_copy_file(const char *src, const char *dst);
 bool hive_file_exists(const char *path);
+int hive_read_base(const char *path, uint8_t *b, size_t *got);
 /* A new empty private temp file in $TMPDIR (malloc'd name). */
 int hive_mktemp(char **name, const char *what);
 

@@ -1,6 +1,9 @@
-/* hive_kntr.c - KeysNotToRestore: parse the rules of both SYSTEM hives and
- * carry the keys and values they name from the current hive into the
- * restored one (seed-digest 6.3, 6.6, 7).
+/* hive_kntr.c - KeysNotToRestore: parse the rules of both SYSTEM hives and carry what they name from current into restored.
+ *
+ * The rules (Microsoft's "Registry keys and values for backup and restore",
+ * see HACKING.md) come in three forms: "key\" keeps the current subtree,
+ * "key\*" merges current into the backup's, "key\value" keeps one value;
+ * a leading CurrentControlSet means the control set Select\Current names.
  *
  * The output hive is edited by key *path*, never by a handle kept across an
  * edit: deleting a subtree invalidates hivex handles below it.  The current
@@ -15,7 +18,10 @@
 #include <strings.h>
 #include <sys/types.h>
 
-#include "hive.h"
+#include "buf.h"
+#include "hive_impl.h"
+#include "le.h"
+#include "text.h"
 
 #define KNTR_KEY_PATH "Control\\BackupRestore\\KeysNotToRestore"
 #define KNTR_MAX_DEPTH 512        /* the registry's own nesting limit */
@@ -23,36 +29,16 @@
 
 /* ---- case-insensitive names ------------------------------------------------ */
 
-/* Next code point of a UTF-8 string; a byte that does not start a valid
- * sequence is returned as 0x110000 + byte so it only equals itself. */
-uint32_t hive_utf8_next(const char **s)
+uint32_t hive_name_next(const char **s)
 {
 	const unsigned char *p = (const unsigned char *)*s;
-	unsigned long cp;
-	int n, i;
+	size_t n = text_utf8_len(p);
+	uint32_t cp = 0x110000u + p[0];
 
-	if (p[0] < 0x80) {
-		*s += 1;
-		return p[0];
-	}
-	if ((p[0] & 0xe0) == 0xc0)
-		n = 1, cp = p[0] & 0x1f;
-	else if ((p[0] & 0xf0) == 0xe0)
-		n = 2, cp = p[0] & 0x0f;
-	else if ((p[0] & 0xf8) == 0xf0)
-		n = 3, cp = p[0] & 0x07;
-	else
-		goto bad;
-	for (i = 1; i <= n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			goto bad;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	*s += n + 1;
-	return (uint32_t)cp;
-bad:
-	*s += 1;
-	return 0x110000u + p[0];
+	if (n)
+		text_utf8_seq(p, n, &cp);
+	*s += n ? n : 1;
+	return hive_name_fold(cp);
 }
 
 /* Upper case for the scripts Windows names are usually in. */
@@ -76,8 +62,8 @@ uint32_t hive_name_fold(uint32_t c)
 int hive_name_casecmp(const char *a, const char *b)
 {
 	while (*a && *b) {
-		uint32_t x = hive_name_fold(hive_utf8_next(&a));
-		uint32_t y = hive_name_fold(hive_utf8_next(&b));
+		uint32_t x = hive_name_next(&a);
+		uint32_t y = hive_name_next(&b);
 
 		if (x != y)
 			return x < y ? -1 : 1;
@@ -314,20 +300,15 @@ struct namelist {
 
 static int namelist_add(struct namelist *l, const char *name, hive_key k)
 {
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 16;
-		char **nv = realloc(l->v, nc * sizeof(*nv));
-		hive_key *nk;
+	void *pv = l->v, *pk = l->k;
+	size_t kcap = l->cap;
 
-		if (!nv)
-			return -ENOMEM;
-		l->v = nv;
-		nk = realloc(l->k, nc * sizeof(*nk));
-		if (!nk)
-			return -ENOMEM;
-		l->k = nk;
-		l->cap = nc;
-	}
+	if (buf_grow(&pv, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+		return -ENOMEM;
+	l->v = pv;
+	if (buf_grow(&pk, &kcap, l->n + 1, sizeof(*l->k)) < 0)
+		return -ENOMEM;
+	l->k = pk;
 	l->v[l->n] = strdup(name);
 	if (!l->v[l->n])
 		return -ENOMEM;
@@ -354,17 +335,6 @@ static int value_name_cb(void *arg, const char *name, uint32_t type,
 {
 	(void)type, (void)data, (void)len;
 	return namelist_add(arg, name, 0);
-}
-
-/* "cannot read WHAT in HIVE: reason" */
-static void seterr(struct err *err, int code, const char *what,
-		   const char *hive)
-{
-	if (!err)
-		return;
-	err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(code);
-	snprintf(err->msg, sizeof(err->msg), "cannot read %s in %s: %s", what, hive,
-		 strerror(-code));
 }
 
 /* The strings of one KeysNotToRestore value, as rules. */
@@ -425,22 +395,22 @@ int hive_kntr_read(struct hive *h, unsigned from, struct hive_kntr_rule **rules,
 
 	rc = hive_ccs(h, &cur, &def);
 	if (rc < 0) {
-		seterr(err, rc, "Select\\Current", hive_name(h));
-		return rc;
+		err_copy(err, hive_error(h));
+		return err_context(err, "while reading KeysNotToRestore");
 	}
 	snprintf(path, sizeof(path), "ControlSet%03u\\" KNTR_KEY_PATH, cur);
 	rc = hive_lookup(h, path, &k);
 	if (rc == -ENOENT)
 		return 0;
-	if (rc < 0) {
-		seterr(err, rc, "KeysNotToRestore", hive_name(h));
-		return rc;
-	}
+	if (rc < 0)
+		return err_set(err, rc, "cannot read KeysNotToRestore in %s: %s",
+			       hive_name(h), strerror(-rc));
 	rc = hive_values(h, k, value_name_cb, &names);
 	for (size_t i = 0; rc >= 0 && i < names.n; i++)
 		rc = read_component(h, k, names.v[i], from, rules, n);
 	if (rc < 0)
-		seterr(err, rc, "KeysNotToRestore", hive_name(h));
+		err_set(err, rc, "cannot read KeysNotToRestore in %s: %s",
+			hive_name(h), strerror(-rc));
 	namelist_free(&names);
 	return rc < 0 ? rc : 0;
 }
@@ -481,15 +451,11 @@ static int val_cb(void *arg, const char *name, uint32_t type, const void *data,
 	struct vallist *l = arg;
 	struct val *v;
 
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 16;
-		struct val *nv = realloc(l->v, nc * sizeof(*nv));
+	void *p = l->v;
 
-		if (!nv)
-			return -ENOMEM;
-		l->v = nv;
-		l->cap = nc;
-	}
+	if (buf_grow(&p, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+		return -ENOMEM;
+	l->v = p;
 	v = &l->v[l->n];
 	v->name = strdup(name);
 	v->data = malloc(len ? len : 1);
@@ -544,12 +510,13 @@ struct apply {
 	enum hive_kntr_policy policy;
 };
 
+/* The first failure of a rule is the one its result keeps. */
 static int fail(struct apply *a, int rc, const char *what, const char *path)
 {
-	if (!a->r->msg[0])
-		snprintf(a->r->msg, sizeof(a->r->msg), "%s '%s': %s", what, path,
-			 strerror(rc < 0 ? -rc : rc));
-	return rc < 0 ? rc : -EIO;
+	if (!err_failed(&a->r->err))
+		err_setc(&a->r->err, ERR_ITEM, ERR_SYSTEM, rc, "%s '%s': %s",
+			 what, path, strerror(-rc));
+	return rc;
 }
 
 static char *child_path(const char *parent, const char *name)
@@ -752,8 +719,7 @@ static int64_t start_of(const struct vallist *l)
 
 	if (!v || v->type != HIVE_REG_DWORD || v->len != 4)
 		return -1;
-	return (int64_t)(v->data[0] | v->data[1] << 8 | v->data[2] << 16 |
-			 (uint32_t)v->data[3] << 24);
+	return (int64_t)le_get32(v->data);
 }
 
 /* VSS: the existing subkey and the restored one both exist; the restored one
@@ -910,7 +876,8 @@ int hive_kntr_apply(struct hive *cur, struct hive *out,
 		a.r = &r[i];
 		if (ru->form == HIVE_KNTR_INVALID) {
 			r[i].outcome = HIVE_KNTR_IGNORED;
-			snprintf(r[i].msg, sizeof(r[i].msg), "%s", ru->why ? ru->why : "invalid");
+			err_setc(&r[i].err, ERR_ITEM, ERR_CORRUPT, -EINVAL, "%s",
+				 ru->why ? ru->why : "invalid");
 			continue;
 		}
 		r[i].cur_path = hive_kntr_key_path(cur, ru);
@@ -925,8 +892,9 @@ int hive_kntr_apply(struct hive *cur, struct hive *out,
 			rc = apply_merge(&a, r[i].cur_path, r[i].out_path);
 		if (rc < 0) {
 			r[i].outcome = HIVE_KNTR_FAILED;
-			if (!r[i].msg[0])
-				snprintf(r[i].msg, sizeof(r[i].msg), "%s", strerror(-rc));
+			if (!err_failed(&r[i].err))
+				err_setc(&r[i].err, ERR_ITEM, ERR_SYSTEM, rc, "%s",
+					 strerror(-rc));
 			if (!first)
 				first = rc;
 		}

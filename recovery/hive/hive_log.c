@@ -1,8 +1,9 @@
-/* hive_log.c - replay of a dirty hive's transaction logs (.LOG1/.LOG2) into
- * our private copy, both the old dirty-vector ("DIRT") and the Windows 8.1+
- * entry ("HvLE") formats, after M. Suhanov's "Windows registry file format
- * specification".  hivex cannot do this, and editing a dirty hive without
- * it would let Windows replay stale logs over our edit. */
+/* hive_log.c - replay a dirty hive's transaction logs (.LOG1/.LOG2, old "DIRT" and new "HvLE") into our private copy.
+ *
+ * The formats follow M. Suhanov's "Windows registry file format
+ * specification" (see HACKING.md).  hivex cannot do this, and editing a
+ * dirty hive without it would let Windows replay stale logs over our edit.
+ * A log we cannot use is ERR_CORRUPT; the caller decides what that means. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "hive_impl.h"
+#include "le.h"
 
 #define LOG_MAX_SIZE (1u << 30)        /* no real log comes near this */
 #define HBINS_MAX (0x7fffffffu - HIVE_BASE_SIZE)
@@ -34,36 +37,6 @@ struct entry {
 	uint32_t size, seq, hbins, npages;
 };
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = v & 0xff, p[1] = v >> 8 & 0xff, p[2] = v >> 16 & 0xff;
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static int fail(struct err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(struct err *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(-code);
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return -code;
-}
-
 /* ---- Marvin32 (the HvLE entry hashes) ----------------------------------- */
 
 static uint32_t rotl(uint32_t x, unsigned n)
@@ -84,7 +57,7 @@ static uint64_t marvin32(const uint8_t *p, size_t n, uint64_t seed)
 	uint32_t lo = (uint32_t)seed, hi = (uint32_t)(seed >> 32), fin = 0x80;
 
 	for (; n >= 4; p += 4, n -= 4) {
-		lo += rd32(p);
+		lo += le_get32(p);
 		marvin_mix(&lo, &hi);
 	}
 	/* The tail bytes, then a 0x80 marker above them. */
@@ -106,25 +79,29 @@ static int load_log(const char *path, struct logf *l, struct err *err)
 	memset(l, 0, sizeof(*l));
 	l->path = path;
 	if (fd < 0)
-		return fail(err, errno, "%s: %s", path, strerror(errno));
+		return err_set(err, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || st.st_size < 1024 || st.st_size > LOG_MAX_SIZE) {
-		rc = fail(err, EINVAL, "%s: not a log (size %lld)", path,
+		rc = err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL,
+			"%s: not a log (size %lld)", path,
 			  (long long)st.st_size);
 		goto out;
 	}
 	l->len = (size_t)st.st_size;
 	l->d = malloc(l->len);
 	if (!l->d || pread(fd, l->d, l->len, 0) != (ssize_t)l->len) {
-		rc = fail(err, l->d ? EIO : ENOMEM, "%s: cannot read", path);
+		rc = err_set(err, -(l->d ? EIO : ENOMEM), "%s: cannot read", path);
 		goto out;
 	}
 	if (hive_base_parse(l->d, l->len, &l->hb) < 0 || !l->hb.checksum_ok)
-		rc = fail(err, EINVAL, "%s: bad log base block (checksum)", path);
+		rc = err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL,
+			"%s: bad log base block (checksum)", path);
 	else if (l->hb.seq1 != l->hb.seq2)
-		rc = fail(err, EINVAL, "%s: log was not completely written "
+		rc = err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL,
+			"%s: log was not completely written "
 			  "(sequence %u/%u)", path, l->hb.seq1, l->hb.seq2);
 	else if (l->hb.type != 1 && l->hb.type != 2 && l->hb.type != 6)
-		rc = fail(err, EINVAL, "%s: file type %u is not a log", path,
+		rc = err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL,
+			"%s: file type %u is not a log", path,
 			  l->hb.type);
 out:
 	close(fd);
@@ -146,10 +123,10 @@ static int entry_check(const struct logf *l, size_t off, struct entry *e)
 	if (off + HVLE_HDR > l->len || memcmp(p, "HvLE", 4))
 		return -EINVAL;
 	e->p = p;
-	e->size = rd32(p + 4);
-	e->seq = rd32(p + 12);
-	e->hbins = rd32(p + 16);
-	e->npages = rd32(p + 20);
+	e->size = le_get32(p + 4);
+	e->seq = le_get32(p + 12);
+	e->hbins = le_get32(p + 16);
+	e->npages = le_get32(p + 20);
 	if (e->size < HVLE_HDR || e->size % 512 || e->size > l->len - off ||
 	    e->hbins == 0 || e->hbins % HIVE_BIN_ALIGN || e->hbins > HBINS_MAX)
 		return -EINVAL;
@@ -157,8 +134,8 @@ static int entry_check(const struct logf *l, size_t off, struct entry *e)
 	if (need > e->size)
 		return -EINVAL;
 	for (uint32_t i = 0; i < e->npages; i++) {
-		uint32_t po = rd32(p + HVLE_HDR + 8 * i);
-		uint32_t ps = rd32(p + HVLE_HDR + 8 * i + 4);
+		uint32_t po = le_get32(p + HVLE_HDR + 8 * i);
+		uint32_t ps = le_get32(p + HVLE_HDR + 8 * i + 4);
 		if (ps == 0 || po % 512 || ps % 512 ||
 		    (uint64_t)po + ps > e->hbins)
 			return -EINVAL;
@@ -166,24 +143,26 @@ static int entry_check(const struct logf *l, size_t off, struct entry *e)
 	}
 	if (need > e->size)
 		return -EINVAL;
-	if (marvin32(p + HVLE_HDR, e->size - HVLE_HDR, MARVIN_SEED) != rd64(p + 24) ||
-	    marvin32(p, 32, MARVIN_SEED) != rd64(p + 32))
+	if (marvin32(p + HVLE_HDR, e->size - HVLE_HDR, MARVIN_SEED) != le_get64(p + 24) ||
+	    marvin32(p, 32, MARVIN_SEED) != le_get64(p + 32))
 		return -EBADMSG;
 	return 0;
 }
 
 /* Valid entries of one log, in file order, until the first invalid one
  * (the spec: recovery stops at a bogus entry). */
-static int collect(const struct logf *l, struct entry **v, size_t *n)
+static int collect(const struct logf *l, struct entry **v, size_t *n,
+		   size_t *cap)
 {
 	size_t off = 512;
 	struct entry e;
 
 	while (entry_check(l, off, &e) == 0) {
-		struct entry *nv = realloc(*v, (*n + 1) * sizeof(**v));
-		if (!nv)
+		void *p = *v;
+
+		if (buf_grow(&p, cap, *n + 1, sizeof(**v)) < 0)
 			return -ENOMEM;
-		*v = nv;
+		*v = p;
 		(*v)[(*n)++] = e;
 		off += e.size;
 	}
@@ -202,8 +181,8 @@ static int apply_entry(int fd, const struct entry *e)
 	const uint8_t *data = e->p + HVLE_HDR + 8ull * e->npages;
 
 	for (uint32_t i = 0; i < e->npages; i++) {
-		uint32_t po = rd32(e->p + HVLE_HDR + 8 * i);
-		uint32_t ps = rd32(e->p + HVLE_HDR + 8 * i + 4);
+		uint32_t po = le_get32(e->p + HVLE_HDR + 8 * i);
+		uint32_t ps = le_get32(e->p + HVLE_HDR + 8 * i + 4);
 		if (pwrite(fd, data, ps, (off_t)HIVE_BASE_SIZE + po) != (ssize_t)ps)
 			return errno ? -errno : -EIO;
 		data += ps;
@@ -217,20 +196,22 @@ static int replay_new(int fd, uint8_t *base, struct logf *logs, size_t nlogs,
 		      unsigned *applied, struct err *err)
 {
 	struct entry *v = NULL;
-	size_t n = 0, i = 0;
-	uint32_t want = rd32(base + 4), last = 0, hbins = rd32(base + 40);
+	size_t n = 0, i = 0, cap = 0;
+	uint32_t want = le_get32(base + 4), last = 0, hbins = le_get32(base + 40);
 	int rc = 0;
 
 	for (size_t k = 0; k < nlogs && rc == 0; k++)
-		rc = collect(&logs[k], &v, &n);
+		rc = collect(&logs[k], &v, &n, &cap);
 	if (rc < 0)
-		return fail(err, -rc, "out of memory");
+		return err_set(err, rc, "out of memory");
 	qsort(v, n, sizeof(*v), cmp_seq);
 	while (i < n && v[i].seq < want)
 		i++;  /* already in the primary */
 	if (i == n || v[i].seq != want) {
-		rc = n == 0 ? fail(err, EINVAL, "the logs hold no valid entries")
-		     : fail(err, EINVAL, "the logs hold sequence %u..%u but the "
+		rc = n == 0 ? err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL,
+			"the logs hold no valid entries")
+		     : err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL,
+			"the logs hold sequence %u..%u but the "
 			    "hive needs %u next: the entries between are gone",
 			    v[0].seq, v[n - 1].seq, want);
 		goto out;
@@ -239,7 +220,7 @@ static int replay_new(int fd, uint8_t *base, struct logf *logs, size_t nlogs,
 		if (v[i].seq < want)
 			continue;  /* the same entry in both logs */
 		if ((rc = apply_entry(fd, &v[i])) < 0) {
-			rc = fail(err, -rc, "cannot write the private copy: %s",
+			rc = err_set(err, rc, "cannot write the private copy: %s",
 				  strerror(-rc));
 			goto out;
 		}
@@ -248,9 +229,9 @@ static int replay_new(int fd, uint8_t *base, struct logf *logs, size_t nlogs,
 		want = last + 1;
 		(*applied)++;
 	}
-	wr32(base + 4, last);
-	wr32(base + 8, last);
-	wr32(base + 40, hbins);
+	le_put32(base + 4, last);
+	le_put32(base + 8, last);
+	le_put32(base + 40, hbins);
 out:
 	free(v);
 	return rc;
@@ -265,26 +246,29 @@ static int replay_old(int fd, uint8_t *base, const struct logf *l,
 	size_t bytes = (bits + 7) / 8, pages, k = 0;
 
 	if (memcmp(l->d + 12, base + 12, 8))
-		return fail(err, EINVAL, "%s: written for another state of the "
+		return err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL,
+			"%s: written for another state of the "
 			    "hive (timestamp differs)", l->path);
 	if (hbins == 0 || hbins % HIVE_BIN_ALIGN || hbins > HBINS_MAX ||
 	    l->len < 512 + 4 + bytes || memcmp(l->d + 512, "DIRT", 4))
-		return fail(err, EINVAL, "%s: no valid dirty vector", l->path);
+		return err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL,
+			"%s: no valid dirty vector", l->path);
 	pages = (512 + 4 + bytes + 511) / 512 * 512;
 	for (uint32_t b = 0; b < bits; b++) {
 		if (!(l->d[516 + b / 8] >> (b % 8) & 1))
 			continue;
 		size_t src = pages + 512 * k++;
 		if (src + 512 > l->len)
-			return fail(err, EINVAL, "%s: dirty pages cut short",
+			return err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL,
+			"%s: dirty pages cut short",
 				    l->path);
 		if (pwrite(fd, l->d + src, 512, (off_t)HIVE_BASE_SIZE +
 			   512 * (off_t)b) != 512)
-			return fail(err, EIO, "cannot write the private copy");
+			return err_set(err, -EIO, "cannot write the private copy");
 	}
 	*applied = (unsigned)k;
-	wr32(base + 8, rd32(base + 4));
-	wr32(base + 40, hbins);
+	le_put32(base + 8, le_get32(base + 4));
+	le_put32(base + 40, hbins);
 	return 0;
 }
 
@@ -295,20 +279,21 @@ static int replay_old(int fd, uint8_t *base, const struct logf *l,
 static int finish(int fd, const char *work, uint8_t *base, struct err *err)
 {
 	struct stat st;
-	off_t need = (off_t)HIVE_BASE_SIZE + rd32(base + 40);
+	off_t need = (off_t)HIVE_BASE_SIZE + le_get32(base + 40);
 	hive_h *hx;
 
 	hive_base_fix_checksum(base);
 	if (pwrite(fd, base, HIVE_BASE_SIZE, 0) != HIVE_BASE_SIZE ||
 	    fstat(fd, &st) < 0 || (st.st_size < need && ftruncate(fd, need) < 0) ||
 	    fsync(fd) < 0)
-		return fail(err, errno ? errno : EIO, "cannot write the private "
+		return err_set(err, -(errno ? errno : EIO), "cannot write the private "
 			    "copy: %s", strerror(errno ? errno : EIO));
 	hx = hivex_open(work, 0);
 	if (!hx || !hivex_root(hx)) {
 		if (hx)
 			hivex_close(hx);
-		return fail(err, EINVAL, "the replayed hive does not open");
+		return err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL,
+			"the replayed hive does not open");
 	}
 	hivex_close(hx);
 	return 0;
@@ -325,21 +310,22 @@ int hive_log_replay(const char *work, const char *log1, const char *log2,
 
 	*applied = 0;
 	if (fd < 0)
-		return fail(err, errno, "%s: %s", work, strerror(errno));
+		return err_set(err, -errno, "%s: %s", work, strerror(errno));
 	if (pread(fd, base, sizeof(base), 0) != (ssize_t)sizeof(base)) {
-		rc = fail(err, EIO, "cannot read the private copy");
+		rc = err_set(err, -EIO, "cannot read the private copy");
 		goto out;
 	}
 	for (int i = 0; i < 2; i++) {
-		struct err lerr;
+		struct err lerr = { 0 };
+
 		if (paths[i] && load_log(paths[i], &logs[n], &lerr) == 0)
 			nnew += logs[n++].hb.type == 6;
 		else if (paths[i])
-			*err = lerr;  /* kept in case no log is usable */
+			err_copy(err, &lerr);  /* kept in case no log is usable */
 	}
 	if (n == 0) {
 		rc = paths[0] || paths[1] ? -EINVAL
-		     : fail(err, ENOENT, "no logs");
+		     : err_set(err, -ENOENT, "no logs");
 		goto out;
 	}
 	if (nnew) {

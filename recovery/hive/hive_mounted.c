@@ -1,6 +1,9 @@
-/* hive_mounted.c - SYSTEM\MountedDevices: decode the mount manager's values
- * (MBR signature + offset, GPT "DMIO:ID:" + partition GUID, device strings)
- * and find the volume one names among the disks libblkid sees (seed-digest 8).
+/* hive_mounted.c - SYSTEM\MountedDevices: decode the mount manager's values and find the volume one names.
+ *
+ * A value is 12 bytes (MBR: disk signature, then the partition's byte
+ * offset, both little-endian), 24 bytes starting "DMIO:ID:" (GPT: the
+ * unique partition GUID in Microsoft's mixed-endian layout), or a UTF-16LE
+ * device string (removable media, "\??\SCSI#..."); see HACKING.md.
  *
  * The value data is untrusted: the form is decided by length and magic only,
  * and anything that is not clearly one of the three forms is shown as hex.
@@ -13,27 +16,19 @@
 #include <strings.h>
 
 #include "fs.h"
+#include "buf.h"
 #include "hive.h"
+#include "le.h"
+#include "text.h"
 
 #define MD_KEY "MountedDevices"
 #define MD_GPT_MAGIC "DMIO:ID:"
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 /* Microsoft's GUID layout: three little-endian fields, then 8 bytes as is. */
 static void guid_format(const uint8_t *g, char out[37])
 {
 	snprintf(out, 37, "%08" PRIx32 "-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 le32(g), (unsigned)(g[4] | g[5] << 8), (unsigned)(g[6] | g[7] << 8),
+		 le_get32(g), (unsigned)le_get16(g + 4), (unsigned)le_get16(g + 6),
 		 g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
 }
 
@@ -41,52 +36,22 @@ static void guid_format(const uint8_t *g, char out[37])
  * NULL when the bytes are not such text. */
 static char *device_string(const uint8_t *p, size_t len)
 {
-	size_t units = len / 2, o = 0;
-	char *s;
+	size_t units = len / 2, n = 0;
+	char *s = NULL;
 
 	if (len < 4 || len % 2)
 		return NULL;
 	while (units && p[2 * units - 2] == 0 && p[2 * units - 1] == 0)
 		units--;
-	if (!units)
+	if (!units || text_utf16le_to_utf8(p, 2 * units, TEXT_STRICT, &s, &n) < 0)
 		return NULL;
-	s = malloc(units * 3 + 1);
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < units; i++) {
-		uint32_t c = p[2 * i] | (uint32_t)p[2 * i + 1] << 8;
-
-		if (c >= 0xd800 && c <= 0xdbff && i + 1 < units) {
-			uint32_t d = p[2 * i + 2] | (uint32_t)p[2 * i + 3] << 8;
-
-			if (d < 0xdc00 || d > 0xdfff)
-				goto bad;
-			c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-			i++;
-			s[o++] = (char)(0xf0 | c >> 18);
-			s[o++] = (char)(0x80 | ((c >> 12) & 0x3f));
-			s[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
-			s[o++] = (char)(0x80 | (c & 0x3f));
-			continue;
-		}
-		if (c < 0x20 || c == 0x7f || (c >= 0xd800 && c <= 0xdfff))
-			goto bad;
-		if (c < 0x80) {
-			s[o++] = (char)c;
-		} else if (c < 0x800) {
-			s[o++] = (char)(0xc0 | c >> 6);
-			s[o++] = (char)(0x80 | (c & 0x3f));
-		} else {
-			s[o++] = (char)(0xe0 | c >> 12);
-			s[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
-			s[o++] = (char)(0x80 | (c & 0x3f));
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+			free(s);
+			return NULL;
 		}
 	}
-	s[o] = '\0';
 	return s;
-bad:
-	free(s);
-	return NULL;
 }
 
 int hive_md_decode(const void *data, size_t len, struct hive_md_value *out)
@@ -96,8 +61,8 @@ int hive_md_decode(const void *data, size_t len, struct hive_md_value *out)
 	memset(out, 0, sizeof(*out));
 	if (len == 12) {
 		out->kind = HIVE_MD_MBR;
-		out->signature = le32(p);
-		out->offset = le64(p + 4);
+		out->signature = le_get32(p);
+		out->offset = le_get64(p + 4);
 		snprintf(out->text, sizeof(out->text),
 			 "MBR disk signature %08" PRIx32 ", offset %" PRIu64 " (0x%" PRIx64 ")",
 			 out->signature, out->offset, out->offset);
@@ -148,15 +113,11 @@ static int md_cb(void *arg, const char *name, uint32_t type, const void *data,
 	struct hive_md_entry *e;
 
 	(void)type;  /* REG_BINARY in practice; decoded by content either way */
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 16;
-		struct hive_md_entry *ne = realloc(l->e, nc * sizeof(*ne));
+	void *p = l->e;
 
-		if (!ne)
-			return -ENOMEM;
-		l->e = ne;
-		l->cap = nc;
-	}
+	if (buf_grow(&p, &l->cap, l->n + 1, sizeof(*l->e)) < 0)
+		return -ENOMEM;
+	l->e = p;
 	e = &l->e[l->n];
 	memset(e, 0, sizeof(*e));
 	e->name = strdup(name);
@@ -186,11 +147,8 @@ int hive_md_read(struct hive *h, struct hive_md_entry **out, size_t *n,
 	if (rc == 0)
 		rc = hive_values(h, k, md_cb, &l);
 	if (rc < 0) {
-		if (err) {
-			err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(rc);
-			snprintf(err->msg, sizeof(err->msg), "cannot read %s in %s: %s",
-				 MD_KEY, hive_name(h), strerror(-rc));
-		}
+		err_set(err, rc, "cannot read %s in %s: %s", MD_KEY, hive_name(h),
+			strerror(-rc));
 		hive_md_free(l.e, l.n);
 		return rc;
 	}
@@ -262,17 +220,12 @@ int hive_md_resolve(const struct hive_md_value *v, const char *const *paths,
 	size_t count = 0, found = 0, first = 0;
 	int rc;
 
-	if (v->kind != HIVE_MD_MBR && v->kind != HIVE_MD_GPT) {
-		err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(-EINVAL);
-		snprintf(err->msg, sizeof(err->msg),
-			 "%s names no disk partition (only the MBR and GPT forms do)",
-			 v->text);
-		return -EINVAL;
-	}
+	if (v->kind != HIVE_MD_MBR && v->kind != HIVE_MD_GPT)
+		return err_set(err, -EINVAL, "%s names no disk partition (only "
+			       "the MBR and GPT forms do)", v->text);
 	rc = fs_volume_list(paths, npaths, &vols, &count, &ferr);
 	if (rc < 0) {
-		err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(rc);
-		snprintf(err->msg, sizeof(err->msg), "%s", ferr.msg);
+		err_copy(err, &ferr);
 		return rc;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -280,19 +233,15 @@ int hive_md_resolve(const struct hive_md_value *v, const char *const *paths,
 			continue;
 		if (!found++)
 			first = i;
-		else if (found == 2) {
-			err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(-EEXIST);
-			snprintf(err->msg, sizeof(err->msg),
-				 "%.100s matches both %.180s and %.180s: detach one",
-				 v->text, vols[first].name, vols[i].name);
-		}
+		else if (found == 2)
+			err_setc(err, ERR_FATAL, ERR_REFUSED, -EEXIST, "%.100s matches "
+				 "both %.180s and %.180s: detach one", v->text,
+				 vols[first].name, vols[i].name);
 	}
 	if (found == 1)
 		*out = vols[first];
-	else if (!found) {
-		err->level = ERR_FATAL, err->code = ERR_SYSTEM, err->errnum = -(-ENOENT);
-		snprintf(err->msg, sizeof(err->msg), "no attached volume has %s", v->text);
-	}
+	else if (!found)
+		err_set(err, -ENOENT, "no attached volume has %s", v->text);
 	free(vols);
 	return found == 1 ? 0 : found ? -EEXIST : -ENOENT;
 }

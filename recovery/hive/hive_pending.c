@@ -1,19 +1,20 @@
-/* hive_pending.c - what a SYSTEM hive will do at the next boot
- * (PendingFileRenameOperations(2), SetupExecute), LastRestoreId, and the
- * SOFTWARE hive's RestoreStatus values (seed-digest 6.4, 7, 9, 10). */
+/* hive_pending.c - next-boot operations of a SYSTEM hive (PendingFileRenameOperations, SetupExecute), LastRestoreId, RestoreStatus. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "buf.h"
 #include "hive_impl.h"
+#include "text.h"
 
 static const char *const pfro_names[2] = {
 	"PendingFileRenameOperations", "PendingFileRenameOperations2",
 };
 
-/* Next-boot values live in the Default control set (seed-digest 7). */
+/* Next-boot values live in the Default control set: Windows boots
+ * Select\Default unless the user picks Last Known Good. */
 static int session_manager(struct hive *h, bool create, unsigned cs,
 			   hive_key *k)
 {
@@ -46,8 +47,8 @@ static char **split_all(const uint8_t *d, size_t len, size_t *n)
 			continue;
 		if (i == units && start == units)
 			break;  /* terminated: nothing left over */
-		if (!(v[(*n)++] = hive_utf16_to_utf8(d + 2 * start,
-						      2 * (i - start)))) {
+		if (text_utf16le_to_utf8(d + 2 * start, 2 * (i - start),
+					 TEXT_STOP_AT_NUL, &v[(*n)++], NULL) < 0) {
 			hive_strv_free(v);
 			return NULL;
 		}
@@ -141,7 +142,7 @@ int hive_pending_read(struct hive *h, struct hive_pending_list *out)
 		return rc;
 	rc = session_manager(h, false, out->control_set, &sm);
 	if (rc == -ENOENT) {
-		h->errmsg[0] = '\0';
+		err_clear(&h->err);
 		return 0;
 	}
 	for (int w = 0; w < 2 && rc == 0; w++)
@@ -184,7 +185,7 @@ int hive_pending_clear(struct hive *h)
 		}
 	}
 	if (rc == 0)
-		h->errmsg[0] = '\0';
+		err_clear(&h->err);
 	return rc;
 }
 
@@ -199,7 +200,7 @@ int hive_setup_execute_get(struct hive *h, char ***cmds)
 	if (rc == 0)
 		rc = hive_get_multi_sz(h, sm, "SetupExecute", cmds);
 	if (rc == -ENOENT) {
-		h->errmsg[0] = '\0';
+		err_clear(&h->err);
 		*cmds = calloc(1, sizeof(char *));
 		rc = *cmds ? 0 : -ENOMEM;
 	}
@@ -234,7 +235,7 @@ int hive_restore_status_set(struct hive *h, uint32_t result, uint32_t details)
 		/* Details are written on failure only: a stale one would lie. */
 		rc = hive_unset(h, k, "RestoreStatusDetails");
 		if (rc == -ENOENT) {
-			h->errmsg[0] = '\0';
+			err_clear(&h->err);
 			rc = 0;
 		}
 	}
@@ -250,8 +251,8 @@ int hive_set_last_restore_id(struct hive *h, char guid[39])
 	int rc;
 
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		return hive_seterr(h, errno ? errno : EIO, "no random bytes "
-				   "for a GUID: %s", strerror(errno));
+		return err_set(&h->err, -(errno ? errno : EIO), "no random bytes "
+			       "for a GUID: %s", strerror(errno ? errno : EIO));
 	r[6] = (r[6] & 0x0f) | 0x40;  /* version 4 */
 	r[8] = (r[8] & 0x3f) | 0x80;  /* RFC 4122 variant */
 	snprintf(g, sizeof(g), "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-"

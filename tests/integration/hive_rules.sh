@@ -1,31 +1,19 @@
 #!/bin/sh
-# hive_rules.sh - KeysNotToRestore, MountedDevices and FilesNotToBackup on the
-# real SYSTEM hives in ../shared/testdata/hives, checked with tools we did not
-# write: hivexget/hivexml/hivexregedit (libhivex), regfinfo/regfexport
-# (libregf), sfdisk and python3 (which decodes hivexget's hex output itself).
-# Prints PASS/FAIL lines.
+# hive_rules.sh - KeysNotToRestore (hive merge), MountedDevices and
+# FilesNotToBackup, checked with tools we did not write: hivexget/hivexml/
+# hivexregedit (libhivex), regfinfo/regfexport (libregf), sfdisk and python3
+# (which decodes hivexget's hex output itself).
 #   hive_rules.sh SYSRECOVER [SYSRECOVER_ASAN]
+# Part 1 builds its own SYSTEM hives (tests/lib/mkhive.py + hivexregedit)
+# and runs on any clone; part 2 checks the real Windows hives (`testdata
+# hives`) and SKIPs without them.
 set -u
+. "$(dirname "$0")/../lib/check.sh"
 SR=${2:-$1}
 [ -x "$SR" ] || SR=$1
-top=$(cd "$(dirname "$0")/../.." && pwd)
-HIVES=$top/../shared/testdata/hives
-w=$(mktemp -d /tmp/sr-hive-rules.XXXXXX)
-trap 'rm -rf "$w"' EXIT
-trap 'exit 1' INT TERM HUP
-
-ok() { echo "PASS $1"; }
-bad() { echo "FAIL $1: $2"; }
-check() { # name, then a command that must succeed
-	n=$1; shift
-	if "$@" >"$w/out" 2>&1; then ok "$n"; else bad "$n" "$(tail -n 6 "$w/out" | tr '\n' ' ')"; fi
-}
-for t in hivexget hivexml hivexregedit regfinfo regfexport sfdisk python3; do
-	command -v $t >/dev/null || { echo "FAIL setup: $t missing (.ci/deps.sh)"; exit 1; }
-done
-for h in SYSTEM SYSTEM_WIN_10_1709 SYSTEM_B; do
-	xz -dc "$HIVES/$h.xz" >"$w/$h" || { echo "FAIL setup: $h"; exit 1; }
-done
+L=$(cd "$(dirname "$0")/../lib" && pwd)
+workdir hive-rules
+need hivexget hivexml hivexregedit regfinfo regfexport sfdisk python3 xz
 
 # python helpers: decode hivexget's "name"=hex(N):.. / dword: / "str" lines.
 cat >"$w/hx.py" <<'EOF'
@@ -51,10 +39,222 @@ def multi(b):
     return [s for s in b.decode("utf-16le").split("\0") if s]
 EOF
 
+# ==== 1. SYSTEM hives of our own ============================================
+msz() { python3 -c 'import sys; b="".join(s+"\0" for s in sys.argv[1:]).encode("utf-16le")+b"\0\0"; print(",".join("%02x"%c for c in b))' "$@"; }
+u16() { python3 -c 'import sys; print(",".join("%02x"%c for c in sys.argv[1].encode("utf-16le")))' "$1"; }
+GPTG=0b1a2c3d-4e5f-4071-8293-a4b5c6d7e8f9
+gpt_hex=$(python3 -c 'import uuid,sys; print(",".join("%02x"%c for c in b"DMIO:ID:"+uuid.UUID(sys.argv[1]).bytes_le))' "$GPTG")
+# The backup ("restored") hive: rules, MountedDevices in all three forms,
+# services, FilesNotToBackup.
+python3 "$L/mkhive.py" "$w/B" SYSTEM
+cat >"$w/b.reg" <<EOF
+Windows Registry Editor Version 5.00
+
+[\\Select]
+"Current"=dword:00000001
+"Default"=dword:00000001
+
+[\\MountedDevices]
+"\\\\DosDevices\\\\C:"=hex(3):44,33,22,11,00,00,10,00,00,00,00,00
+"\\\\DosDevices\\\\A:"=hex(3):$(u16 '\??\FDC#GENERIC_FLOPPY_DRIVE')
+"\\\\??\\\\Volume{$GPTG}"=hex(3):$gpt_hex
+
+[\\ControlSet001]
+
+[\\ControlSet001\\Control]
+
+[\\ControlSet001\\Control\\Session Manager]
+"PendingFileRenameOperations"=hex(7):$(msz '\??\C:\old.tmp' '')
+
+[\\ControlSet001\\Control\\Session Manager\\Environment]
+"TEMP"="C:\\\\Windows\\\\TEMP"
+
+[\\ControlSet001\\Control\\BackupRestore]
+
+[\\ControlSet001\\Control\\BackupRestore\\KeysNotToRestore]
+"Mount Manager"=hex(7):$(msz 'MountedDevices\')
+"Session Manager"=hex(7):$(msz 'CurrentControlSet\Control\Session Manager\PendingFileRenameOperations')
+
+[\\ControlSet001\\Control\\BackupRestore\\FilesNotToBackup]
+"Test"=hex(7):$(msz '\Pagefile.sys' '%TEMP%\* /s' '%UserProfile%\index.dat /s')
+
+[\\ControlSet001\\Services]
+
+[\\ControlSet001\\Services\\Beep]
+"Start"=dword:00000001
+
+[\\ControlSet001\\Services\\Parport]
+"Start"=dword:00000003
+
+[\\ControlSet001\\Services\\Null]
+"Start"=dword:00000001
+EOF
+check "own: hivexregedit builds the backup" hivexregedit --merge "$w/B" "$w/b.reg"
+# The current hive: the backup, changed.
+cp "$w/B" "$w/C"
+cat >"$w/c.reg" <<EOF
+Windows Registry Editor Version 5.00
+
+[\\MountedDevices]
+"\\\\DosDevices\\\\C:"=hex(3):88,77,66,55,00,00,10,00,00,00,00,00
+"\\\\DosDevices\\\\Z:"=hex(3):$gpt_hex
+"\\\\DosDevices\\\\A:"=-
+
+[\\ControlSet001\\Control\\Session Manager]
+"PendingFileRenameOperations"=hex(7):$(msz '\??\C:\new.tmp' '' '\??\C:\x.new' '!\??\C:\x.dll')
+
+[\\ControlSet001\\Control\\BackupRestore\\KeysNotToRestore]
+"Installed Services"=hex(7):$(msz 'CurrentControlSet\Services\*')
+
+[\\ControlSet001\\Services\\Beep]
+"Start"=dword:00000004
+
+[\\ControlSet001\\Services\\Parport]
+"Start"=dword:00000002
+
+[-\\ControlSet001\\Services\\Null]
+
+[\\ControlSet001\\Services\\SrTestNew]
+"Start"=dword:00000003
+EOF
+check "own: hivexregedit makes the current hive" hivexregedit --merge "$w/C" "$w/c.reg"
+sha256sum "$w/C" "$w/B" >"$w/own.sums"
+
+check "own: merge --dry-run" "$SR" hive merge --current "$w/C" --restored "$w/B" -o "$w/own.dry" --dry-run
+check "own: dry run wrote nothing" sh -c "[ ! -e '$w/own.dry' ] && sha256sum -c --quiet '$w/own.sums'"
+check "own: merge" sh -c "'$SR' hive merge --current '$w/C' --restored '$w/B' -o '$w/own.hiv' --json >'$w/own.json'"
+check "own: merge left CUR and REST alone" sha256sum -c --quiet "$w/own.sums"
+check "own: no staging files left" sh -c "! ls '$w' | grep -q sysrecover-merge"
+refuses "own: merge refuses an existing OUT" "exists: merge writes a new file" \
+	"$SR" hive merge --current "$w/C" --restored "$w/B" -o "$w/own.hiv"
+"$SR" hive merge --current "$w/C" --restored "$w/B" -o "$w/own.hiv" >/dev/null 2>&1
+is "own: existing OUT exits 64" "$?" 64
+check "own: merge report" python3 - "$w/own.json" <<'EOF'
+import sys, json
+j = json.load(open(sys.argv[1]))
+r = {x["entry"]: x for x in j["rules"]}
+assert r["MountedDevices\\"]["outcome"] == "kept", r["MountedDevices\\"]
+p = r["CurrentControlSet\\Control\\Session Manager\\PendingFileRenameOperations"]
+assert p["outcome"] == "kept" and p["from"] == "both", p
+s = r["CurrentControlSet\\Services\\*"]
+assert s["outcome"] == "merged" and s["from"] == "current" and s["backup_keys"] == 1, s
+assert j["counts"]["failed"] == 0 and j["counts"]["ignored"] == 0, j["counts"]
+EOF
+check "own: output loads in regfinfo" regfinfo "$w/own.hiv"
+check "own: MountedDevices is the current one" python3 - "$w/own.hiv" "$w/C" <<'EOF'
+import sys; sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0]); from hx import *
+a, b = values(sys.argv[1], "MountedDevices"), values(sys.argv[2], "MountedDevices")
+assert a == b and "\\DosDevices\\Z:" in a and "\\DosDevices\\A:" not in a, (a, b)
+EOF
+check "own: PendingFileRenameOperations is the current one" python3 - "$w/own.hiv" "$w/C" <<'EOF'
+import sys; sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0]); from hx import *
+k = "ControlSet001\\Control\\Session Manager"
+a, b = values(sys.argv[1], k)["PendingFileRenameOperations"], values(sys.argv[2], k)["PendingFileRenameOperations"]
+assert a == b and multi(a[1])[0] == "\\??\\C:\\new.tmp", (a, b)
+EOF
+check "own: \\* keeps current, adds backup-only Null" python3 - "$w/own.hiv" "$w/B" <<'EOF'
+import sys; sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0]); from hx import *
+o, bk = sys.argv[1], sys.argv[2]
+assert values(o, "ControlSet001\\Services\\Null") == values(bk, "ControlSet001\\Services\\Null")
+assert values(o, "ControlSet001\\Services\\Beep")["Start"][1] == struct.pack("<I", 4)
+assert values(o, "ControlSet001\\Services\\Parport")["Start"][1] == struct.pack("<I", 2)
+assert values(o, "ControlSet001\\Services\\SrTestNew")["Start"][1] == struct.pack("<I", 3)
+EOF
+check "own: merge --kntr-merge=vss" "$SR" hive merge --current "$w/C" --restored "$w/B" -o "$w/own-vss.hiv" --kntr-merge=vss
+check "own: vss keeps the lower Start" python3 - "$w/own-vss.hiv" <<'EOF'
+import sys; sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0]); from hx import *
+o = sys.argv[1]
+assert values(o, "ControlSet001\\Services\\Beep")["Start"][1] == struct.pack("<I", 1)
+assert values(o, "ControlSet001\\Services\\Parport")["Start"][1] == struct.pack("<I", 2)
+assert "Start" in values(o, "ControlSet001\\Services\\SrTestNew")
+EOF
+"$SR" hive merge --current "$w/C" --restored "$w/B" -o "$w/own-x.hiv" --kntr-merge=xp >/dev/null 2>&1
+is "own: bad --kntr-merge exits 64" "$?" 64
+# An invalid rule is ignored, and the exit status says so (1).
+cp "$w/C" "$w/C3"
+cat >"$w/c3.reg" <<EOF
+Windows Registry Editor Version 5.00
+
+[\\ControlSet001\\Control\\BackupRestore\\KeysNotToRestore]
+"Bad"=hex(7):$(msz 'HKLM\SYSTEM\')
+EOF
+check "own: hivexregedit adds an invalid rule" hivexregedit --merge "$w/C3" "$w/c3.reg"
+"$SR" hive merge --current "$w/C3" --restored "$w/B" -o "$w/own3.hiv" >"$w/own3.txt" 2>&1
+is "own: ignored rule exits 1" "$?" 1
+check "own: ignored rule reported" grep -q '^ignored .*HKLM' "$w/own3.txt"
+check "own: ignored rule says why" grep -q 'names the whole SYSTEM hive' "$w/own3.txt"
+# A key missing in current stays missing in the output.
+cp "$w/C" "$w/C2"
+printf 'Windows Registry Editor Version 5.00\n\n[-\\MountedDevices]\n' >"$w/c2.reg"
+check "own: hivexregedit deletes MountedDevices" hivexregedit --merge "$w/C2" "$w/c2.reg"
+check "own: merge with MountedDevices missing in current" "$SR" hive merge --current "$w/C2" --restored "$w/B" -o "$w/own2.hiv"
+refuses "own: missing in current -> missing in output" "MountedDevices' not found" hivexget "$w/own2.hiv" MountedDevices
+check "own: output still has Select" hivexget "$w/own2.hiv" Select Current
+
+# -- MountedDevices: decoded as hivexget shows it --
+check "own: mounted --json" sh -c "'$SR' hive mounted '$w/B' --json >'$w/own.md.json'"
+check "own: mounted equals hivexget" python3 - "$w/B" "$w/own.md.json" <<'EOF'
+import sys, json; sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0]); from hx import *
+want = values(sys.argv[1], "MountedDevices")
+got = {e["name"]: e for e in json.load(open(sys.argv[2]))}
+assert set(want) == set(got) and len(got) == 3, (set(want) ^ set(got))
+kinds = sorted(e["kind"] for e in got.values())
+assert kinds == ["device", "gpt", "mbr"], kinds
+for name, (t, d) in want.items():
+    e = got[name]
+    assert bytes.fromhex(e["data"]) == d, name
+    if e["kind"] == "mbr":
+        sig, off = struct.unpack("<IQ", d)
+        assert e["signature"] == "%08x" % sig and e["offset"] == off, e
+    elif e["kind"] == "gpt":
+        assert e["guid"] == str(uuid.UUID(bytes_le=d[8:])), e
+    else:
+        assert e["device"] == d.decode("utf-16le").rstrip("\0"), e
+EOF
+out mt "$SR" hive mounted "$w/B" && has "own: mounted text names the GPT GUID" "$mt" "GPT partition $GPTG"
+# -- the resolver, against disk images built to match --
+truncate -s 16M "$w/own-mbr.img"
+printf 'label: dos\nlabel-id: 0x11223344\nstart=2048, size=4096, type=7\nstart=8192, size=4096, type=7\n' |
+	sfdisk -q "$w/own-mbr.img" >/dev/null 2>&1
+truncate -s 16M "$w/own-gpt.img"
+printf 'label: gpt\nstart=2048, size=4096, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\nstart=6144, size=4096, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, uuid=%s\n' "$GPTG" |
+	sfdisk -q "$w/own-gpt.img" >/dev/null 2>&1
+out r1 "$SR" hive mounted "$w/B" --resolve C: "$w/own-gpt.img" "$w/own-mbr.img" &&
+	has "own: resolve C: (MBR, 1 MiB) -> own-mbr.img@1" "$r1" "own-mbr.img@1"
+out r2 "$SR" hive mounted "$w/B" --resolve "Volume{$GPTG}" "$w/own-mbr.img" "$w/own-gpt.img" &&
+	has "own: resolve Volume{GUID} (GPT) -> own-gpt.img@2" "$r2" "own-gpt.img@2"
+check "own: resolve --json" sh -c "'$SR' hive mounted '$w/B' --json --resolve C: '$w/own-mbr.img' | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j[0][\"volume\"].endswith(\"own-mbr.img@1\")'"
+refuses "own: resolve A: (device string) fails clearly" "names no disk partition" "$SR" hive mounted "$w/B" --resolve A: "$w/own-mbr.img"
+refuses "own: resolve Q: (absent) fails clearly" "Q:: no such value in MountedDevices" "$SR" hive mounted "$w/B" --resolve Q: "$w/own-mbr.img"
+refuses "own: resolve on another disk fails" "no attached volume has" "$SR" hive mounted "$w/B" --resolve C: "$w/own-gpt.img"
+
+# -- FilesNotToBackup --
+check "own: files-not-to-backup --json" sh -c "'$SR' hive files-not-to-backup '$w/B' --json >'$w/own.fntb.json'"
+check "own: files-not-to-backup rules" python3 - "$w/own.fntb.json" <<'EOF'
+import sys, json
+j = json.load(open(sys.argv[1]))
+r = {x["entry"]: x for x in j["rules"]}
+sk = {x["entry"]: x["why"] for x in j["skipped"]}
+assert set(r) == {"\\Pagefile.sys", "%TEMP%\\* /s"} and "%UserProfile%\\index.dat /s" in sk, (r, sk)
+pf = r["\\Pagefile.sys"]
+assert pf["drive"] is None and pf["dir"] == "\\" and pf["pattern"] == "Pagefile.sys" and not pf["recursive"]
+t = r["%TEMP%\\* /s"]
+assert t["drive"] == "C" and t["dir"] == "\\Windows\\TEMP" and t["recursive"], t
+assert j["systemroot"] == "C:\\Windows" and j["systemroot_source"] == "default"
+EOF
+"$SR" hive files-not-to-backup "$w/B" >"$w/own.fntb.txt" 2>&1
+is "own: files-not-to-backup exit (skips are warnings)" "$?" 0
+check "own: skipped entry warned" grep -q "warning: FilesNotToBackup \[Test\] '%UserProfile%.*' skipped" "$w/own.fntb.txt"
+
+# ==== 2. the real Windows hives =============================================
+testdata hives
+for h in SYSTEM SYSTEM_WIN_10_1709 SYSTEM_B; do
+	xz -dc "$TD/$h.xz" >"$w/$h" || { bad "xz-$h" "cannot unpack"; finish; exit; }
+done
+
 # ---- KeysNotToRestore rules = what hivexget shows --------------------------
 for h in SYSTEM SYSTEM_WIN_10_1709 SYSTEM_B; do
-	"$SR" hive merge --current "$w/$h" --restored "$w/$h" --dry-run --json \
-		>"$w/$h.kntr.json" 2>"$w/err"
+	check "merge --dry-run of $h" sh -c "'$SR' hive merge --current '$w/$h' --restored '$w/$h' --dry-run --json >'$w/$h.kntr.json'"
 	check "kntr rules of $h equal hivexget" python3 - "$w/$h" "$w/$h.kntr.json" <<'EOF'
 import sys, json; sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0]); from hx import *
 h = sys.argv[1]
@@ -71,7 +271,7 @@ done
 
 # ---- MountedDevices = what hivexget shows, decoded independently -----------
 for h in SYSTEM SYSTEM_WIN_10_1709 SYSTEM_B; do
-	"$SR" hive mounted "$w/$h" --json >"$w/$h.md.json" 2>"$w/err"
+	check "mounted of $h" sh -c "'$SR' hive mounted '$w/$h' --json >'$w/$h.md.json'"
 	check "mounted devices of $h equal hivexget" python3 - "$w/$h" "$w/$h.md.json" <<'EOF'
 import sys, json; sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0]); from hx import *
 want = values(sys.argv[1], "MountedDevices")
@@ -125,10 +325,9 @@ sha256sum "$w/cur" "$w/SYSTEM" >"$w/sums"
 
 check "merge --dry-run" "$SR" hive merge --current "$w/cur" --restored "$w/SYSTEM" -o "$w/dry" --dry-run
 check "dry run wrote nothing" sh -c "[ ! -e '$w/dry' ] && sha256sum -c --quiet '$w/sums'"
-check "merge" "$SR" hive merge --current "$w/cur" --restored "$w/SYSTEM" -o "$w/out.hiv" --json
-cp "$w/out" "$w/merge.json"
+check "merge" sh -c "'$SR' hive merge --current '$w/cur' --restored '$w/SYSTEM' -o '$w/out.hiv' --json >'$w/merge.json'"
 check "merge left CUR and REST alone" sha256sum -c --quiet "$w/sums"
-check "merge refuses an existing OUT" sh -c "! '$SR' hive merge --current '$w/cur' --restored '$w/SYSTEM' -o '$w/out.hiv'"
+refuses "merge refuses an existing OUT" "exists: merge writes a new file" "$SR" hive merge --current "$w/cur" --restored "$w/SYSTEM" -o "$w/out.hiv"
 check "merge report: kept/merged/left alone" python3 - "$w/merge.json" <<'EOF'
 import sys, json
 r = {x["entry"]: x for x in json.load(open(sys.argv[1]))["rules"]}
@@ -184,8 +383,8 @@ def walk(e, path):
 walk(t, [""])
 sys.stdout.write(ET.tostring(t, encoding="unicode"))
 EOF
-hivexml "$w/SYSTEM" >"$w/a.xml" && hivexml "$w/out.hiv" >"$w/b.xml"
-python3 "$w/strip.py" "$w/a.xml" >"$w/a.s" && python3 "$w/strip.py" "$w/b.xml" >"$w/b.s"
+check "hivexml reads both" sh -c "hivexml '$w/SYSTEM' >'$w/a.xml' && hivexml '$w/out.hiv' >'$w/b.xml'"
+check "strip.py on both" sh -c "python3 '$w/strip.py' '$w/a.xml' >'$w/a.s' && python3 '$w/strip.py' '$w/b.xml' >'$w/b.s'"
 check "every other key byte-identical to the backup (hivexml)" cmp "$w/a.s" "$w/b.s"
 
 check "merge --kntr-merge=vss" "$SR" hive merge --current "$w/cur" --restored "$w/SYSTEM" -o "$w/vss.hiv" --kntr-merge=vss
@@ -206,13 +405,14 @@ Windows Registry Editor Version 5.00
 [-HKEY_LOCAL_MACHINE\SYSTEM\MountedDevices]
 EOF
 cp "$w/SYSTEM" "$w/cur2"
-hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$w/cur2" "$w/cur2.reg"
+check "hivexregedit deletes MountedDevices" hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$w/cur2" "$w/cur2.reg"
 check "merge with MountedDevices missing in current" "$SR" hive merge --current "$w/cur2" --restored "$w/SYSTEM" -o "$w/out2.hiv"
-check "missing in current -> missing in output" sh -c "! hivexget '$w/out2.hiv' MountedDevices >/dev/null 2>&1 && hivexget '$w/out2.hiv' Select Current"
+refuses "missing in current -> missing in output" "MountedDevices' not found" hivexget "$w/out2.hiv" MountedDevices
+check "output still has Select" hivexget "$w/out2.hiv" Select Current
 
 # ---- FilesNotToBackup: every real entry is a rule, skipped or ignored -------
 for h in SYSTEM SYSTEM_WIN_10_1709 SYSTEM_B; do
-	"$SR" hive files-not-to-backup "$w/$h" --json >"$w/$h.fntb.json" 2>"$w/err"
+	check "files-not-to-backup of $h" sh -c "'$SR' hive files-not-to-backup '$w/$h' --json >'$w/$h.fntb.json'"
 	check "files-not-to-backup of $h covers hivexget" python3 - "$w/$h" "$w/$h.fntb.json" <<'EOF'
 import sys, json; sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0]); from hx import *
 h = sys.argv[1]
@@ -257,8 +457,8 @@ assert j["partitiontable"]["partitions"][1]["start"] * 512 == struct.unpack("<Q"
 EOF
 check "resolve C: (MBR) -> mbr.img@2" sh -c "'$SR' hive mounted '$w/SYSTEM_WIN_10_1709' --resolve C: '$w/mbr.img' | grep -q 'mbr.img@2'"
 check "resolve \\DosDevices\\E: (MBR, offset 1 MiB) -> mbr.img@1" sh -c "'$SR' hive mounted '$w/SYSTEM_WIN_10_1709' --resolve '\\DosDevices\\E:' '$w/mbr.img' | grep -q 'mbr.img@1'"
-check "resolve F: (other disk) fails" sh -c "! '$SR' hive mounted '$w/SYSTEM_WIN_10_1709' --resolve F: '$w/mbr.img'"
-check "resolve D: (device string) fails clearly" sh -c "'$SR' hive mounted '$w/SYSTEM_WIN_10_1709' --resolve D: '$w/mbr.img' 2>&1 | grep -q 'names no disk partition'"
+refuses "resolve F: (other disk) fails" "F:: no attached volume has" "$SR" hive mounted "$w/SYSTEM_WIN_10_1709" --resolve F: "$w/mbr.img"
+refuses "resolve D: (device string) fails clearly" "names no disk partition" "$SR" hive mounted "$w/SYSTEM_WIN_10_1709" --resolve D: "$w/mbr.img"
 # Volume{GUID} form: SYSTEM's \??\Volume{656b1715-...} (MBR, 1 MiB).
 python3 - "$w/SYSTEM" >"$w/vol.env" <<'EOF'
 import sys; sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0]); from hx import *
@@ -272,15 +472,15 @@ printf 'label: dos\nlabel-id: %s\nstart=%s, size=8192, type=7\n' "$SIG" "$START"
 check "resolve Volume{GUID} (MBR) -> vol.img@1" sh -c "'$SR' hive mounted '$w/SYSTEM' --resolve 'Volume{656b1715-ecf6-11df-92e6-806e6f6e6963}' '$w/vol.img' '$w/mbr.img' | grep -q 'vol.img@1'"
 check "resolve \\??\\Volume{GUID} (MBR) -> vol.img@1" sh -c "'$SR' hive mounted '$w/SYSTEM' --resolve '\\??\\Volume{656b1715-ecf6-11df-92e6-806e6f6e6963}' '$w/vol.img' | grep -q 'vol.img@1'"
 # GPT: SYSTEM_B's \DosDevices\C: partition GUID.
-GUID=$(python3 - "$w/SYSTEM_B" <<'EOF'
+cat >"$w/guid.py" <<'EOF'
 import sys; sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0]); from hx import *
 print(uuid.UUID(bytes_le=values(sys.argv[1], "MountedDevices")["\\DosDevices\\C:"][1][8:]))
 EOF
-)
+out GUID python3 "$w/guid.py" "$w/SYSTEM_B"
 truncate -s 16M "$w/gpt.img"
 printf 'label: gpt\nstart=2048, size=4096, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\nstart=6144, size=4096, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, uuid=%s\n' "$GUID" |
 	sfdisk -q "$w/gpt.img" >/dev/null 2>&1
 check "GPT image partition GUID equals the hive's" sh -c "sfdisk --json '$w/gpt.img' | grep -qi '$GUID'"
 check "resolve C: (GPT) -> gpt.img@2" sh -c "'$SR' hive mounted '$w/SYSTEM_B' --resolve C: '$w/gpt.img' '$w/mbr.img' | grep -q 'gpt.img@2'"
 check "resolve --json" sh -c "'$SR' hive mounted '$w/SYSTEM_B' --json --resolve C: '$w/gpt.img' | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j[0][\"volume\"].endswith(\"gpt.img@2\")'"
-exit 0
+finish

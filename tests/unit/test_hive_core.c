@@ -1,6 +1,6 @@
-/* test_hive_core.c - hive.c and hive_pending.c on hives generated from the
- * `minimal` and `special` seeds in ../shared/testdata (copied to a temp
- * dir; never into the repository). */
+/* test_hive_core.c - hive.c, hive_commit.c and hive_pending.c on hives made
+ * here: an empty one from tests/lib/mkhive.py, filled through the API or by
+ * hivexregedit.  No real Windows data is needed. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,32 +13,25 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
 #include "hive.h"
 
-static char dir[64];
-static char path[128];
+static char path[4096];
 
+/* Every test starts from a fresh empty hive H in the scratch directory. */
 static int setup(void **state)
 {
-	char cmd[512];
-
 	(void)state;
-	strcpy(dir, "/tmp/sr-hivet.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/H", dir);
-	snprintf(cmd, sizeof(cmd), "cp ../shared/testdata/hives/minimal %s && "
-		 "chmod 600 %s", path, path);
-	assert_int_equal(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s", th_path("H"));
+	th_sh("rm -f '%s' '%s'.*", path, path);
+	th_must("python3 tests/lib/mkhive.py '%s'", path);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return 0;
 }
 
 static struct hive *open_w(void)
@@ -100,7 +93,11 @@ static void test_values_roundtrip(void **state)
 	assert_string_equal(v[2], "Grüße €");
 	assert_null(v[3]);
 	assert_int_equal(hive_lookup(h, "A\\X", &k), -ENOENT);
+	assert_int_equal(hive_error(h)->errnum, ENOENT);
+	assert_non_null(strstr(hive_errmsg(h), "no key 'A\\X'"));
 	assert_int_equal(hive_create(h, "A\\X", &k), -EROFS);
+	assert_int_equal(hive_lookup(h, "A\\B", &k), 0);
+	assert_int_equal(hive_error(h)->level, ERR_OK);  /* cleared by success */
 	free(s);
 	hive_strv_free(v);
 	hive_close(h);
@@ -255,14 +252,25 @@ static void test_special_and_errors(void **state)
 	struct hive *h = NULL;
 	struct err e = { 0 };
 	hive_key k;
-	int n = 0;
+	int n = 0, rc;
 	FILE *f;
 
 	(void)state;
-	assert_int_equal(hive_open("../shared/testdata/hives/special", 0, &h, &e), 0);
+	/* Key names with spaces, dots, braces and non-ASCII, by hivexregedit
+	 * (th_path's buffer is reused: one name per call). */
+	char sp[4200], reg[4200];
+
+	snprintf(sp, sizeof(sp), "%s", th_path("special"));
+	snprintf(reg, sizeof(reg), "%s", th_path("special.reg"));
+	th_must("cp '%s' '%s' && printf 'Windows Registry Editor Version 5.00\\n\\n"
+		"[\\\\with space]\\n\\n[\\\\a.b-c{1}]\\n\\n"
+		"[\\\\\\303\\274ml\\303\\244ut]\\n' >'%s' && "
+		"hivexregedit --merge '%s' '%s'", path, sp, reg, sp, reg);
+	assert_int_equal(hive_open(sp, 0, &h, &e), 0);
 	assert_int_equal(hive_root(h, &k), 0);
 	assert_int_equal(hive_children(h, k, name_cb, &n), 0);
 	assert_int_equal(n, 3);
+	assert_int_equal(hive_lookup(h, "WITH SPACE", &k), 0);
 	hive_close(h);
 	/* not a hive / bad checksum */
 	f = fopen(path, "r+");
@@ -272,7 +280,12 @@ static void test_special_and_errors(void **state)
 	fclose(f);
 	assert_int_equal(hive_open(path, 0, &h, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "bad checksum"));
-	assert_int_equal(hive_open("/nonexistent/H", 0, &h, &e), -ENOENT);
+	assert_int_equal(e.code, ERR_CORRUPT);
+	assert_int_equal(e.level, ERR_FATAL);
+	rc = hive_open("/nonexistent/H", 0, &h, &e);
+	assert_int_equal(rc, -ENOENT);
+	assert_int_equal(e.code, ERR_SYSTEM);
+	assert_int_equal(e.errnum, ENOENT);
 }
 
 int main(void)

@@ -1,6 +1,7 @@
-/* test_hive_log.c - replay of an old-format ("DIRT") log, built here from
- * the `minimal` seed (the real HvLE logs are in hive_core.sh): applied when
- * it matches, refused with every file untouched when it does not. */
+/* test_hive_log.c - replay of an old-format ("DIRT") log, built here around
+ * an empty hive from tests/lib/mkhive.py (the real HvLE logs are checked by
+ * hive_core.sh): applied when it matches, refused with every file untouched
+ * and the failure an ERR_REFUSED / ERR_CORRUPT one when it does not. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,25 +13,20 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
 #include "hive.h"
+#include "le.h"
 
-static char dir[64], hpath[128], lpath[160];
+static char hpath[4096], lpath[4096];
 static uint8_t hive[8192];
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v & 0xff, p[1] = v >> 8 & 0xff, p[2] = v >> 16 & 0xff;
-	p[3] = (uint8_t)(v >> 24);
-}
 
 static void fix_sum(uint8_t *b)
 {
 	uint32_t x = 0;
 
 	for (int i = 0; i < 508; i += 4)
-		x ^= (uint32_t)b[i] | (uint32_t)b[i + 1] << 8 |
-		     (uint32_t)b[i + 2] << 16 | (uint32_t)b[i + 3] << 24;
-	put32(b + 508, x);
+		x ^= le_get32(b + i);
+	le_put32(b + 508, x);
 }
 
 static void write_file(const char *p, const void *d, size_t n)
@@ -47,22 +43,23 @@ static void write_file(const char *p, const void *d, size_t n)
 static int setup(void **state)
 {
 	uint8_t log[2048] = { 0 };
-	FILE *f = fopen("../shared/testdata/hives/minimal", "rb");
+	FILE *f;
 
 	(void)state;
+	snprintf(hpath, sizeof(hpath), "%s", th_path("H"));
+	snprintf(lpath, sizeof(lpath), "%s", th_path("H.LOG1"));
+	th_sh("rm -f '%s' '%s'.*", hpath, hpath);
+	th_must("python3 tests/lib/mkhive.py '%s'", hpath);
+	f = fopen(hpath, "rb");
 	assert_non_null(f);
 	assert_int_equal(fread(hive, 1, sizeof(hive), f), sizeof(hive));
 	fclose(f);
-	strcpy(dir, "/tmp/sr-hivelog.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(hpath, sizeof(hpath), "%s/H", dir);
-	snprintf(lpath, sizeof(lpath), "%s/H.LOG1", dir);
-	put32(hive + 4, 300), put32(hive + 8, 299);
+	le_put32(hive + 4, 300), le_put32(hive + 8, 299);
 	memset(hive + 12, 0x11, 8);  /* timestamp the log must match */
 	fix_sum(hive);
 	write_file(hpath, hive, sizeof(hive));
 	memcpy(log, hive, 512);
-	put32(log + 4, 300), put32(log + 8, 300), put32(log + 28, 1);
+	le_put32(log + 4, 300), le_put32(log + 8, 300), le_put32(log + 28, 1);
 	fix_sum(log);
 	memcpy(log + 512, "DIRT", 4);
 	log[516] = 0x01;                        /* page 0 of 8 */
@@ -74,11 +71,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return 0;
 }
 
 static void read_file(const char *p, uint8_t *d, size_t n)
@@ -124,6 +118,8 @@ static void test_mismatch_refused(void **state)
 	assert_int_equal(hive_open(hpath, HIVE_O_WRITE, &h, &e), -EBUSY);
 	assert_non_null(strstr(e.msg, "timestamp"));
 	assert_non_null(strstr(e.msg, "boot Windows once"));
+	assert_int_equal(e.code, ERR_REFUSED);
+	assert_int_equal(e.errnum, EBUSY);
 	read_file(hpath, out, sizeof(out));
 	assert_memory_equal(out, hive, sizeof(hive));
 	read_file(lpath, log2, sizeof(log2));
@@ -132,6 +128,7 @@ static void test_mismatch_refused(void **state)
 	assert_int_equal(hive_open(hpath, 0, &h, &e), 0);
 	assert_false(hive_info(h)->replayed);
 	assert_non_null(strstr(hive_warning(h), "could not be replayed"));
+	assert_int_equal(hive_error(h)->level, ERR_OK);
 	hive_close(h);
 }
 

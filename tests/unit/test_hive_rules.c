@@ -1,7 +1,7 @@
 /* test_hive_rules.c - the pure rule parsers: KeysNotToRestore entries (three
  * forms, absolute prefixes, CurrentControlSet, de-duplication), the
- * FilesNotToBackup entries documented by Microsoft and their matcher, and
- * the three MountedDevices value forms (seed-digest 6.1, 6.3, 8). */
+ * FilesNotToBackup entries Microsoft documents and their matcher, and the
+ * three MountedDevices value forms (where they are specified: HACKING.md). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
