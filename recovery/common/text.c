@@ -197,10 +197,7 @@ void text_name(FILE *f, const char *s)
 	while (*p) {
 		size_t n = text_utf8_len(p);
 
-		if (*p == '\\') {
-			fputs("\\\\", f);
-			p++;
-		} else if (n == 0 || *p < 0x20 || *p == 0x7f) {
+		if (n == 0 || *p < 0x20 || *p == 0x7f) {
 			fprintf(f, "\\x%02x", *p++);
 		} else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
 			/* C1 controls (U+0080..U+009F) drive terminals too. */

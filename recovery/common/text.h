@@ -47,9 +47,11 @@ int text_utf8_to_utf16le(const char *s, size_t n, bool add_nul, uint8_t **out,
  * Unicode; names from a hostile volume need not be). */
 void text_json_str(FILE *f, const char *s);
 /* A name from a volume, a tape or a hive, printed so that it cannot drive
- * the terminal: control bytes, DEL and bytes that are not UTF-8 become
- * \xNN, and a backslash becomes "\\" so the output stays unambiguous.
- * Valid UTF-8 is printed as it is. */
+ * the terminal: control bytes (C0 and C1), DEL and bytes that are not UTF-8
+ * become \xNN; everything else, valid UTF-8 included, is printed as it is.
+ * A backslash is not doubled: Windows and registry paths are full of them
+ * and must stay readable.  The price: a name holding the four characters
+ * "\x01" prints like one holding the byte 0x01; --json output is exact. */
 void text_name(FILE *f, const char *s);
 
 /* Parse a count or size: decimal digits with an optional k, M, G or T
