@@ -21,7 +21,8 @@
 # Data and tools:
 #   need TOOL...              a tool the deps script installs: missing = FAIL
 #   testdata [SUBDIR]         sets $TD to $SYSRECOVER_TESTDATA (default: the
-#       testdata/ of the shared/ directory beside the clone) or SUBDIR of it.
+#       testdata/ of the shared/ directory beside the clone, as an absolute
+#       path; tests/run-all.sh exports the same) or SUBDIR of it.
 #       When it is not there the whole script is one SKIP line and exits 0,
 #       except under SYSRECOVER_REQUIRE_TESTDATA=1 (CI), where it is a FAIL.
 #   loopdev VAR IMG [losetup options]
@@ -84,7 +85,7 @@ need() {
 
 testdata() { # [subdir]
 	_top=$(cd "$(dirname "$0")/../.." && pwd)
-	TD=${SYSRECOVER_TESTDATA:-$_top/../shared/testdata}
+	TD=${SYSRECOVER_TESTDATA:-$(dirname "$_top")/shared/testdata}
 	[ -n "${1:-}" ] && TD=$TD/$1
 	[ -d "$TD" ] && return 0
 	if [ "${SYSRECOVER_REQUIRE_TESTDATA:-}" = 1 ]; then
