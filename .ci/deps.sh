@@ -24,6 +24,8 @@ set -eu
 #   xz-utils gzip zstd tar       test data, kernel modules, tape-image inspection
 #   python3                      tests/fuzz builds its hand-made corrupt seeds with it
 #   ca-certificates              apt download of the test kernel over https mirrors
+#   debian-archive-keyring       tests/vm/fetch-kernel.sh checks the signature of the
+#                                trixie-backports index with it (run.sh refuses without it)
 #   forensics-samples-ntfs forensics-samples-ext4
 #                                real MBR disk images (partition at sector 2048) that
 #                                tests/integration/volumes.sh reads from /usr/share/forensics-samples
@@ -37,7 +39,7 @@ set -eu
 PKGS="libwin-hivex-perl build-essential pkg-config libblkid-dev libext2fs-dev ntfs-3g-dev libhivex-dev
 libarchive-dev libcmocka-dev clang libclang-rt-14-dev qemu-system-x86 busybox-static cpio
 mt-st e2fsprogs ntfs-3g libhivex-bin attr acl xz-utils gzip zstd tar python3
-ca-certificates forensics-samples-ntfs forensics-samples-ext4 fdisk dosfstools
+ca-certificates debian-archive-keyring forensics-samples-ntfs forensics-samples-ext4 fdisk dosfstools
 wimtools libregf-utils"
 
 missing() {

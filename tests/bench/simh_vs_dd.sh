@@ -25,9 +25,13 @@
 # every time).  The last column also gives how long opening the image takes
 # (`tape --read-only IMAGE status`): the image is indexed at open, and that
 # time is part of every sysrecover read.
-# Exit status: 0 when every read-back matched, 1 otherwise.  The goal is a
-# ratio sysrecover/dd of at least 0.80; a lower ratio is reported, not failed.
+# Result lines (tests/lib/check.sh): "PASS read-back-SIZE" when the tape read
+# back is the data byte for byte and every timed command succeeded, a FAIL
+# line otherwise.  Exit status: 0 when every one passed, 1 otherwise.  The
+# goal is a ratio sysrecover/dd of at least 0.80; a lower ratio is reported,
+# not failed.
 set -u
+. "$(dirname "$0")/../lib/check.sh"
 
 SR=${1:?usage: simh_vs_dd.sh SYSRECOVER}
 [ -x "$SR" ] || { echo "bench: $SR is not executable (make)" >&2; exit 2; }
@@ -36,7 +40,7 @@ RSS=${BENCH_RS:-262144 65536 10240}
 REPS=${BENCH_REPS:-5}
 COLD=${BENCH_COLD:-0}
 W=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/simh-bench.XXXXXX") || exit 2
-trap 'rm -rf "$W"' EXIT INT TERM
+trap 'rm -rf "${W:?}"' EXIT INT TERM
 
 # Data, raw copy, tape image and read-back must fit, with some slack.
 avail=$(df -Pk "$W" | awk 'NR == 2 { print int($4 / 1024) }')
@@ -82,8 +86,9 @@ cat "$W/data" > /dev/null  # warm
 echo "bench: ${MB} MiB of random data in $W, ${REPS} runs each, median;" \
      "$([ "$COLD" = 1 ] && echo "caches dropped before each run" || echo "warm page cache")"
 
-ok=0
 tab="$W/table"
+results="$W/results"
+: >"$results"
 printf '%-9s %-6s %10s %14s %8s\n' "record" "op" "dd MB/s" "sysrecover MB/s" "ratio" > "$tab"
 for rs in $RSS; do
 	wd="" ws="" rd="" rsr=""
@@ -105,20 +110,27 @@ for rs in $RSS; do
 	done
 	opm=$(echo "$op" | median)
 	# Correctness: the records read back are the data, byte for byte.
+	kib=$((rs / 1024))
+	if [ $((kib * 1024)) -eq "$rs" ]; then label="${kib}KiB"; else label="${rs}B"; fi
 	rm -f "$W/back"
-	if "$SR" tape --read-only "simh:$W/out.tap" rewind read "$W/back" >/dev/null 2>&1 &&
-	   cmp -s "$W/data" "$W/back"; then
+	if ! rb=$("$SR" tape --read-only "simh:$W/out.tap" rewind read "$W/back" 2>&1); then
+		verdict="READ-BACK FAILED"
+		bad "read-back-$label" "sysrecover read failed: $(printf '%s' "$rb" | tail -n 2 | tr '\n' ' ')" >>"$results"
+	elif cmp -s "$W/data" "$W/back"; then
 		verdict="read-back OK"
 	else
 		verdict="READ-BACK DIFFERS"
-		ok=1
+		bad "read-back-$label" "the records read back differ from the data" >>"$results"
 	fi
 	rm -f "$W/back"
-	case "$wd$ws$rd$rsr" in *fail*) ok=1; verdict="$verdict, a command FAILED";; esac
+	case "$wd$ws$rd$rsr$op" in
+	*fail*)
+		verdict="$verdict, a command FAILED"
+		bad "commands-$label" "a timed command failed (see the bench: lines)" >>"$results" ;;
+	esac
+	case "$verdict" in "read-back OK") ok "read-back-$label" >>"$results" ;; esac
 	wdm=$(echo "$wd" | median) wsm=$(echo "$ws" | median)
 	rdm=$(echo "$rd" | median) rsm=$(echo "$rsr" | median)
-	kib=$((rs / 1024))
-	[ $((kib * 1024)) -eq "$rs" ] && label="${kib}KiB" || label="${rs}B"
 	printf '%-9s %-6s %10s %14s %8s\n' "$label" write "$(mbps $BYTES "$wdm")" \
 		"$(mbps $BYTES "$wsm")" "$(ratio "$wsm" "$wdm")" >> "$tab"
 	printf '%-9s %-6s %10s %14s %8s   %s\n' "$label" read "$(mbps $BYTES "$rdm")" \
@@ -130,6 +142,7 @@ for rs in $RSS; do
 	rm -f "$W/out.raw" "$W/out.tap" "$W/out.tap.state"
 done
 cat "$tab"
+cat "$results"
 echo "bench: ratio = sysrecover MB/s / dd MB/s (goal >= 0.80); MB = 10^6 bytes;" \
      "took $(echo "$start $(now)" | awk '{ printf "%.0f", $2 - $1 }') s"
-exit "$ok"
+finish

@@ -1,6 +1,14 @@
 #!/bin/sh
-# make-corpus.sh SYSRECOVER OUTDIR - seed inputs for fuzz_simh.
+# make-corpus.sh SYSRECOVER OUTDIR [TARGET] - seed inputs for one fuzz target:
+# fuzz_simh (the default), fuzz_hive_rules or fuzz_srd_parse.
 #
+# fuzz_hive_rules: first byte 0 = a KeysNotToRestore entry, 1 = a
+# FilesNotToBackup entry (optionally a TAB and a path to match), 2 = a
+# MountedDevices value; the entries are forms Microsoft documents.
+# fuzz_srd_parse: first byte even = a Windows queue (UTF-16LE, NUL-separated
+# fields), odd = a native one (UTF-8, TAB-separated, one record a line).
+#
+# fuzz_simh:
 # Valid images are written by `sysrecover tape` itself (several records, odd
 # lengths, filemarks, fixed blocks, two partitions); corrupt ones are made by
 # hand (truncated record, disagreeing length words, oversized length, EOM
@@ -10,9 +18,75 @@
 # missing: then only the hand-made seeds are written.
 set -eu
 
-SR=${1:?usage: make-corpus.sh SYSRECOVER OUTDIR}
-OUT=${2:?usage: make-corpus.sh SYSRECOVER OUTDIR}
+SR=${1:?usage: make-corpus.sh SYSRECOVER OUTDIR [TARGET]}
+OUT=${2:?usage: make-corpus.sh SYSRECOVER OUTDIR [TARGET]}
+TARGET=${3:-fuzz_simh}
 mkdir -p "$OUT"
+
+case "$TARGET" in
+fuzz_simh) ;;
+fuzz_hive_rules)
+	python3 - "$OUT" <<'PY'
+import os, struct, sys
+out = sys.argv[1]
+seeds = {}
+kntr = ["MountedDevices\\", "CurrentControlSet\\Services\\*",
+        "CurrentControlSet\\Control\\Session Manager\\PendingFileRenameOperations",
+        "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\*",
+        "hklm\\system\\MountedDevices\\", "  \\Disk\\\\  ", "HKLM\\SYSTEM\\*", ""]
+fntb = ["\\Pagefile.sys", "%Systemroot%\\CSC\\* /s", "\\SIS Common Store\\*.* /s",
+        "%TEMP%\\* /s\t\\Windows\\TEMP\\a\\b.tmp",
+        "C:\\Windows\\system32\\MSDtc\\MSDTC.LOG",
+        "%UserProfile%\\index.dat /s\t\\Users\\x\\index.dat",
+        "\\System Volume Information\\*{3808876B-C176-4e48-B7AE-04046E6CC752} /s",
+        "Temporary Files"]
+for i, e in enumerate(kntr):
+    seeds["kntr%d" % i] = b"\x00" + e.encode()
+for i, e in enumerate(fntb):
+    seeds["fntb%d" % i] = b"\x01" + e.encode()
+seeds["md-gpt"] = b"\x02" + b"DMIO:ID:" + bytes(range(16))
+seeds["md-mbr"] = b"\x02" + struct.pack("<IQ", 0x12345678, 1048576)
+seeds["md-path"] = b"\x02" + "\\??\\SCSI#Disk&Ven_QEMU#{53f56307-b6bf-11d0-94f2-00a0c91efb8b}".encode("utf-16-le")
+seeds["md-short"] = b"\x02" + b"DMIO"
+for name, data in seeds.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+PY
+	echo "make-corpus: $(ls "$OUT" | wc -l) seeds in $OUT"
+	exit 0 ;;
+fuzz_srd_parse)
+	python3 - "$OUT" <<'PY'
+import os, sys
+out = sys.argv[1]
+def win(*fields):
+    return b"\x00" + "".join(f + "\0" for f in fields + ("",)).encode("utf-16-le")
+def native(*lines):
+    return b"\x01" + "".join("\t".join(l) + "\n" for l in lines).encode()
+seeds = {
+    "win-move": win("MoveFile", "\\??\\C:\\a.txt", "\\??\\C:\\b.txt", "NotExecuted"),
+    "win-two": win("MoveFile", "\\??\\C:\\random.bin", "\\??\\C:\\etc\\random.bin", "NotExecuted",
+                   "SetFileShortName", "RANDOM~1.BIN", "\\??\\C:\\etc\\random.bin", "NotExecuted"),
+    "win-delete-done": win("DeleteFile", "Unused", "\\??\\D:\\x", "SC=00000000"),
+    "win-volume": win("MoveFile", "\\??\\Volume{01234567-89ab-cdef-0123-456789abcdef}\\x",
+                      "\\??\\C:\\y", "NotExecuted"),
+    "native-three": native(("MoveFile", "/a", "/b", "NotExecuted"),
+                           ("DeleteFile", "Unused", "/d/x", "NotExecuted"),
+                           ("DeleteFile", "Unused", "/d", "SC=00000032")),
+    "native-shortname": native(("SetFileShortName", "CONFIG~1.TXT", "/etc/config.txt", "NotExecuted")),
+    "native-crlf": b"\x01MoveFile\t/a\t/b\tNotExecuted\r\n",
+    "empty-win": b"\x00",
+    "empty-native": b"\x01",
+}
+for name, data in seeds.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+PY
+	echo "make-corpus: $(ls "$OUT" | wc -l) seeds in $OUT"
+	exit 0 ;;
+*)
+	echo "make-corpus: unknown target $TARGET (fuzz_simh, fuzz_hive_rules or fuzz_srd_parse)" >&2
+	exit 2 ;;
+esac
 W=$(mktemp -d "${TMPDIR:-/tmp}/mkcorpus.XXXXXX")
 trap 'rm -rf "$W"' EXIT INT TERM
 

@@ -21,23 +21,29 @@
 # Data and tools:
 #   need TOOL...              a tool the deps script installs: missing = FAIL
 #   testdata [SUBDIR]         sets $TD to $SYSRECOVER_TESTDATA (default: the
-#       testdata/ of the shared/ directory beside the clone) or SUBDIR of it.
+#       testdata/ of the shared/ directory beside the clone, as an absolute
+#       path; tests/run-all.sh exports the same) or SUBDIR of it.
 #       When it is not there the whole script is one SKIP line and exits 0,
 #       except under SYSRECOVER_REQUIRE_TESTDATA=1 (CI), where it is a FAIL.
 #   loopdev VAR IMG [losetup options]
 #       attach IMG (only an image this test made) and detach it at exit
 #   finish                    the script's exit status: 1 when anything failed
+#   counts                    prints "N passed, N failed, N skipped" (so far)
+# CHECK_PREFIX, when set (e.g. "vm: "), is printed before every result line;
+# tests/run-all.sh accepts such a prefix.
 # Scratch:
 #   workdir NAME gives $w (mktemp -d) and $mnt (a mount point in it); at exit
 #   $mnt is unmounted, the loop devices from loopdev are detached and $w is
 #   removed (KEEP=1 keeps $w).
 
 fails=0
+passes=0
+skips=0
 _loops=
 
-ok() { echo "PASS $1"; }
-bad() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
-skip() { echo "SKIP $1: $2"; }
+ok() { echo "${CHECK_PREFIX:-}PASS $1"; passes=$((passes + 1)); }
+bad() { echo "${CHECK_PREFIX:-}FAIL $1: $2"; fails=$((fails + 1)); }
+skip() { echo "${CHECK_PREFIX:-}SKIP $1: $2"; skips=$((skips + 1)); }
 is() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi; }
 has() { case "$2" in *"$3"*) ok "$1" ;; *) bad "$1" "'$3' not in: $2" ;; esac; }
 
@@ -84,7 +90,7 @@ need() {
 
 testdata() { # [subdir]
 	_top=$(cd "$(dirname "$0")/../.." && pwd)
-	TD=${SYSRECOVER_TESTDATA:-$_top/../shared/testdata}
+	TD=${SYSRECOVER_TESTDATA:-$(dirname "$_top")/shared/testdata}
 	[ -n "${1:-}" ] && TD=$TD/$1
 	[ -d "$TD" ] && return 0
 	if [ "${SYSRECOVER_REQUIRE_TESTDATA:-}" = 1 ]; then
@@ -119,3 +125,4 @@ workdir() {
 }
 
 finish() { [ "$fails" -eq 0 ]; }
+counts() { echo "$passes passed, $fails failed, $skips skipped"; }

@@ -126,18 +126,70 @@ void th_must_(const char *file, int line, const char *fmt, ...)
 		_fail(file, line);
 }
 
+/* The top of the clone: the first directory, going up from the test
+ * binary's own directory (build/tests/ inside the clone) and then from the
+ * current one, that holds tests/lib/check.sh.  "" when there is none. */
+static const char *th_top(void)
+{
+	static char top[4096];
+	static bool done;
+	char p[4096 + 32];
+	struct stat st;
+
+	if (done)
+		return top;
+	done = true;
+	for (int from = 0; from < 2 && !top[0]; from++) {
+		char d[4096];
+		ssize_t n;
+
+		if (from == 0) {
+			n = readlink("/proc/self/exe", d, sizeof(d) - 1);
+			if (n <= 0)
+				continue;
+			d[n] = '\0';
+		} else if (!getcwd(d, sizeof(d))) {
+			continue;
+		}
+		for (;;) {
+			char *slash;
+
+			snprintf(p, sizeof(p), "%s/tests/lib/check.sh", d);
+			if (stat(p, &st) == 0) {
+				snprintf(top, sizeof(top), "%s", d);
+				break;
+			}
+			slash = strrchr(d, '/');
+			if (!slash || slash == d)
+				break;
+			*slash = '\0';
+		}
+	}
+	return top;
+}
+
 const char *th_testdata(const char *rel)
 {
-	static char p[4096];
+	static char p[8192];
 	const char *d = getenv("SYSRECOVER_TESTDATA");
 	const char *req = getenv("SYSRECOVER_REQUIRE_TESTDATA");
 	struct stat st;
 
-	/* Unit tests run from the top of the clone (run-all.sh cds there). */
-	if (d && *d)
+	/* The rule of tests/lib/check.sh and tests/run-all.sh (which exports
+	 * the variable): $SYSRECOVER_TESTDATA, else the testdata/ of the
+	 * shared/ directory beside the clone, found from the binary. */
+	if (d && *d) {
 		snprintf(p, sizeof(p), "%s/%s", d, rel);
-	else
-		snprintf(p, sizeof(p), "../shared/testdata/%s", rel);
+	} else {
+		const char *top = th_top();
+		const char *slash = strrchr(top, '/');
+
+		if (slash)
+			snprintf(p, sizeof(p), "%.*s/shared/testdata/%s",
+				 (int)(slash - top), top, rel);
+		else
+			snprintf(p, sizeof(p), "../shared/testdata/%s", rel);
+	}
 	if (stat(p, &st) == 0)
 		return p;
 	if (req && !strcmp(req, "1"))

@@ -24,10 +24,14 @@ int th_sh_out(char *buf, size_t cap, const char *fmt, ...)
 void th_must_(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* The real test data: $SYSRECOVER_TESTDATA, or the testdata/ of the shared/
- * directory beside the clone.  Returns the path of rel inside it, or NULL
- * when it is absent; under SYSRECOVER_REQUIRE_TESTDATA=1 (CI) absence
- * fails the test instead.  A caller that gets NULL calls skip(). */
+/* The real test data: $SYSRECOVER_TESTDATA (tests/run-all.sh exports it as
+ * an absolute path when it is unset), or else the testdata/ of the shared/
+ * directory beside the clone, whose top is found by going up from the test
+ * binary (then from the current directory) to the directory holding
+ * tests/lib/check.sh: the same rule as tests/lib/check.sh's testdata, so
+ * both agree whatever the current directory.  Returns the path of rel
+ * inside it, or NULL when it is absent; under SYSRECOVER_REQUIRE_TESTDATA=1
+ * (CI) absence fails the test instead.  A caller that gets NULL calls skip(). */
 const char *th_testdata(const char *rel);
 
 #endif

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
+#include "le.h"
 #include "tape.h"
 
 struct img {
@@ -25,13 +27,13 @@ struct img {
 	size_t n;
 };
 
-static char dir[64], path[128];
+static char dir[4096], path[4200];
 static uint8_t rbuf[1 << 16];
 
 static void le32(struct img *m, uint32_t v)
 {
-	for (int i = 0; i < 4; i++)
-		m->b[m->n++] = (uint8_t)(v >> (8 * i));
+	le_put32(m->b + m->n, v);
+	m->n += 4;
 }
 
 /* One SIMH record: length, data (byte i = seed + i), pad to even, length. */
@@ -97,8 +99,9 @@ static void expect_mark(struct tape *t, enum tape_rd want)
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/sr-simh-XXXXXX");
-	if (!mkdtemp(dir))
+	/* a fresh directory per test in the binary's scratch directory */
+	snprintf(dir, sizeof(dir), "%s", th_path("simh"));
+	if (mkdir(dir, 0700) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/t.tap", dir);
 	return 0;
@@ -106,11 +109,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return th_sh("rm -rf '%s'", dir) == 0 ? 0 : -1;
 }
 
 /* Our writer produces exactly the standard SIMH bytes. */
@@ -297,7 +297,7 @@ static void t_write_after_trailing_gap(void **state)
  * answer. */
 static void t_kept_index(void **state)
 {
-	char ip[160];
+	char ip[4300];
 	struct stat sb;
 	struct img m;
 	struct tape *t = open_img(false);
@@ -383,7 +383,7 @@ static void t_read_only_and_busy(void **state)
 {
 	struct tape *t, *t2 = NULL;
 	struct stat sb;
-	char sp[160];
+	char sp[4300];
 
 	struct tape_vopts vo;
 
@@ -408,7 +408,7 @@ static void t_partition_file(void **state)
 {
 	struct tape *t = open_img(false);
 	struct stat sb;
-	char p1[160];
+	char p1[4300];
 
 	(void)state;
 	snprintf(p1, sizeof(p1), "%s.p1", path);
@@ -427,7 +427,7 @@ static void t_partition_file(void **state)
 static void t_open_names(void **state)
 {
 	struct tape *t = NULL;
-	char name[160];
+	char name[4300];
 
 	(void)state;
 	assert_int_equal(tape_open("mem:", NULL, &t), 0);

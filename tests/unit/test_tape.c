@@ -19,14 +19,15 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
 #include "tape.h"
 
 #define BIG (1u << 20)
 
 struct fx {
 	const char *kind;        /* "mem" or "simh" */
-	char dir[64];
-	char path[128];
+	char dir[4096];
+	char path[4200];
 	struct tape *t;
 	struct tape_vopts vo;
 	uint8_t *buf;
@@ -57,8 +58,9 @@ static int setup(void **state)
 {
 	struct fx *f = *state;
 
-	strcpy(f->dir, "/tmp/sr-unit-XXXXXX");
-	if (!mkdtemp(f->dir))
+	/* one directory per backend in the binary's scratch directory */
+	snprintf(f->dir, sizeof(f->dir), "%s", th_path(f->kind));
+	if (mkdir(f->dir, 0700) != 0)
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/t.tap", f->dir);
 	tape_vopts_init(&f->vo);
@@ -70,19 +72,17 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[200];
 
 	tape_close(f->t);
 	f->t = NULL;
 	free(f->buf);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return th_sh("rm -rf '%s'", f->dir) == 0 ? 0 : -1;
 }
 
 /* A new empty medium with the options in f->vo. */
 static void fresh(struct fx *f)
 {
-	char side[160];
+	char side[4300];
 
 	tape_close(f->t);
 	f->t = NULL;

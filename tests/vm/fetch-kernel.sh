@@ -1,6 +1,6 @@
 #!/bin/bash
 # fetch-kernel.sh — fetch and cache a Linux kernel (>= 6.16) with the SCSI tape
-# test modules for the QEMU VM tests (DESIGN.md §6).
+# test modules for the QEMU VM tests (tests/vm/README.md).
 #
 # Usage: tests/vm/fetch-kernel.sh [EXTRA_MODULE...]
 #

@@ -74,7 +74,8 @@ sr() {
     SR_RC=$?
     cat $T/sr.err >> $T/sr.out
 }
-mtc() { timeout 20 $MT -f $DEV "$@" > $T/mt.out 2>&1; }
+# mtc ARGS: run mt-st; output in $T/mt.out, exit code in MT_RC
+mtc() { timeout 20 $MT -f $DEV "$@" > $T/mt.out 2>&1; MT_RC=$?; return $MT_RC; }
 
 # parse mt-style status text (file $1) into ${2}_FILE _BLOCK _PART _BS _FLAGS
 # shellcheck disable=SC2034  # f b p bs fl are used through eval
@@ -97,8 +98,14 @@ parse_status() {
 mt_status() { mtc status; cp $T/mt.out $T/mtstat.out; parse_status $T/mtstat.out MT; }
 mt_tell() { mtc tell; MT_TELL=$(grep -o 'At block -\{0,1\}[0-9]*' $T/mt.out | sed 's/At block //'); }
 
-# read one block with dd; TAG = its first 4 bytes ("" for a filemark / EOD / error)
-read_tag() { TAG=$(timeout 20 dd if=$DEV bs=65536 count=1 2>/dev/null | head -c 4); }
+# read one block with dd; TAG = its first 4 bytes ("" for a filemark / EOD / error),
+# TAG_RC = dd's exit code (0 for a block and for a filemark, not for an error)
+read_tag() {
+    rm -f $T/blk
+    timeout 20 dd if=$DEV of=$T/blk bs=65536 count=1 2>/dev/null
+    TAG_RC=$?
+    TAG=$(head -c 4 $T/blk 2>/dev/null)
+}
 
 has_flag() { case " $2 " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -126,6 +133,13 @@ expect_tell() { # NAME N
 expect_tag() { # NAME WANT: reads one block
     read_tag
     expect_eq "$1" "$TAG" "$2"
+}
+# the next read meets a filemark: dd reads nothing AND succeeds (an I/O
+# error also reads nothing, and must not pass for a filemark)
+expect_filemark() { # NAME
+    read_tag
+    if [ "$TAG_RC" = 0 ] && [ -z "$TAG" ]; then pass "$1"
+    else fail "$1" "dd exit $TAG_RC, read '$TAG'; want a filemark (exit 0, no data)"; fi
 }
 # `sysrecover tape DEV status` must agree with `mt status` on every field
 expect_status_agrees() { # NAME
@@ -252,7 +266,7 @@ verbs() {
     expect_tell   $V/bsf/tell 6
     mt_status;    expect_eq $V/bsf/file "$MT_FILE" 1
     expect_status_agrees $V/status/after-bsf
-    read_tag;     expect_eq $V/bsf/reads-filemark "$TAG" ""
+    expect_filemark $V/bsf/reads-filemark
     expect_pos    $V/bsf/after-filemark 2 0
 
     # eod
@@ -299,7 +313,7 @@ verbs() {
     expect_tell   $V/weof/eod-after 14
     mtc rewind
     sr fsf 4;     expect_rc0 $V/weof/fsf-into-new-file
-    read_tag;     expect_eq $V/weof/new-file-empty "$TAG" ""
+    expect_filemark $V/weof/new-file-empty
 
     # weof in the middle truncates: rewind, fsr 1, weof 1 -> A000 | FM | EOD
     mtc rewind; mtc fsr 1
@@ -347,7 +361,9 @@ verbs() {
     sr unload;    expect_rc0 $V/unload/exit
     # a fresh open of an unloaded drive: st reports neither ONLINE nor BOT
     mt_status
-    if has_flag ONLINE "$MT_FLAGS"; then
+    if [ "$MT_RC" != 0 ]; then
+        fail $V/unload/offline "mt status failed (exit $MT_RC): $(head -c 200 $T/mtstat.out | tr '\n' ' ')"
+    elif has_flag ONLINE "$MT_FLAGS"; then
         fail $V/unload/offline "mt status flags '$MT_FLAGS' still show ONLINE"
     else pass $V/unload/offline; fi
     sr load;      expect_rc0 $V/load/exit
