@@ -1,4 +1,4 @@
-# sysrecover - offline recovery environment.  See README.md and DESIGN.md.
+# sysrecover - offline recovery environment.  See README.md and HACKING.md.
 #
 #   make               build build/sysrecover
 #   make check         unit (cmocka), sanitizer (ASan+UBSan), integration and VM tests
@@ -30,7 +30,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
 	     -Itape -Irecovery/common -Irecovery/fs -Irecovery/hive -Isrdelayed -Irecovery/cli $(PKG_CFLAGS)
 
 # libntfs-3g's headers test HAVE_* macros from a config.h it does not ship;
-# these mirror its own configure on Debian (libraries-and-peers.md 5.1).
+# these mirror what its own configure defines on Debian (libntfs-3g 2022.10).
 NTFS_DEFS = -DHAVE_STDINT_H -DHAVE_SYS_TYPES_H -DHAVE_ENDIAN_H -DHAVE_BYTESWAP_H \
 	    -DHAVE_SYS_PARAM_H -DHAVE_FFS -DHAVE_DAEMON -DHAVE_STRSEP -DHAVE_SETXATTR \
 	    -DHAVE_CLOCK_GETTIME -DHAVE_STDIO_H -DHAVE_STDLIB_H -DHAVE_STRING_H \
@@ -125,7 +125,7 @@ fuzz:
 
 FUZZ_SECONDS ?= 60
 fuzz-run: all fuzz
-	@sh tests/fuzz/run.sh $(B)/fuzz/fuzz_simh $(FUZZ_SECONDS)
+	@sh tests/fuzz/run.sh --all $(B)/fuzz $(FUZZ_SECONDS)
 
 bench: all
 	@sh tests/bench/simh_vs_dd.sh $(B)/sysrecover

@@ -12,22 +12,6 @@ workdir fscli
 need mke2fs e2fsck debugfs mkntfs ntfsls ntfscat ntfs-3g getfattr
 M=$mnt
 
-# exits NAME CODE PATTERN CMD...: CMD exits with CODE and says PATTERN
-# (grep -E, stdout and stderr), so that a crash or a usage error is not
-# taken for the failure the check wants.
-exits() {
-	_n=$1 _want=$2 _p=$3; shift 3
-	_o=$("$@" 2>&1)
-	_rc=$?
-	if [ "$_rc" -ne "$_want" ]; then
-		bad "$_n" "'$*' exited $_rc, want $_want: $(printf '%s' "$_o" | tail -n 3 | tr '\n' ' ')"
-	elif printf '%s\n' "$_o" | grep -qE -- "$_p"; then
-		ok "$_n"
-	else
-		bad "$_n" "'$*' did not say /$_p/: $(printf '%s' "$_o" | tail -n 3 | tr '\n' ' ')"
-	fi
-}
-
 head -c 300000 /dev/urandom >"$w/data"
 chmod 0604 "$w/data"
 touch -d '2010-06-07 08:09:10.5' "$w/data"

@@ -15,6 +15,10 @@
 #       "the tool finds nothing there": a checker that fails for another
 #       reason (not installed, crashed, wrong arguments) does not say
 #       PATTERN, so the check fails instead of passing by accident.
+#   exits NAME CODE PATTERN CMD...
+#       CMD exits with exactly CODE and says PATTERN (grep -E, stdout and
+#       stderr together), so a crash or a usage error is never taken for the
+#       failure a check wants.
 #   out VAR CMD...            VAR=stdout of CMD; returns CMD's status, and a
 #       failing CMD is a FAIL line of its own, so a check that reads VAR
 #       never passes on the output of a tool that failed.
@@ -65,6 +69,19 @@ refuses() { # name pattern cmd...
 	fi
 }
 
+exits() { # name code pattern cmd...
+	_n=$1 _want=$2 _p=$3; shift 3
+	_o=$("$@" 2>&1)
+	_rc=$?
+	if [ "$_rc" -ne "$_want" ]; then
+		bad "$_n" "'$*' exited $_rc, want $_want: $(printf '%s' "$_o" | tail -n 3 | tr '\n' ' ')"
+	elif printf '%s\n' "$_o" | grep -qE -- "$_p"; then
+		ok "$_n"
+	else
+		bad "$_n" "'$*' did not say /$_p/: $(printf '%s' "$_o" | tail -n 3 | tr '\n' ' ')"
+	fi
+}
+
 out() { # var cmd...
 	_v=$1; shift
 	_e=$(mktemp)
@@ -98,7 +115,9 @@ testdata() { # [subdir]
 		exit 1
 	fi
 	skip "$(basename "$0" .sh)" "real test data not found at $TD (set SYSRECOVER_TESTDATA)"
-	exit 0
+	# What ran before the skip still counts: a FAIL there fails the script.
+	finish
+	exit
 }
 
 loopdev() { # var img [options]

@@ -282,7 +282,7 @@ static void test_special_and_errors(void **state)
 	assert_non_null(strstr(e.msg, "bad checksum"));
 	assert_int_equal(e.code, ERR_CORRUPT);
 	assert_int_equal(e.level, ERR_FATAL);
-	rc = hive_open("/nonexistent/H", 0, &h, &e);
+	rc = hive_open(th_path("missing/H"), 0, &h, &e);
 	assert_int_equal(rc, -ENOENT);
 	assert_int_equal(e.code, ERR_SYSTEM);
 	assert_int_equal(e.errnum, ENOENT);
