@@ -131,6 +131,22 @@ static const char *ext_strerror(errcode_t code)
 	return "unknown libext2fs error";
 }
 
+/* What kind of failure a library code is: the codes without an errno of
+ * their own (bad checksums, bad block numbers, ...), a bad magic and a short
+ * read say the volume is damaged; multi-mount protection is a refusal. */
+static enum err_code ext_code(errcode_t code)
+{
+	int err = ext_errno(code);
+
+	if (code > 0 && code < 4096)
+		return ERR_SYSTEM;
+	if (code == EXT2_ET_MMP_FAILED || code == EXT2_ET_MMP_FSCK_ON)
+		return ERR_REFUSED;
+	if (err == -EIO || err == -EUCLEAN || code == EXT2_ET_BAD_MAGIC)
+		return ERR_CORRUPT;
+	return ERR_SYSTEM;
+}
+
 /* "cannot VERB 'PATH' on NAME: strerror (library text)". */
 static int ext_fail(struct fs *fs, errcode_t code, const char *verb,
 		    const char *path)
@@ -139,16 +155,18 @@ static int ext_fail(struct fs *fs, errcode_t code, const char *verb,
 
 	if (code > 0 && code < 4096)
 		return fs_fail_op(fs, err, verb, path);
-	return fs_fail(fs, err, "cannot %s '%s' on %s: %s (%s)", verb, path,
-		       fs->name, strerror(-err), ext_strerror(code));
+	return err_setc(&fs->err, ERR_FATAL, ext_code(code), err,
+			"cannot %s '%s' on %s: %s (%s)", verb, path, fs->name,
+			strerror(-err), ext_strerror(code));
 }
 
 static int ext_fail_open(struct fs *fs, errcode_t code)
 {
 	int err = ext_errno(code);
 
-	return fs_fail(fs, err, "cannot open %s: %s (%s)", fs->name,
-		       strerror(-err), ext_strerror(code));
+	return err_setc(&fs->err, ERR_FATAL, ext_code(code), err,
+			"cannot open %s: %s (%s)", fs->name, strerror(-err),
+			ext_strerror(code));
 }
 
 /* ---- inodes ---------------------------------------------------------------- */
@@ -832,8 +850,9 @@ static int ext_state(const struct fs_target *tg, enum fs_state *st,
 	int rc = ext_read_super(tg, &sb);
 
 	if (rc <= 0)
-		return fs_err_set(err, rc ? rc : -EINVAL, "%s: %s", tg->file,
-				  rc ? strerror(-rc) : "no ext2/3/4 superblock");
+		return rc ? err_set(err, rc, "%s: %s", tg->file, strerror(-rc))
+			  : err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL,
+				     "%s: no ext2/3/4 superblock", tg->file);
 	*st = ext_sb_state(&sb);
 	return 0;
 }
@@ -845,7 +864,7 @@ static int ext_replay(struct fs *fs, const struct fs_target *tg)
 	pid_t pid;
 
 	if (tg->offset)
-		return fs_fail(fs, -EBUSY, "%s: the journal needs recovery, and"
+		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "%s: the journal needs recovery, and"
 			       " e2fsck cannot replay it inside an image (at byte"
 			       " %llu): attach the partition with 'losetup -o %llu"
 			       " -f --show %s' and open the loop device", fs->name,
@@ -853,7 +872,7 @@ static int ext_replay(struct fs *fs, const struct fs_target *tg)
 			       (unsigned long long)tg->offset, tg->file);
 	pid = fork();
 	if (pid < 0)
-		return fs_fail(fs, -errno, "cannot run e2fsck: %s", strerror(errno));
+		return err_set(&fs->err, -errno, "cannot run e2fsck: %s", strerror(errno));
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDWR);
 
@@ -868,7 +887,7 @@ static int ext_replay(struct fs *fs, const struct fs_target *tg)
 	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) >= 4)
-		return fs_fail(fs, -EIO, "%s: 'e2fsck -E journal_only -y %s' failed"
+		return err_set(&fs->err, -EIO, "%s: 'e2fsck -E journal_only -y %s' failed"
 			       " (exit status %d): run e2fsck by hand", fs->name,
 			       tg->file, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	return 0;
@@ -902,7 +921,7 @@ static int ext_check_size(struct fs *fs, const struct fs_target *tg,
 		have = blocks > tg->offset ? blocks - tg->offset : 0;
 	if (!have || have >= need)
 		return 1;
-	return fs_fail(fs, -EIO, "%s is truncated: the filesystem is %llu bytes but"
+	return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EIO, "%s is truncated: the filesystem is %llu bytes but"
 		       " only %llu are there; copy the whole volume, or open it"
 		       " read-only to salvage what is left", fs->name,
 		       (unsigned long long)need, (unsigned long long)have);
@@ -919,7 +938,7 @@ static int ext_check_rw(struct fs *fs, const struct fs_target *tg,
 	int rc = 1;
 
 	if (fs_is_mounted(tg->file))
-		return fs_fail(fs, -EBUSY, "%s is mounted: unmount it first (the"
+		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "%s is mounted: unmount it first (the"
 			       " kernel and this tool would both write to it)",
 			       fs->name);
 	for (int pass = 0; rc == 1 && pass < 2; pass++) {
@@ -934,18 +953,20 @@ static int ext_check_rw(struct fs *fs, const struct fs_target *tg,
 		    (flags & FS_O_REPLAY_JOURNAL))
 			rc = ext_replay(fs, tg) ? -EBUSY : 1;
 		else if (st == FS_STATE_NEEDS_RECOVERY)
-			rc = fs_fail(fs, -EBUSY, "%s: the journal needs recovery (it"
+			rc = err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "%s: the journal needs recovery (it"
 				     " was not cleanly unmounted): replay it with"
 				     " --replay-journal or 'e2fsck -E journal_only"
 				     " %s', then try again", fs->name, tg->file);
 		else if (st == FS_STATE_ERRORS)
-			rc = fs_fail(fs, -EUCLEAN, "%s has errors or was not"
+			rc = err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EUCLEAN, "%s has errors or was not"
 				     " cleanly unmounted: check it with 'e2fsck -f"
 				     " %s' first", fs->name, tg->file);
 		else
 			break;
 	}
-	return rc < 0 && fs->err[0] == 0 ? fs_fail(fs, rc, "%s: refused", fs->name) : rc;
+	if (rc < 0 && !fs->err.msg[0])
+		err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, rc, "%s: refused", fs->name);
+	return rc;
 }
 
 static int ext_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
@@ -955,13 +976,13 @@ static int ext_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
 	int rc;
 
 	if (!p)
-		return fs_fail(fs, -ENOMEM, "out of memory");
+		return err_set(&fs->err, -ENOMEM, "out of memory");
 	if ((flags & FS_O_RDWR) && (rc = ext_check_rw(fs, tg, flags)) < 0)
 		goto out;
 	e = ext_open_lib(tg, (flags & FS_O_RDWR) ?
 			 EXT2_FLAG_RW | EXT2_FLAG_EXCLUSIVE : 0, &p->fs);
 	if (e == EBUSY) {
-		rc = fs_fail(fs, -EBUSY, "%s is in use (mounted or open elsewhere):"
+		rc = err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "%s is in use (mounted or open elsewhere):"
 			     " unmount or close it first", fs->name);
 		goto out;
 	}
@@ -1179,11 +1200,11 @@ static int ext_mknod(struct fs *fs, const char *path, uint32_t mode,
 	errcode_t e;
 
 	if (t != S_IFCHR && t != S_IFBLK && t != S_IFIFO && t != S_IFSOCK)
-		return fs_fail(fs, -EINVAL, "cannot create device node '%s' on %s:"
+		return err_set(&fs->err, -EINVAL, "cannot create device node '%s' on %s:"
 			       " mode %o is not a device, fifo or socket", path,
 			       fs->name, mode);
 	if (major > 0xfff || minor > 0xfffff)
-		return fs_fail(fs, -EINVAL, "cannot create device node '%s' on %s:"
+		return err_set(&fs->err, -EINVAL, "cannot create device node '%s' on %s:"
 			       " device %u:%u does not fit in 12:20 bits", path,
 			       fs->name, major, minor);
 	e = ext_make_node(P(fs), path, mode & (S_IFMT | 07777), major, minor);
@@ -1247,7 +1268,7 @@ static int ext_symlink(struct fs *fs, const char *path, const char *target)
 	errcode_t e;
 
 	if (!target[0] || strlen(target) >= p->fs->blocksize)
-		return fs_fail(fs, -ENAMETOOLONG, "cannot create symlink '%s' on %s:"
+		return err_set(&fs->err, -ENAMETOOLONG, "cannot create symlink '%s' on %s:"
 			       " the target must be 1 to %u bytes", path, fs->name,
 			       p->fs->blocksize - 1);
 	e = ext_new_name(p, path, &dir, &base);
@@ -1341,7 +1362,7 @@ static int ext_link(struct fs *fs, const char *existing, const char *newpath)
 		e = ext_iwrite(p, ino, &in);
 	}
 	if (e)
-		return fs_fail(fs, ext_errno(e), "cannot link '%s' to '%s' on %s: %s"
+		return err_set(&fs->err, ext_errno(e), "cannot link '%s' to '%s' on %s: %s"
 			       " (%s)", newpath, existing, fs->name,
 			       strerror(-ext_errno(e)), ext_strerror(e));
 	return 0;
@@ -1539,7 +1560,7 @@ static int ext_rename(struct fs *fs, const char *from, const char *to,
 	if (!e && tino != fino)
 		e = ext_rename2(p, fdir, fname, fino, tdir, tname, tino);
 	if (e)
-		return fs_fail(fs, ext_errno(e), "cannot rename '%s' to '%s' on %s:"
+		return err_set(&fs->err, ext_errno(e), "cannot rename '%s' to '%s' on %s:"
 			       " %s (%s)", from, to, fs->name,
 			       strerror(-ext_errno(e)), ext_strerror(e));
 	return 0;
@@ -1690,7 +1711,7 @@ static ssize_t ext_xattr_get(struct fs *fs, const char *path, const char *name,
 		memcpy(buf, val, len);
 	ext2fs_free_mem(&val);
 	if (e == EXT2_ET_EA_KEY_NOT_FOUND)
-		return fs_fail(fs, -ENODATA, "'%s' on %s has no extended attribute"
+		return err_set(&fs->err, -ENODATA, "'%s' on %s has no extended attribute"
 			       " '%s'", path, fs->name, name);
 	return e ? ext_fail(fs, e, "read extended attribute of", path) : (ssize_t)len;
 }
@@ -1729,7 +1750,7 @@ static int ext_xattr_remove(struct fs *fs, const char *path, const char *name)
 	}
 	ext2fs_free_mem(&val);
 	if (e == EXT2_ET_EA_KEY_NOT_FOUND)
-		return fs_fail(fs, -ENODATA, "'%s' on %s has no extended attribute"
+		return err_set(&fs->err, -ENODATA, "'%s' on %s has no extended attribute"
 			       " '%s'", path, fs->name, name);
 	return e ? ext_fail(fs, e, "remove extended attribute of", path) : 0;
 }
@@ -1772,11 +1793,7 @@ static int ext_file_open(struct fs_file *ff, const char *path, const char *strea
 
 static int ext_file_err(struct fs_file *ff, errcode_t e, const char *verb)
 {
-	struct ext_file *f = ff->priv;
-	char what[32];
-
-	snprintf(what, sizeof(what), "inode %u", f ? f->ino : 0);
-	return ext_fail(ff->fs, e, verb, what);
+	return ext_fail(ff->fs, e, verb, ff->path);
 }
 
 static ssize_t ext_file_pread(struct fs_file *ff, void *buf, size_t len, uint64_t off)

@@ -430,6 +430,16 @@ static int ntfs_probe(const struct fs_target *tg)
 	return n == (ssize_t)sizeof(bs) && !memcmp(bs + 3, "NTFS    ", 8);
 }
 
+/* What kind of failure a mount errno is (libntfs-3g says it through errno). */
+static enum err_code mount_code(int e)
+{
+	if (e == EINVAL || e == EIO)
+		return ERR_CORRUPT;
+	if (e == EBUSY || e == EPERM)
+		return ERR_REFUSED;
+	return ERR_SYSTEM;
+}
+
 static int ntfs_state(const struct fs_target *tg, enum fs_state *st,
 		      struct err *err)
 {
@@ -440,13 +450,14 @@ static int ntfs_state(const struct fs_target *tg, enum fs_state *st,
 	if (!vol) {
 		int e = errno;
 
-		return fs_err_set(err, -e, "cannot read NTFS volume %s: %s",
-				  tg->file, mount_why(e));
+		return err_setc(err, ERR_FATAL, mount_code(e), -e,
+				"cannot read NTFS volume %s: %s", tg->file,
+				mount_why(e));
 	}
 	rc = volume_state(vol, st);
 	ntfs_umount(vol, FALSE);
 	if (rc < 0)
-		return fs_err_set(err, rc, "cannot read the state of NTFS volume "
+		return err_set(err, rc, "cannot read the state of NTFS volume "
 				  "%s: %s", tg->file, strerror(-rc));
 	return 0;
 }
@@ -462,16 +473,18 @@ static int refuse_rw(struct fs *fs, const struct fs_target *tg)
 
 	if (fs_is_mounted(tg->file) ||
 	    (ntfs_check_if_mounted(tg->file, &mf) == 0 && (mf & NTFS_MF_MOUNTED)))
-		return fs_fail(fs, -EBUSY, "refusing to open %s read-write: it is "
+		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "refusing to open %s read-write: it is "
 			       "mounted; unmount it first", fs->name);
 	rc = ntfs_state(tg, &st, &err);
-	if (rc < 0)
-		return fs_fail(fs, rc, "%s", err.msg);
+	if (rc < 0) {
+		err_copy(&fs->err, &err);
+		return rc;
+	}
 	if (st == FS_STATE_HIBERNATED)
-		return fs_fail(fs, -EPERM, "refusing to open %s read-write: %s",
+		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EPERM, "refusing to open %s read-write: %s",
 			       fs->name, mount_why(EPERM));
 	if (st == FS_STATE_DIRTY)
-		return fs_fail(fs, -EUCLEAN, "refusing to open %s read-write: the "
+		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EUCLEAN, "refusing to open %s read-write: the "
 			       "NTFS volume was not cleanly unmounted (dirty flag or "
 			       "unclean $LogFile); boot Windows and run chkdsk /f, "
 			       "then shut down fully", fs->name);
@@ -485,14 +498,17 @@ static int ntfs_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
 	int rc;
 
 	if (!p)
-		return fs_fail(fs, -ENOMEM, "out of memory");
+		return err_set(&fs->err, -ENOMEM, "out of memory");
 	rc = rw ? refuse_rw(fs, tg) : 0;
 	if (rc < 0)
 		goto out;
 	p->vol = mount_range(tg, &p->range, rw ? NTFS_MNT_EXCLUSIVE : NTFS_MNT_RDONLY);
 	if (!p->vol) {
-		rc = fs_fail(fs, -errno, "cannot open NTFS volume %s: %s", fs->name,
-			     mount_why(errno));
+		int e = errno;
+
+		rc = err_setc(&fs->err, ERR_FATAL, mount_code(e), -e,
+			      "cannot open NTFS volume %s: %s", fs->name,
+			      mount_why(e));
 		goto out;
 	}
 	/* ntfs_device_mount opened $Secure already (ntfs_open_secure), and
@@ -515,7 +531,7 @@ static int ntfs_close(struct fs *fs)
 	ntfs_destroy_security_context(&p->scx);
 	errno = 0;
 	if (ntfs_umount(p->vol, FALSE) < 0)
-		rc = fs_fail(fs, errno_or(EIO), "cannot close NTFS volume %s: %s",
+		rc = err_set(&fs->err, errno_or(EIO), "cannot close NTFS volume %s: %s",
 			     fs->name, strerror(errno ? errno : EIO));
 	free(p);
 	return rc;
@@ -526,7 +542,7 @@ static int ntfs_sync(struct fs *fs)
 	struct ntfs_device *dev = P(fs)->vol->dev;
 
 	if (dev->d_ops->sync(dev) < 0)
-		return fs_fail(fs, -errno, "cannot sync %s: %s", fs->name,
+		return err_set(&fs->err, -errno, "cannot sync %s: %s", fs->name,
 			       strerror(errno));
 	return 0;
 }
@@ -562,7 +578,7 @@ static bool is_dir(ntfs_inode *ni)
 static int refuse_system(struct fs *fs, ntfs_inode *ni, const char *path)
 {
 	if (ni->mft_no < FILE_first_user && ni->mft_no != FILE_root)
-		return fs_fail(fs, -EPERM, "cannot change '%s' on %s: it is an NTFS "
+		return err_set(&fs->err, -EPERM, "cannot change '%s' on %s: it is an NTFS "
 			       "system file", path, fs->name);
 	return 0;
 }
@@ -574,12 +590,12 @@ static int to_ucs(struct fs *fs, const char *name, ntfschar **u)
 	*u = NULL;
 	len = ntfs_mbstoucs(name, u);
 	if (len < 0)
-		return fs_fail(fs, -EILSEQ, "cannot use name '%s' on %s: not valid "
+		return err_set(&fs->err, -EILSEQ, "cannot use name '%s' on %s: not valid "
 			       "in the current character set", name, fs->name);
 	if (len > NTFS_MAX_NAME_LEN) {
 		free(*u);
 		*u = NULL;
-		return fs_fail(fs, -ENAMETOOLONG, "name '%s' is longer than 255 "
+		return err_set(&fs->err, -ENAMETOOLONG, "name '%s' is longer than 255 "
 			       "UTF-16 units", name);
 	}
 	return len;
@@ -613,7 +629,7 @@ static int parent_open(struct fs *fs, const char *path, int must_exist,
 
 	*pa = (struct parent){ .mref = (u64)-1 };
 	if (!*leaf)
-		return fs_fail(fs, -EBUSY, "cannot change the root of %s", fs->name);
+		return err_set(&fs->err, -EBUSY, "cannot change the root of %s", fs->name);
 	rc = open_path(fs, dir, &pa->dir);
 	if (rc < 0)
 		goto out;
@@ -832,7 +848,7 @@ static int rd_visit(struct fs *fs, struct rd_ent *e, fs_dir_cb cb, void *arg)
 	errno = 0;
 	ni = ntfs_inode_open(P(fs)->vol, e->mref);
 	if (!ni)
-		return fs_fail(fs, errno_or(EIO), "cannot read '%s' (inode %llu) "
+		return err_set(&fs->err, errno_or(EIO), "cannot read '%s' (inode %llu) "
 			       "on %s: %s", e->name, (unsigned long long)e->mref,
 			       fs->name, strerror(errno ? errno : EIO));
 	fill_stat(ni, &st, P(fs)->vol->efs_raw);
@@ -1161,7 +1177,7 @@ static int rename_short_ok(struct fs *fs, struct rename_op *op)
 	rc = short_name_free(fs, d, op->shortname, op->src.mft_no);
 	ntfs_inode_close(d);
 	if (rc == -EEXIST)
-		rc = fs_fail(fs, rc, "cannot rename '%s' to '%s' on %s: its short "
+		rc = err_set(&fs->err, rc, "cannot rename '%s' to '%s' on %s: its short "
 			     "name %s is taken in the target directory", op->from,
 			     op->to, fs->name, op->shortname);
 	return rc;
@@ -1285,7 +1301,7 @@ static int short_name_check(struct fs *fs, const char *path, const char *name,
 		up[i] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
 	}
 	if (why)
-		return fs_fail(fs, -EINVAL, "cannot set short name '%s' on '%s': %s",
+		return err_set(&fs->err, -EINVAL, "cannot set short name '%s' on '%s': %s",
 			       name, path, why);
 	up[len] = 0;
 	return 0;
@@ -1326,7 +1342,7 @@ static int set_short(struct fs *fs, const char *path, const char *up)
 		return rc;
 	rc = short_name_free(fs, pa.dir, up, MREF(pa.mref));
 	if (rc == -EEXIST)
-		rc = fs_fail(fs, rc, "cannot set short name '%s' on '%s': another "
+		rc = err_set(&fs->err, rc, "cannot set short name '%s' on '%s': another "
 			     "name in %s already is (or abbreviates to) it", up,
 			     path, fs->name);
 	ni = rc < 0 ? NULL : ntfs_inode_open(P(fs)->vol, MREF(pa.mref));
@@ -1341,7 +1357,7 @@ static int set_short(struct fs *fs, const char *path, const char *up)
 	if (rc < 0)
 		rc = lib_err(rc);
 	if (rc == -EINVAL)
-		rc = fs_fail(fs, rc, "cannot set short name '%s' on '%s': the "
+		rc = err_set(&fs->err, rc, "cannot set short name '%s' on '%s': the "
 			     "long name is not a valid Windows name", up, path);
 out:
 	parent_done(&pa);
@@ -1514,7 +1530,7 @@ static int ntfs_xattr_set_op(struct fs *fs, const char *path, const char *name,
 		char nm[16];
 
 		if (len == 0 || len > 12)
-			return fs_fail(fs, -EINVAL, "cannot set short name on '%s': "
+			return err_set(&fs->err, -EINVAL, "cannot set short name on '%s': "
 				       "it must have 1 to 12 characters", path);
 		memcpy(nm, val, len);
 		nm[len] = 0;
@@ -1757,9 +1773,7 @@ static int fattr_close(struct fattr *fa, int rc)
 
 static int file_fail(struct fs_file *f, int err, const char *verb)
 {
-	return fs_fail(f->fs, err, "cannot %s inode %llu on %s: %s", verb,
-		       (unsigned long long)F(f)->mft_no, f->fs->name,
-		       strerror(-err));
+	return fs_fail_op(f->fs, err, verb, f->path);
 }
 
 /* Find (and with FS_F_CREATE make) the stream; check it opens. */
@@ -1788,7 +1802,7 @@ static int file_stream(struct fs_file *f, const char *path, const char *stream,
 		return 0;
 	}
 	if (errno == ENOENT && stream)
-		return fs_fail(f->fs, -ENOENT, "'%s' on %s has no data stream '%s'",
+		return err_set(&f->fs->err, -ENOENT, "'%s' on %s has no data stream '%s'",
 			       path, f->fs->name, stream);
 	return errno_or(EIO);
 }
@@ -1953,8 +1967,8 @@ static int ntfs_file_close_op(struct fs_file *f)
 		rc = fattr_close(&fa, rc);
 	}
 	if (rc < 0)
-		fs_fail(f->fs, rc, "cannot finish writing inode %llu on %s: %s",
-			(unsigned long long)nf->mft_no, f->fs->name, strerror(-rc));
+		err_set(&f->fs->err, rc, "cannot finish writing '%s' on %s: %s",
+			f->path, f->fs->name, strerror(-rc));
 	free(nf->sname);
 	free(nf);
 	return rc;
