@@ -515,6 +515,8 @@ static void refused2(const char *vol, const char *img, unsigned flags, int want,
 	assert_int_equal(fs_open(vol, FS_O_RDWR | flags, &fs, &err), want);
 	fprintf(stderr, "# refused: %s\n", err.msg);
 	assert_non_null(strstr(err.msg, words));
+	assert_int_equal(err.code, ERR_REFUSED);
+	assert_int_equal(err.level, ERR_FATAL);
 	assert_null(fs);
 	assert_int_equal(th_sh("cmp %s %s.before", img, img), 0);
 }
@@ -605,6 +607,7 @@ static void test_bad_images(void **s)
 	assert_true(fs_open(img, 0, &fs, &err) < 0);
 	fprintf(stderr, "# corrupt: %s\n", err.msg);
 	assert_non_null(strstr(err.msg, "superblock"));
+	assert_int_equal(err.code, ERR_CORRUPT);
 	assert_null(fs);
 }
 

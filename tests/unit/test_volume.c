@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "fs.h"
+#include "harness.h"
 
 #define SECTOR 512
 #define DISK_SIG 0x1a2b3c4dU
@@ -93,9 +94,7 @@ static int setup(void **state)
 	int fd;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/sr-vol.XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
+	snprintf(dir, sizeof(dir), "%s", th_tmpdir());
 	snprintf(img, sizeof(img), "%s/disk.img", dir);
 	snprintf(dup_img, sizeof(dup_img), "%s/copy.img", dir);
 	snprintf(whole, sizeof(whole), "%s/swap.img", dir);
@@ -108,17 +107,6 @@ static int setup(void **state)
 		return -1;
 	swap_at(fd, 0, 1 << 20, uuid_b, "whole");
 	close(fd);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unlink(img);
-	unlink(dup_img);
-	unlink(whole);
-	unlink(far);
-	rmdir(dir);
 	return 0;
 }
 
@@ -305,5 +293,5 @@ int main(void)
 		cmocka_unit_test(test_resolve_paths),
 	};
 
-	return cmocka_run_group_tests_name("volume", tests, setup, teardown);
+	return cmocka_run_group_tests_name("volume", tests, setup, NULL);
 }
