@@ -442,7 +442,7 @@ static void test_file_errors(void **state)
 
 static int die(struct fs *fs, const char *what, int rc)
 {
-	fprintf(stderr, "%s: %s (%s)\n", what, fs ? fs_errmsg(fs) : "", strerror(-rc));
+	fprintf(stderr, "%s: %s\n", what, fs ? fs_errmsg(fs) : strerror(-rc));
 	exit(1);
 }
 
