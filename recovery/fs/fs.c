@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "fs_impl.h"
 
 /* Probe order: the library backends first; a directory is never an image. */
@@ -639,15 +640,8 @@ static int collect(void *arg, const char *name, const struct fs_stat *st)
 {
 	struct walk_list *l = arg;
 
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 64;
-		struct walk_ent *ne = realloc(l->e, nc * sizeof(*ne));
-
-		if (!ne)
-			return -ENOMEM;
-		l->e = ne;
-		l->cap = nc;
-	}
+	if (buf_grow((void **)&l->e, &l->cap, l->n + 1, sizeof(*l->e)))
+		return -ENOMEM;
 	l->e[l->n].name = strdup(name);
 	if (!l->e[l->n].name)
 		return -ENOMEM;

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "buf.h"
 #include "fs_impl.h"
 
 #define CP_BUF (1u << 20)       /* data buffer: large sequential I/O */
@@ -603,15 +604,8 @@ static int push_dir(struct cp *c, const char *spath, const char *dpath,
 {
 	struct cp_dir *d;
 
-	if (c->ndirs == c->capdirs) {
-		size_t nc = c->capdirs ? c->capdirs * 2 : 32;
-		struct cp_dir *nd = realloc(c->dirs, nc * sizeof(*nd));
-
-		if (!nd)
-			return -ENOMEM;
-		c->dirs = nd;
-		c->capdirs = nc;
-	}
+	if (buf_grow((void **)&c->dirs, &c->capdirs, c->ndirs + 1, sizeof(*c->dirs)))
+		return -ENOMEM;
 	d = &c->dirs[c->ndirs];
 	d->spath = strdup(spath);
 	d->dpath = strdup(dpath);

@@ -50,6 +50,7 @@
 #include <ntfs-3g/volume.h>
 #include <ntfs-3g/xattrs.h>
 
+#include "buf.h"
 #include "fs_impl.h"
 #include "fs_ntfs_io.h"
 
@@ -564,16 +565,9 @@ static int rd_fill(void *arg, const ntfschar *name, const int name_len,
 		return 0;
 	if (c->root && MREF(mref) < FILE_first_user)
 		return 0;  /* $MFT, $Bitmap, ..., $Extend */
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 64;
-		struct rd_ent *ne = realloc(c->e, nc * sizeof(*ne));
-
-		if (!ne) {
-			c->rc = -ENOMEM;
-			return -1;
-		}
-		c->e = ne;
-		c->cap = nc;
+	if (buf_grow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e))) {
+		c->rc = -ENOMEM;
+		return -1;
 	}
 	if (ntfs_ucstombs(name, name_len, &mb, 0) < 0) {
 		c->rc = errno_or(EILSEQ);

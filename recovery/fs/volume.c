@@ -32,6 +32,7 @@
 
 #include <blkid.h>
 
+#include "buf.h"
 #include "fs_impl.h"
 
 struct vol_list {
@@ -42,15 +43,8 @@ struct vol_list {
 
 static struct fs_volume *vl_add(struct vol_list *l)
 {
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 8;
-		struct fs_volume *nv = realloc(l->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return NULL;
-		l->v = nv;
-		l->cap = nc;
-	}
+	if (buf_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
+		return NULL;
 	memset(&l->v[l->n], 0, sizeof(l->v[0]));
 	return &l->v[l->n++];
 }
