@@ -1,7 +1,6 @@
 /* fs.c - the generic volume handle: path checks, dispatch, errors, walk. */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "fs_impl.h"
 
 /* Probe order: the library backends first; a directory is never an image. */
@@ -19,33 +19,10 @@ static const struct fs_ops *const fs_backends[] = {
 
 #define NBACKENDS (sizeof(fs_backends) / sizeof(fs_backends[0]))
 
-int fs_fail(struct fs *fs, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(fs->err, sizeof(fs->err), fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 int fs_fail_op(struct fs *fs, int err, const char *verb, const char *path)
 {
-	return fs_fail(fs, err, "cannot %s '%s' on %s: %s", verb, path, fs->name,
-		       strerror(-err));
-}
-
-int fs_err_set(struct err *e, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!e)
-		return err;
-	e->level = ERR_FATAL, e->code = ERR_SYSTEM, e->errnum = -(err);
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return err;
+	return err_set(&fs->err, err, "cannot %s '%s' on %s: %s", verb, path,
+		       fs->name, strerror(-err));
 }
 
 const char *fs_kind_name(enum fs_kind kind)
@@ -137,10 +114,12 @@ static int find_ops(const char *path, struct fs_target *tg, struct fs_volume *vo
 	if (rc < 0)
 		return rc;
 	*ops = probe_target(tg, &rc);
-	if (!*ops)
-		return fs_err_set(err, rc < 0 ? rc : -EINVAL, "%s: %s", path,
-				  rc < 0 ? strerror(-rc) :
-				  "no ext2/3/4 or NTFS filesystem found");
+	if (*ops)
+		return 0;
+	if (rc < 0)
+		return err_set(err, rc, "%s: %s", path, strerror(-rc));
+	return err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "%s: no ext2/3/4"
+			" or NTFS filesystem found", path);
 	return 0;
 }
 
@@ -170,13 +149,16 @@ int fs_open(const char *path, unsigned flags, struct fs **out, struct err *err)
 	fs = calloc(1, sizeof(*fs));
 	if (!fs || !(fs->name = strdup(path))) {
 		free(fs);
-		return fs_err_set(err, -ENOMEM, "out of memory");
+		return err_set(err, -ENOMEM, "out of memory");
 	}
 	fs->ops = ops;
 	fs->flags = flags;
 	rc = ops->open(fs, &tg, flags);
 	if (rc < 0) {
-		fs_err_set(err, rc, "%s", fs->err[0] ? fs->err : strerror(-rc));
+		if (!fs->err.msg[0])
+			err_set(&fs->err, rc, "cannot open %s: %s", fs->name,
+				strerror(-rc));
+		err_copy(err, &fs->err);
 		free(fs->name);
 		free(fs);
 		return rc;
@@ -212,9 +194,14 @@ const char *fs_name(const struct fs *fs)
 	return fs->name;
 }
 
+const struct err *fs_error(const struct fs *fs)
+{
+	return &fs->err;
+}
+
 const char *fs_errmsg(const struct fs *fs)
 {
-	return fs->err;
+	return fs->err.msg;
 }
 
 /* ---- paths ------------------------------------------------------------- */
@@ -229,7 +216,7 @@ static int norm_path(struct fs *fs, const char *in, char *buf)
 	const char *p = in;
 
 	if (!in || in[0] != '/')
-		return fs_fail(fs, -EINVAL, "path '%s' on %s must start with '/'",
+		return err_set(&fs->err, -EINVAL, "path '%s' on %s must start with '/'",
 			       in ? in : "(null)", fs->name);
 	while (*p) {
 		const char *c;
@@ -244,10 +231,10 @@ static int norm_path(struct fs *fs, const char *in, char *buf)
 			p++;
 		len = (size_t)(p - c);
 		if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
-			return fs_fail(fs, -EINVAL, "path '%s' on %s has a '.' or"
+			return err_set(&fs->err, -EINVAL, "path '%s' on %s has a '.' or"
 				       " '..' component", in, fs->name);
 		if (n + 1 + len >= FS_PATH_MAX)
-			return fs_fail(fs, -ENAMETOOLONG, "path '%s' is too long", in);
+			return err_set(&fs->err, -ENAMETOOLONG, "path '%s' is too long", in);
 		buf[n++] = '/';
 		memcpy(buf + n, c, len);
 		n += len;
@@ -261,7 +248,7 @@ static int norm_path(struct fs *fs, const char *in, char *buf)
 /* "cannot VERB 'PATH' on NAME: KIND volumes do not support that" */
 static int unsupported(struct fs *fs, const char *what, const char *path)
 {
-	return fs_fail(fs, -EOPNOTSUPP, "cannot %s '%s' on %s: %s volumes do not"
+	return err_set(&fs->err, -EOPNOTSUPP, "cannot %s '%s' on %s: %s volumes do not"
 		       " support that", what, path, fs->name,
 		       fs_kind_name(fs->ops->kind));
 }
@@ -271,12 +258,12 @@ static int unsupported(struct fs *fs, const char *what, const char *path)
 	({                                                                    \
 		char np_[FS_PATH_MAX];                                        \
 		long rc_;                                                     \
-		(fs)->err[0] = 0;                                             \
+		err_clear(&(fs)->err);                                           \
 		if (!(fs)->ops->member)                                       \
 			rc_ = unsupported((fs), (what), (path));                      \
 		else if ((rc_ = norm_path((fs), (path), np_)) == 0)           \
 			rc_ = (fs)->ops->member((fs), np_, ##__VA_ARGS__);    \
-		if (rc_ < 0 && !(fs)->err[0])                                 \
+		if (rc_ < 0 && !(fs)->err.msg[0])                                 \
 			fs_fail_op((fs), (int)rc_, (what), (path));          \
 		rc_;                                                          \
 	})
@@ -335,13 +322,13 @@ static long fs_wrote(struct fs *fs, long rc)
 
 static long read_only(struct fs *fs, const char *what, const char *path)
 {
-	return fs_fail(fs, -EROFS, "cannot %s '%s': %s is open read-only", what,
+	return err_set(&fs->err, -EROFS, "cannot %s '%s': %s is open read-only", what,
 		       path, fs->name);
 }
 
 int fs_sync(struct fs *fs)
 {
-	fs->err[0] = 0;
+	err_clear(&fs->err);
 	return fs->ops->sync ? fs->ops->sync(fs) : 0;
 }
 
@@ -466,7 +453,7 @@ static int two_paths(struct fs *fs, const char *a, const char *b, char *na,
 {
 	int rc;
 
-	fs->err[0] = 0;
+	err_clear(&fs->err);
 	if (!(fs->flags & FS_O_RDWR))
 		return (int)read_only(fs, "change", b);
 	rc = norm_path(fs, a, na);
@@ -481,8 +468,8 @@ int fs_link(struct fs *fs, const char *existing, const char *newpath)
 	if (rc == 0)
 		rc = (int)fs_wrote(fs, fs->ops->link ? fs->ops->link(fs, a, b)
 				   : unsupported(fs, "hard-link", newpath));
-	if (rc < 0 && !fs->err[0])
-		fs_fail(fs, rc, "cannot link '%s' to '%s' on %s: %s", newpath,
+	if (rc < 0 && !fs->err.msg[0])
+		err_set(&fs->err, rc, "cannot link '%s' to '%s' on %s: %s", newpath,
 			existing, fs->name, strerror(-rc));
 	return rc;
 }
@@ -493,15 +480,15 @@ int fs_rename(struct fs *fs, const char *from, const char *to, unsigned flags)
 	int rc = two_paths(fs, from, to, a, b);
 
 	if (rc == 0 && !strcmp(a, "/"))
-		rc = fs_fail(fs, -EBUSY, "cannot rename the root of %s", fs->name);
+		rc = err_set(&fs->err, -EBUSY, "cannot rename the root of %s", fs->name);
 	if (rc == 0 && strncmp(b, a, strlen(a)) == 0 && b[strlen(a)] == '/')
-		rc = fs_fail(fs, -EINVAL, "cannot move '%s' into itself", from);
+		rc = err_set(&fs->err, -EINVAL, "cannot move '%s' into itself", from);
 	if (rc == 0)
 		rc = (int)fs_wrote(fs, fs->ops->rename ?
 				   fs->ops->rename(fs, a, b, flags) :
 				   unsupported(fs, "rename", from));
-	if (rc < 0 && !fs->err[0])
-		fs_fail(fs, rc, "cannot rename '%s' to '%s' on %s: %s", from, to,
+	if (rc < 0 && !fs->err.msg[0])
+		err_set(&fs->err, rc, "cannot rename '%s' to '%s' on %s: %s", from, to,
 			fs->name, strerror(-rc));
 	return rc;
 }
@@ -512,25 +499,30 @@ int fs_file_open(struct fs *fs, const char *path, const char *stream,
 		 unsigned flags, struct fs_file **out)
 {
 	char np[FS_PATH_MAX];
-	struct fs_file *f;
+	struct fs_file *f = NULL;
 	int rc;
 
-	fs->err[0] = 0;
+	err_clear(&fs->err);
 	if ((flags & FS_F_WRITE) && !(fs->flags & FS_O_RDWR))
-		return fs_fail(fs, -EROFS, "%s is open read-only", fs->name);
+		return (int)read_only(fs, "write", path);
 	if (stream && !fs->ops->stream_list)
 		return unsupported(fs, "open a named stream of", path);
 	rc = norm_path(fs, path, np);
 	if (rc < 0)
 		return rc;
 	f = calloc(1, sizeof(*f));
-	if (!f)
-		return fs_fail(fs, -ENOMEM, "out of memory");
+	if (!f || !(f->path = strdup(np))) {
+		rc = err_set(&fs->err, -ENOMEM, "out of memory");
+		goto out;
+	}
 	f->fs = fs;
 	rc = fs->ops->file_open(f, np, stream, flags);
+	if (rc < 0 && !fs->err.msg[0])
+		fs_fail_op(fs, rc, "open", path);
+out:
 	if (rc < 0) {
-		if (!fs->err[0])
-			fs_fail_op(fs, rc, "open", path);
+		if (f)
+			free(f->path);
 		free(f);
 		return rc;
 	}
@@ -543,39 +535,60 @@ struct fs *fs_file_fs(struct fs_file *f)
 	return f->fs;
 }
 
+/* After a file call: a backend that failed without saying why gets the
+ * standard sentence, so that every call in fs.h leaves a message. */
+static long file_done(struct fs_file *f, long rc, const char *verb)
+{
+	if (rc < 0 && !f->fs->err.msg[0])
+		fs_fail_op(f->fs, (int)rc, verb, f->path);
+	return rc;
+}
+
 ssize_t fs_file_pread(struct fs_file *f, void *buf, size_t len, uint64_t off)
 {
-	f->fs->err[0] = 0;
-	return f->fs->ops->file_pread(f, buf, len, off);
+	err_clear(&f->fs->err);
+	return file_done(f, f->fs->ops->file_pread(f, buf, len, off), "read");
 }
 
 ssize_t fs_file_pwrite(struct fs_file *f, const void *buf, size_t len,
 		       uint64_t off)
 {
-	f->fs->err[0] = 0;
-	return fs_wrote(f->fs, f->fs->ops->file_pwrite(f, buf, len, off));
+	err_clear(&f->fs->err);
+	return fs_wrote(f->fs, file_done(f, f->fs->ops->file_pwrite(f, buf, len,
+						off), "write"));
 }
 
 int fs_file_truncate(struct fs_file *f, uint64_t size)
 {
-	f->fs->err[0] = 0;
-	return (int)fs_wrote(f->fs, f->fs->ops->file_truncate(f, size));
+	err_clear(&f->fs->err);
+	return (int)fs_wrote(f->fs, file_done(f, f->fs->ops->file_truncate(f, size),
+					      "truncate"));
 }
 
 int fs_file_next_data(struct fs_file *f, uint64_t off, uint64_t *data_off,
 		      uint64_t *data_len)
 {
-	f->fs->err[0] = 0;
-	return f->fs->ops->file_next_data(f, off, data_off, data_len);
+	err_clear(&f->fs->err);
+	return (int)file_done(f, f->fs->ops->file_next_data(f, off, data_off,
+							    data_len),
+			      "find the data of");
 }
 
+/* Callers close after a failed read or write and then report it: a close
+ * that succeeds keeps that message. */
 int fs_file_close(struct fs_file *f)
 {
+	struct err before;
 	int rc;
 
 	if (!f)
 		return 0;
-	rc = f->fs->ops->file_close(f);
+	err_copy(&before, &f->fs->err);
+	err_clear(&f->fs->err);
+	rc = (int)file_done(f, f->fs->ops->file_close(f), "close");
+	if (rc == 0)
+		err_copy(&f->fs->err, &before);
+	free(f->path);
 	free(f);
 	return rc;
 }
@@ -627,15 +640,8 @@ static int collect(void *arg, const char *name, const struct fs_stat *st)
 {
 	struct walk_list *l = arg;
 
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 64;
-		struct walk_ent *ne = realloc(l->e, nc * sizeof(*ne));
-
-		if (!ne)
-			return -ENOMEM;
-		l->e = ne;
-		l->cap = nc;
-	}
+	if (buf_grow((void **)&l->e, &l->cap, l->n + 1, sizeof(*l->e)))
+		return -ENOMEM;
 	l->e[l->n].name = strdup(name);
 	if (!l->e[l->n].name)
 		return -ENOMEM;
@@ -663,7 +669,7 @@ static int walk_dir(struct fs *fs, char *path, size_t plen, fs_walk_cb cb,
 		size_t nl = strlen(l.e[i].name);
 
 		if (plen + 1 + nl >= FS_PATH_MAX) {
-			rc = fs_fail(fs, -ENAMETOOLONG, "path under '%s' too long", path);
+			rc = err_set(&fs->err, -ENAMETOOLONG, "path under '%s' too long", path);
 			break;
 		}
 		path[plen] = '/';

@@ -8,7 +8,9 @@
  * leave the volume.  Nothing follows symlinks: a symlink is an object.
  *
  * Every call returns 0 (or a count) on success and a negative errno on
- * failure; fs_errmsg() then holds one sentence in the project's style:
+ * failure; fs_error() (fs_errmsg() for its text) then holds one sentence in
+ * the project's style, and calls without a handle fill the caller's
+ * struct err the same way:
  *   cannot create '/Windows/x' on disk.img@2: No space left on device
  * Library codes (com_err for libext2fs, errno for libntfs-3g) are translated
  * at the backend boundary.
@@ -96,8 +98,6 @@ struct fs_times {
 	struct timespec atime, mtime, ctime, btime;
 };
 
-/* An error before there is a handle (fs_open, fs_state). */
-
 /* ---- volumes (volume.c, libblkid) ------------------------------------------ */
 
 /* A volume found by libblkid: a whole device, a partition, an image file or
@@ -151,7 +151,11 @@ enum fs_kind fs_kind(const struct fs *fs);
 const char *fs_kind_name(enum fs_kind kind);
 unsigned fs_caps(const struct fs *fs);
 const char *fs_name(const struct fs *fs);   /* as given to fs_open */
-const char *fs_errmsg(const struct fs *fs); /* "" when the last call succeeded */
+/* The last call's failure: level, code (ERR_REFUSED for a safety refusal,
+ * ERR_CORRUPT for a damaged volume, ERR_SYSTEM otherwise), errno and the
+ * sentence.  ERR_OK with "" when the last call succeeded. */
+const struct err *fs_error(const struct fs *fs);
+const char *fs_errmsg(const struct fs *fs); /* fs_error(fs)->msg */
 
 /* ---- names -------------------------------------------------------------- */
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "buf.h"
 #include "fs_impl.h"
 
 #define CP_BUF (1u << 20)       /* data buffer: large sequential I/O */
@@ -77,12 +78,12 @@ struct cp {
 
 /* ---- errors ---------------------------------------------------------------- */
 
-/* Keep the first message of an item: from the volume that failed. */
+/* Keep the first message of an item: from the volume that failed.  A
+ * failure found here (a short read) has none: cp_fail names the path. */
 static int cp_err(struct cp *c, struct fs *fs, int rc)
 {
 	if (rc < 0 && !c->msg[0])
-		snprintf(c->msg, sizeof(c->msg), "%s", *fs_errmsg(fs) ?
-			 fs_errmsg(fs) : strerror(-rc));
+		snprintf(c->msg, sizeof(c->msg), "%s", fs_errmsg(fs));
 	return rc;
 }
 
@@ -123,7 +124,7 @@ static int cp_fail(struct cp *c, const char *spath, bool is_dir, int rc)
 	if (!c->msg[0])
 		snprintf(c->msg, sizeof(c->msg), "%s: %s", spath, strerror(-rc));
 	if (!c->o || !c->o->keep_going) {
-		fs_fail(c->dst, rc, "%s", c->msg);
+		err_set(&c->dst->err, rc, "%s", c->msg);
 		return rc;
 	}
 	r = cp_report(c, spath, rc, c->msg);
@@ -603,15 +604,8 @@ static int push_dir(struct cp *c, const char *spath, const char *dpath,
 {
 	struct cp_dir *d;
 
-	if (c->ndirs == c->capdirs) {
-		size_t nc = c->capdirs ? c->capdirs * 2 : 32;
-		struct cp_dir *nd = realloc(c->dirs, nc * sizeof(*nd));
-
-		if (!nd)
-			return -ENOMEM;
-		c->dirs = nd;
-		c->capdirs = nc;
-	}
+	if (buf_grow((void **)&c->dirs, &c->capdirs, c->ndirs + 1, sizeof(*c->dirs)))
+		return -ENOMEM;
 	d = &c->dirs[c->ndirs];
 	d->spath = strdup(spath);
 	d->dpath = strdup(dpath);
@@ -719,12 +713,12 @@ static int cp_setup(struct cp *c, const char *dst_path)
 	if (rc < 0)
 		return rc;
 	if (!S_ISDIR(st.mode))
-		return fs_fail(c->dst, -ENOTDIR, "cannot copy into '%s' on %s: not a"
+		return err_set(&c->dst->err, -ENOTDIR, "cannot copy into '%s' on %s: not a"
 			       " directory", dst_path, fs_name(c->dst));
 	while (n > 0 && dst_path[n - 1] == '/')
 		n--;  /* "/" becomes "": dst paths are then droot + "/name" */
 	if (n >= sizeof(c->droot) - 1)
-		return fs_fail(c->dst, -ENAMETOOLONG, "path '%s' is too long", dst_path);
+		return err_set(&c->dst->err, -ENAMETOOLONG, "path '%s' is too long", dst_path);
 	memcpy(c->droot, dst_path, n);
 	c->droot[n] = 0;
 	c->droot_len = n;
@@ -732,7 +726,7 @@ static int cp_setup(struct cp *c, const char *dst_path)
 	c->xcap = CP_XATTR_MAX;
 	c->xbuf = malloc(c->xcap);
 	if (!c->buf || !c->xbuf)
-		return fs_fail(c->dst, -ENOMEM, "out of memory");
+		return err_set(&c->dst->err, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -749,10 +743,10 @@ int fs_copy_tree(struct fs *src, const char *src_path, struct fs *dst,
 	c.both_ntfs = (c.scaps & c.dcaps & FS_CAP_NTFS) != 0;
 	rc = fs_lookup(src, src_path, &st);
 	if (rc == 0 && !S_ISDIR(st.mode))
-		rc = fs_fail(src, -ENOTDIR, "cannot copy '%s' from %s: not a directory",
+		rc = err_set(&src->err, -ENOTDIR, "cannot copy '%s' from %s: not a directory",
 			     src_path, fs_name(src));
 	if (rc < 0) {
-		fs_fail(dst, rc, "%s", fs_errmsg(src));
+		err_copy(&dst->err, fs_error(src));
 		return rc;
 	}
 	rc = cp_setup(&c, dst_path);
@@ -760,8 +754,8 @@ int fs_copy_tree(struct fs *src, const char *src_path, struct fs *dst,
 		rc = fs_walk(src, src_path, copy_one, &c);
 	if (rc > 0 || c.canceled)
 		rc = -ECANCELED;
-	else if (rc < 0 && !*fs_errmsg(dst))
-		fs_fail(dst, rc, "%s", *fs_errmsg(src) ? fs_errmsg(src) : strerror(-rc));
+	else if (rc < 0 && !*fs_errmsg(dst))   /* src's readdir failed */
+		err_copy(&dst->err, fs_error(src));
 	/* leave what is still open, innermost first: times after children */
 	while (rc == 0 && c.ndirs)
 		rc = pop_dir(&c);

@@ -155,7 +155,7 @@ static int dir_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
 		int e = errno;
 
 		free(d);
-		return fs_fail(fs, -e, "cannot open directory '%s': %s", tg->file,
+		return err_set(&fs->err, -e, "cannot open directory '%s': %s", tg->file,
 			       strerror(e));
 	}
 	fs->priv = d;

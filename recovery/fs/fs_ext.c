@@ -1,14 +1,12 @@
 /* fs_ext.c - the ext2/3/4 backend: every fs_ops member through libext2fs 1.47.0.
  *
  * Recipes follow e2fsprogs' misc/create_inode.c and misc/fuse2fs.c (see
- * libraries-and-peers.md §4).  Choices worth knowing:
+ * HACKING.md).  Choices worth knowing:
  *  - Paths are resolved one component at a time and never through a symlink
  *    (ext2fs_namei would follow symlinks in the middle of a path).
- *  - Large directories (>= EXT_DC_MIN_BLOCKS blocks) are read once into a
- *    name cache, and entries are appended to their last block directly, so
- *    that filling a directory with 100,000 names is linear: libext2fs 1.47.0
- *    scans a non-indexed directory from its first block on every lookup and
- *    every link.  Indexed (htree) directories go through ext2fs_link.
+ *  - Large directories are read once into a name cache and new entries are
+ *    appended to their last block (fs_ext_dir.c), so that filling a
+ *    directory with 100,000 names is linear.
  *  - New regular files get extents when the fs has them, block maps
  *    otherwise, and never inline data (ext2fs_file_* handles inline data
  *    written by others).  Directories and symlinks are made by ext2fs_mkdir
@@ -31,45 +29,15 @@
 #include <ext2fs/ext2_err.h>
 #include <et/com_err.h>
 
+#include "fs_ext_dir.h"
 #include "fs_ext_io.h"
 #include "fs_impl.h"
-
-#define EXT_DC_MIN_BLOCKS 2  /* cache directories this big: at 8, walking a
-				 * 3-block root per lookup was most of the
-				 * time of 10,000 queued moves (tests/bench) */
-#define EXT_DC_MAX_BYTES (64u << 20)    /* drop the cache beyond this */
-#define EXT_DC_MAX_DIRS 256
-#define EXT_PATH_MAX 4096
-
-/* One cached directory entry; chained in a hash table keyed by (dir, name). */
-struct dc_ent {
-	struct dc_ent *next;
-	ext2_ino_t dir, ino;
-	unsigned char len;
-	char name[];
-};
-
-struct dcache {
-	struct dc_ent **tab;
-	size_t nb, n, bytes;
-	ext2_ino_t dirs[EXT_DC_MAX_DIRS];   /* directories fully loaded */
-	size_t ndirs;
-};
 
 struct ext_file {
 	struct ext_file *next;   /* the volume's open files */
 	struct fs_file *owner;
 	ext2_file_t f;
 	ext2_ino_t ino;
-};
-
-struct ext_priv {
-	ext2_filsys fs;
-	struct dcache dc;
-	struct ext_file *files;
-	char ldir[EXT_PATH_MAX];   /* the last parent directory resolved ... */
-	size_t ldir_len;
-	ext2_ino_t ldir_ino;       /* ... and its inode (0 = none) */
 };
 
 #define P(fs) ((struct ext_priv *)(fs)->priv)
@@ -131,6 +99,22 @@ static const char *ext_strerror(errcode_t code)
 	return "unknown libext2fs error";
 }
 
+/* What kind of failure a library code is: the codes without an errno of
+ * their own (bad checksums, bad block numbers, ...), a bad magic and a short
+ * read say the volume is damaged; multi-mount protection is a refusal. */
+static enum err_code ext_code(errcode_t code)
+{
+	int err = ext_errno(code);
+
+	if (code > 0 && code < 4096)
+		return ERR_SYSTEM;
+	if (code == EXT2_ET_MMP_FAILED || code == EXT2_ET_MMP_FSCK_ON)
+		return ERR_REFUSED;
+	if (err == -EIO || err == -EUCLEAN || code == EXT2_ET_BAD_MAGIC)
+		return ERR_CORRUPT;
+	return ERR_SYSTEM;
+}
+
 /* "cannot VERB 'PATH' on NAME: strerror (library text)". */
 static int ext_fail(struct fs *fs, errcode_t code, const char *verb,
 		    const char *path)
@@ -139,16 +123,18 @@ static int ext_fail(struct fs *fs, errcode_t code, const char *verb,
 
 	if (code > 0 && code < 4096)
 		return fs_fail_op(fs, err, verb, path);
-	return fs_fail(fs, err, "cannot %s '%s' on %s: %s (%s)", verb, path,
-		       fs->name, strerror(-err), ext_strerror(code));
+	return err_setc(&fs->err, ERR_FATAL, ext_code(code), err,
+			"cannot %s '%s' on %s: %s (%s)", verb, path, fs->name,
+			strerror(-err), ext_strerror(code));
 }
 
 static int ext_fail_open(struct fs *fs, errcode_t code)
 {
 	int err = ext_errno(code);
 
-	return fs_fail(fs, err, "cannot open %s: %s (%s)", fs->name,
-		       strerror(-err), ext_strerror(code));
+	return err_setc(&fs->err, ERR_FATAL, ext_code(code), err,
+			"cannot open %s: %s (%s)", fs->name, strerror(-err),
+			ext_strerror(code));
 }
 
 /* ---- inodes ---------------------------------------------------------------- */
@@ -170,7 +156,7 @@ static bool ext_has_extra(ext2_filsys fs, const struct ext2_inode_large *in,
 	ext_has_extra(fs, in, offsetof(struct ext2_inode_large, field), \
 		      sizeof((in)->field))
 
-static errcode_t ext_iread(ext2_filsys fs, ext2_ino_t ino,
+errcode_t fs_ext_iread(ext2_filsys fs, ext2_ino_t ino,
 			   struct ext2_inode_large *in)
 {
 	memset(in, 0, sizeof(*in));
@@ -250,11 +236,11 @@ static void ext_touch(ext2_filsys fs, struct ext2_inode_large *in, bool mtime)
 		EXT_TSET(fs, in, &now, mtime);
 }
 
-static errcode_t ext_touch_ino(struct ext_priv *p, ext2_ino_t ino, bool mtime,
+errcode_t fs_ext_touch_ino(struct ext_priv *p, ext2_ino_t ino, bool mtime,
 			       int dlinks)
 {
 	struct ext2_inode_large in;
-	errcode_t e = ext_iread(p->fs, ino, &in);
+	errcode_t e = fs_ext_iread(p->fs, ino, &in);
 
 	if (e)
 		return e;
@@ -326,449 +312,13 @@ static int ext_ftype(uint32_t mode)
 	return EXT2_FT_UNKNOWN;
 }
 
-/* ---- the directory cache --------------------------------------------------- */
-
-static size_t dc_hash(ext2_ino_t dir, const char *name, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL ^ dir;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
-	return (size_t)(h ^ (h >> 29));
-}
-
-static void dc_clear(struct dcache *dc)
-{
-	for (size_t i = 0; i < dc->nb; i++) {
-		struct dc_ent *e = dc->tab[i], *nx;
-
-		for (; e; e = nx) {
-			nx = e->next;
-			free(e);
-		}
-	}
-	free(dc->tab);
-	memset(dc, 0, sizeof(*dc));
-}
-
-static bool dc_loaded(const struct dcache *dc, ext2_ino_t dir)
-{
-	for (size_t i = 0; i < dc->ndirs; i++)
-		if (dc->dirs[i] == dir)
-			return true;
-	return false;
-}
-
-static struct dc_ent **dc_slot(struct dcache *dc, ext2_ino_t dir,
-			       const char *name, size_t len)
-{
-	struct dc_ent **pp = &dc->tab[dc_hash(dir, name, len) & (dc->nb - 1)];
-
-	for (; *pp; pp = &(*pp)->next)
-		if ((*pp)->dir == dir && (*pp)->len == len &&
-		    !memcmp((*pp)->name, name, len))
-			break;
-	return pp;
-}
-
-static int dc_grow(struct dcache *dc)
-{
-	size_t nb = dc->nb ? dc->nb * 2 : 1024;
-	struct dc_ent **t = calloc(nb, sizeof(*t));
-
-	if (!t)
-		return ENOMEM;
-	for (size_t i = 0; i < dc->nb; i++) {
-		struct dc_ent *e = dc->tab[i], *nx;
-
-		for (; e; e = nx) {
-			size_t h = dc_hash(e->dir, e->name, e->len) & (nb - 1);
-
-			nx = e->next;
-			e->next = t[h];
-			t[h] = e;
-		}
-	}
-	free(dc->tab);
-	dc->tab = t;
-	dc->nb = nb;
-	return 0;
-}
-
-static int dc_add(struct dcache *dc, ext2_ino_t dir, const char *name,
-		  size_t len, ext2_ino_t ino)
-{
-	struct dc_ent **pp, *e;
-
-	if (dc->n >= dc->nb && dc_grow(dc))
-		return ENOMEM;
-	pp = dc_slot(dc, dir, name, len);
-	if (*pp) {
-		(*pp)->ino = ino;
-		return 0;
-	}
-	e = malloc(sizeof(*e) + len);
-	if (!e)
-		return ENOMEM;
-	*e = (struct dc_ent){ .dir = dir, .ino = ino, .len = (unsigned char)len };
-	memcpy(e->name, name, len);
-	*pp = e;
-	dc->n++;
-	dc->bytes += sizeof(*e) + len;
-	return 0;
-}
-
-static void dc_del(struct dcache *dc, ext2_ino_t dir, const char *name,
-		   size_t len)
-{
-	struct dc_ent **pp, *e;
-
-	if (!dc->nb)
-		return;
-	pp = dc_slot(dc, dir, name, len);
-	if (!(e = *pp))
-		return;
-	*pp = e->next;
-	dc->n--;
-	dc->bytes -= sizeof(*e) + len;
-	free(e);
-}
-
-/* A directory inode that goes away must not stay "loaded": its number will
- * be reused.  (It is empty, so it has no entries in the table.) */
-static void dc_forget(struct dcache *dc, ext2_ino_t dir)
-{
-	for (size_t i = 0; i < dc->ndirs; i++)
-		if (dc->dirs[i] == dir)
-			dc->dirs[i] = dc->dirs[--dc->ndirs];
-}
-
-struct dc_load {
-	struct dcache *dc;
-	ext2_ino_t dir;
-	int err;
-};
-
-static int dc_load_cb(struct ext2_dir_entry *de, int off, int bsz, char *buf,
-		      void *arg)
-{
-	struct dc_load *l = arg;
-	int len = ext2fs_dirent_name_len(de);
-
-	(void)off, (void)bsz, (void)buf;
-	if ((len == 1 && de->name[0] == '.') ||
-	    (len == 2 && de->name[0] == '.' && de->name[1] == '.'))
-		return 0;
-	l->err = dc_add(l->dc, l->dir, de->name, (size_t)len, de->inode);
-	return l->err ? DIRENT_ABORT : 0;
-}
-
-/* Read a whole directory into the cache (dropping everything first when the
- * cache is full: it is only a speed-up). */
-static errcode_t dc_load(struct ext_priv *p, ext2_ino_t dir)
-{
-	struct dc_load l = { &p->dc, dir, 0 };
-	errcode_t e;
-
-	if (p->dc.bytes > EXT_DC_MAX_BYTES || p->dc.ndirs == EXT_DC_MAX_DIRS)
-		dc_clear(&p->dc);
-	e = ext2fs_dir_iterate(p->fs, dir, 0, NULL, dc_load_cb, &l);
-	if (!e && l.err)
-		e = l.err;
-	if (e) {
-		dc_clear(&p->dc);  /* half a directory would answer wrongly */
-		return e;
-	}
-	p->dc.dirs[p->dc.ndirs++] = dir;
-	return 0;
-}
-
-/* ---- names ------------------------------------------------------------------- */
-
-/* Look `name` up in directory `dir` (which must be a directory). */
-static errcode_t ext_dlookup(struct ext_priv *p, ext2_ino_t dir,
-			     const char *name, size_t len, ext2_ino_t *ino)
-{
-	struct ext2_inode_large in;
-	struct dc_ent *e;
-	errcode_t err;
-
-	if (len > EXT2_NAME_LEN)
-		return ENAMETOOLONG;
-	if (!dc_loaded(&p->dc, dir)) {
-		if ((err = ext_iread(p->fs, dir, &in)))
-			return err;
-		if (!LINUX_S_ISDIR(in.i_mode))
-			return ENOTDIR;
-		if ((in.i_flags & EXT4_INLINE_DATA_FL) ||
-		    EXT2_I_SIZE(&in) < EXT_DC_MIN_BLOCKS * (uint64_t)p->fs->blocksize)
-			return ext2fs_lookup(p->fs, dir, name, (int)len, NULL, ino);
-		if ((err = dc_load(p, dir)))
-			return err;
-	}
-	e = *dc_slot(&p->dc, dir, name, len);
-	if (!e)
-		return EXT2_ET_FILE_NOT_FOUND;
-	*ino = e->ino;
-	return 0;
-}
-
-/* Resolve `rel` (components separated by '/', no leading '/') from `ino`,
- * never through a symlink: every component but the last must be a
- * directory. */
-static errcode_t ext_walk(struct ext_priv *p, ext2_ino_t ino, const char *rel,
-			  size_t len, ext2_ino_t *out)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		size_t j = i;
-		errcode_t e;
-
-		while (j < len && rel[j] != '/')
-			j++;
-		e = ext_dlookup(p, ino, rel + i, j - i, &ino);
-		if (e)
-			return e;
-		i = j + 1;
-	}
-	*out = ino;
-	return 0;
-}
-
-/* Resolve a directory path (no trailing '/', "" = root), starting from the
- * last one resolved when it is a prefix: restores create many entries in
- * the same or a nested directory. */
-static errcode_t ext_resolve_dir(struct ext_priv *p, const char *d, size_t len,
-				 ext2_ino_t *out)
-{
-	ext2_ino_t ino = EXT2_ROOT_INO;
-	size_t skip = 0;
-	errcode_t e;
-
-	if (p->ldir_ino && len >= p->ldir_len && !memcmp(d, p->ldir, p->ldir_len) &&
-	    (len == p->ldir_len || d[p->ldir_len] == '/')) {
-		ino = p->ldir_ino;
-		skip = p->ldir_len + (len > p->ldir_len);
-	} else if (len) {
-		skip = 1;
-	}
-	e = ext_walk(p, ino, d + skip, len - skip, &ino);
-	if (e)
-		return e;
-	if (len < sizeof(p->ldir)) {
-		memcpy(p->ldir, d, len);
-		p->ldir_len = len;
-		p->ldir_ino = ino;
-	}
-	*out = ino;
-	return 0;
-}
-
-static void ext_forget_paths(struct ext_priv *p)
-{
-	p->ldir_ino = 0;
-	p->ldir_len = 0;
-}
-
-/* Split a normalised path into its parent directory (resolved, checked to be
- * a directory) and its last component. */
-static errcode_t ext_parent(struct ext_priv *p, const char *path,
-			    ext2_ino_t *dir, const char **base)
-{
-	const char *slash = strrchr(path, '/');
-	struct ext2_inode_large in;
-	errcode_t e;
-
-	if (!path[1])
-		return EINVAL;   /* the root has no parent */
-	*base = slash + 1;
-	if (strlen(*base) > EXT2_NAME_LEN)
-		return ENAMETOOLONG;
-	e = ext_resolve_dir(p, path, (size_t)(slash - path), dir);
-	if (!e)
-		e = ext_iread(p->fs, *dir, &in);
-	if (!e && !LINUX_S_ISDIR(in.i_mode))
-		e = ENOTDIR;
-	return e;
-}
-
-static errcode_t ext_resolve(struct ext_priv *p, const char *path,
-			     ext2_ino_t *ino)
-{
-	ext2_ino_t dir;
-	const char *base;
-	errcode_t e;
-
-	if (!path[1]) {
-		*ino = EXT2_ROOT_INO;
-		return 0;
-	}
-	e = ext_parent(p, path, &dir, &base);
-	return e ? e : ext_dlookup(p, dir, base, strlen(base), ino);
-}
-
-/* ---- directory entries ------------------------------------------------------ */
-
-/* Put (name -> ino) into one directory block if it has room: in an unused
- * entry or in the slack after a used one.  Returns 1 when added. */
-static int ext_blk_insert(ext2_filsys fs, char *buf, const char *name,
-			  ext2_ino_t ino, int ftype)
-{
-	unsigned need = EXT2_DIR_REC_LEN(strlen(name)), off = 0, limit = fs->blocksize;
-
-	if (ext2fs_has_feature_metadata_csum(fs->super))
-		limit -= sizeof(struct ext2_dir_entry_tail);
-	while (off < limit) {
-		struct ext2_dir_entry *de = (struct ext2_dir_entry *)(buf + off);
-		unsigned rec, used;
-
-		if (ext2fs_get_rec_len(fs, de, &rec) || rec < 8 || off + rec > limit)
-			return -1;   /* corrupt: leave it to ext2fs_link */
-		used = de->inode ? EXT2_DIR_REC_LEN(ext2fs_dirent_name_len(de)) : 0;
-		if (rec >= used + need) {
-			if (used) {
-				ext2fs_set_rec_len(fs, used, de);
-				de = (struct ext2_dir_entry *)(buf + off + used);
-			}
-			ext2fs_set_rec_len(fs, rec - used, de);
-			de->inode = ino;
-			ext2fs_dirent_set_name_len(de, (int)strlen(name));
-			ext2fs_dirent_set_file_type(de, ftype);
-			memcpy(de->name, name, strlen(name));
-			return 1;
-		}
-		off += rec;
-	}
-	return 0;
-}
-
-/* Append to the last block of a big linear directory; grow it by a block
- * when that one is full.  EAGAIN: not possible here, use ext2fs_link. */
-static errcode_t ext_append(struct ext_priv *p, ext2_ino_t dir,
-			    const char *name, ext2_ino_t ino, int ftype)
-{
-	ext2_filsys fs = p->fs;
-	struct ext2_inode_large in;
-	blk64_t pblk;
-	char *buf = NULL;
-	errcode_t e;
-	int r = 0;
-
-	if ((e = ext2fs_get_mem(fs->blocksize, &buf)))
-		return e;
-	for (int pass = 0; pass < 2 && r == 0; pass++) {
-		if (pass && (e = ext2fs_expand_dir(fs, dir)))
-			goto out;
-		if ((e = ext_iread(fs, dir, &in)))
-			goto out;
-		if ((in.i_flags & (EXT2_INDEX_FL | EXT4_INLINE_DATA_FL)) ||
-		    EXT2_I_SIZE(&in) < fs->blocksize) {
-			e = EAGAIN;
-			goto out;
-		}
-		e = ext2fs_bmap2(fs, dir, (struct ext2_inode *)&in, NULL, 0,
-				 EXT2_I_SIZE(&in) / fs->blocksize - 1, NULL, &pblk);
-		if (!e && !pblk)
-			e = EAGAIN;
-		if (!e)
-			e = ext2fs_read_dir_block4(fs, pblk, buf, 0, dir);
-		if (e)
-			goto out;
-		r = ext_blk_insert(fs, buf, name, ino, ftype);
-	}
-	if (r < 0)
-		e = EAGAIN;
-	else if (r == 0)
-		e = EXT2_ET_DIR_NO_SPACE;
-	else
-		e = ext2fs_write_dir_block4(fs, pblk, buf, 0, dir);
-out:
-	ext2fs_free_mem(&buf);
-	return e;
-}
-
-/* Add a directory entry; the link counts are the caller's business. */
-static errcode_t ext_dlink(struct ext_priv *p, ext2_ino_t dir, const char *name,
-			   ext2_ino_t ino, int ftype)
-{
-	errcode_t e = EAGAIN;
-	bool cached = dc_loaded(&p->dc, dir);
-
-	if (cached)
-		e = ext_append(p, dir, name, ino, ftype);
-	if (e == EAGAIN) {
-		e = ext2fs_link(p->fs, dir, name, ino, ftype);
-		if (e == EXT2_ET_DIR_NO_SPACE) {   /* 1.47.0: grow, then retry */
-			e = ext2fs_expand_dir(p->fs, dir);
-			if (!e)
-				e = ext2fs_link(p->fs, dir, name, ino, ftype);
-		}
-	}
-	if (!e && cached && dc_add(&p->dc, dir, name, strlen(name), ino))
-		dc_clear(&p->dc);
-	if (!e)
-		e = ext_touch_ino(p, dir, true, 0);
-	return e;
-}
-
-static errcode_t ext_dunlink(struct ext_priv *p, ext2_ino_t dir,
-			     const char *name)
-{
-	errcode_t e = ext2fs_unlink(p->fs, dir, name, 0, 0);
-
-	dc_del(&p->dc, dir, name, strlen(name));
-	if (!e)
-		e = ext_touch_ino(p, dir, true, 0);
-	return e;
-}
-
-struct ext_repl {
-	const char *name;
-	ext2_ino_t ino;
-	int ftype, done;
-};
-
-static int ext_repl_cb(struct ext2_dir_entry *de, int off, int bsz, char *buf,
-		       void *arg)
-{
-	struct ext_repl *r = arg;
-	size_t len = (size_t)ext2fs_dirent_name_len(de);
-
-	(void)off, (void)bsz, (void)buf;
-	if (!de->inode || len != strlen(r->name) || memcmp(de->name, r->name, len))
-		return 0;
-	de->inode = r->ino;
-	ext2fs_dirent_set_file_type(de, r->ftype);
-	r->done = 1;
-	return DIRENT_CHANGED | DIRENT_ABORT;
-}
-
-/* Point an existing entry at another inode: rename's replace, in one block
- * write, so the name never disappears. */
-static errcode_t ext_dreplace(struct ext_priv *p, ext2_ino_t dir,
-			      const char *name, ext2_ino_t ino, int ftype)
-{
-	struct ext_repl r = { name, ino, ftype, 0 };
-	errcode_t e = ext2fs_dir_iterate(p->fs, dir, 0, NULL, ext_repl_cb, &r);
-
-	if (!e && !r.done)
-		e = EXT2_ET_FILE_NOT_FOUND;
-	if (!e && dc_loaded(&p->dc, dir) &&
-	    dc_add(&p->dc, dir, name, strlen(name), ino))
-		dc_clear(&p->dc);
-	if (!e)
-		e = ext_touch_ino(p, dir, true, 0);
-	return e;
-}
-
 /* Drop one link to an inode; free it (xattrs, blocks, the inode) at zero.
  * As fuse2fs's remove_inode. */
 static errcode_t ext_put_inode(struct ext_priv *p, ext2_ino_t ino)
 {
 	ext2_filsys fs = p->fs;
 	struct ext2_inode_large in;
-	errcode_t e = ext_iread(fs, ino, &in);
+	errcode_t e = fs_ext_iread(fs, ino, &in);
 
 	if (e || in.i_links_count == 0)
 		return e;
@@ -832,8 +382,9 @@ static int ext_state(const struct fs_target *tg, enum fs_state *st,
 	int rc = ext_read_super(tg, &sb);
 
 	if (rc <= 0)
-		return fs_err_set(err, rc ? rc : -EINVAL, "%s: %s", tg->file,
-				  rc ? strerror(-rc) : "no ext2/3/4 superblock");
+		return rc ? err_set(err, rc, "%s: %s", tg->file, strerror(-rc))
+			  : err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL,
+				     "%s: no ext2/3/4 superblock", tg->file);
 	*st = ext_sb_state(&sb);
 	return 0;
 }
@@ -845,7 +396,7 @@ static int ext_replay(struct fs *fs, const struct fs_target *tg)
 	pid_t pid;
 
 	if (tg->offset)
-		return fs_fail(fs, -EBUSY, "%s: the journal needs recovery, and"
+		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "%s: the journal needs recovery, and"
 			       " e2fsck cannot replay it inside an image (at byte"
 			       " %llu): attach the partition with 'losetup -o %llu"
 			       " -f --show %s' and open the loop device", fs->name,
@@ -853,7 +404,7 @@ static int ext_replay(struct fs *fs, const struct fs_target *tg)
 			       (unsigned long long)tg->offset, tg->file);
 	pid = fork();
 	if (pid < 0)
-		return fs_fail(fs, -errno, "cannot run e2fsck: %s", strerror(errno));
+		return err_set(&fs->err, -errno, "cannot run e2fsck: %s", strerror(errno));
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDWR);
 
@@ -868,7 +419,7 @@ static int ext_replay(struct fs *fs, const struct fs_target *tg)
 	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) >= 4)
-		return fs_fail(fs, -EIO, "%s: 'e2fsck -E journal_only -y %s' failed"
+		return err_set(&fs->err, -EIO, "%s: 'e2fsck -E journal_only -y %s' failed"
 			       " (exit status %d): run e2fsck by hand", fs->name,
 			       tg->file, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	return 0;
@@ -902,7 +453,7 @@ static int ext_check_size(struct fs *fs, const struct fs_target *tg,
 		have = blocks > tg->offset ? blocks - tg->offset : 0;
 	if (!have || have >= need)
 		return 1;
-	return fs_fail(fs, -EIO, "%s is truncated: the filesystem is %llu bytes but"
+	return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EIO, "%s is truncated: the filesystem is %llu bytes but"
 		       " only %llu are there; copy the whole volume, or open it"
 		       " read-only to salvage what is left", fs->name,
 		       (unsigned long long)need, (unsigned long long)have);
@@ -919,7 +470,7 @@ static int ext_check_rw(struct fs *fs, const struct fs_target *tg,
 	int rc = 1;
 
 	if (fs_is_mounted(tg->file))
-		return fs_fail(fs, -EBUSY, "%s is mounted: unmount it first (the"
+		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "%s is mounted: unmount it first (the"
 			       " kernel and this tool would both write to it)",
 			       fs->name);
 	for (int pass = 0; rc == 1 && pass < 2; pass++) {
@@ -934,18 +485,20 @@ static int ext_check_rw(struct fs *fs, const struct fs_target *tg,
 		    (flags & FS_O_REPLAY_JOURNAL))
 			rc = ext_replay(fs, tg) ? -EBUSY : 1;
 		else if (st == FS_STATE_NEEDS_RECOVERY)
-			rc = fs_fail(fs, -EBUSY, "%s: the journal needs recovery (it"
+			rc = err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "%s: the journal needs recovery (it"
 				     " was not cleanly unmounted): replay it with"
 				     " --replay-journal or 'e2fsck -E journal_only"
 				     " %s', then try again", fs->name, tg->file);
 		else if (st == FS_STATE_ERRORS)
-			rc = fs_fail(fs, -EUCLEAN, "%s has errors or was not"
+			rc = err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EUCLEAN, "%s has errors or was not"
 				     " cleanly unmounted: check it with 'e2fsck -f"
 				     " %s' first", fs->name, tg->file);
 		else
 			break;
 	}
-	return rc < 0 && fs->err[0] == 0 ? fs_fail(fs, rc, "%s: refused", fs->name) : rc;
+	if (rc < 0 && !fs->err.msg[0])
+		err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, rc, "%s: refused", fs->name);
+	return rc;
 }
 
 static int ext_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
@@ -955,13 +508,13 @@ static int ext_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
 	int rc;
 
 	if (!p)
-		return fs_fail(fs, -ENOMEM, "out of memory");
+		return err_set(&fs->err, -ENOMEM, "out of memory");
 	if ((flags & FS_O_RDWR) && (rc = ext_check_rw(fs, tg, flags)) < 0)
 		goto out;
 	e = ext_open_lib(tg, (flags & FS_O_RDWR) ?
 			 EXT2_FLAG_RW | EXT2_FLAG_EXCLUSIVE : 0, &p->fs);
 	if (e == EBUSY) {
-		rc = fs_fail(fs, -EBUSY, "%s is in use (mounted or open elsewhere):"
+		rc = err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "%s is in use (mounted or open elsewhere):"
 			     " unmount or close it first", fs->name);
 		goto out;
 	}
@@ -994,7 +547,7 @@ static int ext_close(struct fs *fs)
 		free(f);
 	}
 	e = ext2fs_close_free(&p->fs);
-	dc_clear(&p->dc);
+	fs_ext_dc_clear(&p->dc);
 	free(p);
 	fs->priv = NULL;
 	return e ? ext_fail(fs, e, "close", fs->name) : 0;
@@ -1021,10 +574,10 @@ static int ext_lookup(struct fs *fs, const char *path, struct fs_stat *st)
 	struct ext_priv *p = P(fs);
 	struct ext2_inode_large in;
 	ext2_ino_t ino;
-	errcode_t e = ext_resolve(p, path, &ino);
+	errcode_t e = fs_ext_resolve(p, path, &ino);
 
 	if (!e)
-		e = ext_iread(p->fs, ino, &in);
+		e = fs_ext_iread(p->fs, ino, &in);
 	if (e)
 		return ext_fail(fs, e, "look up", path);
 	ext_fill_stat(p->fs, ino, &in, st);
@@ -1054,7 +607,7 @@ static int ext_readdir_cb(struct ext2_dir_entry *de, int off, int bsz,
 		return 0;
 	memcpy(name, de->name, (size_t)len);
 	name[len] = 0;
-	if ((r->err = ext_iread(r->fs, de->inode, &in)))
+	if ((r->err = fs_ext_iread(r->fs, de->inode, &in)))
 		return DIRENT_ABORT;
 	ext_fill_stat(r->fs, de->inode, &in, &st);
 	r->rc = r->cb(r->arg, name, &st);
@@ -1067,10 +620,10 @@ static int ext_readdir(struct fs *fs, const char *path, fs_dir_cb cb, void *arg)
 	struct ext_rd r = { p->fs, cb, arg, 0, 0 };
 	struct ext2_inode_large in;
 	ext2_ino_t ino;
-	errcode_t e = ext_resolve(p, path, &ino);
+	errcode_t e = fs_ext_resolve(p, path, &ino);
 
 	if (!e)
-		e = ext_iread(p->fs, ino, &in);
+		e = fs_ext_iread(p->fs, ino, &in);
 	if (!e && !LINUX_S_ISDIR(in.i_mode))
 		e = ENOTDIR;
 	if (!e)
@@ -1089,11 +642,11 @@ static errcode_t ext_new_name(struct ext_priv *p, const char *path,
 			      ext2_ino_t *dir, const char **base)
 {
 	ext2_ino_t ino;
-	errcode_t e = ext_parent(p, path, dir, base);
+	errcode_t e = fs_ext_parent(p, path, dir, base);
 
 	if (e)
 		return e;
-	e = ext_dlookup(p, *dir, *base, strlen(*base), &ino);
+	e = fs_ext_dlookup(p, *dir, *base, strlen(*base), &ino);
 	if (e == EXT2_ET_FILE_NOT_FOUND)
 		return 0;
 	return e ? e : EEXIST;
@@ -1155,7 +708,7 @@ static errcode_t ext_make_node(struct ext_priv *p, const char *path,
 	ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
 	e = ext_write_fresh(p, ino, &in);
 	if (!e)
-		e = ext_dlink(p, dir, base, ino, ext_ftype(mode));
+		e = fs_ext_dlink(p, dir, base, ino, ext_ftype(mode));
 	if (e) {   /* give the inode back */
 		ext2fs_inode_alloc_stats2(fs, ino, -1, 0);
 		in.i_links_count = 0;
@@ -1179,11 +732,11 @@ static int ext_mknod(struct fs *fs, const char *path, uint32_t mode,
 	errcode_t e;
 
 	if (t != S_IFCHR && t != S_IFBLK && t != S_IFIFO && t != S_IFSOCK)
-		return fs_fail(fs, -EINVAL, "cannot create device node '%s' on %s:"
+		return err_set(&fs->err, -EINVAL, "cannot create device node '%s' on %s:"
 			       " mode %o is not a device, fifo or socket", path,
 			       fs->name, mode);
 	if (major > 0xfff || minor > 0xfffff)
-		return fs_fail(fs, -EINVAL, "cannot create device node '%s' on %s:"
+		return err_set(&fs->err, -EINVAL, "cannot create device node '%s' on %s:"
 			       " device %u:%u does not fit in 12:20 bits", path,
 			       fs->name, major, minor);
 	e = ext_make_node(P(fs), path, mode & (S_IFMT | 07777), major, minor);
@@ -1196,7 +749,7 @@ static errcode_t ext_fixup_new(struct ext_priv *p, ext2_ino_t ino, uint32_t perm
 {
 	struct ext2_inode_large in;
 	struct timespec now;
-	errcode_t e = ext_iread(p->fs, ino, &in);
+	errcode_t e = fs_ext_iread(p->fs, ino, &in);
 
 	if (e)
 		return e;
@@ -1229,11 +782,11 @@ static int ext_mkdir(struct fs *fs, const char *path, uint32_t mode)
 		return ext_fail(fs, e, "make directory", path);
 	e = ext_fixup_new(p, ino, mode);
 	if (!e)
-		e = ext_dlink(p, dir, base, ino, EXT2_FT_DIR);
+		e = fs_ext_dlink(p, dir, base, ino, EXT2_FT_DIR);
 	if (e) {   /* undo: the inode twice ("." and its name), the parent's ".." */
 		ext_put_inode(p, ino);
 		ext_put_inode(p, ino);
-		ext_touch_ino(p, dir, false, -1);
+		fs_ext_touch_ino(p, dir, false, -1);
 		return ext_fail(fs, e, "make directory", path);
 	}
 	return 0;
@@ -1247,7 +800,7 @@ static int ext_symlink(struct fs *fs, const char *path, const char *target)
 	errcode_t e;
 
 	if (!target[0] || strlen(target) >= p->fs->blocksize)
-		return fs_fail(fs, -ENAMETOOLONG, "cannot create symlink '%s' on %s:"
+		return err_set(&fs->err, -ENAMETOOLONG, "cannot create symlink '%s' on %s:"
 			       " the target must be 1 to %u bytes", path, fs->name,
 			       p->fs->blocksize - 1);
 	e = ext_new_name(p, path, &dir, &base);
@@ -1259,7 +812,7 @@ static int ext_symlink(struct fs *fs, const char *path, const char *target)
 		return ext_fail(fs, e, "create symlink", path);
 	e = ext_fixup_new(p, ino, 0777);
 	if (!e)
-		e = ext_dlink(p, dir, base, ino, EXT2_FT_SYMLINK);
+		e = fs_ext_dlink(p, dir, base, ino, EXT2_FT_SYMLINK);
 	if (e) {
 		ext_put_inode(p, ino);
 		return ext_fail(fs, e, "create symlink", path);
@@ -1298,10 +851,10 @@ static ssize_t ext_readlink(struct fs *fs, const char *path, char *buf, size_t c
 	ext2_ino_t ino;
 	size_t len = 0;
 	char *tmp = NULL;
-	errcode_t e = ext_resolve(p, path, &ino);
+	errcode_t e = fs_ext_resolve(p, path, &ino);
 
 	if (!e)
-		e = ext_iread(p->fs, ino, &in);
+		e = fs_ext_iread(p->fs, ino, &in);
 	if (!e && !LINUX_S_ISLNK(in.i_mode))
 		e = EINVAL;
 	if (!e)
@@ -1323,10 +876,10 @@ static int ext_link(struct fs *fs, const char *existing, const char *newpath)
 	struct ext2_inode_large in;
 	ext2_ino_t ino, dir;
 	const char *base;
-	errcode_t e = ext_resolve(p, existing, &ino);
+	errcode_t e = fs_ext_resolve(p, existing, &ino);
 
 	if (!e)
-		e = ext_iread(p->fs, ino, &in);
+		e = fs_ext_iread(p->fs, ino, &in);
 	if (!e && LINUX_S_ISDIR(in.i_mode))
 		e = EPERM;
 	if (!e && in.i_links_count >= EXT2_LINK_MAX)
@@ -1334,14 +887,14 @@ static int ext_link(struct fs *fs, const char *existing, const char *newpath)
 	if (!e)
 		e = ext_new_name(p, newpath, &dir, &base);
 	if (!e)
-		e = ext_dlink(p, dir, base, ino, ext_ftype(in.i_mode));
-	if (!e && !(e = ext_flush_open(p, ino)) && !(e = ext_iread(p->fs, ino, &in))) {
+		e = fs_ext_dlink(p, dir, base, ino, ext_ftype(in.i_mode));
+	if (!e && !(e = ext_flush_open(p, ino)) && !(e = fs_ext_iread(p->fs, ino, &in))) {
 		in.i_links_count++;
 		ext_touch(p->fs, &in, false);
 		e = ext_iwrite(p, ino, &in);
 	}
 	if (e)
-		return fs_fail(fs, ext_errno(e), "cannot link '%s' to '%s' on %s: %s"
+		return err_set(&fs->err, ext_errno(e), "cannot link '%s' to '%s' on %s: %s"
 			       " (%s)", newpath, existing, fs->name,
 			       strerror(-ext_errno(e)), ext_strerror(e));
 	return 0;
@@ -1355,18 +908,18 @@ static int ext_unlink(struct fs *fs, const char *path)
 	struct ext2_inode_large in;
 	ext2_ino_t dir, ino;
 	const char *base;
-	errcode_t e = ext_parent(p, path, &dir, &base);
+	errcode_t e = fs_ext_parent(p, path, &dir, &base);
 
 	if (!e)
-		e = ext_dlookup(p, dir, base, strlen(base), &ino);
+		e = fs_ext_dlookup(p, dir, base, strlen(base), &ino);
 	if (!e)
-		e = ext_iread(p->fs, ino, &in);
+		e = fs_ext_iread(p->fs, ino, &in);
 	if (!e && LINUX_S_ISDIR(in.i_mode))
 		e = EISDIR;
 	if (!e)
 		e = ext_flush_open(p, ino);
 	if (!e)
-		e = ext_dunlink(p, dir, base);
+		e = fs_ext_dunlink(p, dir, base);
 	if (!e)
 		e = ext_put_inode(p, ino);
 	return e ? ext_fail(fs, e, "remove", path) : 0;
@@ -1414,8 +967,8 @@ static errcode_t ext_drop_dir(struct ext_priv *p, ext2_ino_t ino,
 	if (!e)
 		e = ext_put_inode(p, ino);
 	if (!e && parent)
-		e = ext_touch_ino(p, parent, false, -1);
-	dc_forget(&p->dc, ino);
+		e = fs_ext_touch_ino(p, parent, false, -1);
+	fs_ext_dc_forget(&p->dc, ino);
 	return e;
 }
 
@@ -1425,19 +978,19 @@ static int ext_rmdir(struct fs *fs, const char *path)
 	struct ext2_inode_large in;
 	ext2_ino_t dir, ino, dotdot = 0;
 	const char *base;
-	errcode_t e = ext_parent(p, path, &dir, &base);
+	errcode_t e = fs_ext_parent(p, path, &dir, &base);
 
 	if (!e)
-		e = ext_dlookup(p, dir, base, strlen(base), &ino);
+		e = fs_ext_dlookup(p, dir, base, strlen(base), &ino);
 	if (!e)
-		e = ext_iread(p->fs, ino, &in);
+		e = fs_ext_iread(p->fs, ino, &in);
 	if (!e && !LINUX_S_ISDIR(in.i_mode))
 		e = ENOTDIR;
 	if (!e)
 		e = ext_check_empty(p, ino, &dotdot);
-	ext_forget_paths(p);
+	fs_ext_forget_paths(p);
 	if (!e)
-		e = ext_dunlink(p, dir, base);
+		e = fs_ext_dunlink(p, dir, base);
 	if (!e)
 		e = ext_drop_dir(p, ino, dir);
 	return e ? ext_fail(fs, e, "remove directory", path) : 0;
@@ -1469,7 +1022,7 @@ static errcode_t ext_rename_check(struct ext_priv *p, uint16_t fmode,
 
 	if (flags & FS_RENAME_NOREPLACE)
 		return EEXIST;
-	if ((e = ext_iread(p->fs, tino, &tin)))
+	if ((e = fs_ext_iread(p->fs, tino, &tin)))
 		return e;
 	if (LINUX_S_ISDIR(fmode) && !LINUX_S_ISDIR(tin.i_mode))
 		return ENOTDIR;
@@ -1487,29 +1040,29 @@ static errcode_t ext_rename2(struct ext_priv *p, ext2_ino_t fdir, const char *fn
 {
 	struct ext2_inode_large in;
 	struct ext_dotdot dd = { tdir };
-	errcode_t e = ext_iread(p->fs, fino, &in);
+	errcode_t e = fs_ext_iread(p->fs, fino, &in);
 	bool isdir = LINUX_S_ISDIR(in.i_mode);
 
 	if (e)
 		return e;
 	if (tino)
-		e = ext_dreplace(p, tdir, tname, fino, ext_ftype(in.i_mode));
+		e = fs_ext_dreplace(p, tdir, tname, fino, ext_ftype(in.i_mode));
 	else
-		e = ext_dlink(p, tdir, tname, fino, ext_ftype(in.i_mode));
+		e = fs_ext_dlink(p, tdir, tname, fino, ext_ftype(in.i_mode));
 	if (!e && tino)
 		e = LINUX_S_ISDIR(in.i_mode) ? ext_drop_dir(p, tino, tdir)
 					     : (ext_flush_open(p, tino) ?: ext_put_inode(p, tino));
 	if (!e && isdir && fdir != tdir) {
 		e = ext2fs_dir_iterate(p->fs, fino, 0, NULL, ext_dotdot_cb, &dd);
 		if (!e)
-			e = ext_touch_ino(p, tdir, false, +1);
+			e = fs_ext_touch_ino(p, tdir, false, +1);
 		if (!e)
-			e = ext_touch_ino(p, fdir, false, -1);
+			e = fs_ext_touch_ino(p, fdir, false, -1);
 	}
 	if (!e)
-		e = ext_dunlink(p, fdir, fname);
+		e = fs_ext_dunlink(p, fdir, fname);
 	if (!e && !(e = ext_flush_open(p, fino)))
-		e = ext_touch_ino(p, fino, false, 0);
+		e = fs_ext_touch_ino(p, fino, false, 0);
 	return e;
 }
 
@@ -1520,26 +1073,26 @@ static int ext_rename(struct fs *fs, const char *from, const char *to,
 	struct ext2_inode_large in;
 	ext2_ino_t fdir, tdir, fino, tino = 0;
 	const char *fname, *tname;
-	errcode_t e = ext_parent(p, from, &fdir, &fname);
+	errcode_t e = fs_ext_parent(p, from, &fdir, &fname);
 
 	if (!e)
-		e = ext_dlookup(p, fdir, fname, strlen(fname), &fino);
+		e = fs_ext_dlookup(p, fdir, fname, strlen(fname), &fino);
 	if (!e)
-		e = ext_iread(p->fs, fino, &in);
+		e = fs_ext_iread(p->fs, fino, &in);
 	if (!e)
-		e = ext_parent(p, to, &tdir, &tname);
+		e = fs_ext_parent(p, to, &tdir, &tname);
 	if (!e) {
-		e = ext_dlookup(p, tdir, tname, strlen(tname), &tino);
+		e = fs_ext_dlookup(p, tdir, tname, strlen(tname), &tino);
 		if (e == EXT2_ET_FILE_NOT_FOUND)
 			e = tino = 0;
 		else if (!e && tino != fino)
 			e = ext_rename_check(p, in.i_mode, tino, flags);
 	}
-	ext_forget_paths(p);
+	fs_ext_forget_paths(p);
 	if (!e && tino != fino)
 		e = ext_rename2(p, fdir, fname, fino, tdir, tname, tino);
 	if (e)
-		return fs_fail(fs, ext_errno(e), "cannot rename '%s' to '%s' on %s:"
+		return err_set(&fs->err, ext_errno(e), "cannot rename '%s' to '%s' on %s:"
 			       " %s (%s)", from, to, fs->name,
 			       strerror(-ext_errno(e)), ext_strerror(e));
 	return 0;
@@ -1555,12 +1108,12 @@ static int ext_modify(struct fs *fs, const char *path, const char *verb,
 	struct ext_priv *p = P(fs);
 	struct ext2_inode_large in;
 	ext2_ino_t ino;
-	errcode_t e = ext_resolve(p, path, &ino);
+	errcode_t e = fs_ext_resolve(p, path, &ino);
 
 	if (!e)
 		e = ext_flush_open(p, ino);
 	if (!e)
-		e = ext_iread(p->fs, ino, &in);
+		e = fs_ext_iread(p->fs, ino, &in);
 	if (!e) {
 		fn(p->fs, &in, arg);
 		e = ext_iwrite(p, ino, &in);
@@ -1632,7 +1185,7 @@ static errcode_t ext_xopen(struct ext_priv *p, const char *path,
 			   struct ext2_xattr_handle **h)
 {
 	ext2_ino_t ino;
-	errcode_t e = ext_resolve(p, path, &ino);
+	errcode_t e = fs_ext_resolve(p, path, &ino);
 
 	*h = NULL;
 	if (!e)
@@ -1690,7 +1243,7 @@ static ssize_t ext_xattr_get(struct fs *fs, const char *path, const char *name,
 		memcpy(buf, val, len);
 	ext2fs_free_mem(&val);
 	if (e == EXT2_ET_EA_KEY_NOT_FOUND)
-		return fs_fail(fs, -ENODATA, "'%s' on %s has no extended attribute"
+		return err_set(&fs->err, -ENODATA, "'%s' on %s has no extended attribute"
 			       " '%s'", path, fs->name, name);
 	return e ? ext_fail(fs, e, "read extended attribute of", path) : (ssize_t)len;
 }
@@ -1729,7 +1282,7 @@ static int ext_xattr_remove(struct fs *fs, const char *path, const char *name)
 	}
 	ext2fs_free_mem(&val);
 	if (e == EXT2_ET_EA_KEY_NOT_FOUND)
-		return fs_fail(fs, -ENODATA, "'%s' on %s has no extended attribute"
+		return err_set(&fs->err, -ENODATA, "'%s' on %s has no extended attribute"
 			       " '%s'", path, fs->name, name);
 	return e ? ext_fail(fs, e, "remove extended attribute of", path) : 0;
 }
@@ -1744,11 +1297,11 @@ static int ext_file_open(struct fs_file *ff, const char *path, const char *strea
 	struct ext2_inode_large in;
 	struct ext_file *f = NULL;
 	ext2_ino_t ino;
-	errcode_t e = ext_resolve(p, path, &ino);
+	errcode_t e = fs_ext_resolve(p, path, &ino);
 
 	(void)stream;   /* fs.c refuses streams: we have no stream_list */
 	if (!e)
-		e = ext_iread(p->fs, ino, &in);
+		e = fs_ext_iread(p->fs, ino, &in);
 	if (!e && LINUX_S_ISDIR(in.i_mode))
 		e = EISDIR;
 	else if (!e && !LINUX_S_ISREG(in.i_mode))
@@ -1772,11 +1325,7 @@ static int ext_file_open(struct fs_file *ff, const char *path, const char *strea
 
 static int ext_file_err(struct fs_file *ff, errcode_t e, const char *verb)
 {
-	struct ext_file *f = ff->priv;
-	char what[32];
-
-	snprintf(what, sizeof(what), "inode %u", f ? f->ino : 0);
-	return ext_fail(ff->fs, e, verb, what);
+	return ext_fail(ff->fs, e, verb, ff->path);
 }
 
 static ssize_t ext_file_pread(struct fs_file *ff, void *buf, size_t len, uint64_t off)

@@ -296,7 +296,8 @@ static errcode_t cio_close(io_channel ch)
 
 static errcode_t cio_open(const char *name, int flags, io_channel *out);
 
-static struct struct_io_manager cio_manager = {
+/* const: libext2fs only reads it (io_manager is a non-const pointer type) */
+static const struct struct_io_manager cio_manager = {
 	.magic = EXT2_ET_MAGIC_IO_MANAGER,
 	.name = "sysrecover write-back cache over unix_io",
 	.open = cio_open,
@@ -314,7 +315,7 @@ static struct struct_io_manager cio_manager = {
 	.zeroout = cio_zeroout,
 };
 
-io_manager fs_ext_cache_io = &cio_manager;
+io_manager fs_ext_cache_io = (io_manager)&cio_manager;
 
 static errcode_t cio_open(const char *name, int flags, io_channel *out)
 {

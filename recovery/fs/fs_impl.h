@@ -2,8 +2,6 @@
 #ifndef SYSRECOVER_FS_IMPL_H
 #define SYSRECOVER_FS_IMPL_H
 
-#include <stdarg.h>
-
 #include "fs.h"
 
 /* Where a backend finds its bytes: a whole file/device, or a byte range of
@@ -24,7 +22,7 @@ struct fs_ops {
 	/* 1 mine, 0 not mine, < 0 I/O error; must not change anything */
 	int (*probe)(const struct fs_target *tg);
 	int (*state)(const struct fs_target *tg, enum fs_state *st, struct err *err);
-	/* fill fs->priv; refusals go through fs_fail with the reason and the fix */
+	/* fill fs->priv; refusals are ERR_REFUSED with the reason and the fix */
 	int (*open)(struct fs *fs, const struct fs_target *tg, unsigned flags);
 	int (*close)(struct fs *fs);  /* flush, free priv */
 	int (*sync)(struct fs *fs);
@@ -76,26 +74,24 @@ struct fs {
 	void *priv;
 	char *name;
 	unsigned flags;
-	char err[512];
+	struct err err;   /* of the last call; fs_error() */
 };
 
 struct fs_file {
 	struct fs *fs;
 	void *priv;
+	char *path;       /* normalised, for messages */
 };
 
 extern const struct fs_ops fs_ext_ops;
 extern const struct fs_ops fs_ntfs_ops;
 extern const struct fs_ops fs_dir_ops;
 
-/* Record why `err` (negative errno) happened; returns err. */
-int fs_fail(struct fs *fs, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* The usual sentence: "cannot VERB 'PATH' on NAME: strerror(err)". */
+/* The module's one wrapper over err_set: the usual sentence
+ * "cannot VERB 'PATH' on NAME: strerror(err)" into fs->err; returns err.
+ * Everything else is err_set/err_setc on fs->err (or on the caller's
+ * struct err before there is a handle). */
 int fs_fail_op(struct fs *fs, int err, const char *verb, const char *path);
-/* Same, for errors before there is a handle. */
-int fs_err_set(struct err *e, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* Is this file or block device mounted (by device number or path)?  Used by
  * the backends' read-write refusal. */

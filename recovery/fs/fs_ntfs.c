@@ -1,11 +1,8 @@
 /* fs_ntfs.c - NTFS volumes through libntfs-3g: no mount, no FUSE.
  *
  * Choices worth knowing (see also fs.h):
- * - The volume is reached through our own ntfs_device_operations so that a
- *   partition inside an image (tg->offset, tg->size) works, reads and writes
- *   are bounded to it, and a read-write open takes a write lock on exactly
- *   that range (ntfs-3g's own unix_io ops take one too, so an ntfs-3g FUSE
- *   mount of the same file is seen).
+ * - The volume is reached through our own device layer (fs_ntfs_io.c), so
+ *   that a partition inside an image works and is locked as a whole.
  * - Read-write opens first look at the volume read-only and refuse a
  *   hibernated / Fast Startup volume (hiberfil.sys header, $LogFile restart
  *   page 2.0) or an unclean one (VOLUME_IS_DIRTY or $LogFile not clean)
@@ -53,17 +50,12 @@
 #include <ntfs-3g/volume.h>
 #include <ntfs-3g/xattrs.h>
 
+#include "buf.h"
 #include "fs_impl.h"
+#include "fs_ntfs_io.h"
 
 #define NTFS_PATH_MAX 4096
 #define XATTR_NTFS3G_PREFIX "ntfs-3g."
-
-/* The byte range of the file that holds the volume. */
-struct ntfs_range {
-	int fd;
-	uint64_t off, size, pos;
-	bool rdonly;
-};
 
 struct ntfs_fs {
 	ntfs_volume *vol;
@@ -95,255 +87,7 @@ static int errno_or(int dflt)
 	return errno ? -errno : -dflt;
 }
 
-/* ---- device: a byte range of a file or block device ---------------------- */
-
-static struct ntfs_range *RANGE(struct ntfs_device *dev)
-{
-	return dev->d_private;
-}
-
-static int range_size(struct ntfs_range *r, const struct stat *sb)
-{
-	uint64_t total = (uint64_t)sb->st_size;
-
-	if (S_ISBLK(sb->st_mode) && ioctl(r->fd, BLKGETSIZE64, &total) < 0)
-		return -1;
-	if (r->off > total) {
-		errno = EINVAL;
-		return -1;
-	}
-	/* a partition table may promise more than a truncated image has */
-	if (r->size == 0 || r->size > total - r->off)
-		r->size = total - r->off;
-	return 0;
-}
-
-/* Read-write opens lock their range: ntfs-3g (FUSE or tools) holds a write
- * lock on images it has open, so this is how a FUSE mount of a plain image
- * file is noticed (it is not a block device mountinfo could name). */
-static int range_lock(struct ntfs_range *r)
-{
-	struct flock flk = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-			     .l_start = (off_t)r->off, .l_len = (off_t)r->size };
-
-	if (fcntl(r->fd, F_SETLK, &flk) == 0)
-		return 0;
-	if (errno == EAGAIN || errno == EACCES)
-		errno = EBUSY;
-	return -1;
-}
-
-static int dev_open(struct ntfs_device *dev, int flags)
-{
-	struct ntfs_range *r = RANGE(dev);
-	bool rw = (flags & O_ACCMODE) == O_RDWR;
-	struct stat sb;
-	int e;
-
-	if (NDevOpen(dev)) {
-		errno = EBUSY;
-		return -1;
-	}
-	if (stat(dev->d_name, &sb) < 0)
-		return -1;
-	/* O_EXCL on a block device fails when the kernel has it mounted */
-	r->fd = open(dev->d_name, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC |
-		     (rw && S_ISBLK(sb.st_mode) ? O_EXCL : 0));
-	if (r->fd < 0)
-		return -1;
-	if (fstat(r->fd, &sb) < 0 || range_size(r, &sb) < 0 ||
-	    (rw && range_lock(r) < 0))
-		goto fail;
-	r->pos = 0;
-	r->rdonly = !rw;
-	if (!rw)
-		NDevSetReadOnly(dev);
-	if (S_ISBLK(sb.st_mode))
-		NDevSetBlock(dev);
-	NDevSetOpen(dev);
-	return 0;
-fail:
-	e = errno;
-	close(r->fd);
-	r->fd = -1;
-	errno = e;
-	return -1;
-}
-
-static int dev_close(struct ntfs_device *dev)
-{
-	struct ntfs_range *r = RANGE(dev);
-	int rc = 0;
-
-	if (!r->rdonly && fsync(r->fd) < 0)
-		rc = -1;
-	if (close(r->fd) < 0)
-		rc = -1;
-	r->fd = -1;
-	NDevClearOpen(dev);
-	return rc;
-}
-
-/* Seeking past the end fails: that is how libntfs-3g notices a truncated
- * image (it seeks to the last sector the boot sector promises). */
-static s64 dev_seek(struct ntfs_device *dev, s64 offset, int whence)
-{
-	struct ntfs_range *r = RANGE(dev);
-	s64 base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (s64)r->pos
-							       : (s64)r->size;
-
-	if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (base + offset < 0 || (u64)(base + offset) > r->size) {
-		errno = EINVAL;
-		return -1;
-	}
-	r->pos = (u64)(base + offset);
-	return (s64)r->pos;
-}
-
-static s64 dev_pread(struct ntfs_device *dev, void *buf, s64 count, s64 offset)
-{
-	struct ntfs_range *r = RANGE(dev);
-	ssize_t n;
-
-	if (offset < 0 || count < 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	if ((u64)offset >= r->size)
-		return 0;
-	if ((u64)count > r->size - (u64)offset)
-		count = (s64)(r->size - (u64)offset);
-	n = pread(r->fd, buf, (size_t)count, (off_t)(r->off + (u64)offset));
-	return n;
-}
-
-static s64 dev_pwrite(struct ntfs_device *dev, const void *buf, s64 count,
-		      s64 offset)
-{
-	struct ntfs_range *r = RANGE(dev);
-
-	if (r->rdonly) {
-		errno = EROFS;
-		return -1;
-	}
-	if (offset < 0 || count < 0 || (u64)offset + (u64)count > r->size) {
-		errno = offset < 0 || count < 0 ? EINVAL : ENOSPC;
-		return -1;
-	}
-	NDevSetDirty(dev);
-	return pwrite(r->fd, buf, (size_t)count, (off_t)(r->off + (u64)offset));
-}
-
-static s64 dev_read(struct ntfs_device *dev, void *buf, s64 count)
-{
-	s64 n = dev_pread(dev, buf, count, (s64)RANGE(dev)->pos);
-
-	if (n > 0)
-		RANGE(dev)->pos += (u64)n;
-	return n;
-}
-
-static s64 dev_write(struct ntfs_device *dev, const void *buf, s64 count)
-{
-	s64 n = dev_pwrite(dev, buf, count, (s64)RANGE(dev)->pos);
-
-	if (n > 0)
-		RANGE(dev)->pos += (u64)n;
-	return n;
-}
-
-static int dev_sync(struct ntfs_device *dev)
-{
-	if (!NDevReadOnly(dev) && NDevDirty(dev)) {
-		if (fsync(RANGE(dev)->fd) < 0)
-			return -1;
-		NDevClearDirty(dev);
-	}
-	return 0;
-}
-
-static int dev_stat(struct ntfs_device *dev, struct stat *buf)
-{
-	if (fstat(RANGE(dev)->fd, buf) < 0)
-		return -1;
-	buf->st_size = (off_t)RANGE(dev)->size;
-	return 0;
-}
-
-/* Only the size is answered here (so libntfs-3g need not probe for it);
- * geometry and sector size fall back to the library's defaults. */
-static int dev_ioctl(struct ntfs_device *dev, unsigned long request, void *argp)
-{
-	if (request == BLKGETSIZE64) {
-		*(u64 *)argp = RANGE(dev)->size;
-		return 0;
-	}
-	errno = ENOTTY;
-	return -1;
-}
-
-static struct ntfs_device_operations range_ops = {
-	.open = dev_open,
-	.close = dev_close,
-	.seek = dev_seek,
-	.read = dev_read,
-	.write = dev_write,
-	.pread = dev_pread,
-	.pwrite = dev_pwrite,
-	.sync = dev_sync,
-	.stat = dev_stat,
-	.ioctl = dev_ioctl,
-};
-
-/* ---- mounting and state ----------------------------------------------- */
-
-static void lib_init(void)
-{
-	static bool done;
-
-	if (done)
-		return;
-	done = true;
-	ntfs_set_locale();
-	/* Every library failure is turned into one sentence of ours; its own
-	 * stderr chatter is only wanted when debugging. */
-	if (!getenv("SYSRECOVER_NTFS_DEBUG"))
-		ntfs_log_clear_levels(NTFS_LOG_LEVEL_INFO | NTFS_LOG_LEVEL_QUIET |
-				      NTFS_LOG_LEVEL_WARNING | NTFS_LOG_LEVEL_ERROR |
-				      NTFS_LOG_LEVEL_PERROR | NTFS_LOG_LEVEL_PROGRESS |
-				      NTFS_LOG_LEVEL_VERBOSE);
-}
-
-/* Mount tg through our range ops; r must outlive the volume. */
-static ntfs_volume *mount_range(const struct fs_target *tg, struct ntfs_range *r,
-				ntfs_mount_flags flags)
-{
-	struct ntfs_device *dev;
-	ntfs_volume *vol;
-	int e;
-
-	lib_init();
-	*r = (struct ntfs_range){ .fd = -1, .off = tg->offset, .size = tg->size };
-	dev = ntfs_device_alloc(tg->file, 0, &range_ops, r);
-	if (!dev)
-		return NULL;
-	errno = 0;
-	vol = ntfs_device_mount(dev, flags);
-	if (!vol) {
-		e = errno ? errno : EIO;
-		if (NDevOpen(dev))
-			dev_close(dev);
-		ntfs_device_free(dev);
-		errno = e;
-		return NULL;
-	}
-	ntfs_create_lru_caches(vol);
-	return vol;
-}
+/* ---- state ------------------------------------------------------------ */
 
 /* $LogFile: clean, dirty, or a version 2.0 restart page, which is what
  * Windows Fast Startup (and hibernation of a non-system volume) leaves. */
@@ -430,23 +174,34 @@ static int ntfs_probe(const struct fs_target *tg)
 	return n == (ssize_t)sizeof(bs) && !memcmp(bs + 3, "NTFS    ", 8);
 }
 
+/* What kind of failure a mount errno is (libntfs-3g says it through errno). */
+static enum err_code mount_code(int e)
+{
+	if (e == EINVAL || e == EIO)
+		return ERR_CORRUPT;
+	if (e == EBUSY || e == EPERM)
+		return ERR_REFUSED;
+	return ERR_SYSTEM;
+}
+
 static int ntfs_state(const struct fs_target *tg, enum fs_state *st,
 		      struct err *err)
 {
 	struct ntfs_range r;
-	ntfs_volume *vol = mount_range(tg, &r, NTFS_MNT_RDONLY);
+	ntfs_volume *vol = fs_ntfs_mount(tg, &r, NTFS_MNT_RDONLY);
 	int rc;
 
 	if (!vol) {
 		int e = errno;
 
-		return fs_err_set(err, -e, "cannot read NTFS volume %s: %s",
-				  tg->file, mount_why(e));
+		return err_setc(err, ERR_FATAL, mount_code(e), -e,
+				"cannot read NTFS volume %s: %s", tg->file,
+				mount_why(e));
 	}
 	rc = volume_state(vol, st);
 	ntfs_umount(vol, FALSE);
 	if (rc < 0)
-		return fs_err_set(err, rc, "cannot read the state of NTFS volume "
+		return err_set(err, rc, "cannot read the state of NTFS volume "
 				  "%s: %s", tg->file, strerror(-rc));
 	return 0;
 }
@@ -462,16 +217,18 @@ static int refuse_rw(struct fs *fs, const struct fs_target *tg)
 
 	if (fs_is_mounted(tg->file) ||
 	    (ntfs_check_if_mounted(tg->file, &mf) == 0 && (mf & NTFS_MF_MOUNTED)))
-		return fs_fail(fs, -EBUSY, "refusing to open %s read-write: it is "
+		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "refusing to open %s read-write: it is "
 			       "mounted; unmount it first", fs->name);
 	rc = ntfs_state(tg, &st, &err);
-	if (rc < 0)
-		return fs_fail(fs, rc, "%s", err.msg);
+	if (rc < 0) {
+		err_copy(&fs->err, &err);
+		return rc;
+	}
 	if (st == FS_STATE_HIBERNATED)
-		return fs_fail(fs, -EPERM, "refusing to open %s read-write: %s",
+		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EPERM, "refusing to open %s read-write: %s",
 			       fs->name, mount_why(EPERM));
 	if (st == FS_STATE_DIRTY)
-		return fs_fail(fs, -EUCLEAN, "refusing to open %s read-write: the "
+		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EUCLEAN, "refusing to open %s read-write: the "
 			       "NTFS volume was not cleanly unmounted (dirty flag or "
 			       "unclean $LogFile); boot Windows and run chkdsk /f, "
 			       "then shut down fully", fs->name);
@@ -485,14 +242,17 @@ static int ntfs_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
 	int rc;
 
 	if (!p)
-		return fs_fail(fs, -ENOMEM, "out of memory");
+		return err_set(&fs->err, -ENOMEM, "out of memory");
 	rc = rw ? refuse_rw(fs, tg) : 0;
 	if (rc < 0)
 		goto out;
-	p->vol = mount_range(tg, &p->range, rw ? NTFS_MNT_EXCLUSIVE : NTFS_MNT_RDONLY);
+	p->vol = fs_ntfs_mount(tg, &p->range, rw ? NTFS_MNT_EXCLUSIVE : NTFS_MNT_RDONLY);
 	if (!p->vol) {
-		rc = fs_fail(fs, -errno, "cannot open NTFS volume %s: %s", fs->name,
-			     mount_why(errno));
+		int e = errno;
+
+		rc = err_setc(&fs->err, ERR_FATAL, mount_code(e), -e,
+			      "cannot open NTFS volume %s: %s", fs->name,
+			      mount_why(e));
 		goto out;
 	}
 	/* ntfs_device_mount opened $Secure already (ntfs_open_secure), and
@@ -515,7 +275,7 @@ static int ntfs_close(struct fs *fs)
 	ntfs_destroy_security_context(&p->scx);
 	errno = 0;
 	if (ntfs_umount(p->vol, FALSE) < 0)
-		rc = fs_fail(fs, errno_or(EIO), "cannot close NTFS volume %s: %s",
+		rc = err_set(&fs->err, errno_or(EIO), "cannot close NTFS volume %s: %s",
 			     fs->name, strerror(errno ? errno : EIO));
 	free(p);
 	return rc;
@@ -526,7 +286,7 @@ static int ntfs_sync(struct fs *fs)
 	struct ntfs_device *dev = P(fs)->vol->dev;
 
 	if (dev->d_ops->sync(dev) < 0)
-		return fs_fail(fs, -errno, "cannot sync %s: %s", fs->name,
+		return err_set(&fs->err, -errno, "cannot sync %s: %s", fs->name,
 			       strerror(errno));
 	return 0;
 }
@@ -562,7 +322,7 @@ static bool is_dir(ntfs_inode *ni)
 static int refuse_system(struct fs *fs, ntfs_inode *ni, const char *path)
 {
 	if (ni->mft_no < FILE_first_user && ni->mft_no != FILE_root)
-		return fs_fail(fs, -EPERM, "cannot change '%s' on %s: it is an NTFS "
+		return err_set(&fs->err, -EPERM, "cannot change '%s' on %s: it is an NTFS "
 			       "system file", path, fs->name);
 	return 0;
 }
@@ -574,12 +334,12 @@ static int to_ucs(struct fs *fs, const char *name, ntfschar **u)
 	*u = NULL;
 	len = ntfs_mbstoucs(name, u);
 	if (len < 0)
-		return fs_fail(fs, -EILSEQ, "cannot use name '%s' on %s: not valid "
+		return err_set(&fs->err, -EILSEQ, "cannot use name '%s' on %s: not valid "
 			       "in the current character set", name, fs->name);
 	if (len > NTFS_MAX_NAME_LEN) {
 		free(*u);
 		*u = NULL;
-		return fs_fail(fs, -ENAMETOOLONG, "name '%s' is longer than 255 "
+		return err_set(&fs->err, -ENAMETOOLONG, "name '%s' is longer than 255 "
 			       "UTF-16 units", name);
 	}
 	return len;
@@ -613,7 +373,7 @@ static int parent_open(struct fs *fs, const char *path, int must_exist,
 
 	*pa = (struct parent){ .mref = (u64)-1 };
 	if (!*leaf)
-		return fs_fail(fs, -EBUSY, "cannot change the root of %s", fs->name);
+		return err_set(&fs->err, -EBUSY, "cannot change the root of %s", fs->name);
 	rc = open_path(fs, dir, &pa->dir);
 	if (rc < 0)
 		goto out;
@@ -805,16 +565,9 @@ static int rd_fill(void *arg, const ntfschar *name, const int name_len,
 		return 0;
 	if (c->root && MREF(mref) < FILE_first_user)
 		return 0;  /* $MFT, $Bitmap, ..., $Extend */
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 64;
-		struct rd_ent *ne = realloc(c->e, nc * sizeof(*ne));
-
-		if (!ne) {
-			c->rc = -ENOMEM;
-			return -1;
-		}
-		c->e = ne;
-		c->cap = nc;
+	if (buf_grow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e))) {
+		c->rc = -ENOMEM;
+		return -1;
 	}
 	if (ntfs_ucstombs(name, name_len, &mb, 0) < 0) {
 		c->rc = errno_or(EILSEQ);
@@ -832,7 +585,7 @@ static int rd_visit(struct fs *fs, struct rd_ent *e, fs_dir_cb cb, void *arg)
 	errno = 0;
 	ni = ntfs_inode_open(P(fs)->vol, e->mref);
 	if (!ni)
-		return fs_fail(fs, errno_or(EIO), "cannot read '%s' (inode %llu) "
+		return err_set(&fs->err, errno_or(EIO), "cannot read '%s' (inode %llu) "
 			       "on %s: %s", e->name, (unsigned long long)e->mref,
 			       fs->name, strerror(errno ? errno : EIO));
 	fill_stat(ni, &st, P(fs)->vol->efs_raw);
@@ -1161,7 +914,7 @@ static int rename_short_ok(struct fs *fs, struct rename_op *op)
 	rc = short_name_free(fs, d, op->shortname, op->src.mft_no);
 	ntfs_inode_close(d);
 	if (rc == -EEXIST)
-		rc = fs_fail(fs, rc, "cannot rename '%s' to '%s' on %s: its short "
+		rc = err_set(&fs->err, rc, "cannot rename '%s' to '%s' on %s: its short "
 			     "name %s is taken in the target directory", op->from,
 			     op->to, fs->name, op->shortname);
 	return rc;
@@ -1285,7 +1038,7 @@ static int short_name_check(struct fs *fs, const char *path, const char *name,
 		up[i] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
 	}
 	if (why)
-		return fs_fail(fs, -EINVAL, "cannot set short name '%s' on '%s': %s",
+		return err_set(&fs->err, -EINVAL, "cannot set short name '%s' on '%s': %s",
 			       name, path, why);
 	up[len] = 0;
 	return 0;
@@ -1326,7 +1079,7 @@ static int set_short(struct fs *fs, const char *path, const char *up)
 		return rc;
 	rc = short_name_free(fs, pa.dir, up, MREF(pa.mref));
 	if (rc == -EEXIST)
-		rc = fs_fail(fs, rc, "cannot set short name '%s' on '%s': another "
+		rc = err_set(&fs->err, rc, "cannot set short name '%s' on '%s': another "
 			     "name in %s already is (or abbreviates to) it", up,
 			     path, fs->name);
 	ni = rc < 0 ? NULL : ntfs_inode_open(P(fs)->vol, MREF(pa.mref));
@@ -1341,7 +1094,7 @@ static int set_short(struct fs *fs, const char *path, const char *up)
 	if (rc < 0)
 		rc = lib_err(rc);
 	if (rc == -EINVAL)
-		rc = fs_fail(fs, rc, "cannot set short name '%s' on '%s': the "
+		rc = err_set(&fs->err, rc, "cannot set short name '%s' on '%s': the "
 			     "long name is not a valid Windows name", up, path);
 out:
 	parent_done(&pa);
@@ -1514,7 +1267,7 @@ static int ntfs_xattr_set_op(struct fs *fs, const char *path, const char *name,
 		char nm[16];
 
 		if (len == 0 || len > 12)
-			return fs_fail(fs, -EINVAL, "cannot set short name on '%s': "
+			return err_set(&fs->err, -EINVAL, "cannot set short name on '%s': "
 				       "it must have 1 to 12 characters", path);
 		memcpy(nm, val, len);
 		nm[len] = 0;
@@ -1757,9 +1510,7 @@ static int fattr_close(struct fattr *fa, int rc)
 
 static int file_fail(struct fs_file *f, int err, const char *verb)
 {
-	return fs_fail(f->fs, err, "cannot %s inode %llu on %s: %s", verb,
-		       (unsigned long long)F(f)->mft_no, f->fs->name,
-		       strerror(-err));
+	return fs_fail_op(f->fs, err, verb, f->path);
 }
 
 /* Find (and with FS_F_CREATE make) the stream; check it opens. */
@@ -1788,7 +1539,7 @@ static int file_stream(struct fs_file *f, const char *path, const char *stream,
 		return 0;
 	}
 	if (errno == ENOENT && stream)
-		return fs_fail(f->fs, -ENOENT, "'%s' on %s has no data stream '%s'",
+		return err_set(&f->fs->err, -ENOENT, "'%s' on %s has no data stream '%s'",
 			       path, f->fs->name, stream);
 	return errno_or(EIO);
 }
@@ -1953,8 +1704,8 @@ static int ntfs_file_close_op(struct fs_file *f)
 		rc = fattr_close(&fa, rc);
 	}
 	if (rc < 0)
-		fs_fail(f->fs, rc, "cannot finish writing inode %llu on %s: %s",
-			(unsigned long long)nf->mft_no, f->fs->name, strerror(-rc));
+		err_set(&f->fs->err, rc, "cannot finish writing '%s' on %s: %s",
+			f->path, f->fs->name, strerror(-rc));
 	free(nf->sname);
 	free(nf);
 	return rc;

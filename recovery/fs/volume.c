@@ -32,6 +32,7 @@
 
 #include <blkid.h>
 
+#include "buf.h"
 #include "fs_impl.h"
 
 struct vol_list {
@@ -42,15 +43,8 @@ struct vol_list {
 
 static struct fs_volume *vl_add(struct vol_list *l)
 {
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 8;
-		struct fs_volume *nv = realloc(l->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return NULL;
-		l->v = nv;
-		l->cap = nc;
-	}
+	if (buf_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
+		return NULL;
 	memset(&l->v[l->n], 0, sizeof(l->v[0]));
 	return &l->v[l->n++];
 }
@@ -388,17 +382,17 @@ static int scan_path(const char *path, struct vol_list *l, struct err *err)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &sb) < 0) {
 		rc = -errno;
-		fs_err_set(err, rc, "cannot open '%s': %s", path, strerror(errno));
+		err_set(err, rc, "cannot open '%s': %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode)) {
-		rc = fs_err_set(err, -EINVAL, "'%s' is not a block device or an"
+		rc = err_set(err, -EINVAL, "'%s' is not a block device or an"
 				" image file", path);
 		goto out;
 	}
 	pr = blkid_new_probe();
 	if (!pr || blkid_probe_set_device(pr, fd, 0, 0) < 0) {
-		rc = fs_err_set(err, -EIO, "cannot probe '%s'", path);
+		rc = err_set(err, -EIO, "cannot probe '%s'", path);
 		goto out;
 	}
 	enable_superblocks(pr);
@@ -406,7 +400,7 @@ static int scan_path(const char *path, struct vol_list *l, struct err *err)
 	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
 	rc = blkid_do_safeprobe(pr);
 	if (rc == -1) {
-		rc = fs_err_set(err, -EIO, "cannot probe '%s': %s", path,
+		rc = err_set(err, -EIO, "cannot probe '%s': %s", path,
 				errno ? strerror(errno) : "I/O error");
 		goto out;
 	}
@@ -431,7 +425,7 @@ static int scan_path(const char *path, struct vol_list *l, struct err *err)
 	v->mounted = S_ISBLK(sb.st_mode) ? blk_in_use(path) : fs_is_mounted(path);
 out:
 	if (rc == -ENOMEM)
-		fs_err_set(err, rc, "out of memory");
+		err_set(err, rc, "out of memory");
 	blkid_free_probe(pr);
 	if (fd >= 0)
 		close(fd);
@@ -532,7 +526,7 @@ static int collect(const char *const *paths, size_t n, struct vol_list *l,
 		if (rc != -ENOMEM)
 			rc = 0;
 		else
-			fs_err_set(err, rc, "out of memory");
+			err_set(err, rc, "out of memory");
 	}
 	for (size_t i = 0; i < nd; i++)
 		free(disks[i]);
@@ -616,19 +610,19 @@ static int resolve_tag(const char *spec, enum match_key key, const char *val,
 		goto out;
 	hit = calloc(l.n + 1, sizeof(*hit));
 	if (!hit) {
-		rc = fs_err_set(err, -ENOMEM, "out of memory");
+		rc = err_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < l.n; i++)
 		if (matches(&l.v[i], key, val))
 			hit[nhit++] = &l.v[i];
 	if (nhit == 0) {
-		rc = fs_err_set(err, -ENOENT, "no volume with %s (looked in %s)", spec,
+		rc = err_set(err, -ENOENT, "no volume with %s (looked in %s)", spec,
 				n ? "the images and devices given" :
 				"every block device");
 	} else if (nhit > 1) {
 		name_list(hit, nhit, names, sizeof(names));
-		rc = fs_err_set(err, -ENOTUNIQ, "%s is ambiguous: %zu volumes have it"
+		rc = err_set(err, -ENOTUNIQ, "%s is ambiguous: %zu volumes have it"
 				" (%s); name one by its device or IMAGE@N", spec,
 				nhit, names);
 	} else {
@@ -686,16 +680,16 @@ static int resolve_path(const char *path, long want, struct fs_volume *out,
 	if (rc < 0)
 		goto out;
 	if (l.table && l.n == 0) {
-		rc = fs_err_set(err, -ENXIO, "'%s' holds a partition table with no"
+		rc = err_set(err, -ENXIO, "'%s' holds a partition table with no"
 				" partitions", path);
 	} else if (want == 0 && l.table) {
-		rc = fs_err_set(err, -EINVAL, "'%s' holds a partition table: name one of"
+		rc = err_set(err, -EINVAL, "'%s' holds a partition table: name one of"
 				" its partitions, %s@1 to %s@%d", path, path, path,
 				l.v[l.n - 1].partno);
 	} else if (want == 0) {
 		*out = l.v[0];
 	} else if (!l.table) {
-		rc = fs_err_set(err, -EINVAL, "'%s' is not a partitioned image or disk:"
+		rc = err_set(err, -EINVAL, "'%s' is not a partitioned image or disk:"
 				" name it without '@%ld'", path, want);
 	} else {
 		for (size_t i = 0; i < l.n; i++)
@@ -708,7 +702,7 @@ static int resolve_path(const char *path, long want, struct fs_volume *out,
 			all[i] = &l.v[i];
 		if (all)
 			name_list(all, l.n, names, sizeof(names));
-		rc = fs_err_set(err, -ENXIO, "partition %ld out of range: '%s' has %zu"
+		rc = err_set(err, -ENXIO, "partition %ld out of range: '%s' has %zu"
 				" partition%s (%s)", want, path, l.n,
 				l.n == 1 ? "" : "s", all ? names : "");
 	}
@@ -760,21 +754,21 @@ int fs_volume_resolve(const char *spec, const char *const *paths, size_t n,
 	long partno;
 
 	if (!spec || !*spec)
-		return fs_err_set(err, -EINVAL, "empty volume name");
+		return err_set(err, -EINVAL, "empty volume name");
 	if (parse_tag(spec, &key, val, sizeof(val))) {
 		if (!val[0])
-			return fs_err_set(err, -EINVAL, "%s: empty value", spec);
+			return err_set(err, -EINVAL, "%s: empty value", spec);
 		return resolve_tag(spec, key, val, paths, n, out, err);
 	}
 	if (stat(spec, &sb) == 0)
 		return resolve_path(spec, 0, out, err);
 	if (!split_image(spec, image, sizeof(image), &suffix))
-		return fs_err_set(err, -ENOENT, "%s: no such volume, device or image"
+		return err_set(err, -ENOENT, "%s: no such volume, device or image"
 				  " file (use UUID=, LABEL=, PARTUUID=, a device,"
 				  " IMAGE, IMAGE@N or IMAGE@UUID=...)", spec);
 	if (parse_partno(suffix, &partno)) {
 		if (partno < 1)
-			return fs_err_set(err, -ENXIO, "%s: partitions are numbered"
+			return err_set(err, -ENXIO, "%s: partitions are numbered"
 					  " from 1", spec);
 		return resolve_path(image, partno, out, err);
 	}
@@ -783,6 +777,6 @@ int fs_volume_resolve(const char *spec, const char *const *paths, size_t n,
 
 		return resolve_tag(spec, key, val, one, 1, out, err);
 	}
-	return fs_err_set(err, -EINVAL, "%s: after '%s@' give a partition number,"
+	return err_set(err, -EINVAL, "%s: after '%s@' give a partition number,"
 			  " UUID=, LABEL= or PARTUUID=", spec, image);
 }

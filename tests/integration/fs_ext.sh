@@ -6,19 +6,21 @@
 # unit test); here it runs with "scale", on the normal and the ASan build.
 #   fs_ext.sh SYSRECOVER [SYSRECOVER_ASAN]
 set -u
+. "$(dirname "$0")/../lib/check.sh"
 for sr in "$1" "${2:-}"; do
 	[ -n "$sr" ] || continue
 	drv=$(dirname "$sr")/tests/test_fs_ext
 	name=scale-$(basename "$(dirname "$sr")")
 	if [ ! -x "$drv" ]; then
-		echo "FAIL $name: $drv not built (make unit-bins / make asan)"
+		bad "$name" "$drv not built (make unit-bins / make asan)"
 		continue
 	fi
-	out=$("$drv" scale 2>&1)
-	echo "$out" | grep '^# scale:' | head -n 1
-	if echo "$out" | grep -q '^\[  PASSED  \] 1 test'; then
-		echo "PASS $name"
+	o=$("$drv" scale 2>&1); rc=$?
+	printf '%s\n' "$o" | grep '^# scale:' | head -n 1
+	if [ "$rc" -eq 0 ] && printf '%s\n' "$o" | grep -q '^\[  PASSED  \] 1 test'; then
+		ok "$name"
 	else
-		echo "FAIL $name: $(echo "$out" | grep -E 'ERROR|FAILED|error' | head -n 3 | tr '\n' ' ')"
+		bad "$name" "exit $rc: $(printf '%s\n' "$o" | grep -E 'ERROR|FAILED|error' | head -n 3 | tr '\n' ' ')"
 	fi
 done
+finish

@@ -4,25 +4,18 @@
 # Our writes go through build*/tests/test_fs_ntfs (helper mode, fs.h API).
 #   fs_ntfs.sh SYSRECOVER [SYSRECOVER_ASAN]     (FS_NTFS_SCALE=0 skips scale)
 set -u
+. "$(dirname "$0")/../lib/check.sh"
 B=$(dirname "$1")
 T=$B/tests/test_fs_ntfs
 [ -n "${2:-}" ] && [ -x "$(dirname "$2")/tests/test_fs_ntfs" ] && T=$(dirname "$2")/tests/test_fs_ntfs
-[ -x "$T" ] || { echo "FAIL fs_ntfs-helper: $T missing (make unit-bins)"; exit 1; }
-w=$(mktemp -d /tmp/sr-ntfs.XXXXXX)
-M=$w/mnt
-mkdir -p "$M" "$w/m2"
-cleanup() {
-	for m in "$M" "$w/m2"; do mountpoint -q "$m" && fusermount -u "$m" 2>/dev/null; done
-	rm -rf "$w"
-}
-trap cleanup EXIT
+[ -x "$T" ] || { bad fs_ntfs-helper "$T missing (make unit-bins)"; exit 1; }
+need ntfs-3g mkntfs ntfsfix ntfsls ntfscat ntfsinfo getfattr setfattr iconv
+workdir ntfs
+M=$mnt
+mkdir -p "$w/m2"
+# check.sh unmounts $mnt; the second mount point is ours
+trap 'mountpoint -q "$w/m2" && umount "$w/m2"; cleanup' EXIT
 
-ok() { echo "PASS $1"; }
-bad() { echo "FAIL $1: $2"; }
-check() { # name, command...
-	n=$1; shift
-	if "$@" >"$w/out" 2>&1; then ok "$n"; else bad "$n" "$(tail -n 3 "$w/out" | tr '\n' ' ')"; fi
-}
 mkimg() { rm -f "$1"; truncate -s "${2:-64M}" "$1" && mkntfs -q -F -Q "$1" >/dev/null 2>&1; }
 ro() { ntfs-3g -o ro "$1" "$2"; }
 un() { fusermount -u "$1"; }
@@ -147,11 +140,10 @@ fi
 # ---- 3. refusals: the condition made for real, the image unchanged ----
 R=$w/dirty.img
 mkimg "$R" 32M
-"$T" dirty "$R" >/dev/null 2>&1
+check dirty-make "$T" dirty "$R"
 check dirty-made sh -c "'$T' state '$R' | grep -qx dirty"
 cp "$R" "$w/before"
-"$T" open-rw "$R" >"$w/msg" 2>&1
-check dirty-refused grep -q 'not cleanly unmounted.*chkdsk' "$w/msg"
+refuses dirty-refused 'not cleanly unmounted.*chkdsk' "$T" open-rw "$R"
 check dirty-unchanged cmp "$R" "$w/before"
 
 H=$w/hiber.img
@@ -161,18 +153,18 @@ if ntfs-3g "$H" "$M" 2>"$w/err"; then
 fi
 check hiber-made sh -c "'$T' state '$H' | grep -qx hibernated"
 cp "$H" "$w/before"
-"$T" open-rw "$H" >"$w/msg" 2>&1
-check hiber-refused grep -q 'hibernated or Fast Startup.*shutdown /s /f /t 0' "$w/msg"
+refuses hiber-refused 'hibernated or Fast Startup.*shutdown /s /f /t 0' "$T" open-rw "$H"
 check hiber-unchanged cmp "$H" "$w/before"
-ntfs-3g "$H" "$M" >"$w/msg" 2>&1 && un "$M"
-check hiber-ntfs3g-agrees grep -q 'Windows is hibernated' "$w/msg"
+# ntfs-3g says so, and falls back to a read-only mount
+o=$(ntfs-3g "$H" "$M" 2>&1)
+mountpoint -q "$M" && un "$M"
+has hiber-ntfs3g-agrees "$o" 'Windows is hibernated'
 
 K=$w/mounted.img
 mkimg "$K" 32M
 if ntfs-3g "$K" "$M" 2>"$w/err"; then
 	cp "$K" "$w/before"
-	"$T" open-rw "$K" >"$w/msg" 2>&1
-	check mounted-refused grep -q 'refused.*\(mounted\|in use\)' "$w/msg"
+	refuses mounted-refused 'refused.*(mounted|in use)' "$T" open-rw "$K"
 	un "$M"
 	check mounted-unchanged cmp "$K" "$w/before"
 else
@@ -200,3 +192,4 @@ if [ "${FS_NTFS_SCALE:-1}" != 0 ]; then
 		bad scale-mount "$(cat "$w/err")"
 	fi
 fi
+finish

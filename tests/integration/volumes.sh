@@ -9,25 +9,17 @@
 # Needs root (loop devices, mounts), forensics-samples-{ntfs,ext4}, fdisk,
 # dosfstools, ntfs-3g, e2fsprogs, python3 (.ci/deps.sh).
 set -u
+. "$(dirname "$0")/../lib/check.sh"
 SR=${2:-$1}
 [ -x "$SR" ] || SR=$1
 SAMPLES=/usr/share/forensics-samples
-w=$(mktemp -d /tmp/sr-volumes.XXXXXX)
+need blkid sfdisk python3 mkfs.vfat mkntfs mke2fs dumpe2fs ntfsinfo xz
+workdir volumes
+# the partitioned loop device is detached in the middle of the script, so it
+# is ours to track (loopdev would detach it again at exit)
 LOOP=
-cleanup() {
-	mountpoint -q "$w/mnt" 2>/dev/null && umount "$w/mnt"
-	[ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null
-	rm -rf "$w"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap '[ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null; cleanup' EXIT
 
-ok() { echo "PASS $1"; }
-bad() { echo "FAIL $1: $2"; }
-check() { # name, then a command that must succeed
-	n=$1; shift
-	if "$@" >"$w/out" 2>&1; then ok "$n"; else bad "$n" "$(tail -n 4 "$w/out" | tr '\n' ' ')"; fi
-}
 # A field of the volume named NAME in a --json output file.
 jget() { # file name field
 	python3 -c 'import json,sys
@@ -255,4 +247,4 @@ check state-ntfs-dirty sh -c "ntfsinfo -m '$w/nd.img' 2>&1 | grep -q 'scheduled 
 check help sh -c "'$SR' volumes --help | grep -q 'usage: sysrecover volumes'"
 "$SR" volumes --bogus >/dev/null 2>&1; rc=$?
 check usage-exit test "$rc" -eq 64
-exit 0
+finish

@@ -18,22 +18,7 @@
 #include <cmocka.h>
 
 #include "fs.h"
-
-static char tmp[256];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
+#include "harness.h"
 
 static struct fs *open_vol(const char *path, unsigned flags)
 {
@@ -177,7 +162,7 @@ static int copy(const char *a, const char *b, const struct fs_copy_opts *o,
 
 static void make_src_tree(const char *d)
 {
-	assert_int_equal(sh("set -e; mkdir -p %s/a/b/c %s/e; cd %s; echo hi > f;"
+	assert_int_equal(th_sh("set -e; mkdir -p %s/a/b/c %s/e; cd %s; echo hi > f;"
 			    " truncate -s 5M sp; dd if=/dev/urandom of=sp bs=4k count=2 seek=300"
 			    " conv=notrunc status=none; ln f a/b/h; ln -s ../f a/l; mkfifo p;"
 			    " mknod c c 4 5; setfattr -n user.k -v v f; setfacl -m u:7:r f;"
@@ -192,12 +177,12 @@ static void test_ext_to_ext(void **state)
 	struct fs_copy_stats st;
 
 	(void)state;
-	snprintf(src, sizeof(src), "%s/src.img", tmp);
-	snprintf(dst, sizeof(dst), "%s/dst.img", tmp);
-	make_src_tree(tmp);
-	assert_int_equal(sh("mkdir -p %s/t && mv %s/a %s/e %s/f %s/sp %s/p %s/c %s/t/ &&"
+	snprintf(src, sizeof(src), "%s/src.img", th_tmpdir());
+	snprintf(dst, sizeof(dst), "%s/dst.img", th_tmpdir());
+	make_src_tree(th_tmpdir());
+	assert_int_equal(th_sh("mkdir -p %s/t && mv %s/a %s/e %s/f %s/sp %s/p %s/c %s/t/ &&"
 			    " mke2fs -q -F -t ext4 -I 256 -d %s/t %s 64M && mke2fs -q -F -t ext4"
-			    " -I 256 %s 64M", tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, tmp, src,
+			    " -I 256 %s 64M", th_tmpdir(), th_tmpdir(), th_tmpdir(), th_tmpdir(), th_tmpdir(), th_tmpdir(), th_tmpdir(), th_tmpdir(), th_tmpdir(), src,
 			    dst), 0);
 	assert_int_equal(copy(src, dst, NULL, &st, "/", msg), 0);
 	assert_int_equal(st.files, 2);    /* f (2 names), sp */
@@ -207,13 +192,13 @@ static void test_ext_to_ext(void **state)
 	assert_int_equal(st.dirs, 4);     /* a a/b a/b/c e (lost+found reused) */
 	assert_int_equal(st.failed + st.skipped + st.no_meta + st.no_owner, 0);
 	assert_int_equal(same_tree(src, dst, false), 11);
-	assert_int_equal(sh("e2fsck -fn %s >/dev/null 2>&1", dst), 0);
+	assert_int_equal(th_sh("e2fsck -fn %s >/dev/null 2>&1", dst), 0);
 
 	/* again: every name exists -> the first stops the copy, with a message */
 	assert_int_equal(copy(src, dst, NULL, &st, "/", msg), -EEXIST);
 	assert_non_null(strstr(msg, "exists"));
 	assert_int_equal(st.failed, 1);
-	assert_int_equal(sh("e2fsck -fn %s >/dev/null 2>&1", dst), 0);
+	assert_int_equal(th_sh("e2fsck -fn %s >/dev/null 2>&1", dst), 0);
 }
 
 static int count_reports(void *arg, const char *path, int err, const char *why)
@@ -236,8 +221,8 @@ static void test_keep_going_and_cancel(void **state)
 	struct fs_copy_opts o = { .keep_going = true, .report = count_reports, .arg = n };
 
 	(void)state;
-	snprintf(src, sizeof(src), "%s/src.img", tmp);
-	snprintf(dst, sizeof(dst), "%s/dst.img", tmp);
+	snprintf(src, sizeof(src), "%s/src.img", th_tmpdir());
+	snprintf(dst, sizeof(dst), "%s/dst.img", th_tmpdir());
 	/* dst already holds everything: each top-level item fails, subtrees too */
 	assert_int_equal(copy(src, dst, &o, &st, "/", msg), 0);
 	assert_int_equal(n[0], 6);        /* a c e f p sp */
@@ -253,7 +238,7 @@ static void test_keep_going_and_cancel(void **state)
 	/* into a subdirectory: fine */
 	assert_int_equal(copy(src, dst, NULL, &st, "/e", msg), 0);
 	assert_int_equal(st.files, 2);
-	assert_int_equal(sh("e2fsck -fn %s >/dev/null 2>&1", dst), 0);
+	assert_int_equal(th_sh("e2fsck -fn %s >/dev/null 2>&1", dst), 0);
 }
 
 /* ---- NTFS -> NTFS ---------------------------------------------------------------- */
@@ -271,9 +256,9 @@ static void test_ntfs_to_ntfs(void **state)
 			      .atime = { 1100000000, 0 } };
 
 	(void)state;
-	snprintf(src, sizeof(src), "%s/src.ntfs", tmp);
-	snprintf(dst, sizeof(dst), "%s/dst.ntfs", tmp);
-	assert_int_equal(sh("truncate -s 32M %s %s && mkntfs -Q -F -q %s >/dev/null &&"
+	snprintf(src, sizeof(src), "%s/src.ntfs", th_tmpdir());
+	snprintf(dst, sizeof(dst), "%s/dst.ntfs", th_tmpdir());
+	assert_int_equal(th_sh("truncate -s 32M %s %s && mkntfs -Q -F -q %s >/dev/null &&"
 			    " mkntfs -Q -F -q %s >/dev/null", src, dst, src, dst), 0);
 	fs = open_vol(src, FS_O_RDWR);
 	assert_int_equal(fs_mkdir(fs, "/Program Files", 0755), 0);
@@ -310,7 +295,7 @@ static void test_ntfs_to_ntfs(void **state)
 	assert_int_equal(st.streams, 3);
 	assert_int_equal(st.failed + st.skipped + st.no_meta + st.no_owner, 0);
 	assert_int_equal(same_tree(src, dst, true), 5);
-	assert_int_equal(sh("ntfsfix -n %s >/dev/null 2>&1", dst), 0);
+	assert_int_equal(th_sh("ntfsfix -n %s >/dev/null 2>&1", dst), 0);
 }
 
 /* NTFS -> ext: streams become user.* xattrs, NTFS metadata is counted. */
@@ -322,9 +307,9 @@ static void test_ntfs_to_ext(void **state)
 	char v[64];
 
 	(void)state;
-	snprintf(src, sizeof(src), "%s/src.ntfs", tmp);
-	snprintf(dst, sizeof(dst), "%s/x.img", tmp);
-	assert_int_equal(sh("mke2fs -q -F -t ext4 %s 64M", dst), 0);
+	snprintf(src, sizeof(src), "%s/src.ntfs", th_tmpdir());
+	snprintf(dst, sizeof(dst), "%s/x.img", th_tmpdir());
+	assert_int_equal(th_sh("mke2fs -q -F -t ext4 %s 64M", dst), 0);
 	assert_int_equal(copy(src, dst, NULL, &st, "/", msg), 0);
 	assert_int_equal(st.files, 2);
 	assert_int_equal(st.links, 1);
@@ -333,7 +318,7 @@ static void test_ntfs_to_ext(void **state)
 	assert_int_equal(fs_xattr_get(fs, "/second", "user.Zone.Identifier", v, sizeof(v)), 14);
 	assert_memory_equal(v, "[ZoneTransfer]", 14);
 	fs_close(fs);
-	assert_int_equal(sh("e2fsck -fn %s >/dev/null 2>&1", dst), 0);
+	assert_int_equal(th_sh("e2fsck -fn %s >/dev/null 2>&1", dst), 0);
 }
 
 int main(void)
@@ -344,12 +329,6 @@ int main(void)
 		cmocka_unit_test(test_ntfs_to_ntfs),
 		cmocka_unit_test(test_ntfs_to_ext),
 	};
-	int rc;
 
-	snprintf(tmp, sizeof(tmp), "/tmp/test_fs_copy.XXXXXX");
-	if (!mkdtemp(tmp))
-		return 1;
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	sh("rm -rf %s", tmp);
-	return rc;
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

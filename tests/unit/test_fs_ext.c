@@ -24,43 +24,23 @@
 #include <cmocka.h>
 
 #include "fs.h"
+#include "harness.h"
 
-static char tmp[256];   /* this run's scratch directory */
-
-/* Run a shell command; its exit status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc != 0)
-		fprintf(stderr, "# command failed (%d): %s\n", rc, cmd);
-	return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
-/* A command's output, trailing newline cut. */
+/* A command's output, trailing newline cut (th_sh_out runs it). */
 static char *out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *out(const char *fmt, ...)
 {
 	static char buf[65536];
-	char cmd[8192];
+	char *cmd = NULL;
 	size_t n;
 	va_list ap;
-	FILE *p;
 
 	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	assert_true(vasprintf(&cmd, fmt, ap) >= 0);
 	va_end(ap);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(buf, 1, sizeof(buf) - 1, p);
-	pclose(p);
+	th_sh_out(buf, sizeof(buf), "%s", cmd);
+	free(cmd);
+	n = strlen(buf);
 	while (n && buf[n - 1] == '\n')
 		n--;
 	buf[n] = 0;
@@ -70,32 +50,32 @@ static char *out(const char *fmt, ...)
 static void mkimg(const char *img, const char *type, const char *size,
 		  const char *opts)
 {
-	assert_int_equal(sh("rm -f %s && mke2fs -q -F -t %s %s %s %s", img, type,
+	assert_int_equal(th_sh("rm -f %s && mke2fs -q -F -t %s %s %s %s", img, type,
 			    opts, img, size), 0);
 }
 
 static void fsck_clean(const char *img)
 {
-	assert_int_equal(sh("e2fsck -fn %s >%s/fsck.out 2>&1 || { cat %s/fsck.out >&2;"
-			    " exit 1; }", img, tmp, tmp), 0);
+	assert_int_equal(th_sh("e2fsck -fn %s >%s/fsck.out 2>&1 || { cat %s/fsck.out >&2;"
+			    " exit 1; }", img, th_tmpdir(), th_tmpdir()), 0);
 }
 
 /* Unmount whatever an earlier, failed check left mounted there. */
 static void unmount_all(const char *mnt)
 {
-	sh("while mountpoint -q %s; do umount %s || exit 1; done", mnt, mnt);
+	th_sh("while mountpoint -q %s; do umount %s || exit 1; done", mnt, mnt);
 }
 
 static void mount_ro(const char *img, const char *mnt)
 {
 	unmount_all(mnt);
-	assert_int_equal(sh("mkdir -p %s && mount -o ro,loop -t ext4 %s %s", mnt,
+	assert_int_equal(th_sh("mkdir -p %s && mount -o ro,loop -t ext4 %s %s", mnt,
 			    img, mnt), 0);
 }
 
 static void umount_(const char *mnt)
 {
-	assert_int_equal(sh("umount %s", mnt), 0);
+	assert_int_equal(th_sh("umount %s", mnt), 0);
 }
 
 static struct fs *open_rw(const char *img)
@@ -267,7 +247,7 @@ static void check_kernel(const char *img, const char *content_file, bool large,
 {
 	char mnt[300];
 
-	snprintf(mnt, sizeof(mnt), "%s/mnt", tmp);
+	snprintf(mnt, sizeof(mnt), "%s/mnt", th_tmpdir());
 	mount_ro(img, mnt);
 	assert_string_equal(out("cd %s && stat -c '%%n %%A %%u %%g %%h %%s' d/f hard"
 				" d/sub/r3 d/sub/mv/inner victim", mnt),
@@ -315,12 +295,12 @@ static void run_ops(const char *type, const char *opts, bool large)
 	assert_non_null(content);
 	for (size_t i = 0; i < 70000; i++)
 		content[i] = (char)(i * 7 + i / 251);
-	snprintf(cf, sizeof(cf), "%s/content", tmp);
+	snprintf(cf, sizeof(cf), "%s/content", th_tmpdir());
 	f = fopen(cf, "w");
 	assert_non_null(f);
 	fwrite(content, 1, 70000, f);
 	fclose(f);
-	snprintf(img, sizeof(img), "%s/%s.img", tmp, type);
+	snprintf(img, sizeof(img), "%s/%s.img", th_tmpdir(), type);
 	mkimg(img, type, "16M", opts);
 	fs = open_rw(img);
 	populate(fs, content, 70000);
@@ -476,7 +456,7 @@ static char *tree_dump(const char *img, const char *mnt)
 
 static void make_source_tree(const char *src)
 {
-	assert_int_equal(sh(
+	assert_int_equal(th_sh(
 		"set -e; mkdir -p %s/dir/deeper; cd %s;"
 		"head -c 100000 /dev/urandom > dir/file; echo small > small;"
 		"truncate -s 10M sparse; printf data | dd of=sparse bs=1 seek=5000000 conv=notrunc 2>/dev/null;"
@@ -499,12 +479,12 @@ static void test_round_trip(void **s)
 	(void)s;
 	if (geteuid() != 0)
 		skip();
-	snprintf(src, sizeof(src), "%s/src", tmp);
-	snprintf(a, sizeof(a), "%s/a.img", tmp);
-	snprintf(b, sizeof(b), "%s/b.img", tmp);
-	snprintf(mnt, sizeof(mnt), "%s/mnt", tmp);
+	snprintf(src, sizeof(src), "%s/src", th_tmpdir());
+	snprintf(a, sizeof(a), "%s/a.img", th_tmpdir());
+	snprintf(b, sizeof(b), "%s/b.img", th_tmpdir());
+	snprintf(mnt, sizeof(mnt), "%s/mnt", th_tmpdir());
 	make_source_tree(src);
-	assert_int_equal(sh("mke2fs -q -F -t ext4 -d %s %s 32M", src, a), 0);
+	assert_int_equal(th_sh("mke2fs -q -F -t ext4 -d %s %s 32M", src, a), 0);
 	mkimg(b, "ext4", "32M", "");
 	assert_int_equal(fs_open(a, 0, &c.src, &err), 0);
 	c.dst = open_rw(b);
@@ -531,12 +511,14 @@ static void refused2(const char *vol, const char *img, unsigned flags, int want,
 	struct err err = { 0 };
 	struct fs *fs = NULL;
 
-	assert_int_equal(sh("cp %s %s.before", img, img), 0);
+	assert_int_equal(th_sh("cp %s %s.before", img, img), 0);
 	assert_int_equal(fs_open(vol, FS_O_RDWR | flags, &fs, &err), want);
 	fprintf(stderr, "# refused: %s\n", err.msg);
 	assert_non_null(strstr(err.msg, words));
+	assert_int_equal(err.code, ERR_REFUSED);
+	assert_int_equal(err.level, ERR_FATAL);
 	assert_null(fs);
-	assert_int_equal(sh("cmp %s %s.before", img, img), 0);
+	assert_int_equal(th_sh("cmp %s %s.before", img, img), 0);
 }
 
 static void refused(const char *img, unsigned flags, int want, const char *words)
@@ -553,10 +535,10 @@ static void test_refuse_mounted(void **s)
 	(void)s;
 	if (geteuid() != 0)
 		skip();
-	snprintf(img, sizeof(img), "%s/m.img", tmp);
-	snprintf(mnt, sizeof(mnt), "%s/mnt", tmp);
+	snprintf(img, sizeof(img), "%s/m.img", th_tmpdir());
+	snprintf(mnt, sizeof(mnt), "%s/mnt", th_tmpdir());
 	mkimg(img, "ext4", "16M", "");
-	assert_int_equal(sh("mkdir -p %s && mount -o loop %s %s", mnt, img, mnt), 0);
+	assert_int_equal(th_sh("mkdir -p %s && mount -o loop %s %s", mnt, img, mnt), 0);
 	assert_int_equal(fs_open(img, FS_O_RDWR, &fs, &err), -EBUSY);
 	assert_non_null(strstr(err.msg, "is mounted: unmount it first"));
 	umount_(mnt);
@@ -573,17 +555,17 @@ static void test_refuse_needs_recovery(void **s)
 	struct fs *fs;
 
 	(void)s;
-	snprintf(img, sizeof(img), "%s/j.img", tmp);
+	snprintf(img, sizeof(img), "%s/j.img", th_tmpdir());
 	mkimg(img, "ext4", "16M", "");
-	assert_int_equal(sh("debugfs -w -R 'feature needs_recovery' %s >/dev/null 2>&1", img), 0);
-	assert_int_equal(sh("dumpe2fs -h %s 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'", img), 0);
+	assert_int_equal(th_sh("debugfs -w -R 'feature needs_recovery' %s >/dev/null 2>&1", img), 0);
+	assert_int_equal(th_sh("dumpe2fs -h %s 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'", img), 0);
 	assert_int_equal(fs_state(img, &st, &err), 0);
 	assert_int_equal(st, FS_STATE_NEEDS_RECOVERY);
 	refused(img, 0, -EBUSY, "journal needs recovery");
 	assert_int_equal(fs_open(img, FS_O_RDWR | FS_O_REPLAY_JOURNAL, &fs, &err), 0);
 	OK(fs, fs_create(fs, "/after-replay", 0644));
 	OK(fs, fs_close(fs));
-	assert_int_equal(sh("dumpe2fs -h %s 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'", img), 1);
+	assert_int_equal(th_sh("dumpe2fs -h %s 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'", img), 1);
 	fsck_clean(img);
 }
 
@@ -594,11 +576,11 @@ static void test_refuse_errors(void **s)
 	struct err err;
 
 	(void)s;
-	snprintf(img, sizeof(img), "%s/e.img", tmp);
+	snprintf(img, sizeof(img), "%s/e.img", th_tmpdir());
 	mkimg(img, "ext4", "16M", "");
 	/* EXT2_VALID_FS | EXT2_ERROR_FS, as the kernel leaves it after an error */
-	assert_int_equal(sh("debugfs -w -R 'ssv state 3' %s >/dev/null 2>&1", img), 0);
-	assert_int_equal(sh("dumpe2fs -h %s 2>/dev/null | grep -q '^Filesystem state:.*with errors'", img), 0);
+	assert_int_equal(th_sh("debugfs -w -R 'ssv state 3' %s >/dev/null 2>&1", img), 0);
+	assert_int_equal(th_sh("dumpe2fs -h %s 2>/dev/null | grep -q '^Filesystem state:.*with errors'", img), 0);
 	assert_int_equal(fs_state(img, &st, &err), 0);
 	assert_int_equal(st, FS_STATE_ERRORS);
 	refused(img, 0, -EUCLEAN, "e2fsck -f");
@@ -614,18 +596,68 @@ static void test_bad_images(void **s)
 	struct fs *fs = NULL;
 
 	(void)s;
-	snprintf(img, sizeof(img), "%s/g.img", tmp);
-	snprintf(cut, sizeof(cut), "%s/cut.img", tmp);
+	snprintf(img, sizeof(img), "%s/g.img", th_tmpdir());
+	snprintf(cut, sizeof(cut), "%s/cut.img", th_tmpdir());
 	mkimg(img, "ext4", "16M", "");
-	assert_int_equal(sh("head -c 300000 %s > %s", img, cut), 0);
+	assert_int_equal(th_sh("head -c 300000 %s > %s", img, cut), 0);
 	/* read-only may salvage what is there; writing is refused */
 	refused(cut, 0, -EIO, "truncated");
 	/* s_log_block_size (superblock byte 24) = 0x7f: a nonsense block size */
-	assert_int_equal(sh("printf '\\177' | dd of=%s bs=1 seek=1048 conv=notrunc 2>/dev/null", img), 0);
+	assert_int_equal(th_sh("printf '\\177' | dd of=%s bs=1 seek=1048 conv=notrunc 2>/dev/null", img), 0);
 	assert_true(fs_open(img, 0, &fs, &err) < 0);
 	fprintf(stderr, "# corrupt: %s\n", err.msg);
 	assert_non_null(strstr(err.msg, "superblock"));
+	assert_int_equal(err.code, ERR_CORRUPT);
 	assert_null(fs);
+}
+
+/* Every call in fs.h leaves a message after a failure, also where the
+ * backend only returned an errno: it names the path and the volume. */
+static void says(struct fs *fs, long rc, const char *verb, const char *path)
+{
+	const struct err *e = fs_error(fs);
+
+	assert_true(rc < 0);
+	assert_non_null(strstr(fs_errmsg(fs), verb));
+	assert_non_null(strstr(fs_errmsg(fs), path));
+	assert_non_null(strstr(fs_errmsg(fs), fs_name(fs)));
+	assert_int_equal(e->errnum, (int)-rc);
+	assert_int_equal(e->level, ERR_FATAL);
+}
+
+static void test_file_errors(void **s)
+{
+	const char *dir = th_path("fe.dir");
+	char img[300], buf[16];
+	struct fs_file *f;
+	struct fs *fs;
+	uint64_t a, b;
+
+	(void)s;
+	/* the dir backend returns bare errnos: fs.c writes the sentence */
+	th_must("rm -rf '%s' && mkdir '%s' && echo data > '%s/f'", dir, dir, dir);
+	fs = open_rw(dir);
+	assert_int_equal(fs_file_open(fs, "/f", NULL, 0, &f), 0);  /* O_RDONLY */
+	says(fs, fs_file_pread(f, buf, sizeof(buf), 1ull << 63), "read", "'/f'");
+	says(fs, fs_file_pwrite(f, "x", 1, 0), "write", "'/f'");
+	says(fs, fs_file_truncate(f, 0), "truncate", "'/f'");
+	says(fs, fs_file_next_data(f, 4096, &a, &b), "find the data of", "'/f'");
+	assert_int_equal(fs_file_close(f), 0);
+	/* a close that succeeds keeps the message of the failure before it */
+	assert_non_null(strstr(fs_errmsg(fs), "find the data of"));
+	says(fs, fs_file_open(fs, "/nope", NULL, 0, &f), "open", "'/nope'");
+	assert_int_equal(fs_close(fs), 0);
+
+	snprintf(img, sizeof(img), "%s/fe.img", th_tmpdir());
+	mkimg(img, "ext4", "8M", "");
+	fs = open_rw(img);
+	assert_int_equal(fs_create(fs, "/g", 0644), 0);
+	assert_int_equal(fs_file_open(fs, "/g", NULL, FS_F_WRITE, &f), 0);
+	says(fs, fs_file_pwrite(f, "x", 1, 1ull << 62), "write", "'/g'");
+	says(fs, fs_file_truncate(f, 1ull << 62), "truncate", "'/g'");
+	says(fs, fs_file_next_data(f, 0, &a, &b), "find", "'/g'");
+	assert_int_equal(fs_file_close(f), 0);
+	assert_int_equal(fs_close(fs), 0);
 }
 
 static void test_enospc(void **s)
@@ -637,7 +669,7 @@ static void test_enospc(void **s)
 	uint64_t off = 0;
 
 	(void)s;
-	snprintf(img, sizeof(img), "%s/full.img", tmp);
+	snprintf(img, sizeof(img), "%s/full.img", th_tmpdir());
 	mkimg(img, "ext4", "2M", "-O ^has_journal");
 	memset(buf, 'z', sizeof(buf));
 	fs = open_rw(img);
@@ -680,9 +712,9 @@ static void big_writes(const char *type, const char *opts)
 	struct fs *fs;
 	int fd;
 
-	snprintf(img, sizeof(img), "%s/big.img", tmp);
-	snprintf(local, sizeof(local), "%s/big.local", tmp);
-	snprintf(mnt, sizeof(mnt), "%s/bigmnt", tmp);
+	snprintf(img, sizeof(img), "%s/big.img", th_tmpdir());
+	snprintf(local, sizeof(local), "%s/big.local", th_tmpdir());
+	snprintf(mnt, sizeof(mnt), "%s/bigmnt", th_tmpdir());
 	mkimg(img, type, "64M", opts);
 	fs = open_rw(img);
 	OK(fs, fs_create(fs, "/w", 0644));
@@ -702,9 +734,9 @@ static void big_writes(const char *type, const char *opts)
 	OK(fs, fs_close(fs));
 	fsck_clean(img);
 	mount_ro(img, mnt);
-	assert_int_equal(sh("cmp %s %s/w", local, mnt), 0);
+	assert_int_equal(th_sh("cmp %s %s/w", local, mnt), 0);
 	/* the hole between 4 MiB and 10 MiB stays a hole */
-	assert_int_equal(sh("[ $(stat -c %%b %s/w) -lt 14000 ]", mnt), 0);
+	assert_int_equal(th_sh("[ $(stat -c %%b %s/w) -lt 14000 ]", mnt), 0);
 	umount_(mnt);
 }
 
@@ -724,26 +756,26 @@ static void test_partition_offset(void **s)
 	struct err err;
 
 	(void)s;
-	snprintf(disk, sizeof(disk), "%s/disk.img", tmp);
+	snprintf(disk, sizeof(disk), "%s/disk.img", th_tmpdir());
 	snprintf(vol, sizeof(vol), "%s@1", disk);
-	snprintf(part, sizeof(part), "%s/part.img", tmp);
-	assert_int_equal(sh("rm -f %s && truncate -s 20M %s && echo 'start=2048, type=83' |"
+	snprintf(part, sizeof(part), "%s/part.img", th_tmpdir());
+	assert_int_equal(th_sh("rm -f %s && truncate -s 20M %s && echo 'start=2048, type=83' |"
 			    " sfdisk -q %s >/dev/null", disk, disk, disk), 0);
 	mkimg(part, "ext4", "16M", "");
-	assert_int_equal(sh("dd if=%s of=%s bs=512 seek=2048 conv=notrunc 2>/dev/null", part, disk), 0);
+	assert_int_equal(th_sh("dd if=%s of=%s bs=512 seek=2048 conv=notrunc 2>/dev/null", part, disk), 0);
 	fs = open_rw(vol);
 	OK(fs, fs_mkdir(fs, "/inpart", 0755));
 	OK(fs, fs_create(fs, "/inpart/f", 0644));
 	put(fs, "/inpart/f", "partition data", 14, 0);
 	OK(fs, fs_close(fs));
-	assert_int_equal(sh("dd if=%s of=%s bs=512 skip=2048 count=32768 2>/dev/null", disk, part), 0);
+	assert_int_equal(th_sh("dd if=%s of=%s bs=512 skip=2048 count=32768 2>/dev/null", disk, part), 0);
 	fsck_clean(part);
 	assert_string_equal(out("debugfs -R 'cat /inpart/f' %s 2>/dev/null", part),
 			    "partition data");
 	/* the MBR before the partition is untouched */
-	assert_int_equal(sh("sfdisk -d %s | grep -q 'start= *2048'", disk), 0);
+	assert_int_equal(th_sh("sfdisk -d %s | grep -q 'start= *2048'", disk), 0);
 	/* no journal replay inside an image: a clear refusal instead */
-	assert_int_equal(sh("debugfs -w -R 'feature needs_recovery' %s >/dev/null 2>&1 &&"
+	assert_int_equal(th_sh("debugfs -w -R 'feature needs_recovery' %s >/dev/null 2>&1 &&"
 			    " dd if=%s of=%s bs=512 seek=2048 conv=notrunc 2>/dev/null",
 			    part, part, disk), 0);
 	refused2(vol, disk, FS_O_REPLAY_JOURNAL, -EBUSY, "losetup -o 1048576");
@@ -768,8 +800,8 @@ static void test_scale(void **s)
 	double t0 = now_s(), t1, t2;
 
 	(void)s;
-	snprintf(img, sizeof(img), "%s/scale.img", tmp);
-	snprintf(mnt, sizeof(mnt), "%s/mnt", tmp);
+	snprintf(img, sizeof(img), "%s/scale.img", th_tmpdir());
+	snprintf(mnt, sizeof(mnt), "%s/mnt", th_tmpdir());
 	mkimg(img, "ext4", "1G", "-N 150000");
 	fs = open_rw(img);
 	OK(fs, fs_mkdir(fs, "/big", 0755));
@@ -825,6 +857,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_refuse_needs_recovery),
 		cmocka_unit_test(test_refuse_errors),
 		cmocka_unit_test(test_bad_images),
+		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_enospc),
 		cmocka_unit_test(test_big_writes),
 		cmocka_unit_test(test_partition_offset),
@@ -832,21 +865,15 @@ int main(int argc, char **argv)
 	const struct CMUnitTest scale[] = {
 		cmocka_unit_test(test_scale),
 	};
-	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	char mnt[300];
 	int rc;
 
 	setenv("TZ", "UTC0", 1);
-	snprintf(tmp, sizeof(tmp), "%s/test_fs_ext.XXXXXX", base);
-	if (!mkdtemp(tmp))
-		return 1;
 	if (argc > 1 && !strcmp(argv[1], "scale"))
 		rc = cmocka_run_group_tests_name("fs_ext scale", scale, NULL, NULL);
 	else
 		rc = cmocka_run_group_tests_name("fs_ext", functional, NULL, NULL);
-	snprintf(mnt, sizeof(mnt), "%s/mnt", tmp);
-	unmount_all(mnt);
-	if (sh("mountpoint -q %s", mnt) != 0)   /* never rm -rf into a mount */
-		sh("rm -rf %s", tmp);
+	/* the harness removes the scratch directory at exit: never into a mount */
+	unmount_all(th_path("mnt"));
+	unmount_all(th_path("bigmnt"));
 	return rc;
 }

@@ -37,28 +37,15 @@
 
 #include "fs.h"
 #include "fs_impl.h"
-
-static char tmpdir[256];
-
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
+#include "harness.h"
 
 /* A fresh NTFS image of `mb` MiB in the temp dir. */
 static const char *mkimg(const char *name, int mb)
 {
 	static char path[512];
 
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	sh("rm -f '%s' && truncate -s %dM '%s' && mkntfs -q -F -Q '%s' >/dev/null 2>&1",
+	snprintf(path, sizeof(path), "%s/%s", th_tmpdir(), name);
+	th_must("rm -f '%s' && truncate -s %dM '%s' && mkntfs -q -F -Q '%s' >/dev/null 2>&1",
 	   path, mb, path, path);
 	return path;
 }
@@ -344,8 +331,8 @@ static void test_offset(void **state)
 	struct fs_stat st;
 
 	(void)state;
-	snprintf(disk, sizeof(disk), "%s/disk.img", tmpdir);
-	sh("rm -f '%s' && truncate -s 20M '%s' && dd if='%s' of='%s' bs=1M seek=1 "
+	snprintf(disk, sizeof(disk), "%s/disk.img", th_tmpdir());
+	th_must("rm -f '%s' && truncate -s 20M '%s' && dd if='%s' of='%s' bs=1M seek=1 "
 	   "conv=notrunc status=none", disk, disk, part, disk);
 	tg.file = disk;
 	assert_int_equal(fs_ntfs_ops.probe(&tg), 1);
@@ -360,13 +347,13 @@ static void test_offset(void **state)
 	put(fs, "/in-partition", "offset works", 12, 0);
 	assert_int_equal(fs_close(fs), 0);
 	/* the same bytes are now at the start of the partition image */
-	sh("dd if='%s' of='%s' bs=1M skip=1 count=16 status=none", disk, part);
+	th_must("dd if='%s' of='%s' bs=1M skip=1 count=16 status=none", disk, part);
 	fs = open_rw(part);
 	assert_int_equal(fs_lookup(fs, "/in-partition", &st), 0);
 	assert_int_equal(st.size, 12);
 	assert_int_equal(fs_close(fs), 0);
 	/* nothing was written outside the partition */
-	sh("cmp -n 1048576 /dev/zero '%s' && test \"$(tail -c 3145728 '%s' | tr -d '\\0' | wc -c)\" = 0",
+	th_must("cmp -n 1048576 /dev/zero '%s' && test \"$(tail -c 3145728 '%s' | tr -d '\\0' | wc -c)\" = 0",
 	   disk, disk);
 }
 
@@ -389,10 +376,10 @@ static void test_bad_input(void **state)
 	char t[600];
 
 	(void)state;
-	snprintf(t, sizeof(t), "%s/trunc.img", tmpdir);
-	sh("head -c 4M '%s' > '%s'", img, t);
+	snprintf(t, sizeof(t), "%s/trunc.img", th_tmpdir());
+	th_must("head -c 4M '%s' > '%s'", img, t);
 	expect_open_error(t, 0, "truncated");
-	sh("printf 'XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX' | dd of='%s' bs=1 seek=11 "
+	th_must("printf 'XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX' | dd of='%s' bs=1 seek=11 "
 	   "conv=notrunc status=none", img);
 	expect_open_error(img, 0, "corrupt boot sector");
 }
@@ -414,30 +401,48 @@ static void test_enospc(void **state)
 		off += (uint64_t)n;
 	assert_int_equal(n, -ENOSPC);
 	assert_non_null(strstr(fs_errmsg(fs), "No space left on device"));
+	assert_non_null(strstr(fs_errmsg(fs), "'/big'"));
+	assert_non_null(strstr(fs_errmsg(fs), img));
 	fs_file_close(f);
 	assert_int_equal(fs_close(fs), 0);
-	sh("ntfsfix -n '%s' >/dev/null 2>&1", img);
+	th_must("ntfsfix -n '%s' >/dev/null 2>&1", img);
 }
 
-static int setup(void **state)
+/* A failing file call leaves a message naming the path and the volume. */
+static void says(struct fs *fs, long rc, const char *path)
 {
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_fs_ntfs.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	assert_true(rc < 0);
+	assert_int_equal(fs_error(fs)->errnum, (int)-rc);
+	assert_non_null(strstr(fs_errmsg(fs), path));
+	assert_non_null(strstr(fs_errmsg(fs), fs_name(fs)));
 }
 
-static int teardown(void **state)
+static void test_file_errors(void **state)
 {
+	const char *img = mkimg("ferr.img", 16);
+	struct fs *fs = open_rw(img);
+	struct fs_file *f = NULL;
+	uint64_t a, b;
+	char buf[8];
+
 	(void)state;
-	sh("rm -rf '%s'", tmpdir);
-	return 0;
+	assert_int_equal(fs_create(fs, "/e", 0644), 0);
+	assert_int_equal(fs_file_open(fs, "/e", NULL, FS_F_WRITE, &f), 0);
+	/* ENOSPC for pwrite is in test_enospc; beyond the signed 64-bit size */
+	says(fs, fs_file_truncate(f, 1ull << 63), "'/e'");
+	says(fs, fs_file_pwrite(f, "x", 1, 1ull << 63), "'/e'");
+	says(fs, fs_file_next_data(f, 0, &a, &b), "'/e'");
+	assert_int_equal(fs_file_pread(f, buf, sizeof(buf), 0), 0);
+	assert_int_equal(fs_file_close(f), 0);
+	says(fs, fs_file_open(fs, "/e", "nostream", 0, &f), "'/e'");
+	assert_int_equal(fs_close(fs), 0);
 }
 
 /* ---- helper mode for the integration script ---------------------------- */
 
 static int die(struct fs *fs, const char *what, int rc)
 {
-	fprintf(stderr, "%s: %s (%s)\n", what, fs ? fs_errmsg(fs) : "", strerror(-rc));
+	fprintf(stderr, "%s: %s\n", what, fs ? fs_errmsg(fs) : strerror(-rc));
 	exit(1);
 }
 
@@ -772,9 +777,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_offset),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_enospc),
+		cmocka_unit_test(test_file_errors),
 	};
 
 	if (argc > 1)
 		return tool(argc, argv);
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "fs.h"
+#include "harness.h"
 
 #define SECTOR 512
 #define DISK_SIG 0x1a2b3c4dU
@@ -93,9 +94,7 @@ static int setup(void **state)
 	int fd;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/sr-vol.XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
+	snprintf(dir, sizeof(dir), "%s", th_tmpdir());
 	snprintf(img, sizeof(img), "%s/disk.img", dir);
 	snprintf(dup_img, sizeof(dup_img), "%s/copy.img", dir);
 	snprintf(whole, sizeof(whole), "%s/swap.img", dir);
@@ -108,17 +107,6 @@ static int setup(void **state)
 		return -1;
 	swap_at(fd, 0, 1 << 20, uuid_b, "whole");
 	close(fd);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unlink(img);
-	unlink(dup_img);
-	unlink(whole);
-	unlink(far);
-	rmdir(dir);
 	return 0;
 }
 
@@ -193,14 +181,19 @@ static void test_list_beyond_end(void **state)
 
 static void test_list_missing(void **state)
 {
-	const char *paths[] = { "/nonexistent/disk.img" };
+	/* in our scratch directory: a shared /nonexistent may exist */
+	char missing[300];
+	const char *paths[] = { missing };
 	struct fs_volume *v = NULL;
 	struct err err = { 0 };
+	char want[400];
 	size_t n = 0;
 
 	(void)state;
+	snprintf(missing, sizeof(missing), "%s/nothere/disk.img", dir);
+	snprintf(want, sizeof(want), "cannot open '%s'", missing);
 	assert_int_equal(fs_volume_list(paths, 1, &v, &n, &err), -ENOENT);
-	assert_non_null(strstr(err.msg, "cannot open '/nonexistent/disk.img'"));
+	assert_non_null(strstr(err.msg, want));
 	paths[0] = dir;
 	assert_int_equal(fs_volume_list(paths, 1, &v, &n, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "not a block device or an image file"));
@@ -305,5 +298,5 @@ int main(void)
 		cmocka_unit_test(test_resolve_paths),
 	};
 
-	return cmocka_run_group_tests_name("volume", tests, setup, teardown);
+	return cmocka_run_group_tests_name("volume", tests, setup, NULL);
 }

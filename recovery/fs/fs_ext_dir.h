@@ -1,0 +1,67 @@
+/* fs_ext_dir.h - the ext backend's directory cache, path resolution and
+ * directory-entry editing (fs_ext_dir.c), shared with fs_ext.c; private to
+ * fs/. */
+#ifndef SYSRECOVER_FS_EXT_DIR_H
+#define SYSRECOVER_FS_EXT_DIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ext2fs/ext2_fs.h>
+#include <ext2fs/ext2fs.h>
+
+#define EXT_DC_MIN_BLOCKS 2  /* cache directories this big: at 8, walking a
+				 * 3-block root per lookup was most of the
+				 * time of 10,000 queued moves (tests/bench) */
+#define EXT_DC_MAX_BYTES (64u << 20)    /* drop the cache beyond this */
+#define EXT_DC_MAX_DIRS 256
+#define EXT_PATH_MAX 4096
+
+/* One cached directory entry; chained in a hash table keyed by (dir, name). */
+struct dc_ent {
+	struct dc_ent *next;
+	ext2_ino_t dir, ino;
+	unsigned char len;
+	char name[];
+};
+
+struct dcache {
+	struct dc_ent **tab;
+	size_t nb, n, bytes;
+	ext2_ino_t dirs[EXT_DC_MAX_DIRS];   /* directories fully loaded */
+	size_t ndirs;
+};
+
+struct ext_file;
+
+struct ext_priv {
+	ext2_filsys fs;
+	struct dcache dc;
+	struct ext_file *files;
+	char ldir[EXT_PATH_MAX];   /* the last parent directory resolved ... */
+	size_t ldir_len;
+	ext2_ino_t ldir_ino;       /* ... and its inode (0 = none) */
+};
+
+/* fs_ext.c: inode I/O the directory code needs */
+errcode_t fs_ext_iread(ext2_filsys fs, ext2_ino_t ino,
+	struct ext2_inode_large *in);
+errcode_t fs_ext_touch_ino(struct ext_priv *p, ext2_ino_t ino, bool mtime,
+	int dlinks);
+
+/* fs_ext_dir.c */
+void fs_ext_dc_clear(struct dcache *dc);
+void fs_ext_dc_forget(struct dcache *dc, ext2_ino_t dir);
+errcode_t fs_ext_dlookup(struct ext_priv *p, ext2_ino_t dir, const char *name,
+	size_t len, ext2_ino_t *ino);
+void fs_ext_forget_paths(struct ext_priv *p);
+errcode_t fs_ext_parent(struct ext_priv *p, const char *path, ext2_ino_t *dir,
+	const char **base);
+errcode_t fs_ext_resolve(struct ext_priv *p, const char *path, ext2_ino_t *ino);
+errcode_t fs_ext_dlink(struct ext_priv *p, ext2_ino_t dir, const char *name,
+	ext2_ino_t ino, int ftype);
+errcode_t fs_ext_dunlink(struct ext_priv *p, ext2_ino_t dir, const char *name);
+errcode_t fs_ext_dreplace(struct ext_priv *p, ext2_ino_t dir, const char *name,
+	ext2_ino_t ino, int ftype);
+
+#endif
