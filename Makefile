@@ -78,7 +78,7 @@ $(B)/%.o: %.c | pkgcheck
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(B)/recovery/fs/fs_ntfs.o: EXTRA_CFLAGS = $(NTFS_DEFS)
+$(B)/recovery/fs/fs_ntfs.o $(B)/recovery/fs/fs_ntfs_io.o: EXTRA_CFLAGS = $(NTFS_DEFS)
 
 $(B)/libsysrecover.a: $(LIB_OBJ)
 	@rm -f $@

@@ -379,37 +379,47 @@ const char *hive_name(const struct hive *h)
 
 /* ---- open from a volume ------------------------------------------------- */
 
-/* Copy a file out of the volume into a new temp file. -ENOENT if absent. */
-static int fs_copy_out(struct fs *fs, const char *path, char **tmp)
+/* Copy a file out of the volume into a new temp file. -ENOENT if absent.
+ * A failure on the volume keeps fs's own sentence (fs.h promises one); a
+ * local one gets its own. */
+static int copy_from_volume(struct fs *fs, const char *path, char **tmp,
+			    struct err *e)
 {
 	struct fs_file *f = NULL;
 	char buf[65536];
 	uint64_t off = 0;
 	int fd = -1, rc;
 
-	rc = fs_file_open(fs, path, NULL, 0, &f);
-	if (rc < 0)
-		return rc;
-	if ((rc = hive_mktemp(tmp, "fshive")) < 0)
+	if ((rc = fs_file_open(fs, path, NULL, 0, &f)) < 0)
+		goto fs_failed;
+	if ((rc = hive_mktemp(tmp, "fshive")) < 0) {
+		err_set(e, rc, "cannot make a temporary copy of '%s': %s", path,
+			strerror(-rc));
 		goto out;
+	}
 	fd = open(*tmp, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0) {
-		rc = -errno;
+		rc = err_set(e, -errno, "cannot open '%s': %s", *tmp, strerror(errno));
 		goto out;
 	}
 	for (;;) {
 		ssize_t n = fs_file_pread(f, buf, sizeof(buf), off);
 		if (n < 0) {
 			rc = (int)n;
-			goto out;
+			goto fs_failed;
 		}
 		if (n == 0)
 			break;
-		if ((rc = write_all(fd, buf, (size_t)n)) < 0)
+		if ((rc = write_all(fd, buf, (size_t)n)) < 0) {
+			err_set(e, rc, "cannot write '%s': %s", *tmp, strerror(-rc));
 			goto out;
+		}
 		off += (uint64_t)n;
 	}
 	rc = 0;
+	goto out;
+fs_failed:
+	err_copy(e, fs_error(fs));
 out:
 	if (fd >= 0)
 		close(fd);
@@ -429,10 +439,9 @@ int hive_open_fs(struct fs *fs, const char *path, unsigned flags,
 
 	if (!h)
 		return err_set(err, -ENOMEM, "out of memory");
-	rc = fs_copy_out(fs, path, &h->orig);
+	rc = copy_from_volume(fs, path, &h->orig, err);
 	if (rc < 0) {
-		rc = err_set(err, rc, "cannot open hive '%s': %s", h->name,
-			     *fs_errmsg(fs) ? fs_errmsg(fs) : strerror(-rc));
+		err_context(err, "while opening hive '%s'", h->name);
 		goto out;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -441,18 +450,19 @@ int hive_open_fs(struct fs *fs, const char *path, unsigned flags,
 			rc = err_set(err, -ENOMEM, "out of memory");
 			goto out;
 		}
-		rc = fs_copy_out(fs, lp, &logs[i]);
+		rc = copy_from_volume(fs, lp, &logs[i], err);
 		free(lp);
 		lp = NULL;
 		if (rc == -ENOENT && asprintf(&lp, "%s.LOG%d" HIVE_LOG_ASIDE, path,
 					      i + 1) >= 0)
-			rc = fs_copy_out(fs, lp, &logs[i]);
+			rc = copy_from_volume(fs, lp, &logs[i], err);
 		free(lp);
 		if (rc < 0 && rc != -ENOENT) {
-			rc = err_set(err, rc, "cannot read the log of hive '%s': "
-				     "%s", h->name, fs_errmsg(fs));
+			err_context(err, "while reading the logs of hive '%s'", h->name);
 			goto out;
 		}
+		if (rc == -ENOENT)
+			err_clear(err);
 	}
 	rc = open_common(h, h->orig, logs[0], logs[1], err);
 out:

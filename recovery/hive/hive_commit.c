@@ -223,7 +223,8 @@ out:
 }
 
 /* Write a local file into the volume at path (replacing it), read back. */
-static int fs_put_file(struct fs *fs, const char *src, const char *path)
+static int put_into_volume(struct fs *fs, const char *src, const char *path,
+			   struct err *e)
 {
 	struct fs_file *f = NULL;
 	char buf[65536], chk[65536];
@@ -231,15 +232,15 @@ static int fs_put_file(struct fs *fs, const char *src, const char *path)
 	int fd = open(src, O_RDONLY | O_CLOEXEC), rc;
 
 	if (fd < 0)
-		return -errno;
+		return err_set(e, -errno, "cannot open '%s': %s", src, strerror(errno));
 	rc = fs_unlink(fs, path);
 	if ((rc < 0 && rc != -ENOENT) || (rc = fs_create(fs, path, 0644)) < 0 ||
 	    (rc = fs_file_open(fs, path, NULL, FS_F_WRITE, &f)) < 0)
-		goto out;
+		goto fs_failed;
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf)), w;
 		if (n < 0) {
-			rc = -errno;
+			rc = err_set(e, -errno, "cannot read '%s': %s", src, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -247,16 +248,26 @@ static int fs_put_file(struct fs *fs, const char *src, const char *path)
 		w = fs_file_pwrite(f, buf, (size_t)n, off);
 		if (w == n)
 			w = fs_file_pread(f, chk, (size_t)n, off);
+		if (w < 0) {
+			rc = (int)w;
+			goto fs_failed;
+		}
 		if (w != n || memcmp(buf, chk, (size_t)n)) {
-			rc = w < 0 ? (int)w : -EIO;
+			rc = err_set(e, -EIO, "'%s' on %s reads back differently from what "
+				     "was written", path, fs_name(fs));
 			goto out;
 		}
 		off += (uint64_t)n;
 	}
 	rc = 0;
+	goto out;
+fs_failed:
+	err_copy(e, fs_error(fs));
 out:
-	if (f && fs_file_close(f) < 0 && rc == 0)
+	if (f && fs_file_close(f) < 0 && rc == 0) {
 		rc = -EIO;
+		err_copy(e, fs_error(fs));
+	}
 	close(fd);
 	return rc;
 }
@@ -271,12 +282,10 @@ static int replace_fs(struct hive *h, const char *newf)
 		rc = -ENOMEM;
 		goto out;
 	}
-	if ((rc = fs_put_file(h->fs, newf, side)) < 0 ||
+	if ((rc = put_into_volume(h->fs, newf, side, &h->err)) < 0 ||
 	    ((h->flags & HIVE_O_BACKUP) &&
-	     (rc = fs_put_file(h->fs, h->orig, bak)) < 0)) {
-		rc = err_set(&h->err, rc, "cannot write beside hive '%s': %s",
-				 h->name, *fs_errmsg(h->fs) ? fs_errmsg(h->fs) :
-				 strerror(-rc));
+	     (rc = put_into_volume(h->fs, h->orig, bak, &h->err)) < 0)) {
+		err_context(&h->err, "while writing beside hive '%s'", h->name);
 		goto out;
 	}
 	if ((rc = logs_aside(h, aside)) < 0)

@@ -50,6 +50,7 @@ static int target_open(const struct hive_target *t, bool write,
 static int target_close(struct target *o, int rc, struct err *err)
 {
 	hive_close(o->h);
+	/* fs_close frees the handle, and its message with it. */
 	if (o->fs && fs_close(o->fs) < 0 && rc == 0)
 		rc = err_set(err, -EIO, "cannot close volume: %s", strerror(EIO));
 	memset(o, 0, sizeof(*o));
@@ -118,8 +119,7 @@ int hive_pending_report(const struct hive_target *t, bool clear,
 	    (rc = hive_setup_execute_get(o.h, &r->setup_execute)) < 0)
 		hive_pending_free(&r->list);
 	if (rc < 0 && !err_failed(err)) {
-		rc = err_set(err, rc, "%s: %s", hive_name(o.h),
-			     *hive_errmsg(o.h) ? hive_errmsg(o.h) : strerror(-rc));
+		from_handle(o.h, rc, err);
 		return target_close(&o, rc, err);
 	}
 	r->read = rc == 0;
