@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "le.h"
 #include "srd.h"
 #include "srd_impl.h"
 #include "text.h"
@@ -453,7 +454,7 @@ static int srd_win_field(struct srd_ctx *c, size_t rec, int k, size_t *off,
 {
 	size_t fs = *off, o = fs;
 
-	while (o + 1 < c->len && (c->d[o] | c->d[o + 1]))
+	while (o + 1 < c->len && le_get16(c->d + o))
 		o += 2;
 	if (o + 1 < c->len) {
 		*units = (o - fs) / 2;

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "le.h"
 #include "srd.h"
 #include "srd_impl.h"
 #include "text.h"
@@ -42,8 +43,8 @@ size_t srd_status_bytes(enum srd_form form, enum srd_status st, uint32_t sc,
 		memcpy(buf, t, n);
 		return n;
 	}
-	for (i = 0; i < n; i++)
-		buf[2 * i] = (uint8_t)t[i], buf[2 * i + 1] = 0;
+	for (i = 0; i < n; i++)  /* ASCII: one UTF-16 unit each */
+		le_put16(buf + 2 * i, (uint8_t)t[i]);
 	return 2 * n;
 }
 
