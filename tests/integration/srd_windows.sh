@@ -1,6 +1,7 @@
 #!/bin/sh
 # srd_windows.sh - `sysrecover srdelayed apply` on Windows disks built to match
-# the real SYSTEM hives of ../shared/testdata:
+# the real SYSTEM hives of the test data ($SYSRECOVER_TESTDATA/hives; the
+# script SKIPs without it, and FAILs under SYSRECOVER_REQUIRE_TESTDATA=1):
 #  - SYSTEM_WIN_10_1709: an MBR disk whose signature and partition offset are
 #    what its MountedDevices says C: is, NTFS there, the hive at
 #    Windows/System32/config/SYSTEM and every file its 101 pending renames
