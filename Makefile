@@ -121,7 +121,7 @@ fuzz:
 		$(FS_SRC) $(COMMON_SRC) $(PKG_LIBS)
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_srd_parse tests/fuzz/fuzz_srd_parse.c srdelayed/srd_parse.c \
-		srdelayed/srd_write.c
+		srdelayed/srd_write.c $(COMMON_SRC)
 
 FUZZ_SECONDS ?= 60
 fuzz-run: all fuzz

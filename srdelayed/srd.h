@@ -9,7 +9,8 @@
  * the files through fs.h, calls srd_parse(), resolves every path before
  * changing anything, and writes statuses back with srd_write().
  *
- * ---- The Windows input file (seed-digest 10.3-10.5) --------------------
+ * ---- The Windows input file (HACKING.md, "Where the Windows formats are
+ * specified") --------------------------------------------------------------
  * UTF-16LE, no BOM (one FF FE at the start is accepted, flagged and kept).
  * Records of exactly four NUL-terminated fields, then one extra NUL:
  *     MoveFile         \0 \??\src      \0 \??\dst  \0 NotExecuted \0
@@ -77,8 +78,10 @@
  * units (Windows; the NT UNICODE_STRING limit) or bytes (native) per field.
  *
  * ---- Errors --------------------------------------------------------------
- * srd_parse() returns 0, -EINVAL (malformed: err->msg says where and why,
- * and the queue is left empty) or -ENOMEM.  Record and line numbers count
+ * Every function reports through a struct err (err.h).  srd_parse()
+ * returns 0, -EINVAL (malformed: ERR_CORRUPT, err->msg says where and why,
+ * struct srd_pos the same position as numbers, and the queue is left
+ * empty) or -ENOMEM.  Record and line numbers count
  * from 1; byte offsets from 0, into the file as given (BOM included):
  *   record 3 at byte 212: unknown operation 'movefile' (operations are
  *   case-sensitive: MoveFile, DeleteFile, SetFileShortName)
@@ -91,6 +94,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "err.h"
 
 /* Where the native queue lives on a Linux volume (from its root). */
 #define SRD_NATIVE_QUEUE_PATH "/var/lib/sysrecover/srdelayed.queue"
@@ -182,18 +187,21 @@ struct srd_queue {
 	bool bom;              /* Windows: the file started with FF FE */
 	uint8_t *bytes;        /* a copy of the file as parsed, for srd_write() */
 	size_t len;
+	size_t cap;            /* room in rec (buf_grow) */
 };
 
-struct srd_err {
+/* Where srd_parse() found a queue malformed (the same as err->msg says). */
+struct srd_pos {
 	size_t record;         /* from 1; 0 when not about one record */
 	size_t line;           /* native only */
 	size_t offset;         /* byte offset in the file */
-	char msg[320];         /* "record 3 at byte 212: ..." */
 };
 
-/* Parse a whole queue file.  All or nothing: on error q is empty. */
+/* Parse a whole queue file.  All or nothing: on error q is empty, err says
+ * why ("record 3 at byte 212: ...", ERR_CORRUPT) and pos (may be NULL)
+ * where. */
 int srd_parse(const uint8_t *data, size_t len, enum srd_form form,
-	      struct srd_queue *q, struct srd_err *err);
+	      struct srd_queue *q, struct srd_pos *pos, struct err *err);
 /* An empty queue of a form (what `srdelayed add` starts a new file from):
  * Windows "\0\0" (the final NUL alone), native "". */
 int srd_queue_init(struct srd_queue *q, enum srd_form form);
@@ -220,7 +228,7 @@ char *srd_path_field(const struct srd_path *p, enum srd_form form);
  * added record cannot be written; err->msg says which) or -ENOMEM.  *out is
  * malloc'd. */
 int srd_write(const struct srd_queue *q, const struct srd_record *add, size_t n,
-	      uint8_t **out, size_t *len, struct srd_err *err);
+	      uint8_t **out, size_t *len, struct err *err);
 
 /* The encoded bytes of field 4 alone (UTF-16LE or UTF-8, no terminator), for
  * an in-place patch at f4_offset.  Returns the length (22 or 11 for
@@ -229,10 +237,74 @@ size_t srd_status_bytes(enum srd_form form, enum srd_status st, uint32_t sc,
 			uint8_t buf[24]);
 
 /* ======================================================================
+ * Adding to a queue (srd_queue.c): what `srdelayed add` does, for the
+ * command line and for the backup/restore engine.  These do I/O: a queue
+ * file of the running system with the C library, the native queue of an
+ * unmounted volume through fs.h.
+ */
+
+/* One record to add.  Paths are in the form of the queue they go into:
+ * native ("/etc/a", "UUID=...:/a", "LABEL=...:/a") or Windows ("\??\C:\a",
+ * %XX escapes decoded). */
+struct srd_add_req {
+	enum srd_op op;
+	const char *path;     /* MoveFile source; DeleteFile and
+			       * SetFileShortName: the file */
+	const char *target;   /* MoveFile destination; else NULL */
+	const char *name;     /* SetFileShortName: the short name; else NULL */
+	bool windows;         /* a queue created new is an srdelayed input
+			       * file (UTF-16LE); an existing one keeps its
+			       * form */
+};
+
+/* The record req describes, its paths normalised for form (field 4
+ * NotExecuted).  A path that does not normalise is ERR_USAGE (it is the
+ * caller's argument): "bad path: ...".  Free with srd_record_clear(). */
+int srd_record_make(const struct srd_add_req *req, enum srd_form form,
+		    struct srd_record *r, struct err *err);
+void srd_record_clear(struct srd_record *r);
+
+/* The form of queue bytes d (len bytes): Windows when they hold a NUL
+ * (UTF-16), else native; with d NULL (no queue yet), as windows says. */
+enum srd_form srd_form_of(const uint8_t *d, size_t len, bool windows);
+
+/* The queue old (len bytes, NULL when there is none yet: a new one is
+ * started in req->windows's form) with req's record appended, into *out
+ * (malloc'd).  A damaged old queue is refused (ERR_CORRUPT), unchanged. */
+int srd_queue_append(const uint8_t *old, size_t len,
+		     const struct srd_add_req *req, uint8_t **out,
+		     size_t *outlen, struct err *err);
+
+/* Replace the file at path with d atomically: written to "PATH.new"
+ * beside it, fsync'ed, renamed over it.  The caller holds whatever lock
+ * keeps two writers apart (srd_queue_add_file() locks the directory). */
+int srd_file_replace(const char *path, const uint8_t *d, size_t len,
+		     struct err *err);
+
+/* Add req's record to the queue file at path on the running system
+ * (created when absent): the directory is locked with flock(LOCK_EX) for
+ * the whole read-append-replace, so two concurrent adds cannot lose one
+ * another's record, and the file is replaced with srd_file_replace(). */
+int srd_queue_add_file(const char *path, const struct srd_add_req *req,
+		       struct err *err);
+
+/* Add req's record to the native queue (SRD_NATIVE_QUEUE_PATH) of the
+ * unmounted volume vol (an fs.h name: image, device, UUID=...), creating
+ * it and /var/lib/sysrecover as needed.  The volume is opened read-write,
+ * which refuses mounted, hibernated and unclean volumes (ERR_REFUSED). */
+int srd_queue_add_volume(const char *vol, const struct srd_add_req *req,
+			 struct err *err);
+
+/* Read and parse the queue file at path on the running system, its form
+ * found by srd_form_of().  A missing file is -ENOENT. */
+int srd_queue_read_file(const char *path, struct srd_queue *q,
+			struct err *err);
+
+/* ======================================================================
  * Applying (srd_apply.c, srd_journal.c): the one part of srdelayed/ that
  * does I/O, through fs.h and hive.h only.
  *
- * ---- What is applied, in this order (seed-digest 9, 10) ---------------
+ * ---- What is applied, in this order ------------------------------------
  * On a volume holding Windows (\Windows\System32\config\SYSTEM, found
  * case-insensitively), from the next-boot control set of that hive:
  *  1. PendingFileRenameOperations, then PendingFileRenameOperations2, pair
@@ -274,7 +346,7 @@ size_t srd_status_bytes(enum srd_form form, enum srd_status st, uint32_t sc,
  *              already has succeeds.  Elsewhere: ERROR_NOT_SUPPORTED.
  * A moved file keeps its short name (fs_rename).  Windows paths are looked
  * up case-insensitively, component by component, as Windows would.
- * Status codes are Win32 error codes (seed-digest 12): 2 file not found,
+ * Status codes are Win32 error codes (MS-ERREF; see HACKING.md): 2 file not found,
  * 3 path not found, 5 access denied, 17 not same device, 19 write
  * protected, 50 not supported, 87 invalid parameter, 112 disk full,
  * 145 directory not empty, 183 already exists, 206 name too long,
@@ -354,7 +426,7 @@ struct srd_result {
 	char *where;      /* resolved: "disk.img@1:/Windows/x.dll" */
 	enum srd_outcome outcome;
 	uint32_t code;
-	char msg[320];    /* why, on failure */
+	struct err err;   /* why, on failure: ERR_ITEM (the run went on) */
 };
 
 struct srd_report {
@@ -367,14 +439,18 @@ struct srd_report {
 				    * journal, included in done/failed */
 	char **notes;              /* warnings and what was left alone */
 	size_t nnotes;
+	size_t cap_r, cap_notes;   /* room in r and notes (buf_grow) */
 };
 
 /* Apply (or with dry_run, plan) the queues on the given volumes.  0 when
- * every operation that ran succeeded; 1 when some failed (see the report);
- * < 0 when nothing could be applied or a volume write failed (err says
- * why; before the first change, nothing was changed). */
+ * every operation that ran succeeded (err ERR_OK); 1 when some failed (err
+ * ERR_ITEM, saying how many; each failure is in the report); < 0 when
+ * nothing could be applied or a volume write failed (err ERR_FATAL says
+ * why: ERR_REFUSED for a volume refused for safety, ERR_CORRUPT for a
+ * malformed queue or pending-rename value; before the first change,
+ * nothing was changed). */
 int srd_apply(const struct srd_apply_opts *o, struct srd_report *rep,
-	      struct srd_err *err);
+	      struct err *err);
 void srd_report_free(struct srd_report *rep);
 
 #endif

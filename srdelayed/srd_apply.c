@@ -2,11 +2,13 @@
  * then finish: statuses into the queue files, RestoreStatus into SOFTWARE,
  * pending renames and our SetupExecute entries out of SYSTEM (srd.h). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "err.h"
 #include "hive.h"
 #include "srd_impl.h"
 
@@ -63,9 +65,23 @@ const char *srd_win32_text(uint32_t c)
 struct op_ctx {
 	struct fs *fs;
 	char *path, *dst;   /* as found on the volume */
-	char *msg;
-	size_t msglen;
+	struct err *err;    /* why it failed: an item, the run goes on */
 };
+
+/* A failed operation: ERR_ITEM (the run goes on), its Win32 code returned. */
+__attribute__((format(printf, 4, 5)))
+static uint32_t op_fail(struct op_ctx *c, uint32_t code, int neg_errno,
+			const char *fmt, ...)
+{
+	char m[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
+	err_setc(c->err, ERR_ITEM, ERR_SYSTEM, neg_errno, "%s", m);
+	return code;
+}
 
 /* The code for a failed lookup of path: 3 when its directory is missing. */
 static uint32_t missing(struct op_ctx *c, const char *path, int rc)
@@ -79,15 +95,13 @@ static uint32_t missing(struct op_ctx *c, const char *path, int rc)
 		if (fs_lookup(c->fs, dir, &st) < 0 || !S_ISDIR(st.mode))
 			code = SRD_E_PATH_NOT_FOUND;
 	}
-	snprintf(c->msg, c->msglen, "'%s': %s", path, srd_win32_text(code));
 	free(dir);
-	return code;
+	return op_fail(c, code, rc, "'%s': %s", path, srd_win32_text(code));
 }
 
 static uint32_t said(struct op_ctx *c, int rc)
 {
-	snprintf(c->msg, c->msglen, "%s", fs_errmsg(c->fs));
-	return srd_win32_from_errno(rc);
+	return op_fail(c, srd_win32_from_errno(rc), rc, "%s", fs_errmsg(c->fs));
 }
 
 /* The source was looked up by the caller (*s, or the error in src_rc).
@@ -99,28 +113,23 @@ static uint32_t do_move(struct op_ctx *c, const struct srd_plan_op *op,
 	int rc;
 
 	if (op->vol != op->dvol) {
-		snprintf(c->msg, c->msglen, "source and target are on different "
-			 "volumes");
-		return SRD_E_NOT_SAME_DEVICE;
+		return op_fail(c, SRD_E_NOT_SAME_DEVICE, -EXDEV, "source and "
+			       "target are on different volumes");
 	}
 	if (src_rc < 0)
 		return missing(c, c->path, src_rc);
 	if (op->files_only && S_ISDIR(s->mode)) {
-		snprintf(c->msg, c->msglen, "'%s' is a directory: MoveFile moves "
-			 "files only", c->path);
-		return SRD_E_ACCESS_DENIED;
+		return op_fail(c, SRD_E_ACCESS_DENIED, -EISDIR, "'%s' is a "
+			       "directory: MoveFile moves files only", c->path);
 	}
 	rc = fs_rename(c->fs, c->path, c->dst, op->replace ? 0 : FS_RENAME_NOREPLACE);
 	if (rc == -EEXIST && !op->replace) {
-		snprintf(c->msg, c->msglen, "'%s' exists (no '!': not replaced)",
-			 c->dst);
-		return SRD_E_ALREADY_EXISTS;
+		return op_fail(c, SRD_E_ALREADY_EXISTS, rc, "'%s' exists (no "
+			       "'!': not replaced)", c->dst);
 	}
-	if (rc == -ENOENT || rc == -ENOTDIR) {  /* the source is there: */
-		snprintf(c->msg, c->msglen, "the directory of '%s' does not "
-			 "exist", c->dst);  /* the target's directory is not */
-		return SRD_E_PATH_NOT_FOUND;
-	}
+	if (rc == -ENOENT || rc == -ENOTDIR)  /* the source is there: */
+		return op_fail(c, SRD_E_PATH_NOT_FOUND, rc, "the directory of "
+			       "'%s' does not exist", c->dst);  /* the target's is not */
 	return rc < 0 ? said(c, rc) : SRD_OK;
 }
 
@@ -141,9 +150,8 @@ static uint32_t do_shortname(struct op_ctx *c, const char *name, int src_rc)
 	int rc;
 
 	if (fs_kind(c->fs) != FS_KIND_NTFS) {
-		snprintf(c->msg, c->msglen, "%s volumes have no short names",
-			 fs_kind_name(fs_kind(c->fs)));
-		return SRD_E_NOT_SUPPORTED;
+		return op_fail(c, SRD_E_NOT_SUPPORTED, -EOPNOTSUPP, "%s volumes "
+			       "have no short names", fs_kind_name(fs_kind(c->fs)));
 	}
 	if (src_rc < 0)
 		return missing(c, c->path, src_rc);
@@ -186,19 +194,24 @@ static int jfail(struct apply *a, int rc, const char *what)
 {
 	struct fs *fs = a->run->vols[a->run->home].fs;
 
-	return srd_errf(a->run->err, rc, "cannot %s the journal %s on %s: %s",
-			what, SRD_JOURNAL_PATH, fs_name(fs), *fs_errmsg(fs) ?
-			fs_errmsg(fs) : strerror(-rc));
+	return err_set(a->run->err, rc, "cannot %s the journal %s on %s: %s",
+		       what, SRD_JOURNAL_PATH, fs_name(fs), fs_errmsg(fs));
 }
 
 static void set_result(struct srd_run *run, size_t i, uint32_t code,
-		       const char *msg)
+		       const struct err *why)
 {
 	struct srd_result *r = RES(run, i);
 
 	r->code = code;
 	r->outcome = code ? SRD_FAILED : SRD_DONE;
-	snprintf(r->msg, sizeof(r->msg), "%s", code ? msg : "");
+	if (!code)
+		err_clear(&r->err);
+	else if (why && err_failed(why))
+		err_copy(&r->err, why);
+	else  /* from the journal: only the code is left */
+		err_setc(&r->err, ERR_ITEM, ERR_SYSTEM, 0, "%s",
+			 srd_win32_text(code));
 	if (code && run->src[run->ops[i].src].stops &&
 	    run->ops[i].kind != SRD_K_SHORTNAME)
 		run->src[run->ops[i].src].stopped = true;
@@ -208,18 +221,17 @@ static int run_op(struct apply *a, size_t i, bool resume)
 {
 	struct srd_run *run = a->run;
 	struct srd_plan_op *op = &run->ops[i];
-	struct op_ctx c = { .fs = run->vols[op->vol].fs };
-	char msg[320] = "";
+	struct err why = { 0 };
+	struct op_ctx c = { .fs = run->vols[op->vol].fs, .err = &why };
 	uint32_t st = SRD_JS_PENDING, code = 0;
 	uint64_t ino = 0;
 	struct fs_stat s;
 	int rc = 0;
 
-	c.msg = msg, c.msglen = sizeof(msg);
 	if (a->journal)
 		srd_journal_get(&a->j, (uint32_t)i, &st, &code, &ino);
 	if (st == SRD_JS_DONE) {
-		set_result(run, i, code, code ? srd_win32_text(code) : "");
+		set_result(run, i, code, NULL);
 		return 0;
 	}
 	c.path = op->ci ? srd_ci_path(c.fs, op->path) : strdup(op->path);
@@ -247,7 +259,7 @@ static int run_op(struct apply *a, size_t i, bool resume)
 	if ((rc = srd_journal_slot(&a->j, (uint32_t)i, SRD_JS_DONE, code, ino)) < 0)
 		rc = jfail(a, rc, "write");
 	else
-		set_result(run, i, code, msg);
+		set_result(run, i, code, &why);
 out:
 	free(c.path);
 	free(c.dst);
@@ -263,7 +275,7 @@ static int commit(struct srd_run *run)
 		int rc = fs_sync(run->vols[v].fs);
 
 		if (rc < 0)
-			return srd_errf(run->err, rc, "%s", fs_errmsg(run->vols[v].fs));
+			return err_set(run->err, rc, "%s", fs_errmsg(run->vols[v].fs));
 	}
 	return 0;
 }
@@ -332,7 +344,7 @@ static int finish_statuses(struct srd_run *run)
 {
 	for (size_t s = 0; s < run->nsrc; s++) {
 		struct srd_src *src = &run->src[s];
-		struct srd_err we = { 0 };
+		struct err we = { 0 };
 		uint8_t *out = NULL;
 		size_t len = 0;
 		bool any = false;
@@ -357,9 +369,9 @@ static int finish_statuses(struct srd_run *run)
 			rc = put_file(run->vols[src->vol].fs, src->path, out, len);
 		free(out);
 		if (rc < 0)
-			return srd_errf(run->err, rc, "cannot write the statuses "
-					"into %s: %s", src->label, *we.msg ? we.msg :
-					fs_errmsg(run->vols[src->vol].fs));
+			return err_set(run->err, rc, "cannot write the statuses "
+				       "into %s: %s", src->label, err_failed(&we) ?
+				       we.msg : fs_errmsg(run->vols[src->vol].fs));
 	}
 	return 0;
 }
@@ -390,13 +402,16 @@ static int finish_software(struct srd_run *run)
 				"RestoreStatusResult not written", run->software_path);
 	rc = hive_open_fs(fs, run->software_path, HIVE_O_WRITE, &h, &he);
 	if (rc == 0 && (rc = hive_restore_status_set(h, result, failed)) < 0)
-		snprintf(he.msg, sizeof(he.msg), "%s", hive_errmsg(h));
+		err_set(&he, rc, "%s", hive_errmsg(h));
 	if (rc == 0)
 		rc = hive_commit(h, &he);
 	if (h)
 		hive_close(h);
-	return rc < 0 ? srd_errf(run->err, rc, "cannot write RestoreStatus: %s",
-				 he.msg) : 0;
+	if (rc < 0) {
+		err_copy(run->err, &he);
+		err_context(run->err, "while writing RestoreStatus");
+	}
+	return rc < 0 ? rc : 0;
 }
 
 /* A native queue that has run is moved aside, statuses and all, as Windows
@@ -414,8 +429,8 @@ static int retire_native(struct srd_run *run)
 		fs = run->vols[src->vol].fs;
 		rc = fs_rename(fs, src->path, SRD_NATIVE_DONE_PATH, 0);
 		if (rc < 0 && rc != -ENOENT)
-			return srd_errf(run->err, rc, "cannot move %s aside: %s",
-					src->label, fs_errmsg(fs));
+			return err_set(run->err, rc, "cannot move %s aside: %s",
+				       src->label, fs_errmsg(fs));
 	}
 	return 0;
 }
@@ -454,13 +469,16 @@ static int finish_system(struct srd_run *run)
 			rc = hive_setup_execute_set(run->system, keep);
 	}
 	if (rc < 0)
-		snprintf(he.msg, sizeof(he.msg), "%s", hive_errmsg(run->system));
+		err_set(&he, rc, "%s", hive_errmsg(run->system));
 	else
 		rc = hive_commit(run->system, &he);
 	free(keep);
 	hive_strv_free(cmds);
-	return rc < 0 ? srd_errf(run->err, rc, "cannot update %s: %s",
-				 run->system_path, he.msg) : 0;
+	if (rc < 0) {
+		err_copy(run->err, &he);
+		err_context(run->err, "while updating %s", run->system_path);
+	}
+	return rc < 0 ? rc : 0;
 }
 
 static int finish(struct apply *a, uint32_t from)
@@ -511,10 +529,11 @@ static int journal_start(struct apply *a, uint32_t *from)
 			return 1;
 		}
 		if (!same)
-			return srd_errf(run->err, -ESTALE, "%s on %s is from a run "
-					"that was cut off, and the queues have changed "
-					"since: not resuming.  Check the volume, then "
-					"remove the journal to start afresh",
+			return err_setc(run->err, ERR_FATAL, ERR_REFUSED, -ESTALE,
+					"%s on %s is from a run that was cut off, "
+					"and the queues have changed since: not "
+					"resuming.  Check the volume, then remove "
+					"the journal to start afresh",
 					SRD_JOURNAL_PATH, fs_name(home));
 		*from = a->j.state == SRD_J_FINISHING ? a->j.step : 0;
 		return 1;
@@ -552,7 +571,7 @@ static void results_from_journal(struct apply *a)
 
 		srd_journal_get(&a->j, (uint32_t)i, &st, &code, &ino);
 		if (st == SRD_JS_DONE)
-			set_result(run, i, code, srd_win32_text(code));
+			set_result(run, i, code, NULL);
 		else if (st == SRD_JS_PENDING && !run->ops[i].skip)
 			RES(run, i)->outcome = SRD_NOT_REACHED;
 	}
@@ -619,15 +638,17 @@ static char **default_disks(const struct srd_apply_opts *o, size_t *n)
 
 /* With no volume named: every attached ext or NTFS volume that is not
  * mounted and holds a queue. */
-static int find_homes(char ***homes, size_t *n, struct srd_err *err)
+static int find_homes(char ***homes, size_t *n, struct err *err)
 {
 	struct fs_volume *v = NULL;
 	struct err fe = { 0 };
 	size_t nv = 0;
 
 	*n = 0;
-	if (fs_volume_list(NULL, 0, &v, &nv, &fe) < 0)
-		return srd_errf(err, -EIO, "%s", fe.msg);
+	if (fs_volume_list(NULL, 0, &v, &nv, &fe) < 0) {
+		err_copy(err, &fe);
+		return fe.errnum ? -fe.errnum : -EIO;
+	}
 	*homes = calloc(nv + 1, sizeof(**homes));
 	for (size_t i = 0; *homes && i < nv; i++) {
 		struct fs *fs = NULL;
@@ -653,7 +674,7 @@ static int find_homes(char ***homes, size_t *n, struct srd_err *err)
 }
 
 int srd_apply(const struct srd_apply_opts *o, struct srd_report *rep,
-	      struct srd_err *err)
+	      struct err *err)
 {
 	struct srd_run run = { .o = o, .rep = rep, .err = err };
 	char **disks = NULL, **homes = NULL;
@@ -661,7 +682,7 @@ int srd_apply(const struct srd_apply_opts *o, struct srd_report *rep,
 	int rc = 0, worst = 0;
 
 	memset(rep, 0, sizeof(*rep));
-	memset(err, 0, sizeof(*err));
+	err_clear(err);
 	if (o->nvols == 0 && (rc = find_homes(&homes, &nh, err)) < 0)
 		return rc;
 	if (o->ndisks) {
@@ -681,6 +702,11 @@ int srd_apply(const struct srd_apply_opts *o, struct srd_report *rep,
 	}
 	tally(rep);
 	worst = rc < 0 ? rc : rep->failed ? 1 : 0;
+	if (rc < 0 && !err_failed(err))
+		err_set(err, rc, "%s", strerror(-rc));
+	else if (worst == 1)
+		err_setc(err, ERR_ITEM, ERR_SYSTEM, 0, "%zu operation%s failed",
+			 rep->failed, rep->failed == 1 ? "" : "s");
 	for (size_t i = 0; disks && disks[i]; i++)
 		free(disks[i]);
 	for (size_t i = 0; homes && homes[i]; i++)

@@ -6,13 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h"
 #include "fs.h"
 #include "srd.h"
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid
- * (overlong, surrogate, beyond U+10FFFF); the code point into *cp when cp is
- * not NULL.  One rule for reading and writing, so what we write reads back. */
-size_t srd_utf8_seq(const uint8_t *s, size_t n, uint32_t *cp);
 
 /* ---- the apply journal (srd_journal.c; format in srd_journal.c) ---- */
 struct fs;
@@ -81,22 +77,22 @@ struct srd_plan_op {
 struct srd_run {
 	const struct srd_apply_opts *o;
 	struct srd_report *rep;
-	struct srd_err *err;
+	struct err *err;
 	const char *const *disks;  /* where volumes are looked for */
 	size_t ndisks;
 	struct srd_volref *vols;
-	size_t nvols;
+	size_t nvols, cap_vols;
 	int home;
 	struct hive *system;       /* the home volume's SYSTEM, when Windows */
 	char *system_path, *software_path;
 	struct hive_md_entry *md;
 	size_t nmd;
 	struct { char key[64]; int vol; } *rcache;  /* resolved designators */
-	size_t nrcache;
+	size_t nrcache, cap_rcache;
 	struct srd_src *src;
-	size_t nsrc;
+	size_t nsrc, cap_src;
 	struct srd_plan_op *ops;
-	size_t nops;
+	size_t nops, cap_ops;
 	bool pfro;                 /* pending renames were read */
 	size_t rbase;              /* report line of ops[0] */
 };
@@ -109,8 +105,6 @@ uint64_t srd_plan_hash(const struct srd_run *run);
 int srd_report_add(struct srd_report *rep, struct srd_result *r);
 int srd_note(struct srd_report *rep, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int srd_errf(struct srd_err *err, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* path on fs with each component matched case-insensitively where the
  * exact name is absent; the rest kept as given once one is missing. */
 char *srd_ci_path(struct fs *fs, const char *path);

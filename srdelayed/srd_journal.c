@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "fs.h"
+#include "le.h"
 #include "srd.h"
 #include "srd_impl.h"
 
@@ -24,37 +25,14 @@
 #define J_HDR 64u
 #define J_SLOT 16u
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 static void header(const struct srd_journal *j, uint8_t h[J_HDR])
 {
 	memset(h, 0, J_HDR);
 	memcpy(h, J_MAGIC, 8);
-	put32(h + 8, j->state);
-	put32(h + 12, j->step);
-	put32(h + 16, j->nops);
-	put64(h + 24, j->hash);
+	le_put32(h + 8, j->state);
+	le_put32(h + 12, j->step);
+	le_put32(h + 16, j->nops);
+	le_put64(h + 24, j->hash);
 }
 
 /* Not flushed here: srd_apply flushes every volume at its commit points,
@@ -80,10 +58,10 @@ static int read_all(struct fs *fs, struct fs_file *f, uint64_t size,
 		return (int)n;
 	if ((size_t)n < J_HDR || memcmp(h, J_MAGIC, 8))
 		return 0;
-	j->state = get32(h + 8);
-	j->step = get32(h + 12);
-	j->nops = get32(h + 16);
-	j->hash = get64(h + 24);
+	j->state = le_get32(h + 8);
+	j->step = le_get32(h + 12);
+	j->nops = le_get32(h + 16);
+	j->hash = le_get64(h + 24);
 	if ((j->state != SRD_J_RUNNING && j->state != SRD_J_FINISHING) ||
 	    size < J_HDR + (uint64_t)j->nops * J_SLOT)
 		return 0;  /* cut off while being created */
@@ -136,7 +114,7 @@ int srd_journal_create(struct fs *fs, uint64_t hash, uint32_t nops,
 	}
 	j->fs = fs, j->hash = hash, j->nops = nops, j->state = SRD_J_RUNNING;
 	for (uint32_t i = 0; i < nops; i++)
-		put32(j->slots + (size_t)i * J_SLOT, states[i]);
+		le_put32(j->slots + (size_t)i * J_SLOT, states[i]);
 	header(j, buf);
 	memcpy(buf + J_HDR, j->slots, (size_t)nops * J_SLOT);
 	rc = fs_unlink(fs, SRD_JOURNAL_PATH);  /* a torn one from a cut-off start */
@@ -167,9 +145,9 @@ int srd_journal_slot(struct srd_journal *j, uint32_t i, uint32_t state,
 
 	if (rc < 0)
 		return rc;
-	put32(s, state);
-	put32(s + 4, code);
-	put64(s + 8, ino);
+	le_put32(s, state);
+	le_put32(s + 4, code);
+	le_put64(s + 8, ino);
 	return write_at(j, s, J_SLOT, J_HDR + (uint64_t)i * J_SLOT);
 }
 
@@ -178,9 +156,9 @@ void srd_journal_get(const struct srd_journal *j, uint32_t i, uint32_t *state,
 {
 	const uint8_t *s = j->slots + (size_t)i * J_SLOT;
 
-	*state = get32(s);
-	*code = get32(s + 4);
-	*ino = get64(s + 8);
+	*state = le_get32(s);
+	*code = le_get32(s + 4);
+	*ino = le_get64(s + 8);
 }
 
 int srd_journal_step(struct srd_journal *j, uint32_t state, uint32_t step)

@@ -7,8 +7,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
+#include "err.h"
+#include "le.h"
 #include "srd.h"
 #include "srd_impl.h"
+#include "text.h"
 
 static const struct {
 	const char *name;
@@ -248,7 +252,7 @@ int srd_path_nt(const char *s, unsigned opts, struct srd_path *p,
 	nt = strstr(s, "\\??\\");
 	if (!nt) {
 		if (!strncmp(s, "\\\\?\\", 4))
-			return srd_why(why, whylen, "bad path prefix '\\\\?\\': write it as \\??\\ (seed-digest 10.4)");
+			return srd_why(why, whylen, "bad path prefix '\\\\?\\': write it as \\??\\");
 		return srd_why(why, whylen, "bad path prefix: an NT path starts with \\??\\ (as in \\??\\C:\\dir\\file)");
 	}
 	rc = srd_nt_prefix(s, (size_t)(nt - s), opts, p, why, whylen);
@@ -409,85 +413,39 @@ struct srd_ctx {
 	const uint8_t *d;
 	size_t len;
 	struct srd_queue *q;
-	struct srd_err *err;
+	struct srd_pos *pos;
+	struct err *err;
 };
 
+/* A malformed queue: "record 3 at byte 212: why", the position apart. */
 __attribute__((format(printf, 5, 6)))
 static int srd_fail(struct srd_ctx *c, size_t rec, size_t line, size_t off,
 		    const char *fmt, ...)
 {
-	struct srd_err *e = c->err;
+	char why[400];
 	va_list ap;
-	int n;
 
-	e->record = rec, e->line = line, e->offset = off;
-	n = line ? snprintf(e->msg, sizeof(e->msg), "line %zu at byte %zu: ", line, off)
-		 : snprintf(e->msg, sizeof(e->msg), "record %zu at byte %zu: ", rec, off);
+	c->pos->record = rec, c->pos->line = line, c->pos->offset = off;
 	va_start(ap, fmt);
-	vsnprintf(e->msg + n, sizeof(e->msg) - (size_t)n, fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	return -EINVAL;
+	if (line)
+		return err_setc(c->err, ERR_FATAL, ERR_CORRUPT, -EINVAL,
+				"line %zu at byte %zu: %s", line, off, why);
+	return err_setc(c->err, ERR_FATAL, ERR_CORRUPT, -EINVAL,
+			"record %zu at byte %zu: %s", rec, off, why);
 }
 
-/* Room for one more record: capacity doubles from 16, at powers of two,
- * so it needs no field of its own. */
+/* Room for one more record. */
 static struct srd_record *srd_push(struct srd_queue *q)
 {
-	struct srd_record *v;
+	void *v = q->rec;
 
-	if (q->n == 0 || (q->n >= 16 && !(q->n & (q->n - 1)))) {
-		v = realloc(q->rec, (q->n ? q->n * 2 : 16) * sizeof(*v));
-		if (!v)
-			return NULL;
-		q->rec = v;
-	}
+	if (buf_grow(&v, &q->cap, q->n + 1, sizeof(*q->rec)) < 0)
+		return NULL;
+	q->rec = v;
 	memset(&q->rec[q->n], 0, sizeof(q->rec[0]));
 	return &q->rec[q->n++];
-}
-
-/* UTF-16LE units [d, d+2*units) to a new UTF-8 string; a lone surrogate
- * has no UTF-8 form and is refused. */
-static int srd_utf16(const uint8_t *d, size_t units, char **out)
-{
-	char *s = malloc(units * 3 + 1);
-	size_t o = 0;
-
-	if (!s)
-		return -ENOMEM;
-	for (size_t i = 0; i < units; i++) {
-		uint32_t c = (uint32_t)d[2 * i] | (uint32_t)d[2 * i + 1] << 8;
-
-		if (c >= 0xd800 && c < 0xdc00 && i + 1 < units) {
-			uint32_t c2 = (uint32_t)d[2 * i + 2] | (uint32_t)d[2 * i + 3] << 8;
-
-			if (c2 >= 0xdc00 && c2 < 0xe000) {
-				c = 0x10000 + ((c - 0xd800) << 10) + (c2 - 0xdc00);
-				i++;
-			}
-		}
-		if (c >= 0xd800 && c < 0xe000) {
-			free(s);
-			return -EILSEQ;
-		}
-		if (c < 0x80) {
-			s[o++] = (char)c;
-		} else if (c < 0x800) {
-			s[o++] = (char)(0xc0 | c >> 6);
-			s[o++] = (char)(0x80 | (c & 0x3f));
-		} else if (c < 0x10000) {
-			s[o++] = (char)(0xe0 | c >> 12);
-			s[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
-			s[o++] = (char)(0x80 | (c & 0x3f));
-		} else {
-			s[o++] = (char)(0xf0 | c >> 18);
-			s[o++] = (char)(0x80 | ((c >> 12) & 0x3f));
-			s[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
-			s[o++] = (char)(0x80 | (c & 0x3f));
-		}
-	}
-	s[o] = '\0';
-	*out = s;
-	return 0;
 }
 
 /* Find the NUL ending the field at *off; explain a file that ends first. */
@@ -496,7 +454,7 @@ static int srd_win_field(struct srd_ctx *c, size_t rec, int k, size_t *off,
 {
 	size_t fs = *off, o = fs;
 
-	while (o + 1 < c->len && (c->d[o] | c->d[o + 1]))
+	while (o + 1 < c->len && le_get16(c->d + o))
 		o += 2;
 	if (o + 1 < c->len) {
 		*units = (o - fs) / 2;
@@ -543,7 +501,8 @@ static int srd_win_record(struct srd_ctx *c, size_t *off, bool *done)
 			rc = srd_fail(c, rec, 0, fstart[k], "field %d is longer than %u UTF-16 units", k + 1, SRD_MAX_FIELD);
 			goto out;
 		}
-		rc = srd_utf16(c->d + fstart[k], units[k], &f[k]);
+		rc = text_utf16le_to_utf8(c->d + fstart[k], units[k] * 2,
+					  TEXT_STRICT, &f[k], NULL);
 		if (rc == -EILSEQ)
 			rc = srd_fail(c, rec, 0, fstart[k], "field %d holds an unpaired UTF-16 surrogate", k + 1);
 		if (rc < 0)
@@ -593,7 +552,7 @@ static int srd_nat_split(struct srd_ctx *c, size_t line, size_t off, size_t eol,
 
 	fstart[0] = off;
 	for (i = off; i < eol; i += n) {
-		n = srd_utf8_seq(c->d + i, eol - i, NULL);
+		n = text_utf8_seq(c->d + i, eol - i, NULL);
 		if (!n)
 			return srd_fail(c, c->q->n + 1, line, i, "not UTF-8 text (byte 0x%02x)", c->d[i]);
 		/* Control bytes other than TAB have no place in a text line (a
@@ -670,14 +629,15 @@ static int srd_parse_native(struct srd_ctx *c)
 }
 
 int srd_parse(const uint8_t *data, size_t len, enum srd_form form,
-	      struct srd_queue *q, struct srd_err *err)
+	      struct srd_queue *q, struct srd_pos *pos, struct err *err)
 {
-	struct srd_err dummy;
-	struct srd_ctx c = { .d = data, .len = len, .q = q, .err = err ? err : &dummy };
+	struct srd_pos dummy;
+	struct srd_ctx c = { .d = data, .len = len, .q = q,
+			     .pos = pos ? pos : &dummy, .err = err };
 	int rc;
 
 	memset(q, 0, sizeof(*q));
-	memset(c.err, 0, sizeof(*c.err));
+	memset(c.pos, 0, sizeof(*c.pos));
 	q->form = form;
 	if (len > SRD_MAX_BYTES) {
 		rc = srd_fail(&c, 1, form == SRD_FORM_NATIVE, SRD_MAX_BYTES,
@@ -694,7 +654,7 @@ int srd_parse(const uint8_t *data, size_t len, enum srd_form form,
 	}
 out:
 	if (rc == -ENOMEM)
-		snprintf(c.err->msg, sizeof(c.err->msg), "out of memory");
+		err_set(err, rc, "out of memory");
 	if (rc < 0)
 		srd_queue_free(q);
 	return rc;

@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "buf.h"
+#include "err.h"
 #include "hive.h"
 #include "srd_impl.h"
 
@@ -18,45 +20,17 @@
 
 /* ---- small shared helpers ------------------------------------------------- */
 
-int srd_errf(struct srd_err *err, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return rc < 0 ? rc : -EINVAL;
-}
-
-/* Put "PREFIX: " before the message already in err (the failure below). */
-static int errpre(struct srd_err *err, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int errpre(struct srd_err *err, int rc, const char *fmt, ...)
-{
-	char old[sizeof(err->msg)];
-	size_t n;
-	va_list ap;
-
-	memcpy(old, err->msg, sizeof(old));
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	n = strlen(err->msg);
-	snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", old);
-	return rc < 0 ? rc : -EINVAL;
-}
-
 int srd_note(struct srd_report *rep, const char *fmt, ...)
 {
-	char **n = realloc(rep->notes, (rep->nnotes + 1) * sizeof(*n));
+	void *n = rep->notes;
 	va_list ap;
 	int rc;
 
-	if (!n)
+	if (buf_grow(&n, &rep->cap_notes, rep->nnotes + 1, sizeof(*rep->notes)) < 0)
 		return -ENOMEM;
 	rep->notes = n;
 	va_start(ap, fmt);
-	rc = vasprintf(&n[rep->nnotes], fmt, ap);
+	rc = vasprintf(&rep->notes[rep->nnotes], fmt, ap);
 	va_end(ap);
 	if (rc < 0)
 		return -ENOMEM;
@@ -66,12 +40,12 @@ int srd_note(struct srd_report *rep, const char *fmt, ...)
 
 int srd_report_add(struct srd_report *rep, struct srd_result *r)
 {
-	struct srd_result *a = realloc(rep->r, (rep->n + 1) * sizeof(*a));
+	void *a = rep->r;
 
-	if (!a)
+	if (buf_grow(&a, &rep->cap_r, rep->n + 1, sizeof(*rep->r)) < 0)
 		return -ENOMEM;
 	rep->r = a;
-	a[rep->n++] = *r;
+	rep->r[rep->n++] = *r;
 	return 0;
 }
 
@@ -142,22 +116,24 @@ char *srd_ci_path(struct fs *fs, const char *path)
 
 static int vol_add(struct srd_run *run, const struct fs_volume *v)
 {
-	struct srd_volref *nv;
+	void *nv;
 	struct err fe = { 0 };
 	unsigned fl = run->o->dry_run ? 0 : FS_O_RDWR;
+	int rc;
 
 	for (size_t i = 0; i < run->nvols; i++)
 		if (!strcmp(run->vols[i].v.path, v->path) &&
 		    run->vols[i].v.offset == v->offset)
 			return (int)i;
-	nv = realloc(run->vols, (run->nvols + 1) * sizeof(*nv));
-	if (!nv)
+	nv = run->vols;
+	if (buf_grow(&nv, &run->cap_vols, run->nvols + 1, sizeof(*run->vols)) < 0)
 		return -ENOMEM;
 	run->vols = nv;
-	nv[run->nvols].v = *v;
-	if (fs_open(v->name, fl, &nv[run->nvols].fs, &fe) < 0)
-		return srd_errf(run->err, fe.errnum ? -fe.errnum : -EIO, "%s",
-				fe.msg);
+	run->vols[run->nvols].v = *v;
+	if ((rc = fs_open(v->name, fl, &run->vols[run->nvols].fs, &fe)) < 0) {
+		err_copy(run->err, &fe);  /* ERR_REFUSED: mounted, hibernated */
+		return rc;
+	}
 	return (int)run->nvols++;
 }
 
@@ -167,8 +143,8 @@ static int vol_spec(struct srd_run *run, const char *spec)
 	struct err fe = { 0 };
 
 	if (fs_volume_resolve(spec, run->disks, run->ndisks, &v, &fe) < 0)
-		return srd_errf(run->err, -ENODEV, "volume %s is not attached: %s",
-				spec, fe.msg);
+		return err_set(run->err, -ENODEV, "volume %s is not attached: %s",
+			       spec, fe.msg);
 	return vol_add(run, &v);
 }
 
@@ -180,19 +156,19 @@ static int vol_mounted(struct srd_run *run, const char *name)
 	struct err he = { 0 };
 
 	if (!run->system)
-		return srd_errf(run->err, -EINVAL, "%s names a Windows volume, but"
-				" there is no SYSTEM hive to find it with", name);
+		return err_set(run->err, -EINVAL, "%s names a Windows volume, but"
+			       " there is no SYSTEM hive to find it with", name);
 	e = hive_md_find(run->md, run->nmd, name);
 	if (!e)
-		return srd_errf(run->err, -ENODEV, "%s is not in MountedDevices "
-				"of %s: the volume is not known to that Windows",
-				name, run->system_path);
+		return err_set(run->err, -ENODEV, "%s is not in MountedDevices "
+			       "of %s: the volume is not known to that Windows",
+			       name, run->system_path);
 	if (e->v.kind != HIVE_MD_MBR && e->v.kind != HIVE_MD_GPT)
-		return srd_errf(run->err, -ENODEV, "%s is not a disk partition "
-				"(MountedDevices: %s)", name, e->v.text);
+		return err_set(run->err, -ENODEV, "%s is not a disk partition "
+			       "(MountedDevices: %s)", name, e->v.text);
 	if (hive_md_resolve(&e->v, run->disks, run->ndisks, &v, &he) < 0)
-		return srd_errf(run->err, -ENODEV, "volume %s (%s) is not "
-				"attached: %s", name, e->v.text, he.msg);
+		return err_set(run->err, -ENODEV, "volume %s (%s) is not "
+			       "attached: %s", name, e->v.text, he.msg);
 	return vol_add(run, &v);
 }
 
@@ -221,9 +197,10 @@ static int vol_of(struct srd_run *run, const struct srd_path *p, int self)
 	v = p->vol == SRD_VOL_SPEC ? vol_spec(run, p->volume)
 				   : vol_mounted(run, key);
 	if (v >= 0) {
-		void *c = realloc(run->rcache, (run->nrcache + 1) *
-				  sizeof(*run->rcache));
-		if (!c)
+		void *c = run->rcache;
+
+		if (buf_grow(&c, &run->cap_rcache, run->nrcache + 1,
+			     sizeof(*run->rcache)) < 0)
 			return -ENOMEM;
 		run->rcache = c;
 		snprintf(run->rcache[run->nrcache].key, sizeof(key), "%s", key);
@@ -237,12 +214,13 @@ static int vol_of(struct srd_run *run, const struct srd_path *p, int self)
 static int src_add(struct srd_run *run, enum srd_src_kind kind,
 		   const char *label)
 {
-	struct srd_src *s = realloc(run->src, (run->nsrc + 1) * sizeof(*s));
+	void *v = run->src;
+	struct srd_src *s;
 
-	if (!s)
+	if (buf_grow(&v, &run->cap_src, run->nsrc + 1, sizeof(*run->src)) < 0)
 		return -ENOMEM;
-	run->src = s;
-	s += run->nsrc;
+	run->src = v;
+	s = run->src + run->nsrc;
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
 	s->vol = -1;
@@ -257,14 +235,14 @@ static int op_add(struct srd_run *run, const struct srd_plan_op *op,
 		  const char *opname, const char *path, const char *target,
 		  const char *arg)
 {
-	struct srd_plan_op *o = realloc(run->ops, (run->nops + 1) * sizeof(*o));
+	void *o = run->ops;
 	struct srd_result r = { 0 };
 	const struct srd_volref *v = &run->vols[op->vol];
 
-	if (!o)
+	if (buf_grow(&o, &run->cap_ops, run->nops + 1, sizeof(*run->ops)) < 0)
 		return -ENOMEM;
 	run->ops = o;
-	o[run->nops++] = *op;
+	run->ops[run->nops++] = *op;
 	r.source = strdup(run->src[op->src].label);
 	r.index = op->rec + 1;
 	r.op = opname;
@@ -286,10 +264,12 @@ static int pfro_path(struct srd_run *run, const char *label, size_t pair,
 	int rc = srd_path_nt(s, 0, p, why, sizeof(why));
 
 	if (rc < 0)
-		return rc == -ENOMEM ? rc : srd_errf(run->err, rc, "%s pair %zu: "
-						     "'%s': %s", label, pair, s, why);
+		return rc == -ENOMEM ? rc : err_setc(run->err, ERR_FATAL,
+			ERR_CORRUPT, rc, "%s pair %zu: '%s': %s", label, pair, s, why);
 	*vol = vol_of(run, p, run->home);
-	return *vol < 0 ? errpre(run->err, *vol, "%s pair %zu", label, pair) : 0;
+	if (*vol < 0)
+		err_context(run->err, "in %s pair %zu", label, pair);
+	return *vol < 0 ? *vol : 0;
 }
 
 static int plan_pfro(struct srd_run *run)
@@ -298,12 +278,13 @@ static int plan_pfro(struct srd_run *run)
 	int rc = hive_pending_read(run->system, &l), s[2] = { -1, -1 };
 
 	if (rc < 0)
-		return srd_errf(run->err, rc, "cannot read pending renames in %s: "
-				"%s", run->system_path, hive_errmsg(run->system));
+		return err_set(run->err, rc, "cannot read pending renames in %s: "
+			       "%s", run->system_path, hive_errmsg(run->system));
 	if (l.malformed) {
-		rc = srd_errf(run->err, -EINVAL, "%s: PendingFileRenameOperations "
-			      "ends with a source that has no target: the value "
-			      "is damaged; nothing was applied", run->system_path);
+		rc = err_setc(run->err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "%s: "
+			      "PendingFileRenameOperations ends with a source "
+			      "that has no target: the value is damaged; nothing "
+			      "was applied", run->system_path);
 		goto out;
 	}
 	run->pfro = l.n > 0;
@@ -353,13 +334,13 @@ static int plan_queue(struct srd_run *run, int si, bool ci)
 		op.replace = op.files_only = op.kind == SRD_K_MOVE;
 		op.skip = r->status != SRD_ST_NOT_EXECUTED;
 		op.vol = vol_of(run, &r->path, run->src[si].vol);
-		if (op.vol < 0)
-			return errpre(run->err, op.vol, "%s record %zu",
-				      s->label, i + 1);
-		if (op.kind == SRD_K_MOVE &&
-		    (op.dvol = vol_of(run, &r->dst, run->src[si].vol)) < 0)
-			return errpre(run->err, op.dvol, "%s record %zu",
-				      s->label, i + 1);
+		if (op.kind == SRD_K_MOVE && op.vol >= 0)
+			op.dvol = vol_of(run, &r->dst, run->src[si].vol);
+		if (op.vol < 0 || (op.kind == SRD_K_MOVE && op.dvol < 0)) {
+			err_context(run->err, "in %s record %zu",
+				    run->src[si].label, i + 1);
+			return op.vol < 0 ? op.vol : op.dvol;
+		}
 		s = &run->src[si];  /* vol_of may not move it, but be plain */
 		if (!(op.path = strdup(r->path.path)) ||
 		    (op.kind == SRD_K_MOVE && !(op.dst = strdup(r->dst.path))) ||
@@ -379,21 +360,18 @@ static int read_queue(struct srd_run *run, int si, enum srd_form form)
 {
 	struct srd_src *s = &run->src[si];
 	struct fs *fs = run->vols[s->vol].fs;
-	struct srd_err pe = { 0 };
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int rc = fs_read_file(fs, s->path, SRD_MAX_BYTES, &buf, &len);
 
 	if (rc < 0)
-		return srd_errf(run->err, rc, "cannot read %s (%s:%s): %s", s->label,
-				fs_name(fs), s->path, *fs_errmsg(fs) ? fs_errmsg(fs)
-				: strerror(-rc));
-	rc = srd_parse(buf, len, form, &s->q, &pe);
+		return err_set(run->err, rc, "cannot read %s (%s:%s): %s", s->label,
+			       fs_name(fs), s->path, fs_errmsg(fs));
+	rc = srd_parse(buf, len, form, &s->q, NULL, run->err);
 	free(buf);
 	if (rc < 0)
-		return srd_errf(run->err, rc, "%s: %s; nothing was applied",
-				s->label, pe.msg);
-	return 0;
+		err_context(run->err, "in %s; nothing was applied", s->label);
+	return rc;
 }
 
 /* "C:\Windows\System32\srdelayed.exe \??\C:\temp\Ops": the input file when
@@ -426,8 +404,8 @@ static int plan_setup(struct srd_run *run)
 	int rc = hive_setup_execute_get(run->system, &cmds);
 
 	if (rc < 0)
-		return srd_errf(run->err, rc, "cannot read SetupExecute in %s: %s",
-				run->system_path, hive_errmsg(run->system));
+		return err_set(run->err, rc, "cannot read SetupExecute in %s: %s",
+			       run->system_path, hive_errmsg(run->system));
 	for (size_t i = 0; cmds[i] && rc >= 0; i++) {
 		const char *arg;
 		struct srd_path p = { 0 };
@@ -447,13 +425,14 @@ static int plan_setup(struct srd_run *run)
 		}
 		rc = srd_path_nt(arg, SRD_NT_ESCAPES, &p, why, sizeof(why));
 		if (rc < 0) {
-			rc = srd_errf(run->err, rc, "SetupExecute entry '%s': input "
-				      "file '%s': %s", cmds[i], arg, why);
+			rc = err_setc(run->err, ERR_FATAL, ERR_CORRUPT, rc,
+				      "SetupExecute entry '%s': input file "
+				      "'%s': %s", cmds[i], arg, why);
 			break;
 		}
 		if ((run->src[si].vol = vol_of(run, &p, run->home)) < 0) {
-			rc = errpre(run->err, run->src[si].vol, "SetupExecute "
-				    "entry '%s'", cmds[i]);
+			rc = run->src[si].vol;
+			err_context(run->err, "in SetupExecute entry '%s'", cmds[i]);
 		} else if (!(run->src[si].path = srd_ci_path(
 				     run->vols[run->src[si].vol].fs, p.path))) {
 			rc = -ENOMEM;
@@ -481,14 +460,18 @@ static int plan_windows(struct srd_run *run)
 		return 0;  /* no Windows here */
 	rc = hive_open_fs(fs, run->system_path, run->o->dry_run ? 0 : HIVE_O_WRITE,
 			  &run->system, &he);
-	if (rc < 0)
-		return srd_errf(run->err, rc, "%s", he.msg);
+	if (rc < 0) {
+		err_copy(run->err, &he);
+		return rc;
+	}
 	if (*hive_warning(run->system) &&
 	    (rc = srd_note(run->rep, "%s:%s: %s", fs_name(fs), run->system_path,
 			   hive_warning(run->system))) < 0)
 		return rc;
-	if ((rc = hive_md_read(run->system, &run->md, &run->nmd, &he)) < 0)
-		return srd_errf(run->err, rc, "%s", he.msg);
+	if ((rc = hive_md_read(run->system, &run->md, &run->nmd, &he)) < 0) {
+		err_copy(run->err, &he);
+		return rc;
+	}
 	rc = plan_pfro(run);
 	return rc < 0 ? rc : plan_setup(run);
 }
@@ -522,8 +505,10 @@ int srd_plan(struct srd_run *run, const char *home)
 	int rc;
 
 	run->rbase = run->rep->n;
-	if (fs_volume_resolve(home, run->disks, run->ndisks, &v, &fe) < 0)
-		return srd_errf(run->err, -ENODEV, "%s", fe.msg);
+	if (fs_volume_resolve(home, run->disks, run->ndisks, &v, &fe) < 0) {
+		err_copy(run->err, &fe);
+		return fe.errnum ? -fe.errnum : -ENODEV;
+	}
 	if ((rc = run->home = vol_add(run, &v)) < 0)
 		return rc;
 	rc = plan_windows(run);

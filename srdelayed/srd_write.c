@@ -6,91 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "err.h"
+#include "le.h"
 #include "srd.h"
 #include "srd_impl.h"
-
-/* A growing output buffer; the first failure sticks, so callers check once. */
-struct srd_buf {
-	uint8_t *d;
-	size_t n, cap;
-	int rc;
-};
-
-static void srd_put(struct srd_buf *b, const void *p, size_t n)
-{
-	if (b->rc < 0 || n == 0)
-		return;
-	if (n > SIZE_MAX / 2 - b->n) {
-		b->rc = -ENOMEM;
-		return;
-	}
-	if (b->n + n > b->cap) {
-		size_t cap = (b->n + n) * 2 + 64;
-		uint8_t *d = realloc(b->d, cap);
-
-		if (!d) {
-			b->rc = -ENOMEM;
-			return;
-		}
-		b->d = d, b->cap = cap;
-	}
-	memcpy(b->d + b->n, p, n);
-	b->n += n;
-}
-
-size_t srd_utf8_seq(const uint8_t *s, size_t n, uint32_t *cp)
-{
-	size_t len, i;
-	uint32_t c = s[0];
-
-	if (c < 0x80) {
-		if (cp)
-			*cp = c;
-		return 1;
-	}
-	len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-	if (!len || c > 0xf4 || len > n)
-		return 0;
-	c &= 0x3f >> (len - 1);
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c < 0xe000))
-		return 0;
-	if (cp)
-		*cp = c;
-	return len;
-}
+#include "text.h"
 
 /* Text as the form stores it: UTF-16LE for Windows, as-is for native. */
-static int srd_put_text(struct srd_buf *b, enum srd_form form, const char *s)
+static int srd_put_text(struct buf *b, enum srd_form form, const char *s)
 {
-	const uint8_t *u = (const uint8_t *)s;
-	size_t n = strlen(s), i, l;
-	uint32_t c;
+	uint8_t *w = NULL;
+	size_t n = strlen(s), wn = 0;
+	int rc;
 
 	if (form == SRD_FORM_NATIVE) {
-		srd_put(b, s, n);
+		buf_add(b, s, n);
 		return 0;
 	}
-	for (i = 0; i < n; i += l) {
-		uint8_t w[4];
-
-		if (!(l = srd_utf8_seq(u + i, n - i, &c)))
-			return -EILSEQ;
-		if (c >= 0x10000) {
-			c -= 0x10000;
-			w[0] = (uint8_t)(0xd800 + (c >> 10)), w[1] = (uint8_t)((0xd800 + (c >> 10)) >> 8);
-			w[2] = (uint8_t)(0xdc00 + (c & 0x3ff)), w[3] = (uint8_t)((0xdc00 + (c & 0x3ff)) >> 8);
-			srd_put(b, w, 4);
-		} else {
-			w[0] = (uint8_t)c, w[1] = (uint8_t)(c >> 8);
-			srd_put(b, w, 2);
-		}
-	}
+	if ((rc = text_utf8_to_utf16le(s, n, false, &w, &wn)) < 0)
+		return rc;
+	buf_add(b, w, wn);
+	free(w);
 	return 0;
 }
 
@@ -106,8 +43,8 @@ size_t srd_status_bytes(enum srd_form form, enum srd_status st, uint32_t sc,
 		memcpy(buf, t, n);
 		return n;
 	}
-	for (i = 0; i < n; i++)
-		buf[2 * i] = (uint8_t)t[i], buf[2 * i + 1] = 0;
+	for (i = 0; i < n; i++)  /* ASCII: one UTF-16 unit each */
+		le_put16(buf + 2 * i, (uint8_t)t[i]);
 	return 2 * n;
 }
 
@@ -125,7 +62,7 @@ static bool srd_escape(enum srd_form form, const uint8_t *s, size_t n, size_t *l
 		return s[0] == ' ';
 	if (s[0] < 0x20 || s[0] == 0x7f)
 		return true;
-	*l = srd_utf8_seq(s, n, &c);
+	*l = text_utf8_seq(s, n, &c);
 	if (*l)
 		return false;
 	*l = 1;
@@ -134,7 +71,7 @@ static bool srd_escape(enum srd_form form, const uint8_t *s, size_t n, size_t *l
 
 char *srd_path_field(const struct srd_path *p, enum srd_form form)
 {
-	struct srd_buf b = { 0 };
+	struct buf b = { 0 };
 	const uint8_t *s = (const uint8_t *)(p->path ? p->path : "");
 	size_t n = strlen((const char *)s), i, l;
 	bool win = form == SRD_FORM_WINDOWS;
@@ -152,24 +89,24 @@ char *srd_path_field(const struct srd_path *p, enum srd_form form)
 		snprintf(pre, sizeof(pre), "\\??\\%c:", p->drive);
 	else if (p->vol == SRD_VOL_GUID)
 		snprintf(pre, sizeof(pre), "\\??\\Volume%.40s", p->volume);
-	srd_put(&b, pre, strlen(pre));
+	buf_add(&b, pre, strlen(pre));
 	if (p->vol == SRD_VOL_SPEC) {
-		srd_put(&b, p->volume, strlen(p->volume));
-		srd_put(&b, ":", 1);
+		buf_add(&b, p->volume, strlen(p->volume));
+		buf_add(&b, ":", 1);
 	}
 	for (i = 0; i < n; i += l) {
 		char esc[4];
 
 		if (srd_escape(form, s + i, n - i, &l)) {
 			snprintf(esc, sizeof(esc), "%%%02X", s[i]);
-			srd_put(&b, esc, 3);
+			buf_add(&b, esc, 3);
 		} else if (win && s[i] == '/') {
-			srd_put(&b, "\\", 1);
+			buf_add(&b, "\\", 1);
 		} else {
-			srd_put(&b, s + i, l);
+			buf_add(&b, s + i, l);
 		}
 	}
-	srd_put(&b, "", 1);
+	buf_add(&b, "", 1);
 	if (b.rc < 0) {
 		free(b.d);
 		errno = ENOMEM;
@@ -178,25 +115,23 @@ char *srd_path_field(const struct srd_path *p, enum srd_form form)
 	return (char *)b.d;
 }
 
+/* A record that cannot be written: "new record 2: field 3 ...". */
 __attribute__((format(printf, 3, 4)))
-static int srd_wfail(struct srd_err *err, size_t i, const char *fmt, ...)
+static int srd_wfail(struct err *err, size_t i, const char *fmt, ...)
 {
+	char m[400];
 	va_list ap;
-	int n;
 
-	if (!err)
-		return -EINVAL;
-	memset(err, 0, sizeof(*err));
-	n = snprintf(err->msg, sizeof(err->msg), "new record %zu: ", i + 1);
 	va_start(ap, fmt);
-	vsnprintf(err->msg + n, sizeof(err->msg) - (size_t)n, fmt, ap);
+	vsnprintf(m, sizeof(m), fmt, ap);
 	va_end(ap);
-	return -EINVAL;
+	return err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "new record %zu: %s",
+			i + 1, m);
 }
 
 /* The four fields of a record to add, as UTF-8 text of the form. */
 static int srd_fields(const struct srd_record *r, enum srd_form form, char *f[4],
-		      size_t i, struct srd_err *err)
+		      size_t i, struct err *err)
 {
 	const char *arg = r->arg ? r->arg : r->op == SRD_OP_DELETE ? "Unused" : NULL;
 
@@ -223,8 +158,8 @@ static int srd_fields(const struct srd_record *r, enum srd_form form, char *f[4]
 	return 0;
 }
 
-static int srd_add(struct srd_buf *b, enum srd_form form, const struct srd_record *r,
-		   size_t i, struct srd_err *err)
+static int srd_add(struct buf *b, enum srd_form form, const struct srd_record *r,
+		   size_t i, struct err *err)
 {
 	static const uint8_t nul[2] = { 0, 0 };
 	char *f[4] = { NULL, NULL, NULL, NULL };
@@ -235,9 +170,9 @@ static int srd_add(struct srd_buf *b, enum srd_form form, const struct srd_recor
 		if (rc == -EILSEQ)
 			rc = srd_wfail(err, i, "field %d is not UTF-8", k + 1);
 		if (form == SRD_FORM_WINDOWS)
-			srd_put(b, nul, 2);
+			buf_add(b, nul, 2);
 		else
-			srd_put(b, k < 3 ? "\t" : "\n", 1);
+			buf_add(b, k < 3 ? "\t" : "\n", 1);
 	}
 	for (int k = 0; k < 4; k++)
 		free(f[k]);
@@ -245,9 +180,9 @@ static int srd_add(struct srd_buf *b, enum srd_form form, const struct srd_recor
 }
 
 int srd_write(const struct srd_queue *q, const struct srd_record *add, size_t n,
-	      uint8_t **out, size_t *len, struct srd_err *err)
+	      uint8_t **out, size_t *len, struct err *err)
 {
-	struct srd_buf b = { 0 };
+	struct buf b = { 0 };
 	size_t copy = 0, tail = q->len;
 	int rc = 0;
 
@@ -267,15 +202,15 @@ int srd_write(const struct srd_queue *q, const struct srd_record *add, size_t n,
 				       r->f4_offset);
 			goto out;
 		}
-		srd_put(&b, q->bytes + copy, r->f4_offset - copy);
-		srd_put(&b, st, srd_status_bytes(q->form, r->status, r->sc, st));
+		buf_add(&b, q->bytes + copy, r->f4_offset - copy);
+		buf_add(&b, st, srd_status_bytes(q->form, r->status, r->sc, st));
 		copy = r->f4_offset + r->f4_len;
 	}
-	srd_put(&b, q->bytes + copy, tail - copy);
+	buf_add(&b, q->bytes + copy, tail - copy);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = srd_add(&b, q->form, &add[i], i, err);
 	if (rc == 0)
-		srd_put(&b, q->bytes + tail, q->len - tail);
+		buf_add(&b, q->bytes + tail, q->len - tail);
 	if (rc == 0)
 		rc = b.rc;
 out:

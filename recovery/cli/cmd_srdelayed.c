@@ -1,283 +1,142 @@
 /* cmd_srdelayed.c - `sysrecover srdelayed add|list|apply` (also the binary
  * run under the name `srdelayed`): queue delayed file operations, show a
- * queue, apply the queues of unmounted volumes (srdelayed/srd.h). */
+ * queue, apply the queues of unmounted volumes.  The work is srdelayed/'s
+ * (srd.h); this file parses the command line and prints. */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "err.h"
-#include "text.h"
-#include "fs.h"
 #include "srd.h"
+#include "text.h"
 
-#define USAGE \
-	"usage: sysrecover srdelayed add [-q QUEUE | -V VOL] [--windows] move SRC DST\n" \
-	"       sysrecover srdelayed add [-q QUEUE | -V VOL] [--windows] delete PATH\n" \
-	"       sysrecover srdelayed add [-q QUEUE | -V VOL] [--windows] shortname PATH NAME\n" \
-	"       sysrecover srdelayed list [--json] [-q QUEUE | VOL...]\n" \
-	"       sysrecover srdelayed apply [--dry-run] [--json] [--disk IMG]... [VOL...]\n" \
+#define NOTES \
 	"QUEUE is a queue file of the running system (default " SRD_NATIVE_QUEUE_PATH "),\n" \
 	"VOL an unmounted volume (its queue is " SRD_NATIVE_QUEUE_PATH " there).\n" \
 	"Native paths: /path (the queue's volume), UUID=...:/path, LABEL=...:/path,\n" \
 	"PARTUUID=...:/path.  --windows: an srdelayed input file (UTF-16LE), paths \\??\\C:\\...\n" \
 	"apply with no VOL: every attached, unmounted volume holding a queue or Windows.\n"
 
-struct srd_opts {
+#define ADD_ARGS "[-q QUEUE | -V VOL] [--windows] move SRC DST | delete PATH | shortname PATH NAME"
+#define LIST_ARGS "[--json] [-q QUEUE | [--disk IMG]... [-V VOL] [VOL...]]"
+#define APPLY_ARGS "[--dry-run] [--json] [--disk IMG]... [-V VOL] [VOL...]"
+
+struct srd_cli {
 	const char *queue, *volume;
 	bool windows, json, dry_run;
-	const char **args;      /* what is left, in order */
-	int nargs;
-	const char **disks;
+	const char **disks;       /* --disk, in order */
 	size_t ndisks;
+	const char **vols;        /* VOL operands (and -V for list/apply) */
+	size_t nvols;
 };
 
-static int usage(int rc)
+static const char *prefix(void)
 {
-	fputs(USAGE, rc ? stderr : stdout);
-	return rc;
+	return strcmp(err_progname, "srdelayed") ? "sysrecover srdelayed " : "srdelayed ";
 }
 
-static int parse_opts(int argc, char **argv, struct srd_opts *o)
+static void sub_usage(FILE *f, const char *name, const char *args)
 {
-	memset(o, 0, sizeof(*o));
-	o->args = calloc((size_t)argc + 1, sizeof(*o->args));
-	o->disks = calloc((size_t)argc + 1, sizeof(*o->disks));
-	if (!o->args || !o->disks)
-		return -1;
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
+	fprintf(f, "usage: %s%s %s\n%s", prefix(), name, args, NOTES);
+}
 
-		if (!strcmp(a, "--json"))
-			o->json = true;
-		else if (!strcmp(a, "--dry-run") || !strcmp(a, "-n"))
-			o->dry_run = true;
-		else if (!strcmp(a, "--windows"))
-			o->windows = true;
-		else if ((!strcmp(a, "-q") || !strcmp(a, "--queue")) && i + 1 < argc)
-			o->queue = argv[++i];
-		else if ((!strcmp(a, "-V") || !strcmp(a, "--volume")) && i + 1 < argc)
-			o->volume = argv[++i];
-		else if (!strcmp(a, "--disk") && i + 1 < argc)
-			o->disks[o->ndisks++] = argv[++i];
-		else if (!strcmp(a, "--"))
-			while (++i < argc)
-				o->args[o->nargs++] = argv[i];
-		else if (a[0] == '-' && a[1])
-			return -1;
-		else
-			o->args[o->nargs++] = a;
+/* The options of every subcommand (as before, each accepts them all and
+ * refuses what it cannot use).  1 when --help was answered. */
+static int parse(struct cli_ctx *c, int argc, char **argv, const char *args,
+		 struct srd_cli *o)
+{
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "windows", no_argument, NULL, 'w' },
+		{ "queue", required_argument, NULL, 'q' },
+		{ "volume", required_argument, NULL, 'V' },
+		{ "disk", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->disks = calloc((size_t)argc + 1, sizeof(*o->disks));
+	o->vols = calloc((size_t)argc + 2, sizeof(*o->vols));
+	if (!o->disks || !o->vols)
+		return err_set(&c->err, -ENOMEM, "out of memory");
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "njwq:V:h", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'j': o->json = true; break;
+		case 'n': o->dry_run = true; break;
+		case 'w': o->windows = true; break;
+		case 'q': o->queue = optarg; break;
+		case 'V': o->volume = optarg; break;
+		case 'd': o->disks[o->ndisks++] = optarg; break;
+		case 'h': sub_usage(stdout, argv[0], args); return 1;
+		default:
+			sub_usage(stderr, argv[0], args);
+			return cli_usage_err(c, "%s: unknown option or missing "
+					     "argument", argv[0]);
+		}
 	}
-	return o->queue && o->volume ? -1 : 0;
+	if (o->queue && o->volume)
+		return cli_usage_err(c, "%s: -q and -V exclude each other", argv[0]);
+	for (int i = optind; i < argc; i++)
+		o->vols[o->nvols++] = argv[i];
+	return 0;
+}
+
+static void opts_free(struct srd_cli *o)
+{
+	free(o->disks);
+	free(o->vols);
 }
 
 /* ---- add ------------------------------------------------------------------- */
 
-static int make_record(const struct srd_opts *o, enum srd_form form,
-		       struct srd_record *r)
+/* "move SRC DST", "delete PATH", "shortname PATH NAME". */
+static int add_req(struct cli_ctx *c, const struct srd_cli *o,
+		   struct srd_add_req *req)
 {
-	static const struct { const char *verb; enum srd_op op; int n; } v[] = {
+	static const struct { const char *verb; enum srd_op op; size_t n; } v[] = {
 		{ "move", SRD_OP_MOVE, 2 }, { "delete", SRD_OP_DELETE, 1 },
 		{ "shortname", SRD_OP_SHORTNAME, 2 },
 	};
-	char why[200];
-	int rc = -1;
+	const char *const *a = o->vols;
 
-	memset(r, 0, sizeof(*r));
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		const char *a, *b;
-
-		if (o->nargs < 1 || strcmp(o->args[0], v[i].verb))
+	memset(req, 0, sizeof(*req));
+	for (size_t i = 0; o->nvols && i < sizeof(v) / sizeof(v[0]); i++) {
+		if (strcmp(a[0], v[i].verb))
 			continue;
-		if (o->nargs != 1 + v[i].n)
-			return usage(ERR_EXIT_USAGE), -1;
-		r->op = v[i].op;
-		a = o->args[1], b = o->nargs > 2 ? o->args[2] : NULL;
-		rc = form == SRD_FORM_WINDOWS ? srd_path_nt(a, SRD_NT_ESCAPES, &r->path, why, sizeof(why))
-					      : srd_path_native(a, &r->path, why, sizeof(why));
-		if (rc == 0 && r->op == SRD_OP_MOVE)
-			rc = form == SRD_FORM_WINDOWS ? srd_path_nt(b, SRD_NT_ESCAPES, &r->dst, why, sizeof(why))
-						      : srd_path_native(b, &r->dst, why, sizeof(why));
-		if (rc < 0) {
-			err_say("bad path: %s", why);
-			return -1;
-		}
-		r->arg = strdup(r->op == SRD_OP_SHORTNAME ? b : "Unused");
-		return r->arg ? 0 : -1;
+		if (o->nvols != 1 + v[i].n)
+			return cli_usage_err(c, "usage: %sadd " ADD_ARGS, prefix());
+		req->op = v[i].op;
+		req->path = a[1];
+		req->target = v[i].op == SRD_OP_MOVE ? a[2] : NULL;
+		req->name = v[i].op == SRD_OP_SHORTNAME ? a[2] : NULL;
+		req->windows = o->windows;
+		return 0;
 	}
-	err_say("add: give move, delete or shortname");
-	return -1;
+	return cli_usage_err(c, "add: give move, delete or shortname");
 }
 
-/* The queue with the record appended; *old NULL when there was no queue. */
-static int queue_append(const uint8_t *old, size_t len, const struct srd_opts *o,
-			uint8_t **out, size_t *outlen)
+static int cmd_add(struct cli_ctx *c, int argc, char **argv)
 {
-	enum srd_form form = o->windows ? SRD_FORM_WINDOWS : SRD_FORM_NATIVE;
-	struct srd_queue q = { 0 };
-	struct srd_record r;
-	struct srd_err err = { 0 };
-	int rc;
+	struct srd_add_req req;
+	struct srd_cli o;
+	int rc = parse(c, argc, argv, ADD_ARGS, &o);
 
-	if (old && memchr(old, 0, len))
-		form = SRD_FORM_WINDOWS;  /* UTF-16: the native form has no NUL */
-	rc = old ? srd_parse(old, len, form, &q, &err) : srd_queue_init(&q, form);
-	if (rc < 0) {
-		err_say("the queue is damaged, not adding to it: %s", err.msg);
-		return rc;
-	}
-	if ((rc = make_record(o, form, &r)) == 0 &&
-	    (rc = srd_write(&q, &r, 1, out, outlen, &err)) < 0)
-		err_say("cannot add: %s", err.msg);
-	srd_path_free(&r.path);
-	srd_path_free(&r.dst);
-	free(r.arg);
-	srd_queue_free(&q);
-	return rc;
+	if (rc == 0 && (rc = add_req(c, &o, &req)) == 0)
+		rc = o.volume ? srd_queue_add_volume(o.volume, &req, &c->err)
+			      : srd_queue_add_file(o.queue ? o.queue :
+						   SRD_NATIVE_QUEUE_PATH, &req, &c->err);
+	opts_free(&o);
+	return rc < 0 ? rc : 0;
 }
 
-static uint8_t *slurp(const char *path, size_t *len, int *rc)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	struct stat st;
-
-	*rc = 0;
-	if (!f) {
-		*rc = errno == ENOENT ? 0 : -errno;
-		return NULL;
-	}
-	if (fstat(fileno(f), &st) < 0 || st.st_size > (off_t)SRD_MAX_BYTES)
-		*rc = -EFBIG;
-	else if (!(buf = malloc((size_t)st.st_size + 1)))
-		*rc = -ENOMEM;
-	else if (fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
-		*rc = -EIO;
-	*len = (size_t)st.st_size;
-	fclose(f);
-	if (*rc < 0) {
-		free(buf);
-		buf = NULL;
-	}
-	return buf;
-}
-
-/* Replace the file atomically: beside it, synced, renamed over it.  Callers
- * hold the directory lock so two `add`s cannot lose one another's record. */
-static int put_local(const char *path, const uint8_t *d, size_t len)
-{
-	char *tmp = NULL;
-	int fd = -1, rc = 0;
-
-	if (asprintf(&tmp, "%s.new", path) < 0)
-		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, d, len) != (ssize_t)len || fsync(fd) < 0 ||
-	    rename(tmp, path) < 0)
-		rc = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0)
-		unlink(tmp);
-	free(tmp);
-	return rc;
-}
-
-static int add_local(const struct srd_opts *o)
-{
-	const char *path = o->queue ? o->queue : SRD_NATIVE_QUEUE_PATH;
-	char *dir = strdup(path);
-	uint8_t *old = NULL, *out = NULL;
-	size_t len = 0, outlen = 0;
-	int dfd = -1, rc;
-
-	if (!dir)
-		return -ENOMEM;
-	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || flock(dfd, LOCK_EX) < 0) {
-		rc = -errno;
-		err_say("cannot lock the directory of %s: %s", path, strerror(errno));
-		goto out;
-	}
-	old = slurp(path, &len, &rc);
-	if (rc < 0) {
-		err_say("cannot read %s: %s", path, strerror(-rc));
-		goto out;
-	}
-	if ((rc = queue_append(old, len, o, &out, &outlen)) < 0)
-		goto out;
-	if ((rc = put_local(path, out, outlen)) < 0)
-		err_say("cannot write %s: %s", path, strerror(-rc));
-out:
-	if (dfd >= 0)
-		close(dfd);
-	free(dir);
-	free(old);
-	free(out);
-	return rc;
-}
-
-/* The native queue of an unmounted volume, through fs.h. */
-static int add_volume(const struct srd_opts *o)
-{
-	struct fs *fs = NULL;
-	struct err fe = { 0 };
-	struct fs_file *f = NULL;
-	uint8_t *old = NULL, *out = NULL;
-	size_t len = 0, outlen = 0;
-	struct fs_stat st;
-	const char *q = SRD_NATIVE_QUEUE_PATH;
-	int rc = fs_open(o->volume, FS_O_RDWR, &fs, &fe);
-
-	if (rc < 0) {
-		err_say("%s", fe.msg);
-		return rc;
-	}
-	if (fs_lookup(fs, q, &st) == 0) {
-		rc = fs_read_file(fs, q, SRD_MAX_BYTES, &old, &len);
-	} else {  /* make /var/lib/sysrecover, each level as needed */
-		const char *dirs[] = { "/var", "/var/lib", "/var/lib/sysrecover" };
-
-		for (size_t i = 0; i < 3 && rc == 0; i++)
-			if ((rc = fs_mkdir(fs, dirs[i], 0755)) == -EEXIST)
-				rc = 0;
-		if (rc == 0)
-			rc = fs_create(fs, q, 0644);
-	}
-	if (rc == 0 && (rc = queue_append(old, len, o, &out, &outlen)) < 0)
-		goto out;
-	if (rc == 0)
-		rc = fs_file_open(fs, q, NULL, FS_F_WRITE, &f);
-	if (rc == 0 && fs_file_pwrite(f, out, outlen, 0) != (ssize_t)outlen)
-		rc = -EIO;
-	if (rc == 0)
-		rc = fs_file_truncate(f, outlen);
-	if (rc < 0)
-		err_say("cannot update %s on %s: %s", q, o->volume, *fs_errmsg(fs) ?
-		       fs_errmsg(fs) : strerror(-rc));
-out:
-	fs_file_close(f);
-	if (fs_close(fs) < 0 && rc == 0)
-		rc = -EIO;
-	free(old);
-	free(out);
-	return rc;
-}
-
-static int cmd_add(const struct srd_opts *o)
-{
-	int rc = o->volume ? add_volume(o) : add_local(o);
-
-	return rc < 0 ? (rc == -1 ? ERR_EXIT_USAGE : ERR_EXIT_FAILED) : ERR_EXIT_OK;
-}
-
-/* ---- list and apply --------------------------------------------------------- */
+/* ---- printing a report -------------------------------------------------------- */
 
 static const char *outcome_name(enum srd_outcome oc)
 {
@@ -289,21 +148,36 @@ static const char *outcome_name(enum srd_outcome oc)
 	return n[oc];
 }
 
+static void print_result(const struct srd_result *r)
+{
+	printf("%-11s ", outcome_name(r->outcome));
+	text_name(stdout, r->source);
+	printf("#%zu %s ", r->index, r->op);
+	if (r->arg) {
+		text_name(stdout, r->arg);
+		putchar(' ');
+	}
+	text_name(stdout, r->path);
+	if (r->target) {
+		fputs(" -> ", stdout);
+		text_name(stdout, r->target);
+	}
+	if (r->outcome == SRD_FAILED) {
+		printf("  SC=%08X ", r->code);
+		text_name(stdout, r->err.msg);
+	}
+	putchar('\n');
+}
+
 static void print_text(const struct srd_report *rep)
 {
-	for (size_t i = 0; i < rep->n; i++) {
-		const struct srd_result *r = &rep->r[i];
-
-		printf("%-11s %s#%zu %s %s%s%s%s%s", outcome_name(r->outcome),
-		       r->source, r->index, r->op, r->arg ? r->arg : "",
-		       r->arg ? " " : "", r->path, r->target ? " -> " : "",
-		       r->target ? r->target : "");
-		if (r->outcome == SRD_FAILED)
-			printf("  SC=%08X %s", r->code, r->msg);
+	for (size_t i = 0; i < rep->n; i++)
+		print_result(&rep->r[i]);
+	for (size_t i = 0; i < rep->nnotes; i++) {
+		fputs("note: ", stdout);
+		text_name(stdout, rep->notes[i]);
 		putchar('\n');
 	}
-	for (size_t i = 0; i < rep->nnotes; i++)
-		printf("note: %s\n", rep->notes[i]);
 	printf("%zu done, %zu failed, %zu not reached, %zu skipped%s\n", rep->done,
 	       rep->failed, rep->not_reached, rep->skipped,
 	       rep->resumed ? " (resumed a run that was cut off)" : "");
@@ -318,12 +192,12 @@ static void json_field(const char *key, const char *val)
 		fputs("null", stdout);
 }
 
-static void print_json(const struct srd_report *rep, int rc, const char *err)
+static void print_json(const struct srd_report *rep, const char *err)
 {
 	printf("{\"resumed\": %s, \"done\": %zu, \"failed\": %zu, "
 	       "\"not_reached\": %zu, \"skipped\": %zu", rep->resumed ? "true" :
 	       "false", rep->done, rep->failed, rep->not_reached, rep->skipped);
-	json_field("error", rc < 0 ? err : NULL);
+	json_field("error", err);
 	fputs(", \"operations\": [", stdout);
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct srd_result *r = &rep->r[i];
@@ -336,7 +210,7 @@ static void print_json(const struct srd_report *rep, int rc, const char *err)
 		json_field("target", r->target);
 		json_field("arg", r->arg);
 		json_field("where", r->where);
-		json_field("message", r->outcome == SRD_FAILED ? r->msg : NULL);
+		json_field("message", r->outcome == SRD_FAILED ? r->err.msg : NULL);
 		putchar('}');
 	}
 	fputs("],\n \"notes\": [", stdout);
@@ -347,109 +221,119 @@ static void print_json(const struct srd_report *rep, int rc, const char *err)
 	puts("]}");
 }
 
-static int cmd_apply(const struct srd_opts *o, bool dry_run)
+/* ---- list and apply --------------------------------------------------------- */
+
+/* Apply (or plan) and print; a failed record is an item (exit 1), a run
+ * that applied nothing is fatal (exit 2), as err.h's ladder says. */
+static int run_apply(struct cli_ctx *c, const struct srd_cli *o, bool dry_run)
 {
 	struct srd_apply_opts ao = {
-		.vols = o->args, .nvols = (size_t)o->nargs,
+		.vols = o->vols, .nvols = o->nvols,
 		.disks = o->disks, .ndisks = o->ndisks, .dry_run = dry_run,
 	};
 	struct srd_report rep;
-	struct srd_err err;
-	int rc = srd_apply(&ao, &rep, &err);
+	int rc = srd_apply(&ao, &rep, &c->err);
 
 	if (o->json)
-		print_json(&rep, rc, err.msg);
+		print_json(&rep, rc < 0 ? c->err.msg : NULL);
 	else
 		print_text(&rep);
-	if (rc < 0)
-		err_say("%s", err.msg);
 	srd_report_free(&rep);
-	return rc < 0 ? ERR_EXIT_FAILED : rc ? ERR_EXIT_PARTIAL : ERR_EXIT_OK;
+	if (rc > 0) {  /* the report says which: no message of its own */
+		c->worst = err_worse(c->worst, c->err.level);
+		err_clear(&c->err);
+	}
+	return rc < 0 ? rc : 0;
 }
 
 /* A queue file of the running system, as written. */
-static int list_file(const struct srd_opts *o)
+static int list_file(struct cli_ctx *c, const char *path, bool json)
 {
-	struct srd_queue q = { 0 };
-	struct srd_err err = { 0 };
-	size_t len = 0;
-	int rc;
-	uint8_t *buf = slurp(o->queue, &len, &rc);
+	struct srd_queue q;
+	int rc = srd_queue_read_file(path, &q, &c->err);
 
-	if (!buf) {
-		err_say("cannot read %s: %s", o->queue, rc ? strerror(-rc) :
-		       "no such file");
-		return ERR_EXIT_FAILED;
-	}
-	rc = srd_parse(buf, len, memchr(buf, 0, len) ? SRD_FORM_WINDOWS :
-		       SRD_FORM_NATIVE, &q, &err);
-	free(buf);
-	if (rc < 0) {
-		err_say("%s: %s", o->queue, err.msg);
-		return ERR_EXIT_FAILED;
-	}
+	if (rc < 0)
+		return rc;
 	for (size_t i = 0; i < q.n; i++) {
 		const struct srd_record *r = &q.rec[i];
 
-		if (o->json)
-			printf("%s", i ? ",\n " : "[");
-		if (o->json) {
-			printf("{\"index\": %zu, \"fields\": [", r->index);
+		if (json) {
+			printf("%s{\"index\": %zu, \"fields\": [", i ? ",\n " : "[",
+			       r->index);
 			for (int k = 0; k < 4; k++) {
 				fputs(k ? ", " : "", stdout);
 				text_json_str(stdout, r->field[k]);
 			}
 			fputs("]}", stdout);
-		} else {
-			printf("%zu\t%s\t%s\t%s\t%s\n", r->index, r->field[0],
-			       r->field[1], r->field[2], r->field[3]);
+			continue;
 		}
+		printf("%zu", r->index);
+		for (int k = 0; k < 4; k++) {
+			putchar('\t');
+			text_name(stdout, r->field[k]);
+		}
+		putchar('\n');
 	}
-	if (o->json)
+	if (json)
 		puts(q.n ? "]" : "[]");
 	srd_queue_free(&q);
-	return ERR_EXIT_OK;
-}
-
-int cli_srdelayed(int argc, char **argv)
-{
-	struct srd_opts o;
-	const char *verb = argc > 1 ? argv[1] : NULL;
-	int rc;
-
-	if (verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h")))
-		return usage(ERR_EXIT_OK);
-	if (!verb || parse_opts(argc, argv, &o) < 0) {
-		if (verb)
-			free(o.args), free(o.disks);
-		return usage(ERR_EXIT_USAGE);
-	}
-	if (o.volume && strcmp(verb, "add"))
-		o.args[o.nargs++] = o.volume;  /* list/apply -V VOL: as VOL */
-	if (!strcmp(verb, "add"))
-		rc = cmd_add(&o);
-	else if (!strcmp(verb, "list") && !o.queue && !o.nargs && !o.volume)
-		rc = (o.queue = SRD_NATIVE_QUEUE_PATH, list_file(&o));
-	else if (!strcmp(verb, "list"))
-		rc = o.queue ? list_file(&o) : cmd_apply(&o, true);
-	else if (!strcmp(verb, "apply"))
-		rc = o.queue ? usage(ERR_EXIT_USAGE) : cmd_apply(&o, o.dry_run);
-	else
-		rc = usage(ERR_EXIT_USAGE);
-	free(o.args);
-	free(o.disks);
-	return rc;
-}
-
-/* TRANSITIONAL: the group as a struct cli_cmd, around its old entry point. */
-static int srdelayed_legacy(struct cli_ctx *c, int argc, char **argv)
-{
-	c->legacy_exit = cli_srdelayed(argc, argv);
 	return 0;
 }
 
+static int cmd_list(struct cli_ctx *c, int argc, char **argv)
+{
+	struct srd_cli o;
+	int rc = parse(c, argc, argv, LIST_ARGS, &o);
+
+	if (rc == 0 && o.volume)
+		o.vols[o.nvols++] = o.volume;  /* -V VOL: as VOL */
+	if (rc == 0 && (o.queue || !o.nvols))
+		rc = list_file(c, o.queue ? o.queue : SRD_NATIVE_QUEUE_PATH, o.json);
+	else if (rc == 0)
+		rc = run_apply(c, &o, true);
+	opts_free(&o);
+	return rc < 0 ? rc : 0;
+}
+
+static int cmd_apply(struct cli_ctx *c, int argc, char **argv)
+{
+	struct srd_cli o;
+	int rc = parse(c, argc, argv, APPLY_ARGS, &o);
+
+	if (rc == 0 && o.queue)
+		rc = cli_usage_err(c, "apply: -q names a queue of the running "
+				   "system; apply takes volumes (VOL or -V VOL)");
+	if (rc == 0 && o.volume)
+		o.vols[o.nvols++] = o.volume;
+	if (rc == 0)
+		rc = run_apply(c, &o, o.dry_run);
+	opts_free(&o);
+	return rc < 0 ? rc : 0;
+}
+
+static const struct cli_cmd srdelayed_table[] = {
+	{ .name = "add", .run = cmd_add, .max_args = -1, .args = ADD_ARGS,
+	  .summary = "queue a move, delete or short-name change" },
+	{ .name = "list", .run = cmd_list, .max_args = -1, .args = LIST_ARGS,
+	  .summary = "show a queue file, or what applying the volumes would do" },
+	{ .name = "apply", .run = cmd_apply, .max_args = -1, .args = APPLY_ARGS,
+	  .summary = "apply the queues of unmounted volumes" },
+	{ .name = NULL },
+};
+
+/* argv[0] is "srdelayed" (the group's name, or the binary's). */
+static int srdelayed_run(struct cli_ctx *c, int argc, char **argv)
+{
+	int rc = cli_dispatch(c, prefix(), srdelayed_table, argc, argv);
+
+	if (rc == 0 && argc >= 2 &&
+	    (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		fputs(NOTES, stdout);
+	return rc;
+}
+
 const struct cli_cmd cli_srdelayed_cmd = {
-	.name = "srdelayed", .run = srdelayed_legacy, .max_args = -1,
+	.name = "srdelayed", .run = srdelayed_run, .max_args = -1,
 	.args = "add|list|apply ...",
 	.summary = "queue and apply delayed move/delete/short-name operations",
 };

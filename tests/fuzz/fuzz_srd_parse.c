@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
 #include "srd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -53,7 +54,7 @@ static void check_kept(const struct srd_queue *a, const struct srd_queue *b)
 static void roundtrip_status(struct srd_queue *q, uint8_t seed)
 {
 	struct srd_queue q2;
-	struct srd_err err;
+	struct err err = { 0 };
 	uint8_t *out = NULL;
 	size_t len = 0;
 
@@ -64,7 +65,7 @@ static void roundtrip_status(struct srd_queue *q, uint8_t seed)
 		q->rec[i].sc = (uint32_t)(i * 0x9e3779b9u) ^ seed;
 	}
 	CHECK(srd_write(q, NULL, 0, &out, &len, &err) == 0);
-	if (srd_parse(out, len, q->form, &q2, &err) != 0) {
+	if (srd_parse(out, len, q->form, &q2, NULL, &err) != 0) {
 		fprintf(stderr, "reparse failed: %s\n", err.msg);
 		abort();
 	}
@@ -82,7 +83,7 @@ static void roundtrip_status(struct srd_queue *q, uint8_t seed)
 static void roundtrip_append(const struct srd_queue *q)
 {
 	struct srd_queue q2;
-	struct srd_err err;
+	struct err err = { 0 };
 	uint8_t *out = NULL;
 	size_t len = 0;
 	int rc = srd_write(q, q->rec, q->n, &out, &len, &err);
@@ -93,7 +94,7 @@ static void roundtrip_append(const struct srd_queue *q)
 	if (rc != 0)
 		fprintf(stderr, "append: rc %d: %s\n", rc, err.msg);
 	CHECK(rc == 0);
-	if (srd_parse(out, len, q->form, &q2, &err) != 0) {
+	if (srd_parse(out, len, q->form, &q2, NULL, &err) != 0) {
 		fprintf(stderr, "reparse after append failed: %s\n", err.msg);
 		abort();
 	}
@@ -107,7 +108,8 @@ static void roundtrip_append(const struct srd_queue *q)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct srd_queue q;
-	struct srd_err err;
+	struct err err = { 0 };
+	struct srd_pos pos;
 	struct srd_path p;
 	char why[200], *s;
 	enum srd_form form;
@@ -115,12 +117,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	form = data[0] & 1 ? SRD_FORM_NATIVE : SRD_FORM_WINDOWS;
-	if (srd_parse(data + 1, size - 1, form, &q, &err) == 0) {
+	if (srd_parse(data + 1, size - 1, form, &q, &pos, &err) == 0) {
 		roundtrip_append(&q);
 		roundtrip_status(&q, data[0]);
 		srd_queue_free(&q);
 	} else {
 		CHECK(q.n == 0 && q.rec == NULL && q.bytes == NULL && err.msg[0]);
+		CHECK(err.level == ERR_FATAL && err.code == ERR_CORRUPT);
+		CHECK(pos.offset <= size - 1 || pos.offset == SRD_MAX_BYTES);
 	}
 	s = strndup((const char *)data + 1, size - 1);
 	if (!s)

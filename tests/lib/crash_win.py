@@ -3,7 +3,9 @@
 our code: a .reg file for hivexregedit (Select, MountedDevices with C: =
 MBR signature 0x5a5a0001 at 1 MiB, pending renames, SetupExecute) and the
 srdelayed input file (UTF-16LE, four NUL-terminated fields per record, one
-extra NUL at the end: seed-digest 10.3)."""
+extra NUL at the end, the format srd.h describes).
+The .reg lists every parent key before its children, as hivexregedit
+--merge into an empty hive (tests/lib/mkhive.py) needs."""
 import sys
 
 reg, ops_path = sys.argv[1], sys.argv[2]

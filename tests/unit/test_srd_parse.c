@@ -1,5 +1,5 @@
-/* test_srd_parse.c - the srdelayed queue parsers and writer (seed-digest 9,
- * 10.3-10.5): every record type, the doc's own examples with their defects,
+/* test_srd_parse.c - the srdelayed queue parsers and writer (the formats
+ * are in srd.h; the documents they come from in HACKING.md): every record type, the doc's own examples with their defects,
  * the malformed cases (each a clear error, nothing returned), %20,
  * volume-GUID paths, the native form, and byte preservation by the writer.
  * Expected bytes are built here from the spec with a tiny UTF-16LE encoder,
@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "err.h"
+#include "harness.h"
 #include "srd.h"
 
 /* ASCII with embedded NULs (a string literal, its length) -> UTF-16LE. */
@@ -38,8 +40,8 @@ static void u16_add(struct u16 *u, const char *s, size_t n)
 
 static void parse_ok(const void *d, size_t n, enum srd_form f, struct srd_queue *q)
 {
-	struct srd_err err;
-	int rc = srd_parse(d, n, f, q, &err);
+	struct err err = { 0 };
+	int rc = srd_parse(d, n, f, q, NULL, &err);
 
 	if (rc != 0)
 		fail_msg("unexpected error: %s", err.msg);
@@ -50,22 +52,25 @@ static void parse_bad(const void *d, size_t n, enum srd_form f, size_t rec,
 		      size_t off, const char *want)
 {
 	struct srd_queue q;
-	struct srd_err err;
+	struct srd_pos pos;
+	struct err err = { 0 };
 	char where[64];
 
-	assert_int_equal(srd_parse(d, n, f, &q, &err), -EINVAL);
+	assert_int_equal(srd_parse(d, n, f, &q, &pos, &err), -EINVAL);
+	assert_int_equal(err.code, ERR_CORRUPT);
+	assert_int_equal(err.level, ERR_FATAL);
 	assert_int_equal(q.n, 0);
 	assert_null(q.rec);
 	assert_null(q.bytes);
 	if (f == SRD_FORM_WINDOWS) {
 		snprintf(where, sizeof(where), "record %zu at byte %zu: ", rec, off);
-		assert_int_equal(err.record, rec);
+		assert_int_equal(pos.record, rec);
 	} else {
 		snprintf(where, sizeof(where), "line %zu at byte %zu: ", rec, off);
-		assert_int_equal(err.line, rec);
+		assert_int_equal(pos.line, rec);
 	}
-	if (err.offset != off)
-		fail_msg("offset %zu, want %zu: %s", err.offset, off, err.msg);
+	if (pos.offset != off)
+		fail_msg("offset %zu, want %zu: %s", pos.offset, off, err.msg);
 	if (strncmp(err.msg, where, strlen(where)) || !strstr(err.msg, want))
 		fail_msg("got \"%s\", want \"%s...%s...\"", err.msg, where, want);
 }
@@ -76,7 +81,7 @@ static void test_doc_examples(void **state)
 	struct srd_queue q;
 
 	(void)state;
-	/* seed-digest 10.4, the three examples, in one file */
+	/* the srdelayed documentation's three examples, in one file */
 	U16(&u, "MoveFile\0\\??\\C:\\Stage\\a.dll\0\\??\\C:\\temp\\a.dll\0NotExecuted\0");
 	U16(&u, "DeleteFile\0Unused\0\\??\\C:\\temp\\b.dll\0NotExecuted\0");
 	U16(&u, "SetFileShortName\0ShortN~1.dll\0\\??\\C:\\temp\\ShortFileName.dll\0NotExecuted\0");
@@ -404,7 +409,7 @@ static void test_write_status_windows(void **state)
 {
 	struct u16 in = { .n = 2, .b = { 0xff, 0xfe } }, want = { .n = 2, .b = { 0xff, 0xfe } };
 	struct srd_queue q;
-	struct srd_err err;
+	struct err err = { 0 };
 	uint8_t *out;
 	size_t len;
 
@@ -452,7 +457,7 @@ static void test_write_status_native(void **state)
 		"DeleteFile\tUnused\t/c\tSC=00000091\n"
 		"DeleteFile\tUnused\t/d\tNotExecuted\n";
 	struct srd_queue q;
-	struct srd_err err;
+	struct err err = { 0 };
 	uint8_t *out;
 	size_t len;
 
@@ -480,7 +485,7 @@ static void test_write_add(void **state)
 {
 	struct srd_record r[3];
 	struct srd_queue q;
-	struct srd_err err;
+	struct err err = { 0 };
 	struct u16 want = { .n = 0 };
 	uint8_t *out;
 	size_t len;
@@ -541,6 +546,60 @@ static void test_write_add(void **state)
 	srd_path_free(&r[0].path);
 }
 
+/* `srdelayed add` as the engine calls it: a new queue, appending, a bad
+ * path (the caller's: ERR_USAGE), a damaged queue (ERR_CORRUPT), and a
+ * queue file of the running system replaced under its directory lock. */
+static void test_queue_add(void **state)
+{
+	struct srd_add_req req = { .op = SRD_OP_MOVE, .path = "/a b",
+				   .target = "LABEL=x:/c" };
+	struct err err = { 0 };
+	struct srd_queue q;
+	uint8_t *out = NULL, *out2 = NULL;
+	size_t len = 0, len2 = 0;
+	char buf[256];
+
+	(void)state;
+	assert_int_equal(srd_queue_append(NULL, 0, &req, &out, &len, &err), 0);
+	assert_int_equal(len, strlen("MoveFile\t/a b\tLABEL=x:/c\tNotExecuted\n"));
+	assert_memory_equal(out, "MoveFile\t/a b\tLABEL=x:/c\tNotExecuted\n", len);
+	req = (struct srd_add_req){ .op = SRD_OP_DELETE, .path = "/d" };
+	assert_int_equal(srd_queue_append(out, len, &req, &out2, &len2, &err), 0);
+	assert_int_equal(srd_parse(out2, len2, SRD_FORM_NATIVE, &q, NULL, &err), 0);
+	assert_int_equal(q.n, 2);
+	assert_string_equal(q.rec[1].field[2], "/d");
+	srd_queue_free(&q);
+	free(out2);
+	req.path = "/../x";
+	assert_int_equal(srd_queue_append(out, len, &req, &out2, &len2, &err), -EINVAL);
+	assert_int_equal(err.code, ERR_USAGE);
+	assert_non_null(strstr(err.msg, "bad path"));
+	req.path = "/d";
+	assert_int_equal(srd_queue_append(out, len - 1, &req, &out2, &len2, &err), -EINVAL);
+	assert_int_equal(err.code, ERR_CORRUPT);
+	assert_non_null(strstr(err.msg, "damaged"));
+	free(out);
+	/* a file: created, appended to, read back */
+	assert_int_equal(srd_queue_add_file(th_path("q"), &req, &err), 0);
+	req = (struct srd_add_req){ .op = SRD_OP_SHORTNAME, .path = "/e", .name = "E~1" };
+	assert_int_equal(srd_queue_add_file(th_path("q"), &req, &err), 0);
+	assert_int_equal(th_sh_out(buf, sizeof(buf), "cat '%s'", th_path("q")), 0);
+	assert_string_equal(buf, "DeleteFile\tUnused\t/d\tNotExecuted\n"
+			    "SetFileShortName\tE~1\t/e\tNotExecuted\n");
+	assert_int_equal(srd_queue_read_file(th_path("q"), &q, &err), 0);
+	assert_int_equal(q.n, 2);
+	srd_queue_free(&q);
+	assert_int_equal(srd_queue_read_file(th_path("none"), &q, &err), -ENOENT);
+	/* Windows form when asked for a new file */
+	req = (struct srd_add_req){ .op = SRD_OP_DELETE, .path = "\\??\\C:\\x",
+				    .windows = true };
+	assert_int_equal(srd_queue_add_file(th_path("w"), &req, &err), 0);
+	assert_int_equal(srd_queue_read_file(th_path("w"), &q, &err), 0);
+	assert_int_equal(q.form, SRD_FORM_WINDOWS);
+	assert_string_equal(q.rec[0].field[2], "\\??\\C:\\x");
+	srd_queue_free(&q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +615,7 @@ int main(void)
 		cmocka_unit_test(test_write_status_windows),
 		cmocka_unit_test(test_write_status_native),
 		cmocka_unit_test(test_write_add),
+		cmocka_unit_test(test_queue_add),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
