@@ -139,8 +139,6 @@ int cli_finish(struct cli_ctx *c, int rc)
 	if (rc < 0 && !err_failed(&c->err))
 		err_set(&c->err, rc, "%s", strerror(-rc));
 	err_print(&c->err);
-	if (c->legacy_exit)
-		return c->legacy_exit;
 	if (c->err.code == ERR_USAGE || c->err.code == ERR_INTERNAL)
 		return err_exit_code(&c->err);
 	return err_exit_level(err_worse(c->worst, c->err.level));

@@ -41,8 +41,6 @@ struct cli_ctx {
 	void *obj;                 /* what the group opened for its commands:
 				    * a struct fs *, a struct tape * */
 	void *opts;                /* the group's own options */
-	int legacy_exit;           /* TRANSITIONAL: the exit code of a group
-				    * not yet converted to this table */
 };
 
 struct cli_cmd {
@@ -92,13 +90,10 @@ int cli_usage_err(struct cli_ctx *c, const char *fmt, ...)
  * rc and the worst level reached. */
 int cli_finish(struct cli_ctx *c, int rc);
 
-/* Transitional entry points, until each group is a struct cli_cmd table:
- * each takes the arguments after its own name and returns an exit code. */
-int cli_hive(int argc, char **argv);
-int cli_srdelayed(int argc, char **argv);
-int cli_hive_merge(int argc, char **argv);
-int cli_hive_mounted(int argc, char **argv);
-int cli_hive_fntb(int argc, char **argv);
+/* The rule subcommands of `hive`, in cmd_hive_rules.c. */
+int cli_hive_merge_run(struct cli_ctx *c, int argc, char **argv);
+int cli_hive_mounted_run(struct cli_ctx *c, int argc, char **argv);
+int cli_hive_fntb_run(struct cli_ctx *c, int argc, char **argv);
 
 /* The top-level groups (one cmd_<name>.c each). */
 extern const struct cli_cmd cli_tape_cmd, cli_fs_cmd, cli_volumes_cmd,

@@ -13,11 +13,6 @@
 #include "hive.h"
 #include "text.h"
 
-/* cmd_hive_rules.c */
-int cli_hive_merge_run(struct cli_ctx *c, int argc, char **argv);
-int cli_hive_mounted_run(struct cli_ctx *c, int argc, char **argv);
-int cli_hive_fntb_run(struct cli_ctx *c, int argc, char **argv);
-
 /* Options of info, pending and set-restore-id. */
 struct hive_opts {
 	struct hive_target t;

@@ -15,9 +15,6 @@
 #include "text.h"
 
 /* The rows of the hive table (cmd_hive.c) that live here. */
-int cli_hive_merge_run(struct cli_ctx *c, int argc, char **argv);
-int cli_hive_mounted_run(struct cli_ctx *c, int argc, char **argv);
-int cli_hive_fntb_run(struct cli_ctx *c, int argc, char **argv);
 
 static int usage_err(struct cli_ctx *c, const char *cmd, const char *usage)
 {
