@@ -82,12 +82,10 @@ check escape-mkdir-nothing test ! -e "$O/sub"
 
 # scripts are checked whole before anything runs
 printf 'mkdir /s1\nbogus /x\n' >"$w/bad.script"
-f -f "$w/bad.script" >"$w/e" 2>&1; rc=$?
-check script-bad-verb-rejected sh -c "[ $rc -eq 64 ] && grep -q 'bad.script:2: unknown verb' '$w/e'"
+exits script-bad-verb-rejected 64 "unknown verb 'bogus'.*bad.script line 2" f -f "$w/bad.script"
 check script-nothing-ran test ! -e "$R/s1"
 printf '# make two\nmkdir /s1\nmkdir "/s 2"\nput %s "/s 2/f"\n' "$w/o" >"$w/good.script"
 check script-runs f -f "$w/good.script"
 check script-result cmp "$w/o" "$R/s 2/f"
-f stat /nonexistent >"$w/e" 2>&1; rc=$?
-check missing-clear-error sh -c "[ $rc -eq 2 ] && grep -q \"cannot look up '/nonexistent' on $R: No such file or directory\" '$w/e'"
+exits missing-clear-error 2 "cannot look up '/nonexistent' on $R: No such file or directory" f stat /nonexistent
 finish
