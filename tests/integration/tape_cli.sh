@@ -117,7 +117,7 @@ exits mkpartition-negative 0 '^Partition 0 of 2\.' \
 # root; chattr needs a filesystem with the flag (ext4, xfs, btrfs).
 cp "$w/before" "$w/imm.tap"
 if chattr +i "$w/imm.tap" 2>/dev/null; then
-	exits eperm-is-exit-2 2 '^sysrecover: cannot open tape .*Operation not permitted' \
+	exits eperm-is-exit-2 2 "^sysrecover: cannot open '.*imm.tap': Operation not permitted" \
 		sr "$w/imm.tap" weof 1
 	chattr -i "$w/imm.tap"
 else
