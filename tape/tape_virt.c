@@ -260,10 +260,14 @@ static void free_parts(struct tv *v)
 }
 
 /* ---- the kept index ------------------------------------------------------
- * An image we wrote need not be scanned again: at close its index is saved
- * (simh: IMAGE.idx), and at open it is used if the store vouches that the
- * image is byte-for-byte what it described.  Every entry is still checked to
- * be possible before it is trusted; anything odd means a scan.
+ * At close the index of an image is saved (simh: IMAGE.idx), and at open it
+ * is used if the store's stamp (size, mtime) still matches.  A stamp cannot
+ * tell an image rewritten within the mtime granularity, or one whose mtime
+ * was put back, so every entry is then checked against the image itself:
+ * possible after the one before, and its length words (leading, and the
+ * trailing one of a record) read back equal; only gaps between entries.
+ * Any difference discards the index and the image is scanned.  The check
+ * reads what a scan reads, so the index saves the parsing, not the I/O.
  *   "SRVIDX1\0", u64 end, u64 tail, u32 n, u32 damage length, damage,
  *   n x { u64 offset, u32 length, u8 kind, 3 bytes zero }     (little endian)
  */
