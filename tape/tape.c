@@ -63,20 +63,34 @@ static bool has_suffix(const char *s, const char *suf)
 	return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-int tape_open(const char *name, const struct tape_vopts *vo, struct tape **out)
+int tape_open_why(const char *name, const struct tape_vopts *vo,
+		  struct tape **out, char *why, size_t cap)
 {
 	const char *base = strrchr(name, '/');
+	int rc;
 
+	if (why && cap)
+		why[0] = 0;
 	base = base ? base + 1 : name;
 	if (has_prefix(name, "simh:"))
-		return tape_open_simh(name + 5, vo, out);
+		return tape_open_simh_why(name + 5, vo, out, why, cap);
 	if (strcmp(name, "mem:") == 0)
 		return tape_open_mem(vo, out);
 	if (has_suffix(name, ".tap"))
-		return tape_open_simh(name, vo, out);
-	if (has_prefix(name, "/dev/") && strstr(base, "st"))
-		return tape_open_st(name, vo && vo->read_only, out);
+		return tape_open_simh_why(name, vo, out, why, cap);
+	if (has_prefix(name, "/dev/") && strstr(base, "st")) {
+		rc = tape_open_st(name, vo && vo->read_only, out);
+		if (rc < 0 && why && cap)
+			snprintf(why, cap, "cannot open '%s': %s", name,
+				 strerror(-rc));
+		return rc;
+	}
 	return -ENODEV;
+}
+
+int tape_open(const char *name, const struct tape_vopts *vo, struct tape **out)
+{
+	return tape_open_why(name, vo, out, NULL, 0);
 }
 
 int tape_close(struct tape *t)

@@ -28,6 +28,11 @@
 
 struct tape;
 
+/* The largest record a SIMH image can hold: the length word's low 24 bits
+ * (SIMH's extended format keeps a class in the top byte; bit 31 flags a
+ * record captured with a read error).  Virtual drives refuse larger blocks. */
+#define TAPE_SIMH_MAX_RECORD 0x00FFFFFFu
+
 /* What a read found.  st reports a filemark as a 0-byte read; we say so. */
 enum tape_rd {
 	TAPE_RD_DATA,
@@ -102,21 +107,41 @@ struct tape_vopts {
 	uint64_t capacity;        /* bytes of the medium (mkpart splits it), 0 = unlimited */
 	uint64_t ew_zone;         /* early-warning zone before capacity */
 	bool read_only;           /* open the image write-protected */
+	bool must_exist;          /* a missing image is -ENOENT, not a new
+				   * blank tape */
 	/* Test-only fault injection, by logical object number in partition 0.
 	 * -1 disables.  A read error leaves the tape past the bad record. */
 	long fault_read_error;    /* reading object N fails with -EIO */
-	long fault_short_write;   /* writing object N stores only half the bytes */
+	long fault_short_write;   /* writing object N stores only half the bytes
+				   * (a 1-byte record fails with -EIO instead:
+				   * 0 bytes would be a filemark) */
 	long fault_enospc;        /* writing object N hits end of medium */
 };
 
 void tape_vopts_init(struct tape_vopts *o);
 
 /* Open by name: "/dev/...st..." uses the st driver, "*.tap" or "simh:PATH" a
- * SIMH image (created when missing unless read-only), "mem:" an empty tape in
- * memory.  vo may be NULL (defaults); it applies to virtual drives only. */
+ * SIMH image, "mem:" an empty tape in memory.  vo may be NULL (defaults); it
+ * applies to virtual drives only.
+ *
+ * A SIMH image that does not exist is created (an empty file: a blank tape)
+ * unless vo->must_exist or vo->read_only, which make it -ENOENT.  An existing
+ * empty file is a blank tape.  A non-empty file that is not a SIMH image is
+ * -EMEDIUMTYPE and is left as it was (nothing is written to it or beside it):
+ * that is a file in which scanning meets damage before any data record
+ * (a text file, a filesystem image).  An image with data records before its
+ * damage opens, and the damage is reported when the tape gets there. */
 int tape_open(const char *name, const struct tape_vopts *vo, struct tape **out);
+/* tape_open, and on failure a sentence for a human in why (cap bytes, may be
+ * NULL): "cannot open 'x.tap': No such file or directory", "'x.tap' is not
+ * a SIMH tape image: ...".  why is "" when there is nothing more to say than
+ * the errno (an unknown kind of name: -ENODEV). */
+int tape_open_why(const char *name, const struct tape_vopts *vo,
+		  struct tape **out, char *why, size_t cap);
 int tape_open_st(const char *dev, bool read_only, struct tape **out);
 int tape_open_simh(const char *path, const struct tape_vopts *vo, struct tape **out);
+int tape_open_simh_why(const char *path, const struct tape_vopts *vo,
+		       struct tape **out, char *why, size_t cap);
 int tape_open_mem(const struct tape_vopts *vo, struct tape **out);
 /* Close; returns the first error of flushing state (0 otherwise). */
 int tape_close(struct tape *t);

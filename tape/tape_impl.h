@@ -73,6 +73,8 @@ struct tape_vstore_ops {
 	 * are exactly those stored now; the blob is malloc'd. */
 	int (*index_load)(void *s, unsigned part, uint8_t **blob, size_t *len);
 	int (*index_save)(void *s, unsigned part, const uint8_t *blob, size_t len);
+	/* Optional: the name of a partition's store, for messages. */
+	const char *(*part_name)(void *s, unsigned part);
 	/* Persist what it wants of the final drive state, then free. */
 	int (*close)(void *s, const struct tape_vstate *st);
 };
@@ -80,9 +82,11 @@ struct tape_vstore_ops {
 #define TAPE_V_MAX_PARTS 2
 
 /* Scan the stores and make a drive.  st may be NULL (fresh drive at BOT);
- * on failure the store is closed.  */
+ * on failure the store is closed, and why (may be NULL) says why in a
+ * sentence: a store whose scan meets damage before any data record is not
+ * a SIMH image (-EMEDIUMTYPE). */
 int tape_virt_open(const char *kind, const char *name, const struct tape_vstore_ops *sops,
 	    void *store, const struct tape_vopts *vo, const struct tape_vstate *st,
-	    struct tape **out);
+	    struct tape **out, char *why, size_t cap);
 
 #endif

@@ -129,5 +129,5 @@ int tape_open_mem(const struct tape_vopts *vo, struct tape **out)
 	if (!m)
 		return -ENOMEM;
 	m->n = 1;
-	return tape_virt_open("mem", "mem:", &mem_ops, m, vo, NULL, out);
+	return tape_virt_open("mem", "mem:", &mem_ops, m, vo, NULL, out, NULL, 0);
 }

@@ -302,6 +302,8 @@ out:
 	return rc;
 }
 
+static const char *simh_part_name(void *s, unsigned part);
+
 static const struct tape_vstore_ops simh_ops = {
 	.pread = simh_pread,
 	.pwritev = simh_pwritev,
@@ -312,6 +314,7 @@ static const struct tape_vstore_ops simh_ops = {
 	.sync = simh_sync,
 	.index_load = simh_index_load,
 	.index_save = simh_index_save,
+	.part_name = simh_part_name,
 	.close = simh_close,
 };
 
@@ -407,8 +410,13 @@ static int simh_new(const char *path, bool read_only, struct simh_store **out)
 	return 0;
 }
 
-int tape_open_simh(const char *path, const struct tape_vopts *vo,
-		   struct tape **out)
+static const char *simh_part_name(void *s, unsigned part)
+{
+	return ((struct simh_store *)s)->path[part];
+}
+
+int tape_open_simh_why(const char *path, const struct tape_vopts *vo,
+		       struct tape **out, char *why, size_t cap)
 {
 	bool ro = vo && vo->read_only;
 	struct simh_store *h;
@@ -416,10 +424,12 @@ int tape_open_simh(const char *path, const struct tape_vopts *vo,
 	bool have_state;
 	int rc;
 
+	if (why && cap)
+		why[0] = 0;
 	rc = simh_new(path, ro, &h);
 	if (rc < 0)
 		return rc;
-	rc = open_part(h, 0, true);
+	rc = open_part(h, 0, !(vo && vo->must_exist));
 	if (rc < 0)
 		goto fail;
 	/* A virtual drive, like a real one, has one user at a time. */
@@ -432,8 +442,17 @@ int tape_open_simh(const char *path, const struct tape_vopts *vo,
 		h->n = 2;
 	have_state = load_state(h, &st);
 	return tape_virt_open("simh", path, &simh_ops, h, vo, have_state ? &st : NULL,
-		       out);
+			      out, why, cap);
 fail:
+	if (why && cap)
+		snprintf(why, cap, "cannot open '%s': %s%s", path, strerror(-rc),
+			 rc == -EBUSY ? " (another program has the tape open)" : "");
 	simh_close(h, NULL);
 	return rc;
+}
+
+int tape_open_simh(const char *path, const struct tape_vopts *vo,
+		   struct tape **out)
+{
+	return tape_open_simh_why(path, vo, out, NULL, 0);
 }

@@ -23,7 +23,7 @@
 #define SIMH_GAP 0xFFFFFFFEu
 #define SIMH_FHGAP 0xFFFEFFFFu  /* forward half gap: 2 bytes to skip */
 #define SIMH_ERF 0x80000000u    /* record had a read error when captured */
-#define SIMH_MAXLEN 0x00FFFFFFu
+#define SIMH_MAXLEN TAPE_SIMH_MAX_RECORD
 #define MB 1000000ull           /* st sizes partitions in decimal megabytes */
 #define SCAN_WINDOW 65536
 #define SCAN_SMALL 4096
@@ -260,10 +260,14 @@ static void free_parts(struct tv *v)
 }
 
 /* ---- the kept index ------------------------------------------------------
- * An image we wrote need not be scanned again: at close its index is saved
- * (simh: IMAGE.idx), and at open it is used if the store vouches that the
- * image is byte-for-byte what it described.  Every entry is still checked to
- * be possible before it is trusted; anything odd means a scan.
+ * At close the index of an image is saved (simh: IMAGE.idx), and at open it
+ * is used if the store's stamp (size, mtime) still matches.  A stamp cannot
+ * tell an image rewritten within the mtime granularity, or one whose mtime
+ * was put back, so every entry is then checked against the image itself:
+ * possible after the one before, and its length words (leading, and the
+ * trailing one of a record) read back equal; only gaps between entries.
+ * Any difference discards the index and the image is scanned.  The check
+ * reads what a scan reads, so the index saves the parsing, not the I/O.
  *   "SRVIDX1\0", u64 end, u64 tail, u32 n, u32 damage length, damage,
  *   n x { u64 offset, u32 length, u8 kind, 3 bytes zero }     (little endian)
  */
@@ -320,7 +324,75 @@ static bool idx_entry_ok(const struct tv_obj *o, const struct tv_obj *prev,
 	return o->off + size <= end;
 }
 
-static bool load_index(struct tv *v, unsigned part)
+/* Step over erase gaps from *off to `to`, where the next object must
+ * start; false if anything else lies between. */
+static bool skip_gaps(struct tv_scan *sc, uint64_t *off, uint64_t to)
+{
+	uint32_t w;
+
+	while (*off < to) {
+		if (scan_word(sc, *off, &w) != 0)
+			return false;
+		if (w == SIMH_GAP)
+			*off += 4;
+		else if (w == SIMH_FHGAP)
+			*off += 2;
+		else
+			return false;
+	}
+	return *off == to;
+}
+
+/* Is the loaded index exactly what a scan of the store would find?  The
+ * stamp (size and mtime) cannot tell an image rewritten within the mtime
+ * granularity, so every entry's length words are read back: the leading
+ * one, and the trailing one of a record; between entries only gaps; after
+ * the last, gaps up to the end of the store or an end-of-medium marker.
+ * An index of a damaged image is never trusted: those are scanned. */
+static bool index_matches(struct tv *v, unsigned part, uint8_t *window)
+{
+	struct tv_part *p = &v->part[part];
+	struct tv_scan sc = { .v = v, .part = part, .buf = window, .size = p->tail };
+	uint64_t off = 0;
+	uint32_t w, tw;
+
+	if (p->damage[0])
+		return false;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct tv_obj *o = &p->obj[i];
+		uint32_t want = o->kind == TV_FM ? SIMH_TMK :
+				o->len | (o->kind == TV_BAD ? SIMH_ERF : 0);
+		uint64_t padded = (uint64_t)o->len + (o->len & 1u);
+
+		if (!skip_gaps(&sc, &off, o->off) || scan_word(&sc, off, &w) != 0 ||
+		    w != want)
+			return false;
+		if (o->kind == TV_FM) {
+			off += 4;
+			continue;
+		}
+		if (scan_word(&sc, off + 4 + padded, &tw) != 0 || tw != want)
+			return false;
+		off += 8 + padded;
+	}
+	if (p->end != off)
+		return false;
+	while (off < p->tail) {
+		if (scan_word(&sc, off, &w) != 0)
+			return false;
+		if (w == SIMH_EOM)
+			return true;
+		if (w == SIMH_GAP)
+			off += 4;
+		else if (w == SIMH_FHGAP)
+			off += 2;
+		else
+			return false;
+	}
+	return off == p->tail;
+}
+
+static bool load_index(struct tv *v, unsigned part, uint8_t *window)
 {
 	struct tv_part *p = &v->part[part];
 	uint8_t *b = NULL;
@@ -349,7 +421,7 @@ static bool load_index(struct tv *v, unsigned part)
 		    push_obj(p, o.off, o.len, o.kind) < 0)
 			goto out;
 	}
-	ok = true;
+	ok = index_matches(v, part, window);
 out:
 	if (!ok) {
 		free(p->obj);
@@ -434,6 +506,9 @@ static int put_obj(struct tape *t, uint8_t kind, const void *buf, uint32_t len)
 	struct iovec iov[4];
 	int cnt = 0, rc;
 
+	if (kind != TV_FM && (len == 0 || len > SIMH_MAXLEN))  /* 0 = a mark */
+		return tape_fail(t, -EINVAL, "cannot store a record of %" PRIu32
+				 " bytes", len);
 	need = kind == TV_FM ? 4 : 8 + (uint64_t)len + (len & 1u);
 	if (p->capacity && off + need > p->capacity)
 		return tape_fail(t, -ENOSPC, "end of medium: %" PRIu64
@@ -584,8 +659,18 @@ static ssize_t write_records(struct tape *t, const char *buf, size_t n,
 				       " record %" PRIu64 ")", v->pos);
 			return done ? (ssize_t)done : rc;
 		}
-		if (inj0 && v->f_short >= 0 && (uint64_t)v->f_short == v->pos)
+		if (inj0 && v->f_short >= 0 && (uint64_t)v->f_short == v->pos) {
+			/* Half the bytes, never none: a 0-byte record is
+			 * what SIMH calls a filemark. */
+			if (rlen < 2) {
+				rc = tape_fail(t, -EIO, "medium error: injected"
+					       " short write at record %" PRIu64
+					       " (a 1-byte record cannot be"
+					       " shorter)", v->pos);
+				return done ? (ssize_t)done : rc;
+			}
 			l = rlen / 2;
+		}
 		rc = put_obj(t, TV_DATA, buf + i * rlen, l);
 		if (rc < 0)
 			return done ? (ssize_t)done : rc;
@@ -977,18 +1062,40 @@ static int tv_index(struct tv *v)
 	if (v->nparts < 1 || v->nparts > TAPE_V_MAX_PARTS)
 		rc = -EINVAL;
 	for (unsigned i = 0; rc == 0 && i < v->nparts; i++)
-		if (!load_index(v, i))
+		if (!load_index(v, i, window))
 			rc = scan_part(v, i, window);
 	free(window);
 	return rc;
 }
 
+/* A store that is not a SIMH image at all: its scan met damage before
+ * finding a single data record (a text file, a filesystem image).  An
+ * image with records before its damage is a damaged tape, and opens. */
+static const char *not_simh(const struct tv_part *p)
+{
+	static const char pfx[] = "corrupt SIMH image: ";
+
+	if (!p->damage[0])
+		return NULL;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->obj[i].kind != TV_FM)
+			return NULL;
+	return strncmp(p->damage, pfx, sizeof(pfx) - 1) ? p->damage :
+	       p->damage + sizeof(pfx) - 1;
+}
+
+static const char *store_name(struct tv *v, const char *name, unsigned part)
+{
+	return v->sops->part_name ? v->sops->part_name(v->store, part) : name;
+}
+
 int tape_virt_open(const char *kind, const char *name, const struct tape_vstore_ops *sops,
 	    void *store, const struct tape_vopts *vo, const struct tape_vstate *st,
-	    struct tape **out)
+	    struct tape **out, char *why, size_t cap)
 {
 	struct tv *v = calloc(1, sizeof(*v));
 	struct tape *t = NULL;
+	const char *bad;
 	int rc = -ENOMEM;
 
 	if (!v)
@@ -997,8 +1104,21 @@ int tape_virt_open(const char *kind, const char *name, const struct tape_vstore_
 	v->store = store;
 	tv_settings(v, vo, st);
 	rc = tv_index(v);
-	if (rc < 0)
+	if (rc < 0) {
+		if (why && cap)
+			snprintf(why, cap, "cannot read '%s': %s", name,
+				 strerror(-rc));
 		goto out;
+	}
+	for (unsigned i = 0; i < v->nparts; i++) {
+		if (!(bad = not_simh(&v->part[i])))
+			continue;
+		if (why && cap)
+			snprintf(why, cap, "'%s' is not a SIMH tape image: %s",
+				 store_name(v, name, i), bad);
+		rc = -EMEDIUMTYPE;
+		goto out;
+	}
 	if (v->nparts == 1 || v->st.split_mb > (long)(UINT64_MAX / MB / 2) ||
 	    v->st.split_mb < -(long)(UINT64_MAX / MB / 2))
 		v->st.split_mb = 0;  /* kept state that cannot be right */

@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "err.h"
+#include "progress.h"
 #include "text.h"
 #include "tape.h"
 
@@ -28,6 +30,8 @@ struct tape_opts {
 	struct tape_vopts vo;
 	int64_t record_size;      /* for `write` in variable mode */
 	bool force;               /* `test` may overwrite data */
+	bool create;              /* a missing image may be created */
+	const char *dev;          /* -f DEV, --file DEV */
 };
 
 /* One verb's arguments, once cli_args has checked them. */
@@ -43,14 +47,44 @@ struct verb {
 
 static const struct cli_cmd *tape_verb(const char *name);
 
-static int verb_begin(struct cli_ctx *c, int argc, char **argv, struct verb *v)
+/* The options of a verb that has --json besides --help (cli_args for it). */
+static int json_args(struct cli_ctx *c, const struct cli_cmd *cmd, int argc,
+		     char **argv, bool *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int o;
+
+	optind = 0;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (o == 'j') {
+			*json = true;
+			continue;
+		}
+		if (o != 'h')
+			return cli_bad_option(c, argc, argv);
+		cli_help(stdout, TAPE_PREFIX, cmd);
+		printf("  --json  print the result as one JSON object\n");
+		return CLI_DONE;
+	}
+	return cli_check_count(c, TAPE_PREFIX, cmd, argc - optind);
+}
+
+/* A verb's arguments into v; json non-NULL: the verb takes --json. */
+static int verb_begin_json(struct cli_ctx *c, int argc, char **argv,
+			   struct verb *v, bool *json)
 {
 	const struct cli_cmd *cmd = tape_verb(argv[0]);
 	int rc;
 
 	if (!cmd)
 		return cli_usage_err(c, "unknown tape verb '%s' (see --help)", argv[0]);
-	rc = cli_args(c, TAPE_PREFIX, cmd, argc, argv);
+	rc = json ? json_args(c, cmd, argc, argv, json)
+		  : cli_args(c, TAPE_PREFIX, cmd, argc, argv);
 	if (rc)
 		return rc;
 	*v = (struct verb){ .t = c->obj, .o = c->opts, .name = cmd->name,
@@ -65,6 +99,11 @@ static int verb_begin(struct cli_ctx *c, int argc, char **argv, struct verb *v)
 					     cmd->name, v->args[i]);
 	}
 	return 0;
+}
+
+static int verb_begin(struct cli_ctx *c, int argc, char **argv, struct verb *v)
+{
+	return verb_begin_json(c, argc, argv, v, NULL);
 }
 
 /* A tape failure into c->err: "fsf 1 on t.tap: <what the tape said>". */
@@ -111,10 +150,17 @@ TAPE_VERB(v_unlock, tape_prepare(v.t, TAPE_PREP_UNLOCK))
 TAPE_VERB(v_tension, tape_prepare(v.t, TAPE_PREP_TENSION))
 TAPE_VERB(v_mkpart, tape_mkpart(v.t, (long)v.n[0]))
 TAPE_VERB(v_partseek, tape_locate(v.t, (unsigned)v.n[0], (uint64_t)v.n[1]))
+/* mt-st's compound verbs, as st does them: two movements each. */
+TAPE_VERB(v_fsfm, (rc = tape_space(v.t, TAPE_SP_FILEMARKS, (long)v.n[0])) < 0 ?
+	  rc : tape_space(v.t, TAPE_SP_FILEMARKS, -1))
+TAPE_VERB(v_bsfm, (rc = tape_space(v.t, TAPE_SP_FILEMARKS, -(long)v.n[0])) < 0 ?
+	  rc : tape_space(v.t, TAPE_SP_FILEMARKS, 1))
+TAPE_VERB(v_asf, (rc = tape_rewind(v.t)) < 0 ?
+	  rc : tape_space(v.t, TAPE_SP_FILEMARKS, (long)v.n[0]))
+TAPE_VERB(v_rewoffl, (rc = tape_rewind(v.t)) < 0 ?
+	  rc : tape_prepare(v.t, TAPE_PREP_UNLOAD))
 
-static void print_status(struct tape *t, const struct tape_status *s)
-{
-	static const struct { const char *name; size_t off; } flags[] = {
+static const struct { const char *name; size_t off; } status_flags[] = {
 		{ "BOT", offsetof(struct tape_status, bot) },
 		{ "EOF", offsetof(struct tape_status, eof) },
 		{ "SM", offsetof(struct tape_status, sm) },
@@ -124,9 +170,19 @@ static void print_status(struct tape *t, const struct tape_status *s)
 		{ "ONLINE", offsetof(struct tape_status, online) },
 		{ "DR_OPEN", offsetof(struct tape_status, no_medium) },
 		{ "LOCKED", offsetof(struct tape_status, locked) },
-	};
+};
+#define NFLAGS (sizeof(status_flags) / sizeof(status_flags[0]))
 
-	printf("%s tape drive %s:\n", tape_kind(t), tape_name(t));
+static bool status_flag(const struct tape_status *s, size_t i)
+{
+	return *(const bool *)((const char *)s + status_flags[i].off);
+}
+
+static void print_status(struct tape *t, const struct tape_status *s)
+{
+	printf("%s tape drive ", tape_kind(t));
+	text_name(stdout, tape_name(t));
+	printf(":\n");
 	printf("File number=%ld, block number=%ld, partition=%u.\n", s->file,
 	       s->block, s->partition);
 	printf("Tape block size %" PRIu32 " bytes. Density code 0x%" PRIx32
@@ -134,24 +190,89 @@ static void print_status(struct tape *t, const struct tape_status *s)
 	if (s->logical_valid)
 		printf("Logical block %" PRIu64 ".\n", s->logical);
 	printf("General status bits on:\n");
-	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (*(const bool *)((const char *)s + flags[i].off))
-			printf(" %s", flags[i].name);
+	for (size_t i = 0; i < NFLAGS; i++)
+		if (status_flag(s, i))
+			printf(" %s", status_flags[i].name);
 	printf("\n");
+}
+
+/* The device, as the first members of a JSON object. */
+static void json_device(struct tape *t)
+{
+	printf("{\"device\": ");
+	text_json_str(stdout, tape_name(t));
+	printf(", \"kind\": ");
+	text_json_str(stdout, tape_kind(t));
+}
+
+static void print_status_json(struct tape *t, const struct tape_status *s)
+{
+	const char *sep = "";
+
+	json_device(t);
+	printf(", \"file\": %ld, \"block\": %ld, \"partition\": %u, "
+	       "\"logical_block\": ", s->file, s->block, s->partition);
+	if (s->logical_valid)
+		printf("%" PRIu64, s->logical);
+	else
+		printf("null");
+	printf(", \"block_size\": %" PRIu32 ", \"density\": %" PRIu32
+	       ", \"flags\": [", s->block_size, s->density);
+	for (size_t i = 0; i < NFLAGS; i++)
+		if (status_flag(s, i)) {
+			printf("%s\"%s\"", sep, status_flags[i].name);
+			sep = ", ";
+		}
+	printf("]}\n");
 }
 
 static int v_status(struct cli_ctx *c, int argc, char **argv)
 {
 	struct tape_status s;
 	struct verb v;
-	int rc = verb_begin(c, argc, argv, &v);
+	bool json = false;
+	int rc = verb_begin_json(c, argc, argv, &v, &json);
 
 	if (rc || !v.t)
 		return rc;
 	rc = tape_status(v.t, &s);
-	if (rc == 0)
+	if (rc == 0 && json)
+		print_status_json(v.t, &s);
+	else if (rc == 0)
 		print_status(v.t, &s);
 	return verb_end(c, &v, rc);
+}
+
+static const struct { unsigned bit; const char *name; } features[] = {
+	{ TAPE_FEAT_FIXED_BLOCK, "fixed-block" },
+	{ TAPE_FEAT_LOCATE, "locate" },
+	{ TAPE_FEAT_PARTITIONS, "partitions" },
+	{ TAPE_FEAT_SETMARKS, "setmarks" },
+	{ TAPE_FEAT_EARLY_WARNING, "early-warning" },
+	{ TAPE_FEAT_COMPRESSION, "compression" },
+	{ TAPE_FEAT_BYTE_EXACT, "byte-exact" },
+};
+
+static void print_params_json(struct tape *t, const struct tape_params *p)
+{
+	const char *sep = "";
+
+	json_device(t);
+	printf(", \"block_size\": %" PRIu32 ", \"min_block\": %" PRIu32
+	       ", \"max_block\": %" PRIu32 ", \"granularity\": %" PRIu32
+	       ", \"density\": %" PRIu32 ", \"compression\": %s"
+	       ", \"partitions\": %u, \"max_partitions\": %u"
+	       ", \"capacity\": %" PRIu64 ", \"remaining\": %" PRIu64
+	       ", \"early_warning\": %" PRIu64 ", \"features\": [",
+	       p->block_size, p->min_block, p->max_block, p->granularity,
+	       p->density, p->compression ? "true" : "false", p->partitions,
+	       p->max_partitions, p->capacity, p->remaining, p->ew_zone);
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
+		if (p->features & features[i].bit) {
+			printf("%s\"%s\"", sep, features[i].name);
+			sep = ", ";
+		}
+	printf("]}\n");
 }
 
 static void print_params(const struct tape_params *p)
@@ -179,12 +300,15 @@ static int v_params(struct cli_ctx *c, int argc, char **argv)
 {
 	struct tape_params p;
 	struct verb v;
-	int rc = verb_begin(c, argc, argv, &v);
+	bool json = false;
+	int rc = verb_begin_json(c, argc, argv, &v, &json);
 
 	if (rc || !v.t)
 		return rc;
 	rc = tape_get_params(v.t, &p);
-	if (rc == 0)
+	if (rc == 0 && json)
+		print_params_json(v.t, &p);
+	else if (rc == 0)
 		print_params(&p);
 	return verb_end(c, &v, rc);
 }
@@ -333,7 +457,7 @@ static int write_all(int fd, const char *buf, size_t len)
 /* Records of the fixed block size (the last one padded, as tar does), else
  * of --record-size, from fd onto the tape. */
 static int write_records(struct cli_ctx *c, const struct verb *v, int fd,
-			 uint64_t *recs, uint64_t *bytes)
+			 struct progress *pg)
 {
 	struct tape_params p;
 	uint32_t fixed = tape_get_params(v->t, &p) == 0 ? p.block_size : 0;
@@ -349,8 +473,7 @@ static int write_records(struct cli_ctx *c, const struct verb *v, int fd,
 		if (w != got) {
 			rc = verb_end(c, v, w < 0 ? (int)w : -EIO);
 		} else {
-			(*recs)++;
-			*bytes += (uint64_t)got;
+			progress_add(pg, (uint64_t)got, 1);
 		}
 	}
 	if (rc == 0 && got < 0)
@@ -362,7 +485,8 @@ static int write_records(struct cli_ctx *c, const struct verb *v, int fd,
 
 static int v_write(struct cli_ctx *c, int argc, char **argv)
 {
-	uint64_t recs = 0, bytes = 0;
+	struct progress pg;
+	struct stat sb;
 	struct verb v;
 	int fd, rc = verb_begin(c, argc, argv, &v);
 
@@ -372,9 +496,12 @@ static int v_write(struct cli_ctx *c, int argc, char **argv)
 	if (fd < 0)
 		return err_set(&c->err, -errno, "cannot read '%s': %s", v.word,
 			       strerror(errno));
-	rc = write_records(c, &v, fd, &recs, &bytes);
-	fprintf(stderr, "%" PRIu64 " records, %" PRIu64 " bytes written\n", recs,
-		bytes);
+	progress_start(&pg, "tape write", fstat(fd, &sb) == 0 &&
+		       S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0, 0, 0);
+	rc = write_records(c, &v, fd, &pg);
+	progress_end(&pg);
+	fprintf(stderr, "%" PRIu64 " records, %" PRIu64 " bytes written\n",
+		pg.objects, pg.bytes);
 	if (fd > STDERR_FILENO)
 		close(fd);
 	return rc;
@@ -382,7 +509,7 @@ static int v_write(struct cli_ctx *c, int argc, char **argv)
 
 /* Records from the tape into fd until a mark (consumed) or end of data. */
 static int read_records(struct cli_ctx *c, const struct verb *v, int fd,
-			enum tape_rd *what, uint64_t *recs, uint64_t *bytes)
+			enum tape_rd *what, struct progress *pg)
 {
 	struct tape_params p = { 0 };
 	size_t cap = tape_get_params(v->t, &p) == 0 && p.max_block ?
@@ -401,8 +528,7 @@ static int read_records(struct cli_ctx *c, const struct verb *v, int fd,
 		if (rc < 0)
 			err_set(&c->err, rc, "cannot write '%s': %s", v->word,
 				strerror(-rc));
-		(*recs)++;
-		*bytes += (uint64_t)r;
+		progress_add(pg, (uint64_t)r, 1);
 	}
 	if (rc == 0 && r < 0)
 		rc = verb_end(c, v, (int)r);
@@ -413,7 +539,7 @@ static int read_records(struct cli_ctx *c, const struct verb *v, int fd,
 static int v_read(struct cli_ctx *c, int argc, char **argv)
 {
 	enum tape_rd what = TAPE_RD_DATA;
-	uint64_t recs = 0, bytes = 0;
+	struct progress pg;
 	struct verb v;
 	int fd, rc = verb_begin(c, argc, argv, &v);
 
@@ -423,13 +549,58 @@ static int v_read(struct cli_ctx *c, int argc, char **argv)
 	if (fd < 0)
 		return err_set(&c->err, -errno, "cannot write '%s': %s", v.word,
 			       strerror(errno));
-	rc = read_records(c, &v, fd, &what, &recs, &bytes);
+	progress_start(&pg, "tape read", 0, 0, 0);
+	rc = read_records(c, &v, fd, &what, &pg);
+	progress_end(&pg);
 	fprintf(stderr, "%" PRIu64 " records, %" PRIu64 " bytes read, stopped at %s\n",
-		recs, bytes, rc < 0 ? "an error" : what == TAPE_RD_EOD ? "end of data"
+		pg.objects, pg.bytes, rc < 0 ? "an error" : what == TAPE_RD_EOD ? "end of data"
 		: what == TAPE_RD_SETMARK ? "a setmark" : "a filemark");
 	if (fd > STDERR_FILENO)
 		close(fd);
 	return rc;
+}
+
+/* One "PASS name: detail" line of the self-test as a JSON object. */
+static void test_check_json(char *line, const char **sep)
+{
+	char *colon = strstr(line, ": ");
+
+	if (strlen(line) < 6 || (strncmp(line, "PASS ", 5) && strncmp(line, "FAIL ", 5) &&
+				 strncmp(line, "SKIP ", 5)))
+		return;
+	line[4] = 0;
+	if (colon)
+		*colon = 0;
+	printf("%s{\"check\": ", *sep);
+	text_json_str(stdout, line + 5);
+	printf(", \"result\": \"%s\", \"detail\": ", line);
+	text_json_str(stdout, colon ? colon + 2 : "");
+	printf("}");
+	*sep = ", ";
+}
+
+/* The self-test's report (its text in `text`) as one JSON object. */
+static void print_test_json(struct tape *t, char *text,
+			    const struct tape_test_result *r)
+{
+	const char *sep = "";
+	char *save = NULL;
+
+	json_device(t);
+	printf(", \"passed\": %u, \"failed\": %u, \"skipped\": %u, \"checks\": [",
+	       r->passed, r->failed, r->skipped);
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		test_check_json(l, &sep);
+	printf("]}\n");
+}
+
+/* A self-test that could not start: what it said, as the error. */
+static int test_refused(struct cli_ctx *c, const struct verb *v, char *text, int rc)
+{
+	if (!text || !*text)
+		return verb_end(c, v, rc);
+	text[strcspn(text, "\n")] = 0;
+	return err_set(&c->err, rc, "test on %s: %s", tape_name(v->t), text);
 }
 
 /* The self-test: failed checks make the run a partial success (exit 1). */
@@ -437,21 +608,38 @@ static int v_test(struct cli_ctx *c, int argc, char **argv)
 {
 	struct tape_test_result res;
 	struct verb v;
-	int rc = verb_begin(c, argc, argv, &v);
+	bool json = false;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+	int rc = verb_begin_json(c, argc, argv, &v, &json);
 
 	if (rc || !v.t)
 		return rc;
-	rc = tape_selftest(v.t, v.o->force, stdout, &res);
+	out = json ? open_memstream(&text, &len) : stdout;
+	if (!out)
+		return err_set(&c->err, -errno, "cannot run the test: %s",
+			       strerror(errno));
+	rc = tape_selftest(v.t, v.o->force, out, &res);
+	if (json)
+		fclose(out);
 	if (rc < 0)
-		return verb_end(c, &v, rc);
-	printf("tape test: %u checks passed, %u failed, %u skipped\n",
-	       res.passed, res.failed, res.skipped);
-	if (res.failed)
+		rc = json ? test_refused(c, &v, text, rc) : verb_end(c, &v, rc);
+	else if (json)
+		print_test_json(v.t, text, &res);
+	else
+		printf("tape test: %u checks passed, %u failed, %u skipped\n",
+		       res.passed, res.failed, res.skipped);
+	free(text);
+	if (rc >= 0 && res.failed)
 		c->worst = err_worse(c->worst, ERR_ITEM);
-	return 0;
+	return rc < 0 ? rc : 0;
 }
 
+/* CLI_VOL_RW marks the verbs that write to the tape: a missing image is
+ * created for them (a blank tape), and for no other verb unless --create. */
 #define NUM CLI_ARG_NUM
+#define RW CLI_VOL_RW
 static const struct cli_cmd tape_verbs[] = {
 	{ "status", NULL, 0, 0, 0, v_status, NULL, "", "where the tape is and what the drive says" },
 	{ "params", NULL, 0, 0, 0, v_params, NULL, "", "block limits, partitions, capacity, features" },
@@ -459,15 +647,19 @@ static const struct cli_cmd tape_verbs[] = {
 	{ "eod", "seod", 0, 0, 0, v_eod, NULL, "", "to end of data (to append)" },
 	{ "fsf", NULL, NUM, 0, 1, v_fsf, NULL, "[N]", "forward N filemarks, to the start of the next file" },
 	{ "bsf", NULL, NUM, 0, 1, v_bsf, NULL, "[N]", "back N filemarks, to the BOT side of the mark" },
+	{ "fsfm", NULL, NUM, 0, 1, v_fsfm, NULL, "[N]", "forward N filemarks, then back over the last (its BOT side)" },
+	{ "bsfm", NULL, NUM, 0, 1, v_bsfm, NULL, "[N]", "back N filemarks, then forward over the last (its EOT side)" },
+	{ "asf", NULL, NUM, 0, 1, v_asf, NULL, "[N]", "rewind, then forward N filemarks: to the start of file N" },
 	{ "fsr", NULL, NUM, 0, 1, v_fsr, NULL, "[N]", "forward N records" },
 	{ "bsr", NULL, NUM, 0, 1, v_bsr, NULL, "[N]", "back N records" },
 	{ "fss", NULL, NUM, 0, 1, v_fss, NULL, "[N]", "forward N setmarks" },
 	{ "bss", NULL, NUM, 0, 1, v_bss, NULL, "[N]", "back N setmarks" },
-	{ "weof", "eof", NUM, 0, 1, v_weof, NULL, "[N]", "write N filemarks" },
-	{ "wset", NULL, NUM, 0, 1, v_wset, NULL, "[N]", "write N setmarks" },
-	{ "erase", NULL, 0, 0, 1, v_erase, NULL, "[short|long]", "end the data here (default long)" },
+	{ "weof", "eof", NUM | RW, 0, 1, v_weof, NULL, "[N]", "write N filemarks" },
+	{ "wset", NULL, NUM | RW, 0, 1, v_wset, NULL, "[N]", "write N setmarks" },
+	{ "erase", NULL, RW, 0, 1, v_erase, NULL, "[short|long]", "end the data here (default long)" },
 	{ "load", NULL, 0, 0, 0, v_load, NULL, "", "load the medium" },
 	{ "unload", "offline", 0, 0, 0, v_unload, NULL, "", "rewind and unload" },
+	{ "rewoffl", NULL, 0, 0, 0, v_rewoffl, NULL, "", "rewind, then unload" },
 	{ "lock", NULL, 0, 0, 0, v_lock, NULL, "", "prevent medium removal" },
 	{ "unlock", NULL, 0, 0, 0, v_unlock, NULL, "", "allow medium removal" },
 	{ "tension", "retension", 0, 0, 0, v_tension, NULL, "", "wind to the end and back" },
@@ -477,16 +669,17 @@ static const struct cli_cmd tape_verbs[] = {
 	{ "seek", NULL, NUM, 1, 1, v_seek, NULL, "N", "locate to logical block N" },
 	{ "partition", NULL, NUM, 0, 1, v_partition, NULL, "[N]", "show, or switch to partition N" },
 	{ "setpartition", NULL, NUM, 1, 1, v_partition, NULL, "N", "switch to partition N" },
-	{ "mkpartition", NULL, NUM | CLI_ARG_NEG, 1, 1, v_mkpart, NULL, "SIZE_MB",
+	{ "mkpartition", NULL, NUM | CLI_ARG_NEG | RW, 1, 1, v_mkpart, NULL, "SIZE_MB",
 	  "two partitions, partition 1 of SIZE_MB (negative: partition 0 of"
 	  " -SIZE_MB; 0 = one partition); destroys data" },
 	{ "partseek", NULL, NUM, 2, 2, v_partseek, NULL, "P N", "locate to block N of partition P" },
-	{ "write", NULL, 0, 1, 1, v_write, NULL, "FILE|-", "copy a file onto the tape as records" },
+	{ "write", NULL, RW, 1, 1, v_write, NULL, "FILE|-", "copy a file onto the tape as records" },
 	{ "read", NULL, 0, 1, 1, v_read, NULL, "FILE|-", "copy records to a file, up to the next mark" },
-	{ "test", NULL, 0, 0, 0, v_test, NULL, "", "drive self-test (writes to the tape)" },
+	{ "test", NULL, RW, 0, 0, v_test, NULL, "", "drive self-test (writes to the tape)" },
 	{ NULL },
 };
 #undef NUM
+#undef RW
 
 static const struct cli_cmd *tape_verb(const char *name)
 {
@@ -496,19 +689,31 @@ static const struct cli_cmd *tape_verb(const char *name)
 static void tape_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sysrecover tape [OPTIONS] DEV VERB [ARG] [VERB [ARG]]...\n\n"
-		"DEV: /dev/nstN (Linux st), IMAGE.tap or simh:PATH (SIMH image,\n"
-		"     created when missing), mem: (in memory, gone at exit)\n\n"
+		"usage: sysrecover tape [OPTIONS] DEV VERB [ARG] [VERB [ARG]]...\n"
+		"       sysrecover tape [OPTIONS] -f DEV VERB [ARG]...\n"
+		"       TAPE=DEV sysrecover tape [OPTIONS] VERB [ARG]...\n\n"
+		"DEV: /dev/nstN (Linux st), IMAGE.tap or simh:PATH (SIMH image),\n"
+		"     mem: (in memory, gone at exit).  With no DEV, $TAPE (as mt).\n"
+		"     A missing image is an error, unless a verb writes (weof,\n"
+		"     wset, write, erase, mkpartition, test) or --create is given:\n"
+		"     then it is created as a blank tape.  An empty file is a blank\n"
+		"     tape; a file that is not a SIMH image is refused, untouched.\n\n"
 		"options:\n"
+		"  -f, --file DEV        the device (as mt's -f)\n"
+		"  --create              create a missing image even for verbs that\n"
+		"                        only read or position\n"
 		"  --capacity SIZE       virtual tape capacity (k/M/G suffixes)\n"
 		"  --early-warning SIZE  early-warning zone before the end\n"
 		"  --read-only           open write-protected\n"
-		"  --record-size SIZE    record size for 'write' in variable mode (64k)\n"
+		"  --record-size SIZE    record size for 'write' in variable mode\n"
+		"                        (64k; at most 16777215, SIMH's maximum)\n"
 		"  --force               let 'test' overwrite a tape that holds data\n"
 		"  --inject KIND@N       test only: read-error, short-write or enospc\n"
 		"                        at logical block N of partition 0\n\n"
 		"Every verb is checked before the drive is touched; they run in\n"
-		"order and stop at the first failure.  'VERB --help' describes one.\n\n"
+		"order and stop at the first failure.  'VERB --help' describes one;\n"
+		"status, params and test take --json.  write and read draw a\n"
+		"progress line on a terminal (SYSRECOVER_PROGRESS=1 forces it).\n\n"
 		"verbs (as mt's):\n");
 	for (const struct cli_cmd *v = tape_verbs; v->name; v++)
 		fprintf(f, "  %-13s %-13s %s%s%s%s\n", v->name, v->args, v->summary,
@@ -542,6 +747,11 @@ static int parse_size_opt(struct cli_ctx *c, int o, struct tape_opts *to)
 
 	if (!text_parse_size(optarg, false, &v) || (o == 's' && !v))
 		return cli_usage_err(c, "bad size '%s'", optarg);
+	if (o == 's' && v > (int64_t)TAPE_SIMH_MAX_RECORD)
+		return cli_usage_err(c, "--record-size %s is larger than a tape"
+				     " record can be (at most %u bytes, the SIMH"
+				     " format's limit)", optarg,
+				     TAPE_SIMH_MAX_RECORD);
 	if (o == 'c')
 		to->vo.capacity = (uint64_t)v;
 	else if (o == 'w')
@@ -560,8 +770,10 @@ static int parse_opts(struct cli_ctx *c, int argc, char **argv,
 		{ "early-warning", required_argument, NULL, 'w' },
 		{ "read-only", no_argument, NULL, 'r' },
 		{ "record-size", required_argument, NULL, 's' },
-		{ "force", no_argument, NULL, 'f' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "inject", required_argument, NULL, 'i' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "create", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -569,11 +781,13 @@ static int parse_opts(struct cli_ctx *c, int argc, char **argv,
 
 	optind = 0;
 	opterr = 0;
-	while (rc == 0 && (o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while (rc == 0 && (o = getopt_long(argc, argv, "+hf:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': case 'w': case 's': rc = parse_size_opt(c, o, to); break;
 		case 'r': to->vo.read_only = true; break;
-		case 'f': to->force = true; break;
+		case 'F': to->force = true; break;
+		case 'f': to->dev = optarg; break;
+		case 'C': to->create = true; break;
 		case 'i':
 			if (!parse_inject(optarg, &to->vo))
 				rc = cli_usage_err(c, "bad --inject '%s'", optarg);
@@ -664,12 +878,28 @@ static void warn_rewinding(const char *dev, struct tape *t)
 			" this command; use the no-rewind node /dev/n%s", dev, base);
 }
 
+/* Does any verb write to the tape (may a missing image be created)? */
+static bool verbs_write(const struct verb_argv *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (tape_verb(v[i].argv[0])->flags & CLI_VOL_RW)
+			return true;
+	return false;
+}
+
 static int run_on_tape(struct cli_ctx *c, const char *dev,
 		       const struct tape_opts *to, const struct verb_argv *v, int n)
 {
+	struct tape_vopts vo = to->vo;
+	char why[512];
 	struct tape *t;
-	int rc = tape_open(dev, &to->vo, &t), crc;
+	int rc, crc;
 
+	vo.must_exist = !to->create && !verbs_write(v, n);
+	rc = tape_open_why(dev, &vo, &t, why, sizeof(why));
+	if (rc < 0 && why[0])
+		return err_setc(&c->err, ERR_FATAL, rc == -EMEDIUMTYPE ?
+				ERR_CORRUPT : ERR_SYSTEM, rc, "%s", why);
 	if (rc < 0)
 		return err_set(&c->err, rc, "cannot open tape '%s': %s%s", dev,
 			       strerror(-rc), rc == -ENODEV ? " (want /dev/nstN,"
@@ -684,27 +914,52 @@ static int run_on_tape(struct cli_ctx *c, const char *dev,
 	return rc;
 }
 
+/* The device, as mt finds it: -f DEV, else the first word unless it is a
+ * verb and $TAPE names one.  Returns the number of words it took (0, 1),
+ * or a usage error. */
+static int pick_dev(struct cli_ctx *c, const struct tape_opts *to, int nw,
+		    char **w, const char **dev)
+{
+	const char *env = getenv("TAPE");
+	int took = 0;
+
+	*dev = to->dev;
+	if (!*dev && nw >= 1 && tape_verb(w[0]) && env && *env)
+		*dev = env;
+	if (!*dev && nw >= 1) {
+		*dev = w[0];
+		took = 1;
+	}
+	if (!*dev || nw - took < 1) {
+		tape_usage(stderr);
+		return cli_usage_err(c, "tape: which device, and which verbs?"
+				     " (DEV, -f DEV or $TAPE, then verbs)");
+	}
+	return took;
+}
+
 static int tape_group(struct cli_ctx *c, int argc, char **argv)
 {
 	struct tape_opts to = { .record_size = 65536 };
 	struct verb_argv *verbs = NULL;
-	char **pool = NULL;
+	char **pool = NULL, **w;
 	const char *dev;
-	int rc, n = 0;
+	int rc, n = 0, nw;
 
 	tape_vopts_init(&to.vo);
 	rc = parse_opts(c, argc, argv, &to);
 	if (rc)
 		return rc == CLI_DONE ? 0 : rc;
-	if (argc - optind < 2) {
-		tape_usage(stderr);
-		return cli_usage_err(c, "tape: which device, and which verbs?");
-	}
-	dev = argv[optind];
+	w = argv + optind;
+	nw = argc - optind;
+	rc = pick_dev(c, &to, nw, w, &dev);
+	if (rc < 0)
+		return rc;
+	w += rc;
+	nw -= rc;
 	pool = calloc(3 * (size_t)argc + 1, sizeof(*pool));
 	verbs = calloc((size_t)argc, sizeof(*verbs));
-	rc = pool && verbs ? split_verbs(c, argc - optind - 1, argv + optind + 1,
-					 pool, verbs, &n)
+	rc = pool && verbs ? split_verbs(c, nw, w, pool, verbs, &n)
 			   : err_set(&c->err, -ENOMEM, "out of memory");
 	c->opts = &to;
 	if (rc == 0)

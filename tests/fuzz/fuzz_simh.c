@@ -51,6 +51,7 @@ static char *g_buf;              /* 16 MiB read/write buffer, allocated once */
 static char g_dir[PATH_MAX];
 static char g_img[PATH_MAX], g_p1[PATH_MAX], g_state[PATH_MAX];
 static char g_tmp[PATH_MAX];
+static char g_idx[2][PATH_MAX];  /* the kept indexes, IMAGE.idx, IMAGE.p1.idx */
 
 static void cleanup_files(void)
 {
@@ -58,6 +59,13 @@ static void cleanup_files(void)
 	unlink(g_p1);
 	unlink(g_state);
 	unlink(g_tmp);
+	for (int i = 0; i < 2; i++) {
+		char t[PATH_MAX + 8];
+
+		unlink(g_idx[i]);
+		snprintf(t, sizeof(t), "%s.tmp", g_idx[i]);
+		unlink(t);
+	}
 }
 
 static void cleanup_dir(void)
@@ -86,6 +94,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(g_p1, sizeof(g_p1), "%s.p1", g_img);
 	snprintf(g_state, sizeof(g_state), "%s.state", g_img);
 	snprintf(g_tmp, sizeof(g_tmp), "%s.state.tmp", g_img);
+	snprintf(g_idx[0], sizeof(g_idx[0]), "%s.idx", g_img);
+	snprintf(g_idx[1], sizeof(g_idx[1]), "%s.idx", g_p1);
 	atexit(cleanup_dir);
 	g_buf = malloc(MAX_RECORD);
 	if (!g_buf)
@@ -595,6 +605,65 @@ damaged:
 		mismatch(t, obj, off, "tell after reading all", (long long)pos);
 }
 
+/* Is this a SIMH image at all, by tape.h's rule: scanning it does not meet
+ * damage before the first data record (good or flagged bad).  Marks and
+ * gaps alone followed by damage are not a tape; an empty file is. */
+static bool looks_simh(const uint8_t *b, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		uint32_t w, len, pad;
+
+		if (off + 4 > n)
+			return false;  /* truncated length word */
+		w = le32(b + off);
+		if (w == 0xFFFFFFFEu || w == 0) {
+			off += 4;
+		} else if (w == 0xFFFEFFFFu) {
+			off += 2;
+		} else if (w == 0xFFFFFFFFu) {
+			return true;   /* EOM: nothing after it counts */
+		} else {
+			len = w & 0x7FFFFFFFu;
+			pad = len & 1u;
+			return len <= 0xFFFFFFu && off + 8 + len + pad <= n &&
+			       le32(b + off + 4 + len + pad) == w;
+		}
+	}
+	return true;
+}
+
+/* Open the image as the input's files stand: a file that is not SIMH must
+ * be refused with -EMEDIUMTYPE and left alone (no index, no state written
+ * beside it), and nothing else may be refused so. */
+static int open_checked(const struct sections *s, const struct tape_vopts *vo,
+			struct tape **t)
+{
+	bool simh = looks_simh(s->img, s->nimg) &&
+		    (!s->has_p1 || looks_simh(s->p1, s->np1));
+	char why[PATH_MAX + 256];
+	int rc = tape_open_simh_why(g_img, vo, t, why, sizeof(why));
+
+	if (simh && rc == -EMEDIUMTYPE) {
+		fprintf(stderr, "fuzz_simh: a SIMH image refused: %s\n", why);
+		abort();
+	}
+	if (!simh && rc != -EMEDIUMTYPE) {
+		fprintf(stderr, "fuzz_simh: not a SIMH image, but open gave %d\n", rc);
+		abort();
+	}
+	if (rc == -EMEDIUMTYPE &&
+	    (!strstr(why, "is not a SIMH tape image: ") ||
+	     access(g_idx[0], F_OK) == 0 || access(g_idx[1], F_OK) == 0 ||
+	     (access(g_state, F_OK) == 0 && !s->has_state))) {
+		fprintf(stderr, "fuzz_simh: a refused image got sidecars or no"
+			" reason (\"%s\")\n", why);
+		abort();
+	}
+	return rc;
+}
+
 /* Check the drive against the image file as it is now on disk. */
 static void check_image(struct tape *t)
 {
@@ -621,7 +690,7 @@ static void pass_read_only(const struct sections *s, uint8_t cfg)
 	struct tape *t = NULL;
 
 	set_vopts(&vo, cfg, true);
-	if (tape_open_simh(g_img, &vo, &t) < 0)
+	if (open_checked(s, &vo, &t) < 0)
 		return;
 	if (vo.fault_read_error < 0)
 		check_reference(t, s->img, s->nimg);
@@ -666,7 +735,7 @@ static void pass_read_write(const struct sections *s, uint8_t cfg)
 	bool have_pos;
 
 	set_vopts(&vo, cfg, false);
-	if (tape_open_simh(g_img, &vo, &t) < 0)
+	if (open_checked(s, &vo, &t) < 0)
 		return;
 	run_prog(t, s);
 	/* Write a record in the middle: everything after it goes. */

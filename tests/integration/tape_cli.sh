@@ -117,10 +117,131 @@ exits mkpartition-negative 0 '^Partition 0 of 2\.' \
 # root; chattr needs a filesystem with the flag (ext4, xfs, btrfs).
 cp "$w/before" "$w/imm.tap"
 if chattr +i "$w/imm.tap" 2>/dev/null; then
-	exits eperm-is-exit-2 2 '^sysrecover: cannot open tape .*Operation not permitted' \
+	exits eperm-is-exit-2 2 "^sysrecover: cannot open '.*imm.tap': Operation not permitted" \
 		sr "$w/imm.tap" weof 1
 	chattr -i "$w/imm.tap"
 else
 	skip eperm-is-exit-2 "chattr +i not supported on $(dirname "$w")"
 fi
+# 7. A missing image is an error (a misspelt name must not become a blank
+# tape), unless a verb writes or --create is given.
+exits missing-image 2 "^sysrecover: cannot open '$w/missing.tap': No such file or directory" \
+	sr "$w/missing.tap" status
+check missing-not-created test ! -e "$w/missing.tap" -a ! -e "$w/missing.tap.state"
+exits missing-read-only 2 "No such file or directory" sr --read-only "$w/missing.tap" weof 1
+check missing-ro-not-created test ! -e "$w/missing.tap"
+exits create-option 0 ' BOT EOD ONLINE' sr --create "$w/c.tap" status
+is create-makes-blank "$(stat -c %s "$w/c.tap" 2>&1)" 0
+exits write-verb-creates 0 '' sr "$w/c2.tap" rewind weof 1
+is write-verb-created "$(od -An -tx1 "$w/c2.tap" | tr -d ' \n')" 00000000
+: >"$w/empty.tap"
+exits empty-is-blank 0 ' BOT EOD ONLINE' sr "$w/empty.tap" status
+
+# 8. A file that is not SIMH is refused, and nothing is written to it or
+# beside it, even by a verb that writes.
+printf 'hello, this is a text file\n' >"$w/text.tap"
+cp "$w/text.tap" "$w/text.before"
+exits text-not-simh 2 "^sysrecover: '$w/text.tap' is not a SIMH tape image: record length 0x6c6c6568 at byte offset 0" \
+	sr "$w/text.tap" status
+exits text-not-simh-weof 2 'is not a SIMH tape image' sr "$w/text.tap" weof 1
+check text-unchanged cmp "$w/text.tap" "$w/text.before"
+check text-no-sidecars test ! -e "$w/text.tap.idx" -a ! -e "$w/text.tap.state" -a ! -e "$w/text.tap.p1"
+if command -v mkfs.ext4 >/dev/null; then
+	truncate -s 4M "$w/ext4.tap"
+	mkfs.ext4 -q -F "$w/ext4.tap" >/dev/null 2>&1
+	cp "$w/ext4.tap" "$w/ext4.before"
+	exits ext4-not-simh 2 "is not a SIMH tape image: .*byte offset 1024" \
+		sr "$w/ext4.tap" rewind write "$w/f1"
+	check ext4-unchanged cmp "$w/ext4.tap" "$w/ext4.before"
+	check ext4-no-sidecars test ! -e "$w/ext4.tap.idx" -a ! -e "$w/ext4.tap.state"
+else
+	skip ext4-not-simh "no mkfs.ext4"
+fi
+
+# 9. The kept index (IMAGE.idx) is checked against the image: another
+# program rewrites the image with other records of the same size and puts
+# the old mtime back; the new records must come back.  Old: two records of
+# 100 bytes and a filemark (2 * 108 + 4 = 220 bytes); new: one record of
+# 208 bytes and a filemark (216 + 4), written here by python3.
+need python3
+head -c 200 /dev/zero | tr '\0' o >"$w/old200"
+check idx-write sr --record-size 100 "$w/i.tap" write "$w/old200" weof 1 rewind
+check idx-kept test -s "$w/i.tap.idx"
+cp -p "$w/i.tap" "$w/i.ref"
+python3 -c 'import struct,sys
+w = struct.pack("<I", 208)
+open(sys.argv[1], "wb").write(w + b"n" * 208 + w + struct.pack("<I", 0))' "$w/i.tap"
+touch -r "$w/i.ref" "$w/i.tap"
+is idx-same-stamp "$(stat -c '%s %y' "$w/i.tap")" "$(stat -c '%s %y' "$w/i.ref")"
+head -c 208 /dev/zero | tr '\0' n >"$w/new208"
+check idx-stale-new-records sh -c "'$SR' tape '$w/i.tap' rewind read - > '$w/i.out' 2>/dev/null && cmp '$w/new208' '$w/i.out'"
+
+# 10. --record-size above what a SIMH length word holds (24 bits) is a
+# usage error when the options are read, before anything is opened.
+exits record-size-too-big 64 'record-size 16777216 is larger than a tape record can be' \
+	sr --record-size 16777216 "$w/rs.tap" write "$w/f1"
+check record-size-nothing-made test ! -e "$w/rs.tap"
+exits record-size-max 0 '1 records, 11 bytes written' sr --record-size 16777215 "$w/rs.tap" write "$w/f1"
+
+# 11. mt's habits: -f DEV, --file DEV, $TAPE; fsfm, bsfm, asf, rewoffl as
+# mt-st defines them.  Three files of two 10-byte records each: objects
+# A1 A2 FM B1 B2 FM C1 C2 FM (logical blocks 0-8).
+for x in a b c; do head -c 20 /dev/zero | tr '\0' "$x" >"$w/$x.20"; done
+M=$w/mt.tap
+check mt-build sr --record-size 10 "$M" write "$w/a.20" weof 1 write "$w/b.20" weof 1 write "$w/c.20" weof 1
+exits dash-f 0 'File number=1, block number=0' sr -f "$M" rewind fsf 1 status
+exits dash-dash-file 0 'File number=2, block number=0' sr --file "$M" rewind fsf 2 status
+exits tape-env 0 'At block 3\.' env TAPE="$M" "$SR" tape rewind fsf 1 tell
+exits tape-env-dev-wins 0 'At block 6\.' env TAPE="$w/missing.tap" "$SR" tape "$M" rewind fsf 2 tell
+exits no-dev-no-env 64 'which device' env -u TAPE "$SR" tape status
+# fsfm N: forward N filemarks, back over the last: its BOT side.
+exits fsfm-1 0 'At block 2\.' sr "$M" rewind fsfm 1 tell
+exits fsfm-2 0 'File number=1, block number=2' sr "$M" rewind fsfm 2 status
+# bsfm N: back N filemarks, forward over the last: the first block of the
+# file N-1 files before this one.
+exits bsfm-2 0 'At block 6\.' sr "$M" eod bsfm 2 tell
+exits bsfm-3 0 'File number=1, block number=0' sr "$M" eod bsfm 3 status
+# asf N: rewind, then N filemarks, wherever the tape was.
+exits asf-1 0 'At block 3\.' sr "$M" eod asf 1 tell
+check asf-reads-file-2 sh -c "'$SR' tape '$M' eod asf 1 read - 2>/dev/null | cmp - '$w/b.20'"
+# rewoffl: rewound and unloaded; 'load' finds it at BOT.
+exits rewoffl 0 ' DR_OPEN' sr "$M" rewind fsf 2 rewoffl status
+exits rewoffl-needs-load 2 'no medium loaded' sr "$M" read -
+exits rewoffl-rewound 0 'At block 0\.' sr "$M" load tell
+
+# 12. --json for status, params and test: checked by python3's json.
+qn=$w/'q"uo\te.tap'
+check json-build sr --record-size 10 "$qn" write "$w/a.20" weof 1
+out js sr "$qn" rewind fsf 1 status --json &&
+	check json-status python3 -c 'import json,sys
+d = json.loads(sys.argv[1])
+assert d["device"] == sys.argv[2], d["device"]
+assert (d["kind"], d["file"], d["block"], d["partition"], d["logical_block"]) == ("simh", 1, 0, 0, 3), d
+assert "EOF" in d["flags"] and "ONLINE" in d["flags"] and "BOT" not in d["flags"], d' "$js" "$qn"
+out jp sr "$qn" params --json &&
+	check json-params python3 -c 'import json,sys
+d = json.loads(sys.argv[1])
+assert d["max_block"] == 16777215 and d["block_size"] == 0 and d["partitions"] == 1, d
+assert "locate" in d["features"] and d["compression"] is False, d' "$jp"
+out jt sr mem: test --json &&
+	check json-test python3 -c 'import json,sys
+d = json.loads(sys.argv[1])
+assert d["failed"] == 0 and d["passed"] > 10, d
+assert len(d["checks"]) == d["passed"] + d["failed"] + d["skipped"], d
+assert all(c["result"] in ("PASS", "FAIL", "SKIP") and c["check"] for c in d["checks"]), d' "$jt"
+exits json-test-refused 2 '^sysrecover: test on .*holds data' sr "$qn" test --json
+exits json-other-verb 64 "tell: unknown option '--json'" sr "$qn" tell --json
+exits json-help 0 '--json' sr "$qn" status --help
+
+# 13. The progress line of write and read: forced by SYSRECOVER_PROGRESS=1
+# (stderr is not a terminal here), absent otherwise.
+P=$w/pg.tap
+SYSRECOVER_PROGRESS=1 "$SR" tape "$P" write "$w/in.tar" 2>"$w/pg.err"
+has progress-write "$(cat "$w/pg.err")" 'tape write: '
+has progress-write-total "$(cat "$w/pg.err")" ' objects'
+SYSRECOVER_PROGRESS=1 "$SR" tape "$P" rewind read "$w/pg.out" 2>"$w/pg.err"
+has progress-read "$(cat "$w/pg.err")" 'tape read: '
+check progress-read-data cmp "$w/pg.out" "$w/in.tar"
+SYSRECOVER_PROGRESS=0 "$SR" tape "$P" rewind read "$w/pg.out" 2>"$w/pg.err"
+check progress-off-not-tty sh -c "! grep -q 'tape read: ' '$w/pg.err'"
 finish
