@@ -10,23 +10,7 @@ SR=${2:-$1}
 workdir tapecli
 need tar cmp
 T=$w/t.tap
-
 sr() { "$SR" tape "$@"; }
-# exits NAME CODE PATTERN CMD...: CMD exits with CODE and says PATTERN
-# (grep -E, stdout and stderr), so that a crash or a usage error is not
-# taken for the failure the check wants.
-exits() {
-	_n=$1 _want=$2 _p=$3; shift 3
-	_o=$("$@" 2>&1)
-	_rc=$?
-	if [ "$_rc" -ne "$_want" ]; then
-		bad "$_n" "'$*' exited $_rc, want $_want: $(printf '%s' "$_o" | tail -n 3 | tr '\n' ' ')"
-	elif printf '%s\n' "$_o" | grep -qE -- "$_p"; then
-		ok "$_n"
-	else
-		bad "$_n" "'$*' did not say /$_p/: $(printf '%s' "$_o" | tail -n 3 | tr '\n' ' ')"
-	fi
-}
 
 # 1. GNU tar writes through the tape and reads back what it wrote.
 mkdir -p "$w/src/sub"
