@@ -5,14 +5,27 @@
 #   make demo          build, then the end-to-end demo on a virtual tape
 #   make fuzz          build the libFuzzer targets (FUZZ_SECONDS=N make fuzz-run)
 #   make bench         benchmarks against the tools a user would pick instead
-#   make install       PREFIX=/usr/local DESTDIR=
+#   make install       PREFIX=/usr/local DESTDIR=  (binary, srdelayed link, man
+#                      pages, bash completion); make uninstall removes them
+#   make readme        rewrite README.md's command reference from --help
 #
 # Libraries are found with pkg-config; a missing -dev package stops the build
 # here with its name (install them all with: sudo sh .ci/deps.sh).
 
+VERSION = 0.3.0
+
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+COMPDIR = $(PREFIX)/share/bash-completion/completions
+MANS = docs/sysrecover.8 docs/srdelayed.8
+COMPLETION = contrib/bash-completion/sysrecover
+
+# `sysrecover --version`: VERSION, and in a git tree of its own (a .git here,
+# never a parent directory's) what `git describe` says of it.
+GIT_DESC := $(if $(wildcard .git),$(shell git describe --always --dirty 2>/dev/null))
+FULL_VERSION = $(VERSION)$(if $(GIT_DESC), (git $(GIT_DESC)))
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 
@@ -61,24 +74,38 @@ LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps pkgcheck unit-bins asan check check-unit demo \
-	fuzz fuzz-run bench install clean
+.PHONY: all deps pkgcheck pkgcheck-test unit-bins asan check check-unit demo \
+	fuzz fuzz-run bench install uninstall readme clean FORCE
 
 all: $(B)/sysrecover
 
 deps:
 	@sh .ci/deps.sh --check || sh .ci/deps.sh
 
+# The binary needs PKGS only; the unit tests need TEST_PKGS as well.
 pkgcheck:
-	@$(PKG_CONFIG) --exists $(PKGS) $(TEST_PKGS) || { \
-	  for p in $(PKGS) $(TEST_PKGS); do $(PKG_CONFIG) --exists $$p || \
+	@$(PKG_CONFIG) --exists $(PKGS) || { \
+	  for p in $(PKGS); do $(PKG_CONFIG) --exists $$p || \
 	    echo "missing library: $$p (run: sudo sh .ci/deps.sh)" >&2; done; exit 1; }
+
+pkgcheck-test:
+	@$(PKG_CONFIG) --exists $(TEST_PKGS) || { \
+	  for p in $(TEST_PKGS); do $(PKG_CONFIG) --exists $$p || \
+	    echo "missing test library: $$p (run: sudo sh .ci/deps.sh)" >&2; done; exit 1; }
 
 $(B)/%.o: %.c | pkgcheck
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/recovery/fs/fs_ntfs.o $(B)/recovery/fs/fs_ntfs_io.o: EXTRA_CFLAGS = $(NTFS_DEFS)
+
+# main.o is rebuilt when the version changes (a commit, a dirty tree): the
+# stamp is rewritten only when its text differs.
+$(B)/version.stamp: FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(FULL_VERSION)' ] || echo '$(FULL_VERSION)' >$@
+$(B)/recovery/cli/main.o: $(B)/version.stamp
+$(B)/recovery/cli/main.o: EXTRA_CFLAGS = -DSYSRECOVER_VERSION='"$(FULL_VERSION)"'
 
 $(B)/libsysrecover.a: $(LIB_OBJ)
 	@rm -f $@
@@ -87,11 +114,11 @@ $(B)/libsysrecover.a: $(LIB_OBJ)
 $(B)/sysrecover: $(CLI_OBJ) $(B)/libsysrecover.a
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(B)/libsysrecover.a $(ALL_LDFLAGS) $(PKG_LIBS)
 
-$(B)/tests/harness.o: tests/unit/harness.c tests/unit/harness.h | pkgcheck
+$(B)/tests/harness.o: tests/unit/harness.c tests/unit/harness.h | pkgcheck pkgcheck-test
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -c -o $@ $<
 
-$(B)/tests/%: tests/unit/%.c $(B)/tests/harness.o $(B)/libsysrecover.a
+$(B)/tests/%: tests/unit/%.c $(B)/tests/harness.o $(B)/libsysrecover.a | pkgcheck-test
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/tests/harness.o $(B)/libsysrecover.a \
 		$(ALL_LDFLAGS) $(PKG_LIBS) $(TEST_LIBS)
@@ -132,9 +159,23 @@ bench: all
 	@sh tests/bench/srd_vs_debugfs.sh $(B)/sysrecover
 
 install: all
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPDIR)
 	install -m 0755 $(B)/sysrecover $(DESTDIR)$(BINDIR)/sysrecover
 	ln -sf sysrecover $(DESTDIR)$(BINDIR)/srdelayed
+	install -m 0644 $(MANS) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(COMPLETION) $(DESTDIR)$(COMPDIR)/sysrecover
+	ln -sf sysrecover $(DESTDIR)$(COMPDIR)/srdelayed
+
+# Exactly what install wrote (the directories may be shared: they stay).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/sysrecover $(DESTDIR)$(BINDIR)/srdelayed \
+	      $(MANS:docs/%=$(DESTDIR)$(MANDIR)/man8/%) \
+	      $(DESTDIR)$(COMPDIR)/sysrecover $(DESTDIR)$(COMPDIR)/srdelayed
+
+# README.md's "Command reference" (between its cmdref markers) from --help;
+# tests/integration/cli_docs.sh fails when it is out of date.
+readme: all
+	sh tools/cmdref --update README.md $(B)/sysrecover
 
 clean:
 	rm -rf $(B) $(BA)

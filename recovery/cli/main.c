@@ -1,9 +1,16 @@
 /* main.c - sysrecover's entry point: pick a subcommand from the table. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "err.h"
+
+/* The Makefile passes VERSION, and `git describe` when it builds in a git
+ * tree; a build by other means still says what it is. */
+#ifndef SYSRECOVER_VERSION
+#define SYSRECOVER_VERSION "unknown (built without the Makefile)"
+#endif
 
 static int run_main(struct cli_ctx *c, int argc, char **argv);
 
@@ -18,7 +25,15 @@ static void main_usage(FILE *f)
 	for (size_t i = 0; main_groups[i]; i++)
 		fprintf(f, "  %s %s\n      %s\n", main_groups[i]->name,
 			main_groups[i]->args, main_groups[i]->summary);
-	fprintf(f, "\n'sysrecover COMMAND --help' describes one command.\n");
+	fprintf(f, "\n'sysrecover COMMAND --help' describes one command;"
+		" 'sysrecover --version' says\nwhich sysrecover this is."
+		"  Exit codes: 0 done, 1 some items failed, 2 failed,\n"
+		"64 bad command line, 70 internal error.\n");
+}
+
+static bool is_version(int argc, char **argv)
+{
+	return argc >= 2 && !strcmp(argv[1], "--version");
 }
 
 static int run_main(struct cli_ctx *c, int argc, char **argv)
@@ -29,6 +44,10 @@ static int run_main(struct cli_ctx *c, int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		main_usage(stdout);
+		return 0;
+	}
+	if (is_version(argc, argv)) {
+		printf("sysrecover %s\n", SYSRECOVER_VERSION);
 		return 0;
 	}
 	for (size_t i = 0; main_groups[i]; i++)
@@ -48,7 +67,12 @@ int main(int argc, char **argv)
 	/* Installed as a link named srdelayed: `srdelayed apply ...`. */
 	if (!strcmp(base, "srdelayed")) {
 		err_progname = "srdelayed";
-		rc = cli_srdelayed_cmd.run(&c, argc, argv);
+		if (is_version(argc, argv)) {
+			printf("srdelayed (sysrecover) %s\n", SYSRECOVER_VERSION);
+			rc = 0;
+		} else {
+			rc = cli_srdelayed_cmd.run(&c, argc, argv);
+		}
 	} else {
 		rc = run_main(&c, argc, argv);
 	}
