@@ -1,5 +1,6 @@
 /* fs.c - the generic volume handle: path checks, dispatch, errors, walk. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ const char *fs_state_name(enum fs_state state)
 		[FS_STATE_ERRORS] = "has errors",
 		[FS_STATE_DIRTY] = "dirty",
 		[FS_STATE_HIBERNATED] = "hibernated",
+		[FS_STATE_UNCLEAN] = "not cleanly closed",
 	};
 
 	return (unsigned)state < sizeof(names) / sizeof(*names) ? names[state] : "?";
@@ -105,7 +107,9 @@ int fs_probe(const char *path, enum fs_kind *kind)
 	return rc;
 }
 
-/* The backend for a volume name, with the bytes it is in. */
+/* The backend for a volume name, with the bytes it is in.  A partitioned
+ * image or disk named as a whole is the one filesystem it holds
+ * (fs_volume_resolve says which, or lists the choices). */
 static int find_ops(const char *path, struct fs_target *tg, struct fs_volume *vol,
 		    const struct fs_ops **ops, struct err *err)
 {
@@ -116,11 +120,20 @@ static int find_ops(const char *path, struct fs_target *tg, struct fs_volume *vo
 	*ops = probe_target(tg, &rc);
 	if (*ops)
 		return 0;
+	if (rc == 0 && tg->file == path && tg->offset == 0) {
+		rc = fs_volume_resolve(path, NULL, 0, vol, err);
+		if (rc < 0)
+			return rc;
+		*tg = (struct fs_target){ .file = vol->path, .offset = vol->offset,
+					  .size = vol->size };
+		*ops = probe_target(tg, &rc);
+		if (*ops)
+			return 0;
+	}
 	if (rc < 0)
 		return err_set(err, rc, "%s: %s", path, strerror(-rc));
 	return err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "%s: no ext2/3/4"
 			" or NTFS filesystem found", path);
-	return 0;
 }
 
 int fs_state(const char *path, enum fs_state *state, struct err *err)
@@ -133,32 +146,99 @@ int fs_state(const char *path, enum fs_state *state, struct err *err)
 	return rc < 0 ? rc : ops->state(&tg, state, err);
 }
 
+/* A read-write open must not touch a mounted volume: checked first, by
+ * identity, so that the refusal names the mount and not a symptom of it. */
+static int refuse_mounted(const char *name, const struct fs_target *tg,
+			  struct err *err)
+{
+	struct fs_mount m;
+
+	if (!fs_target_mounted(tg, &m))
+		return 0;
+	return err_setc(err, ERR_FATAL, ERR_REFUSED, -EBUSY, "'%s' is mounted on"
+			" %s%s%s%s: unmount it first (the kernel and this tool"
+			" would both write to it)", name, m.point,
+			m.via[0] && strcmp(m.via, tg->file) ? " (through " : "",
+			m.via[0] && strcmp(m.via, tg->file) ? m.via : "",
+			m.via[0] && strcmp(m.via, tg->file) ? ")" : "");
+}
+
+/* The exclusive lock of a read-write open of an image file: an OFD write
+ * lock on the volume's bytes, which belongs to this open (not to the
+ * process, so no other open or close in this process drops it) and meets
+ * every other sysrecover and ntfs-3g's lock, through any name of the file.
+ * Block devices are opened O_EXCL by the backends instead.  *out: the fd
+ * that holds it, -1 when there is nothing to lock. */
+static int lock_target(const char *name, const struct fs_target *tg, int *out,
+		       struct err *err)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = (off_t)tg->offset, .l_len = (off_t)tg->size };
+	struct stat sb;
+	char pid[32] = "";
+	int fd, e;
+
+	*out = -1;
+	if (stat(tg->file, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return 0;
+	fd = open(tg->file, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(err, -errno, "cannot open '%s': %s", tg->file,
+			       strerror(errno));
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+		*out = fd;
+		return 0;
+	}
+	e = errno;
+	if (e == EAGAIN || e == EACCES) {
+		if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK &&
+		    fl.l_pid > 0)
+			snprintf(pid, sizeof(pid), " (process %d)", (int)fl.l_pid);
+		close(fd);
+		return err_setc(err, ERR_FATAL, ERR_REFUSED, -EBUSY, "'%s' is open"
+				" read-write in another program%s (another"
+				" sysrecover, ntfs-3g, ...): wait for it to"
+				" finish, then try again", name, pid);
+	}
+	close(fd);
+	return err_set(err, -e, "cannot lock '%s': %s", tg->file, strerror(e));
+}
+
 int fs_open(const char *path, unsigned flags, struct fs **out, struct err *err)
 {
 	const struct fs_ops *ops = &fs_dir_ops;
 	struct fs_volume vol;
 	struct fs_target tg = { .file = path };
 	struct fs *fs;
-	int rc = 0;
+	int rc = 0, lock = -1;
 
 	if (!is_dir(path)) {
 		rc = find_ops(path, &tg, &vol, &ops, err);
 		if (rc < 0)
 			return rc;
+		if ((flags & FS_O_RDWR) &&
+		    ((rc = refuse_mounted(path, &tg, err)) < 0 ||
+		     (rc = lock_target(path, &tg, &lock, err)) < 0))
+			return rc;
 	}
 	fs = calloc(1, sizeof(*fs));
 	if (!fs || !(fs->name = strdup(path))) {
 		free(fs);
+		if (lock >= 0)
+			close(lock);
 		return err_set(err, -ENOMEM, "out of memory");
 	}
 	fs->ops = ops;
 	fs->flags = flags;
+	fs->lock_fd = lock;
 	rc = ops->open(fs, &tg, flags);
 	if (rc < 0) {
 		if (!fs->err.msg[0])
 			err_set(&fs->err, rc, "cannot open %s: %s", fs->name,
 				strerror(-rc));
 		err_copy(err, &fs->err);
+		if (lock >= 0)
+			close(lock);
 		free(fs->name);
 		free(fs);
 		return rc;
@@ -167,6 +247,7 @@ int fs_open(const char *path, unsigned flags, struct fs **out, struct err *err)
 	return 0;
 }
 
+/* The lock goes last, after the backend has flushed and cleared its mark. */
 int fs_close(struct fs *fs)
 {
 	int rc;
@@ -174,6 +255,8 @@ int fs_close(struct fs *fs)
 	if (!fs)
 		return 0;
 	rc = fs->ops->close(fs);
+	if (fs->lock_fd >= 0)
+		close(fs->lock_fd);
 	free(fs->name);
 	free(fs);
 	return rc;
@@ -698,55 +781,4 @@ int fs_walk(struct fs *fs, const char *path, fs_walk_cb cb, void *arg)
 	if (rc == 0 && S_ISDIR(st.mode))
 		rc = walk_dir(fs, np, strcmp(np, "/") ? strlen(np) : 0, cb, arg);
 	return rc;
-}
-
-/* ---- mounted? ------------------------------------------------------------- */
-
-/* Loop devices whose backing file is `real`: their device numbers. */
-static bool loop_backs(const char *real, dev_t dev)
-{
-	char p[64], buf[4096];
-	FILE *f;
-	bool hit = false;
-
-	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/loop/backing_file",
-		 major(dev), minor(dev));
-	f = fopen(p, "re");
-	if (!f)
-		return false;
-	if (fgets(buf, sizeof(buf), f)) {
-		buf[strcspn(buf, "\n")] = 0;
-		hit = !strcmp(buf, real);
-	}
-	fclose(f);
-	return hit;
-}
-
-bool fs_is_mounted(const char *file)
-{
-	char line[8192], *real = realpath(file, NULL);
-	struct stat sb;
-	bool hit = false;
-	FILE *f;
-
-	if (!real || stat(real, &sb) < 0) {
-		free(real);
-		return false;
-	}
-	f = fopen("/proc/self/mountinfo", "re");
-	while (f && !hit && fgets(line, sizeof(line), f)) {
-		unsigned ma, mi;
-
-		/* "id parent major:minor root mountpoint ..." */
-		if (sscanf(line, "%*d %*d %u:%u", &ma, &mi) != 2)
-			continue;
-		if (S_ISBLK(sb.st_mode))
-			hit = makedev(ma, mi) == sb.st_rdev;
-		else if (ma == 7)  /* loop */
-			hit = loop_backs(real, makedev(ma, mi));
-	}
-	if (f)
-		fclose(f);
-	free(real);
-	return hit;
 }

@@ -74,6 +74,7 @@ struct fs {
 	void *priv;
 	char *name;
 	unsigned flags;
+	int lock_fd;      /* read-write image files: holds the OFD write lock */
 	struct err err;   /* of the last call; fs_error() */
 };
 
@@ -93,8 +94,18 @@ extern const struct fs_ops fs_dir_ops;
  * struct err before there is a handle). */
 int fs_fail_op(struct fs *fs, int err, const char *verb, const char *path);
 
-/* Is this file or block device mounted (by device number or path)?  Used by
- * the backends' read-write refusal. */
-bool fs_is_mounted(const char *file);
+/* Where a volume is mounted: the mount point ("[SWAP]" for swap) and what
+ * it goes through (a loop device node, a FUSE type; "" when the volume's
+ * own device). */
+struct fs_mount {
+	char point[4096];
+	char via[256];
+};
+
+/* Is any byte of tg used by a mount or an active swap area?  Decided by
+ * identity (device and inode of files, device numbers, loop devices' backing
+ * inode and offset, partitions' ranges), not by path: 1 and *m filled, or 0
+ * (volume.c). */
+int fs_target_mounted(const struct fs_target *tg, struct fs_mount *m);
 
 #endif
