@@ -243,11 +243,19 @@ static bool path_extent(const char *path, struct extent *e)
 	return true;
 }
 
-static bool overlap(const struct extent *a, const struct extent *b)
+/* Does mount m use bytes of volume v?  A filesystem starts where its
+ * device starts, so a mount whose device has no end (a loop device made with
+ * `mount -o loop,offset=` and no sizelimit, a whole file) uses the volume
+ * its start lies in, not every partition after it; a bounded one (a
+ * partition node, a loop with a size limit) uses whatever it overlaps. */
+static bool overlap(const struct extent *v, const struct extent *m)
 {
-	return a->kind != EXT_NONE && a->kind == b->kind && a->dev == b->dev &&
-	       (a->kind != EXT_FILE || a->ino == b->ino) &&
-	       a->start < b->end && b->start < a->end;
+	if (v->kind == EXT_NONE || v->kind != m->kind || v->dev != m->dev ||
+	    (v->kind == EXT_FILE && v->ino != m->ino))
+		return false;
+	if (m->start >= v->start && m->start < v->end)
+		return true;
+	return m->end != UINT64_MAX && v->start < m->end && m->start < v->end;
 }
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
@@ -805,8 +813,55 @@ static bool parse_partno(const char *s, long *out)
 	return !*end && !errno;
 }
 
-/* A path names itself; a partitioned one must be given a partition number
- * (want 0 = the whole path). */
+/* "disk.img@1 (ext4, LABEL=x), disk.img@2 (ntfs)": the choices, for an
+ * error message. */
+static void choice_list(const struct vol_list *l, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < l->n && len < cap; i++) {
+		const struct fs_volume *v = &l->v[i];
+		int w = snprintf(buf + len, cap - len, "%s%s (%s%s%s)", i ? ", " : "",
+				 v->name, v->fstype[0] ? v->fstype : "no filesystem",
+				 v->label[0] ? ", LABEL=" : "", v->label);
+
+		if (w < 0 || (size_t)w >= cap - len) {
+			snprintf(buf + len, cap - len, "%s...", i ? ", " : "");
+			break;
+		}
+		len += (size_t)w;
+	}
+}
+
+/* A partitioned image or disk named as a whole: the one partition that
+ * holds a filesystem we can open (ext, NTFS), else the choices. */
+static int pick_one(const char *path, const struct vol_list *l,
+		    struct fs_volume *out, struct err *err)
+{
+	char names[1200];
+	size_t hits = 0, at = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (state_probed(l->v[i].fstype)) {
+			hits++;
+			at = i;
+		}
+	if (hits == 1) {
+		*out = l->v[at];
+		return 0;
+	}
+	choice_list(l, names, sizeof(names));
+	if (hits == 0)
+		return err_set(err, -EINVAL, "'%s' holds a partition table and no ext"
+			       " or NTFS filesystem: name one of its partitions: %s",
+			       path, names);
+	return err_set(err, -EINVAL, "'%s' holds a partition table with %zu"
+		       " filesystems: name one of them: %s", path, hits, names);
+}
+
+/* A path names itself; a partitioned one is the one filesystem it holds,
+ * or must be given a partition number (want 0 = the whole path). */
 static int resolve_path(const char *path, long want, struct fs_volume *out,
 			struct err *err)
 {
@@ -822,9 +877,7 @@ static int resolve_path(const char *path, long want, struct fs_volume *out,
 		rc = err_set(err, -ENXIO, "'%s' holds a partition table with no"
 				" partitions", path);
 	} else if (want == 0 && l.table) {
-		rc = err_set(err, -EINVAL, "'%s' holds a partition table: name one of"
-				" its partitions, %s@1 to %s@%d", path, path, path,
-				l.v[l.n - 1].partno);
+		rc = pick_one(path, &l, out, err);
 	} else if (want == 0) {
 		*out = l.v[0];
 	} else if (!l.table) {
