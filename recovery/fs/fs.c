@@ -351,11 +351,18 @@ static int unsupported(struct fs *fs, const char *what, const char *path)
 		rc_;                                                          \
 	})
 
-/* The same for operations that change the volume: refused when read-only. */
+/* The same for operations that change the volume: refused when read-only,
+ * and the volume marked not cleanly closed before the first change. */
 #define FS_CALLW(fs, member, what, path, ...)                                 \
-	(((fs)->flags & FS_O_RDWR) ?                                          \
-	 fs_wrote((fs), FS_CALL1(fs, member, what, path, ##__VA_ARGS__))      \
-	 : read_only(fs, what, path))
+	({                                                                    \
+		long w_;                                                      \
+		if (!((fs)->flags & FS_O_RDWR))                               \
+			w_ = read_only(fs, what, path);                       \
+		else if ((w_ = fs_begin(fs)) == 0)                            \
+			w_ = fs_wrote((fs), FS_CALL1(fs, member, what, path,  \
+						    ##__VA_ARGS__));          \
+		w_;                                                           \
+	})
 
 /* ---- test-only fault injection ----------------------------------------------
  * SYSRECOVER_TEST_KILL_AFTER_WRITE=N kills the process (SIGKILL, no cleanup)
@@ -400,6 +407,22 @@ static long fs_wrote(struct fs *fs, long rc)
 			"%ld\n", fault_count);
 		raise(SIGKILL);
 	}
+	return rc;
+}
+
+/* Before the first change of a session: the backend's not-cleanly-closed
+ * mark.  Its failure is the call's failure (nothing is changed without it). */
+static int fs_begin(struct fs *fs)
+{
+	int rc = 0;
+
+	err_clear(&fs->err);
+	if (!fs->marked && fs->ops->mark)
+		rc = fs->ops->mark(fs);
+	if (rc < 0 && !fs->err.msg[0])
+		err_set(&fs->err, rc, "cannot mark %s in use: %s", fs->name,
+			strerror(-rc));
+	fs->marked = rc == 0;
 	return rc;
 }
 
@@ -540,7 +563,9 @@ static int two_paths(struct fs *fs, const char *a, const char *b, char *na,
 	if (!(fs->flags & FS_O_RDWR))
 		return (int)read_only(fs, "change", b);
 	rc = norm_path(fs, a, na);
-	return rc < 0 ? rc : norm_path(fs, b, nb);
+	if (rc == 0)
+		rc = norm_path(fs, b, nb);
+	return rc < 0 ? rc : fs_begin(fs);
 }
 
 int fs_link(struct fs *fs, const char *existing, const char *newpath)
@@ -588,6 +613,8 @@ int fs_file_open(struct fs *fs, const char *path, const char *stream,
 	err_clear(&fs->err);
 	if ((flags & FS_F_WRITE) && !(fs->flags & FS_O_RDWR))
 		return (int)read_only(fs, "write", path);
+	if ((flags & FS_F_WRITE) && (rc = fs_begin(fs)) < 0)
+		return rc;
 	if (stream && !fs->ops->stream_list)
 		return unsupported(fs, "open a named stream of", path);
 	rc = norm_path(fs, path, np);

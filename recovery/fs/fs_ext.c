@@ -545,8 +545,8 @@ static int ext_check_rw(struct fs *fs, const struct fs_target *tg,
 	return rc;
 }
 
-/* Mark the volume not cleanly closed, on disk, before anything else is
- * written: EXT2_VALID_FS cleared (what the kernel does when it mounts a
+/* Mark the volume not cleanly closed, on disk, before the first change
+ * (fs.c calls ops->mark): EXT2_VALID_FS cleared (what the kernel does when it mounts a
  * filesystem without a journal, and what makes e2fsck check it at boot) and
  * EXT_MARK in s_last_mounted.  Only the primary superblock is written. */
 static errcode_t ext_mark(struct ext_vol *v)
@@ -567,6 +567,14 @@ static errcode_t ext_mark(struct ext_vol *v)
 	v->p.fs->flags &= ~EXT2_FLAG_SUPER_ONLY;
 	v->marked = !e;
 	return e;
+}
+
+static int ext_mark_op(struct fs *fs)
+{
+	errcode_t e = ext_mark(fs->priv);
+
+	return e ? err_set(&fs->err, ext_errno(e), "cannot mark %s in use: %s",
+			   fs->name, ext_strerror(e)) : 0;
 }
 
 /* At a clean close: the superblock as it was.  A volume that was marked
@@ -604,8 +612,6 @@ static int ext_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
 	}
 	if (!e)   /* before any allocation (libext2fs does not load them) */
 		e = ext2fs_read_bitmaps(p->fs);
-	if (!e && (flags & FS_O_RDWR))
-		e = ext_mark(v);
 	if (e) {
 		rc = ext_fail_open(fs, e);
 		goto out;
@@ -1697,6 +1703,7 @@ const struct fs_ops fs_ext_ops = {
 	.state = ext_state,
 	.open = ext_open,
 	.close = ext_close,
+	.mark = ext_mark_op,
 	.sync = ext_sync,
 	.lookup = ext_lookup,
 	.readdir = ext_readdir,

@@ -24,7 +24,11 @@ struct fs_ops {
 	int (*state)(const struct fs_target *tg, enum fs_state *st, struct err *err);
 	/* fill fs->priv; refusals are ERR_REFUSED with the reason and the fix */
 	int (*open)(struct fs *fs, const struct fs_target *tg, unsigned flags);
-	int (*close)(struct fs *fs);  /* flush, free priv */
+	int (*close)(struct fs *fs);  /* flush, clear the mark, free priv */
+	/* before the first change of a read-write session: mark the volume
+	 * not cleanly closed on disk (flushed); close clears it.  A session
+	 * that changes nothing leaves the volume byte for byte as it was. */
+	int (*mark)(struct fs *fs);
 	int (*sync)(struct fs *fs);
 
 	int (*lookup)(struct fs *fs, const char *path, struct fs_stat *st);
@@ -75,6 +79,7 @@ struct fs {
 	char *name;
 	unsigned flags;
 	int lock_fd;      /* read-write image files: holds the OFD write lock */
+	bool marked;      /* ops->mark done (or not needed) */
 	struct err err;   /* of the last call; fs_error() */
 };
 

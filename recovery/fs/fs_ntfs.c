@@ -254,10 +254,12 @@ static int refuse_rw(struct fs *fs, const struct fs_target *tg, unsigned flags)
 	return 0;
 }
 
-/* Set the dirty flag while we write (as ntfs-3g's own mount would need
- * chkdsk after a crash); a volume that has it already keeps it. */
-static int ntfs_mark(struct fs *fs, struct ntfs_fs *p)
+/* Before the first change (fs.c calls ops->mark): the dirty flag, so that
+ * chkdsk checks a volume whose session was cut off; a volume that has it
+ * already keeps it. */
+static int ntfs_mark(struct fs *fs)
 {
+	struct ntfs_fs *p = P(fs);
 	ntfs_volume *vol = p->vol;
 
 	if (vol->flags & VOLUME_IS_DIRTY)
@@ -289,10 +291,6 @@ static int ntfs_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
 		rc = err_setc(&fs->err, ERR_FATAL, mount_code(e), -e,
 			      "cannot open NTFS volume %s: %s", fs->name,
 			      mount_why(e));
-		goto out;
-	}
-	if (rw && (rc = ntfs_mark(fs, p)) < 0) {
-		ntfs_umount(p->vol, FALSE);
 		goto out;
 	}
 	/* ntfs_device_mount opened $Secure already (ntfs_open_secure), and
@@ -1765,6 +1763,7 @@ const struct fs_ops fs_ntfs_ops = {
 	.state = ntfs_state,
 	.open = ntfs_open,
 	.close = ntfs_close,
+	.mark = ntfs_mark,
 	.sync = ntfs_sync,
 	.lookup = ntfs_lookup,
 	.readdir = ntfs_readdir_op,

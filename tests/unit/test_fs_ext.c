@@ -604,7 +604,13 @@ static void test_unclean_mark(void **s)
 	mkimg(img, "ext4", "16M", "");
 	assert_int_equal(th_sh("dumpe2fs -h %s 2>/dev/null | grep -v -e '^Last write time' "
 			    "-e '^Lifetime writes' -e '^Checksum:' >%s.sb0", img, img), 0);
+	assert_int_equal(th_sh("cp %s %s.bytes", img, img), 0);
 	assert_int_equal(fs_open(img, FS_O_RDWR, &fs, &err), 0);
+	/* nothing changed yet: nothing written (a refused plan must leave the
+	 * volume byte for byte as it was) */
+	assert_int_equal(th_sh("cmp -s %s %s.bytes", img, img), 0);
+	OK(fs, fs_mkdir(fs, "/d", 0755));
+	OK(fs, fs_rmdir(fs, "/d"));
 	assert_int_equal(th_sh("dumpe2fs -h %s 2>/dev/null | grep -q '^Filesystem state: *not clean$'", img), 0);
 	assert_int_equal(fs_state(img, &st, &err), 0);
 	assert_int_equal(st, FS_STATE_UNCLEAN);
