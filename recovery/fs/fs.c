@@ -352,17 +352,24 @@ static int unsupported(struct fs *fs, const char *what, const char *path)
 	})
 
 /* The same for operations that change the volume: refused when read-only,
- * and the volume marked not cleanly closed before the first change. */
-#define FS_CALLW(fs, member, what, path, ...)                                 \
+ * and the volume marked not cleanly closed before the first change.
+ * FS_CALLX is for operations on an object that must exist: until the mark
+ * is there, a missing object fails without writing it (a run that changes
+ * nothing leaves the volume byte for byte as it was). */
+#define FS_CALLW_(fs, member, what, path, check, ...)                        \
 	({                                                                    \
 		long w_;                                                      \
 		if (!((fs)->flags & FS_O_RDWR))                               \
 			w_ = read_only(fs, what, path);                       \
-		else if ((w_ = fs_begin(fs)) == 0)                            \
+		else if ((w_ = fs_begin(fs, check, what)) == 0)               \
 			w_ = fs_wrote((fs), FS_CALL1(fs, member, what, path,  \
 						    ##__VA_ARGS__));          \
 		w_;                                                           \
 	})
+#define FS_CALLW(fs, member, what, path, ...)                                 \
+	FS_CALLW_(fs, member, what, path, NULL, ##__VA_ARGS__)
+#define FS_CALLX(fs, member, what, path, ...)                                 \
+	FS_CALLW_(fs, member, what, path, path, ##__VA_ARGS__)
 
 /* ---- test-only fault injection ----------------------------------------------
  * SYSRECOVER_TEST_KILL_AFTER_WRITE=N kills the process (SIGKILL, no cleanup)
@@ -411,14 +418,21 @@ static long fs_wrote(struct fs *fs, long rc)
 }
 
 /* Before the first change of a session: the backend's not-cleanly-closed
- * mark.  Its failure is the call's failure (nothing is changed without it). */
-static int fs_begin(struct fs *fs)
+ * mark, once `must_exist` (when given) is found.  Its failure is the call's
+ * failure (nothing is changed without it). */
+static int fs_begin(struct fs *fs, const char *must_exist, const char *what)
 {
+	struct fs_stat st;
 	int rc = 0;
 
 	err_clear(&fs->err);
-	if (!fs->marked && fs->ops->mark)
-		rc = fs->ops->mark(fs);
+	if (fs->marked || !fs->ops->mark)
+		return 0;
+	if (must_exist && (rc = fs_lookup(fs, must_exist, &st)) < 0) {
+		err_clear(&fs->err);
+		return fs_fail_op(fs, rc, what, must_exist);
+	}
+	rc = fs->ops->mark(fs);
 	if (rc < 0 && !fs->err.msg[0])
 		err_set(&fs->err, rc, "cannot mark %s in use: %s", fs->name,
 			strerror(-rc));
@@ -478,27 +492,27 @@ int fs_mknod(struct fs *fs, const char *path, uint32_t mode, uint32_t major,
 
 int fs_unlink(struct fs *fs, const char *path)
 {
-	return (int)FS_CALLW(fs, unlink, "remove", path);
+	return (int)FS_CALLX(fs, unlink, "remove", path);
 }
 
 int fs_rmdir(struct fs *fs, const char *path)
 {
-	return (int)FS_CALLW(fs, rmdir, "remove directory", path);
+	return (int)FS_CALLX(fs, rmdir, "remove directory", path);
 }
 
 int fs_set_owner(struct fs *fs, const char *path, uint32_t uid, uint32_t gid)
 {
-	return (int)FS_CALLW(fs, set_owner, "set the owner of", path, uid, gid);
+	return (int)FS_CALLX(fs, set_owner, "set the owner of", path, uid, gid);
 }
 
 int fs_set_mode(struct fs *fs, const char *path, uint32_t mode)
 {
-	return (int)FS_CALLW(fs, set_mode, "set the mode of", path, mode & 07777);
+	return (int)FS_CALLX(fs, set_mode, "set the mode of", path, mode & 07777);
 }
 
 int fs_set_times(struct fs *fs, const char *path, const struct fs_times *t)
 {
-	return (int)FS_CALLW(fs, set_times, "set the times of", path, t);
+	return (int)FS_CALLX(fs, set_times, "set the times of", path, t);
 }
 
 int fs_xattr_list(struct fs *fs, const char *path, fs_xattr_cb cb, void *arg)
@@ -517,13 +531,13 @@ ssize_t fs_xattr_get(struct fs *fs, const char *path, const char *name,
 int fs_xattr_set(struct fs *fs, const char *path, const char *name,
 		 const void *val, size_t len)
 {
-	return (int)FS_CALLW(fs, xattr_set, "set extended attribute of", path,
+	return (int)FS_CALLX(fs, xattr_set, "set extended attribute of", path,
 			     name, val, len);
 }
 
 int fs_xattr_remove(struct fs *fs, const char *path, const char *name)
 {
-	return (int)FS_CALLW(fs, xattr_remove, "remove extended attribute of",
+	return (int)FS_CALLX(fs, xattr_remove, "remove extended attribute of",
 			     path, name);
 }
 
@@ -534,7 +548,7 @@ int fs_stream_list(struct fs *fs, const char *path, fs_stream_cb cb, void *arg)
 
 int fs_stream_remove(struct fs *fs, const char *path, const char *stream)
 {
-	return (int)FS_CALLW(fs, stream_remove, "remove a data stream of", path,
+	return (int)FS_CALLX(fs, stream_remove, "remove a data stream of", path,
 			     stream);
 }
 
@@ -545,17 +559,17 @@ ssize_t fs_shortname_get(struct fs *fs, const char *path, char *buf, size_t cap)
 
 int fs_shortname_set(struct fs *fs, const char *path, const char *name)
 {
-	return (int)FS_CALLW(fs, shortname_set, "set the short name of", path, name);
+	return (int)FS_CALLX(fs, shortname_set, "set the short name of", path, name);
 }
 
 int fs_shortname_remove(struct fs *fs, const char *path)
 {
-	return (int)FS_CALLW(fs, shortname_remove, "remove the short name of", path);
+	return (int)FS_CALLX(fs, shortname_remove, "remove the short name of", path);
 }
 
 /* Two-path operations: both are normalised. */
 static int two_paths(struct fs *fs, const char *a, const char *b, char *na,
-		     char *nb)
+		     char *nb, const char *what)
 {
 	int rc;
 
@@ -565,13 +579,13 @@ static int two_paths(struct fs *fs, const char *a, const char *b, char *na,
 	rc = norm_path(fs, a, na);
 	if (rc == 0)
 		rc = norm_path(fs, b, nb);
-	return rc < 0 ? rc : fs_begin(fs);
+	return rc < 0 ? rc : fs_begin(fs, na, what);
 }
 
 int fs_link(struct fs *fs, const char *existing, const char *newpath)
 {
 	char a[FS_PATH_MAX], b[FS_PATH_MAX];
-	int rc = two_paths(fs, existing, newpath, a, b);
+	int rc = two_paths(fs, existing, newpath, a, b, "hard-link");
 
 	if (rc == 0)
 		rc = (int)fs_wrote(fs, fs->ops->link ? fs->ops->link(fs, a, b)
@@ -585,7 +599,7 @@ int fs_link(struct fs *fs, const char *existing, const char *newpath)
 int fs_rename(struct fs *fs, const char *from, const char *to, unsigned flags)
 {
 	char a[FS_PATH_MAX], b[FS_PATH_MAX];
-	int rc = two_paths(fs, from, to, a, b);
+	int rc = two_paths(fs, from, to, a, b, "rename");
 
 	if (rc == 0 && !strcmp(a, "/"))
 		rc = err_set(&fs->err, -EBUSY, "cannot rename the root of %s", fs->name);
@@ -613,7 +627,8 @@ int fs_file_open(struct fs *fs, const char *path, const char *stream,
 	err_clear(&fs->err);
 	if ((flags & FS_F_WRITE) && !(fs->flags & FS_O_RDWR))
 		return (int)read_only(fs, "write", path);
-	if ((flags & FS_F_WRITE) && (rc = fs_begin(fs)) < 0)
+	if ((flags & FS_F_WRITE) &&
+	    (rc = fs_begin(fs, (flags & FS_F_CREATE) ? NULL : path, "open")) < 0)
 		return rc;
 	if (stream && !fs->ops->stream_list)
 		return unsupported(fs, "open a named stream of", path);
