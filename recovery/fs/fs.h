@@ -160,11 +160,12 @@ int fs_state(const char *path, enum fs_state *state, struct err *err);
  * FS_O_ACCEPT_UNCLEAN), NTFS hibernated or Fast Startup, NTFS unclean.
  * A read-write open holds an exclusive lock until fs_close: O_EXCL on a
  * block device, an OFD write lock on the volume's byte range of an image
- * file, which any other name or hard link of the file meets too.  It also
- * marks the volume not cleanly closed on disk (ext: EXT2_VALID_FS cleared,
- * as the kernel does; NTFS: the dirty flag) and clears the mark in
- * fs_close, so that an interrupted session shows as FS_STATE_UNCLEAN and is
- * checked by e2fsck or chkdsk at the next boot.  `path` may be "image@N"
+ * file, which any other name or hard link of the file meets too.  Before
+ * its first change it marks the volume not cleanly closed on disk (ext:
+ * EXT2_VALID_FS cleared, as the kernel does; NTFS: the dirty flag), and
+ * fs_close clears the mark, so that an interrupted session shows as
+ * FS_STATE_UNCLEAN, is refused for writing, and is checked by e2fsck or
+ * chkdsk at the next boot.  A session that changes nothing writes nothing.  `path` may be "image@N"
  * for partition N (1-based) of a partitioned image. */
 int fs_open(const char *path, unsigned flags, struct fs **out, struct err *err);
 /* Flush everything and close; the first error wins.  Always frees. */

@@ -5,9 +5,12 @@
  *   that a partition inside an image works and is locked as a whole.
  * - Read-write opens first look at the volume read-only and refuse a
  *   hibernated / Fast Startup volume (hiberfil.sys header, $LogFile restart
- *   page 2.0) or an unclean one (VOLUME_IS_DIRTY or $LogFile not clean)
- *   before the library is allowed to write anything.  NTFS_MNT_RECOVER is
- *   never used: it throws Windows' journal away.
+ *   page 2.0), an unclean one ($LogFile not clean) or one not cleanly closed
+ *   (VOLUME_IS_DIRTY, unless FS_O_ACCEPT_UNCLEAN) before the library is
+ *   allowed to write anything.  NTFS_MNT_RECOVER is never used: it throws
+ *   Windows' journal away.
+ * - A read-write session sets VOLUME_IS_DIRTY before its first change and
+ *   clears it at a clean close (ntfs_mark, ntfs_close).
  * - Windows reparse points (symlinks, junctions, mount points, ...) keep the
  *   type of the object that carries them (S_IFDIR / S_IFREG); the reparse
  *   data travels as system.ntfs_reparse_data and attrib has
