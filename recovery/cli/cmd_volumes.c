@@ -113,11 +113,11 @@ static int width(const char *s)
 	return w;
 }
 
-enum { C_NAME, C_TYPE, C_SIZE, C_UUID, C_PARTUUID, C_LABEL, C_STATE, C_MOUNTED,
-       NCOLS };
+enum { C_NAME, C_TYPE, C_SIZE, C_UUID, C_PARTUUID, C_LABEL, C_STATE,
+       C_MOUNTPOINT, NCOLS };
 
 static const char *const col_names[NCOLS] = {
-	"NAME", "TYPE", "SIZE", "UUID", "PARTUUID", "LABEL", "STATE", "MOUNTED",
+	"NAME", "TYPE", "SIZE", "UUID", "PARTUUID", "LABEL", "STATE", "MOUNTPOINT",
 };
 
 static void row(const struct fs_volume *v, char cells[NCOLS][1100])
@@ -133,7 +133,7 @@ static void row(const struct fs_volume *v, char cells[NCOLS][1100])
 	cell(v->label, cells[C_LABEL], sizeof(cells[0]));
 	cell(v->state_known ? fs_state_name(v->state) : "", cells[C_STATE],
 	     sizeof(cells[0]));
-	cell(v->mounted ? "yes" : "no", cells[C_MOUNTED], sizeof(cells[0]));
+	cell(v->mounted ? v->mountpoint : "", cells[C_MOUNTPOINT], sizeof(cells[0]));
 }
 
 static void print_line(char cells[NCOLS][1100], const int *w)
@@ -182,27 +182,35 @@ static void json_str(const char *key, const char *s, bool last)
 	printf("%s", last ? "" : ", ");
 }
 
+/* The shape of `lsblk --json --bytes`: {"blockdevices": [{...}, ...]}, with
+ * lsblk's key names (name path size fstype uuid label partuuid pttype
+ * ptuuid partn mountpoint) and our own offset and state. */
 static void print_json(const struct vol_out *o)
 {
-	printf("[");
+	printf("{\"blockdevices\": [");
 	for (size_t i = 0; i < o->n; i++) {
 		const struct fs_volume *v = &o->v[i];
 
 		printf("%s\n  {", i ? "," : "");
 		json_str("name", v->name, false);
 		json_str("path", v->path, false);
-		printf("\"partno\": %d, \"offset\": %" PRIu64 ", \"size\": %" PRIu64
-		       ", ", v->partno, v->offset, v->size);
-		json_str("type", v->fstype, false);
+		printf("\"size\": %" PRIu64 ", \"offset\": %" PRIu64 ", ", v->size,
+		       v->offset);
+		if (v->partno)
+			printf("\"partn\": %d, ", v->partno);
+		else
+			printf("\"partn\": null, ");
+		json_str("fstype", v->fstype, false);
 		json_str("uuid", v->uuid, false);
-		json_str("partuuid", v->partuuid, false);
 		json_str("label", v->label, false);
+		json_str("partuuid", v->partuuid, false);
 		json_str("pttype", v->pttype, false);
 		json_str("ptuuid", v->ptuuid, false);
-		json_str("state", v->state_known ? fs_state_name(v->state) : "", false);
-		printf("\"mounted\": %s}", v->mounted ? "true" : "false");
+		json_str("mountpoint", v->mounted ? v->mountpoint : "", false);
+		json_str("state", v->state_known ? fs_state_name(v->state) : "", true);
+		printf("}");
 	}
-	printf("%s]\n", o->n ? "\n" : "");
+	printf("%s]}\n", o->n ? "\n" : "");
 }
 
 /* ---- command -------------------------------------------------------------- */
@@ -218,12 +226,15 @@ static void volumes_usage(FILE *out)
 		"UUID=..., LABEL=..., PARTUUID=...\n"
 		"\n"
 		"Columns: NAME (what to pass to restore and fs: /dev/sda2, disk.img@2),\n"
-		"TYPE, SIZE, UUID, PARTUUID, LABEL, STATE (ext: clean, needs journal\n"
-		"recovery, has errors; NTFS: clean, dirty, hibernated; - unknown) and\n"
-		"MOUNTED.\n"
+		"TYPE, SIZE, UUID, PARTUUID, LABEL, STATE and MOUNTPOINT (where it is\n"
+		"mounted, through whatever path, link or loop device; [SWAP] for swap).\n"
+		"STATE: clean; not cleanly closed (a read-write session was cut off:\n"
+		"check it before writing); needs journal recovery, has errors (ext);\n"
+		"dirty, hibernated (NTFS); - unknown.\n"
 		"\n"
-		"  --json   an array of objects: name path partno offset size type uuid\n"
-		"           partuuid label pttype ptuuid state mounted (null = unknown)\n");
+		"  --json   shaped like `lsblk --json --bytes`: {\"blockdevices\": [...]},\n"
+		"           each with name path size offset partn fstype uuid label\n"
+		"           partuuid pttype ptuuid mountpoint state (null = unknown)\n");
 }
 
 /* The volumes to list, each argument's failure in c->err: the last one is

@@ -1,5 +1,6 @@
 /* fs.c - the generic volume handle: path checks, dispatch, errors, walk. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ const char *fs_state_name(enum fs_state state)
 		[FS_STATE_ERRORS] = "has errors",
 		[FS_STATE_DIRTY] = "dirty",
 		[FS_STATE_HIBERNATED] = "hibernated",
+		[FS_STATE_UNCLEAN] = "not cleanly closed",
 	};
 
 	return (unsigned)state < sizeof(names) / sizeof(*names) ? names[state] : "?";
@@ -105,7 +107,9 @@ int fs_probe(const char *path, enum fs_kind *kind)
 	return rc;
 }
 
-/* The backend for a volume name, with the bytes it is in. */
+/* The backend for a volume name, with the bytes it is in.  A partitioned
+ * image or disk named as a whole is the one filesystem it holds
+ * (fs_volume_resolve says which, or lists the choices). */
 static int find_ops(const char *path, struct fs_target *tg, struct fs_volume *vol,
 		    const struct fs_ops **ops, struct err *err)
 {
@@ -116,11 +120,20 @@ static int find_ops(const char *path, struct fs_target *tg, struct fs_volume *vo
 	*ops = probe_target(tg, &rc);
 	if (*ops)
 		return 0;
+	if (rc == 0 && tg->file == path && tg->offset == 0) {
+		rc = fs_volume_resolve(path, NULL, 0, vol, err);
+		if (rc < 0)
+			return rc;
+		*tg = (struct fs_target){ .file = vol->path, .offset = vol->offset,
+					  .size = vol->size };
+		*ops = probe_target(tg, &rc);
+		if (*ops)
+			return 0;
+	}
 	if (rc < 0)
 		return err_set(err, rc, "%s: %s", path, strerror(-rc));
 	return err_setc(err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "%s: no ext2/3/4"
 			" or NTFS filesystem found", path);
-	return 0;
 }
 
 int fs_state(const char *path, enum fs_state *state, struct err *err)
@@ -133,32 +146,99 @@ int fs_state(const char *path, enum fs_state *state, struct err *err)
 	return rc < 0 ? rc : ops->state(&tg, state, err);
 }
 
+/* A read-write open must not touch a mounted volume: checked first, by
+ * identity, so that the refusal names the mount and not a symptom of it. */
+static int refuse_mounted(const char *name, const struct fs_target *tg,
+			  struct err *err)
+{
+	struct fs_mount m;
+
+	if (!fs_target_mounted(tg, &m))
+		return 0;
+	return err_setc(err, ERR_FATAL, ERR_REFUSED, -EBUSY, "'%s' is mounted on"
+			" %s%s%s%s: unmount it first (the kernel and this tool"
+			" would both write to it)", name, m.point,
+			m.via[0] && strcmp(m.via, tg->file) ? " (through " : "",
+			m.via[0] && strcmp(m.via, tg->file) ? m.via : "",
+			m.via[0] && strcmp(m.via, tg->file) ? ")" : "");
+}
+
+/* The exclusive lock of a read-write open of an image file: an OFD write
+ * lock on the volume's bytes, which belongs to this open (not to the
+ * process, so no other open or close in this process drops it) and meets
+ * every other sysrecover and ntfs-3g's lock, through any name of the file.
+ * Block devices are opened O_EXCL by the backends instead.  *out: the fd
+ * that holds it, -1 when there is nothing to lock. */
+static int lock_target(const char *name, const struct fs_target *tg, int *out,
+		       struct err *err)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = (off_t)tg->offset, .l_len = (off_t)tg->size };
+	struct stat sb;
+	char pid[32] = "";
+	int fd, e;
+
+	*out = -1;
+	if (stat(tg->file, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return 0;
+	fd = open(tg->file, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(err, -errno, "cannot open '%s': %s", tg->file,
+			       strerror(errno));
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+		*out = fd;
+		return 0;
+	}
+	e = errno;
+	if (e == EAGAIN || e == EACCES) {
+		if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK &&
+		    fl.l_pid > 0)
+			snprintf(pid, sizeof(pid), " (process %d)", (int)fl.l_pid);
+		close(fd);
+		return err_setc(err, ERR_FATAL, ERR_REFUSED, -EBUSY, "'%s' is open"
+				" read-write in another program%s (another"
+				" sysrecover, ntfs-3g, ...): wait for it to"
+				" finish, then try again", name, pid);
+	}
+	close(fd);
+	return err_set(err, -e, "cannot lock '%s': %s", tg->file, strerror(e));
+}
+
 int fs_open(const char *path, unsigned flags, struct fs **out, struct err *err)
 {
 	const struct fs_ops *ops = &fs_dir_ops;
 	struct fs_volume vol;
 	struct fs_target tg = { .file = path };
 	struct fs *fs;
-	int rc = 0;
+	int rc = 0, lock = -1;
 
 	if (!is_dir(path)) {
 		rc = find_ops(path, &tg, &vol, &ops, err);
 		if (rc < 0)
 			return rc;
+		if ((flags & FS_O_RDWR) &&
+		    ((rc = refuse_mounted(path, &tg, err)) < 0 ||
+		     (rc = lock_target(path, &tg, &lock, err)) < 0))
+			return rc;
 	}
 	fs = calloc(1, sizeof(*fs));
 	if (!fs || !(fs->name = strdup(path))) {
 		free(fs);
+		if (lock >= 0)
+			close(lock);
 		return err_set(err, -ENOMEM, "out of memory");
 	}
 	fs->ops = ops;
 	fs->flags = flags;
+	fs->lock_fd = lock;
 	rc = ops->open(fs, &tg, flags);
 	if (rc < 0) {
 		if (!fs->err.msg[0])
 			err_set(&fs->err, rc, "cannot open %s: %s", fs->name,
 				strerror(-rc));
 		err_copy(err, &fs->err);
+		if (lock >= 0)
+			close(lock);
 		free(fs->name);
 		free(fs);
 		return rc;
@@ -167,6 +247,7 @@ int fs_open(const char *path, unsigned flags, struct fs **out, struct err *err)
 	return 0;
 }
 
+/* The lock goes last, after the backend has flushed and cleared its mark. */
 int fs_close(struct fs *fs)
 {
 	int rc;
@@ -174,6 +255,8 @@ int fs_close(struct fs *fs)
 	if (!fs)
 		return 0;
 	rc = fs->ops->close(fs);
+	if (fs->lock_fd >= 0)
+		close(fs->lock_fd);
 	free(fs->name);
 	free(fs);
 	return rc;
@@ -268,11 +351,25 @@ static int unsupported(struct fs *fs, const char *what, const char *path)
 		rc_;                                                          \
 	})
 
-/* The same for operations that change the volume: refused when read-only. */
+/* The same for operations that change the volume: refused when read-only,
+ * and the volume marked not cleanly closed before the first change.
+ * FS_CALLX is for operations on an object that must exist: until the mark
+ * is there, a missing object fails without writing it (a run that changes
+ * nothing leaves the volume byte for byte as it was). */
+#define FS_CALLW_(fs, member, what, path, check, ...)                        \
+	({                                                                    \
+		long w_;                                                      \
+		if (!((fs)->flags & FS_O_RDWR))                               \
+			w_ = read_only(fs, what, path);                       \
+		else if ((w_ = fs_begin(fs, check, what)) == 0)               \
+			w_ = fs_wrote((fs), FS_CALL1(fs, member, what, path,  \
+						    ##__VA_ARGS__));          \
+		w_;                                                           \
+	})
 #define FS_CALLW(fs, member, what, path, ...)                                 \
-	(((fs)->flags & FS_O_RDWR) ?                                          \
-	 fs_wrote((fs), FS_CALL1(fs, member, what, path, ##__VA_ARGS__))      \
-	 : read_only(fs, what, path))
+	FS_CALLW_(fs, member, what, path, NULL, ##__VA_ARGS__)
+#define FS_CALLX(fs, member, what, path, ...)                                 \
+	FS_CALLW_(fs, member, what, path, path, ##__VA_ARGS__)
 
 /* ---- test-only fault injection ----------------------------------------------
  * SYSRECOVER_TEST_KILL_AFTER_WRITE=N kills the process (SIGKILL, no cleanup)
@@ -317,6 +414,29 @@ static long fs_wrote(struct fs *fs, long rc)
 			"%ld\n", fault_count);
 		raise(SIGKILL);
 	}
+	return rc;
+}
+
+/* Before the first change of a session: the backend's not-cleanly-closed
+ * mark, once `must_exist` (when given) is found.  Its failure is the call's
+ * failure (nothing is changed without it). */
+static int fs_begin(struct fs *fs, const char *must_exist, const char *what)
+{
+	struct fs_stat st;
+	int rc = 0;
+
+	err_clear(&fs->err);
+	if (fs->marked || !fs->ops->mark)
+		return 0;
+	if (must_exist && (rc = fs_lookup(fs, must_exist, &st)) < 0) {
+		err_clear(&fs->err);
+		return fs_fail_op(fs, rc, what, must_exist);
+	}
+	rc = fs->ops->mark(fs);
+	if (rc < 0 && !fs->err.msg[0])
+		err_set(&fs->err, rc, "cannot mark %s in use: %s", fs->name,
+			strerror(-rc));
+	fs->marked = rc == 0;
 	return rc;
 }
 
@@ -372,27 +492,27 @@ int fs_mknod(struct fs *fs, const char *path, uint32_t mode, uint32_t major,
 
 int fs_unlink(struct fs *fs, const char *path)
 {
-	return (int)FS_CALLW(fs, unlink, "remove", path);
+	return (int)FS_CALLX(fs, unlink, "remove", path);
 }
 
 int fs_rmdir(struct fs *fs, const char *path)
 {
-	return (int)FS_CALLW(fs, rmdir, "remove directory", path);
+	return (int)FS_CALLX(fs, rmdir, "remove directory", path);
 }
 
 int fs_set_owner(struct fs *fs, const char *path, uint32_t uid, uint32_t gid)
 {
-	return (int)FS_CALLW(fs, set_owner, "set the owner of", path, uid, gid);
+	return (int)FS_CALLX(fs, set_owner, "set the owner of", path, uid, gid);
 }
 
 int fs_set_mode(struct fs *fs, const char *path, uint32_t mode)
 {
-	return (int)FS_CALLW(fs, set_mode, "set the mode of", path, mode & 07777);
+	return (int)FS_CALLX(fs, set_mode, "set the mode of", path, mode & 07777);
 }
 
 int fs_set_times(struct fs *fs, const char *path, const struct fs_times *t)
 {
-	return (int)FS_CALLW(fs, set_times, "set the times of", path, t);
+	return (int)FS_CALLX(fs, set_times, "set the times of", path, t);
 }
 
 int fs_xattr_list(struct fs *fs, const char *path, fs_xattr_cb cb, void *arg)
@@ -411,13 +531,13 @@ ssize_t fs_xattr_get(struct fs *fs, const char *path, const char *name,
 int fs_xattr_set(struct fs *fs, const char *path, const char *name,
 		 const void *val, size_t len)
 {
-	return (int)FS_CALLW(fs, xattr_set, "set extended attribute of", path,
+	return (int)FS_CALLX(fs, xattr_set, "set extended attribute of", path,
 			     name, val, len);
 }
 
 int fs_xattr_remove(struct fs *fs, const char *path, const char *name)
 {
-	return (int)FS_CALLW(fs, xattr_remove, "remove extended attribute of",
+	return (int)FS_CALLX(fs, xattr_remove, "remove extended attribute of",
 			     path, name);
 }
 
@@ -428,7 +548,7 @@ int fs_stream_list(struct fs *fs, const char *path, fs_stream_cb cb, void *arg)
 
 int fs_stream_remove(struct fs *fs, const char *path, const char *stream)
 {
-	return (int)FS_CALLW(fs, stream_remove, "remove a data stream of", path,
+	return (int)FS_CALLX(fs, stream_remove, "remove a data stream of", path,
 			     stream);
 }
 
@@ -439,17 +559,17 @@ ssize_t fs_shortname_get(struct fs *fs, const char *path, char *buf, size_t cap)
 
 int fs_shortname_set(struct fs *fs, const char *path, const char *name)
 {
-	return (int)FS_CALLW(fs, shortname_set, "set the short name of", path, name);
+	return (int)FS_CALLX(fs, shortname_set, "set the short name of", path, name);
 }
 
 int fs_shortname_remove(struct fs *fs, const char *path)
 {
-	return (int)FS_CALLW(fs, shortname_remove, "remove the short name of", path);
+	return (int)FS_CALLX(fs, shortname_remove, "remove the short name of", path);
 }
 
 /* Two-path operations: both are normalised. */
 static int two_paths(struct fs *fs, const char *a, const char *b, char *na,
-		     char *nb)
+		     char *nb, const char *what)
 {
 	int rc;
 
@@ -457,13 +577,15 @@ static int two_paths(struct fs *fs, const char *a, const char *b, char *na,
 	if (!(fs->flags & FS_O_RDWR))
 		return (int)read_only(fs, "change", b);
 	rc = norm_path(fs, a, na);
-	return rc < 0 ? rc : norm_path(fs, b, nb);
+	if (rc == 0)
+		rc = norm_path(fs, b, nb);
+	return rc < 0 ? rc : fs_begin(fs, na, what);
 }
 
 int fs_link(struct fs *fs, const char *existing, const char *newpath)
 {
 	char a[FS_PATH_MAX], b[FS_PATH_MAX];
-	int rc = two_paths(fs, existing, newpath, a, b);
+	int rc = two_paths(fs, existing, newpath, a, b, "hard-link");
 
 	if (rc == 0)
 		rc = (int)fs_wrote(fs, fs->ops->link ? fs->ops->link(fs, a, b)
@@ -477,7 +599,7 @@ int fs_link(struct fs *fs, const char *existing, const char *newpath)
 int fs_rename(struct fs *fs, const char *from, const char *to, unsigned flags)
 {
 	char a[FS_PATH_MAX], b[FS_PATH_MAX];
-	int rc = two_paths(fs, from, to, a, b);
+	int rc = two_paths(fs, from, to, a, b, "rename");
 
 	if (rc == 0 && !strcmp(a, "/"))
 		rc = err_set(&fs->err, -EBUSY, "cannot rename the root of %s", fs->name);
@@ -505,6 +627,9 @@ int fs_file_open(struct fs *fs, const char *path, const char *stream,
 	err_clear(&fs->err);
 	if ((flags & FS_F_WRITE) && !(fs->flags & FS_O_RDWR))
 		return (int)read_only(fs, "write", path);
+	if ((flags & FS_F_WRITE) &&
+	    (rc = fs_begin(fs, (flags & FS_F_CREATE) ? NULL : path, "open")) < 0)
+		return rc;
 	if (stream && !fs->ops->stream_list)
 		return unsupported(fs, "open a named stream of", path);
 	rc = norm_path(fs, path, np);
@@ -698,55 +823,4 @@ int fs_walk(struct fs *fs, const char *path, fs_walk_cb cb, void *arg)
 	if (rc == 0 && S_ISDIR(st.mode))
 		rc = walk_dir(fs, np, strcmp(np, "/") ? strlen(np) : 0, cb, arg);
 	return rc;
-}
-
-/* ---- mounted? ------------------------------------------------------------- */
-
-/* Loop devices whose backing file is `real`: their device numbers. */
-static bool loop_backs(const char *real, dev_t dev)
-{
-	char p[64], buf[4096];
-	FILE *f;
-	bool hit = false;
-
-	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/loop/backing_file",
-		 major(dev), minor(dev));
-	f = fopen(p, "re");
-	if (!f)
-		return false;
-	if (fgets(buf, sizeof(buf), f)) {
-		buf[strcspn(buf, "\n")] = 0;
-		hit = !strcmp(buf, real);
-	}
-	fclose(f);
-	return hit;
-}
-
-bool fs_is_mounted(const char *file)
-{
-	char line[8192], *real = realpath(file, NULL);
-	struct stat sb;
-	bool hit = false;
-	FILE *f;
-
-	if (!real || stat(real, &sb) < 0) {
-		free(real);
-		return false;
-	}
-	f = fopen("/proc/self/mountinfo", "re");
-	while (f && !hit && fgets(line, sizeof(line), f)) {
-		unsigned ma, mi;
-
-		/* "id parent major:minor root mountpoint ..." */
-		if (sscanf(line, "%*d %*d %u:%u", &ma, &mi) != 2)
-			continue;
-		if (S_ISBLK(sb.st_mode))
-			hit = makedev(ma, mi) == sb.st_rdev;
-		else if (ma == 7)  /* loop */
-			hit = loop_backs(real, makedev(ma, mi));
-	}
-	if (f)
-		fclose(f);
-	free(real);
-	return hit;
 }

@@ -67,8 +67,12 @@ enum fs_state {
 	FS_STATE_CLEAN,
 	FS_STATE_NEEDS_RECOVERY,  /* ext: the journal must be replayed first */
 	FS_STATE_ERRORS,          /* ext: the kernel recorded errors; fsck it */
-	FS_STATE_DIRTY,           /* NTFS: not cleanly unmounted (dirty flag or log) */
+	FS_STATE_DIRTY,           /* NTFS: not cleanly unmounted ($LogFile) */
 	FS_STATE_HIBERNATED,      /* NTFS: hibernated or Windows Fast Startup */
+	FS_STATE_UNCLEAN,         /* "not cleanly closed": a read-write session
+				   * (ours, or a kernel without a journal) was
+				   * cut off: ext without EXT2_VALID_FS, NTFS with
+				   * the dirty flag; check it before writing */
 };
 
 /* fs_open flags. */
@@ -76,6 +80,15 @@ enum {
 	FS_O_RDWR = 1u << 0,
 	FS_O_REPLAY_JOURNAL = 1u << 1,  /* ext: run `e2fsck -E journal_only` first */
 	FS_O_EFS_RAW = 1u << 2,         /* NTFS: encrypted files read/written raw */
+	/* Resume after an interruption: accept a volume whose only problem is
+	 * the not-cleanly-closed mark a read-write open of ours leaves (ext: no
+	 * EXT2_VALID_FS and our s_last_mounted mark, no errors, no journal to
+	 * replay; NTFS: the dirty flag with a clean $LogFile and no
+	 * hibernation, which we cannot tell from a chkdsk Windows scheduled).
+	 * The mark stays after the close: the volume was not closed cleanly
+	 * before, so it still needs the check.  For a caller that can finish
+	 * the interrupted work by itself (srdelayed apply with its journal). */
+	FS_O_ACCEPT_UNCLEAN = 1u << 3,
 };
 
 struct fs_stat {
@@ -113,6 +126,7 @@ struct fs_volume {
 	char pttype[16];      /* of the disk the partition is in: dos, gpt */
 	char ptuuid[64];      /* MBR disk signature or GPT disk GUID */
 	bool mounted;
+	char mountpoint[4096]; /* where, when mounted ("[SWAP]" for swap) */
 	bool state_known;     /* state is only probed for ext and NTFS */
 	enum fs_state state;
 };
@@ -123,7 +137,9 @@ struct fs_volume {
 int fs_volume_list(const char *const *paths, size_t n, struct fs_volume **out,
 		   size_t *count, struct err *err);
 /* Resolve UUID=, LABEL=, PARTUUID=, a device path, IMAGE or IMAGE@N, looking
- * in `paths` (plus every block device when n == 0). */
+ * in `paths` (plus every block device when n == 0).  A partitioned IMAGE (or
+ * disk) named without @N is the one partition holding an ext or NTFS
+ * filesystem; with none or several, the error lists the choices. */
 int fs_volume_resolve(const char *spec, const char *const *paths, size_t n,
 		      struct fs_volume *out, struct err *err);
 const char *fs_state_name(enum fs_state state);
@@ -138,10 +154,19 @@ int fs_probe(const char *path, enum fs_kind *kind);
 int fs_state(const char *path, enum fs_state *state, struct err *err);
 
 /* Open a volume.  Read-write refuses, with a message that says why and what
- * to do: a mounted volume (mountinfo and O_EXCL), ext needing journal
- * recovery (unless FS_O_REPLAY_JOURNAL), ext with errors, NTFS hibernated or
- * Fast Startup, NTFS unclean.  `path` may be "image@N" for partition N
- * (1-based) of a partitioned image. */
+ * to do: a mounted volume first (by identity: fs_volume.mounted; and O_EXCL
+ * on block devices), then ext needing journal recovery (unless
+ * FS_O_REPLAY_JOURNAL), ext with errors, a volume not cleanly closed (unless
+ * FS_O_ACCEPT_UNCLEAN), NTFS hibernated or Fast Startup, NTFS unclean.
+ * A read-write open holds an exclusive lock until fs_close: O_EXCL on a
+ * block device, an OFD write lock on the volume's byte range of an image
+ * file, which any other name or hard link of the file meets too.  Before
+ * its first change it marks the volume not cleanly closed on disk (ext:
+ * EXT2_VALID_FS cleared, as the kernel does; NTFS: the dirty flag), and
+ * fs_close clears the mark, so that an interrupted session shows as
+ * FS_STATE_UNCLEAN, is refused for writing, and is checked by e2fsck or
+ * chkdsk at the next boot.  A session that changes nothing writes nothing.  `path` may be "image@N"
+ * for partition N (1-based) of a partitioned image. */
 int fs_open(const char *path, unsigned flags, struct fs **out, struct err *err);
 /* Flush everything and close; the first error wins.  Always frees. */
 int fs_close(struct fs *fs);

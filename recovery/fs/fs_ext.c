@@ -40,7 +40,21 @@ struct ext_file {
 	ext2_ino_t ino;
 };
 
+/* The handle: the state fs_ext_dir.c shares, and the not-cleanly-closed
+ * mark of a read-write open (what the superblock said before it). */
+struct ext_vol {
+	struct ext_priv p;          /* first: P() casts fs->priv */
+	bool marked;
+	uint16_t saved_state;
+	char saved_last[64];        /* s_last_mounted */
+};
+
 #define P(fs) ((struct ext_priv *)(fs)->priv)
+
+/* s_last_mounted while a read-write open of ours holds the volume: what
+ * FS_O_ACCEPT_UNCLEAN looks for, so that it accepts our own interrupted
+ * session and nothing else (a kernel writes its mount point there). */
+#define EXT_MARK "[sysrecover: open read-write]"
 
 /* ---- errors -------------------------------------------------------------- */
 
@@ -370,9 +384,29 @@ static enum fs_state ext_sb_state(const struct ext2_super_block *sb)
 
 	if (incompat & EXT3_FEATURE_INCOMPAT_RECOVER)
 		return FS_STATE_NEEDS_RECOVERY;
-	if ((state & EXT2_ERROR_FS) || !(state & EXT2_VALID_FS))
+	if (state & EXT2_ERROR_FS)
 		return FS_STATE_ERRORS;
+	if (!(state & EXT2_VALID_FS))
+		return FS_STATE_UNCLEAN;
 	return FS_STATE_CLEAN;
+}
+
+static bool ext_has_mark(const struct ext2_super_block *sb)
+{
+	return !strncmp((const char *)sb->s_last_mounted, EXT_MARK,
+			sizeof(sb->s_last_mounted));
+}
+
+/* The e2fsck command that checks this volume: on the file, or for a
+ * partition inside an image on "FILE?offset=N" (e2fsck hands the part after
+ * '?' to its I/O layer, so no loop device is needed). */
+static void ext_fsck_cmd(const struct fs_target *tg, char *buf, size_t cap)
+{
+	if (tg->offset)
+		snprintf(buf, cap, "e2fsck -f '%s?offset=%llu'", tg->file,
+			 (unsigned long long)tg->offset);
+	else
+		snprintf(buf, cap, "'e2fsck -f %s'", tg->file);
 }
 
 static int ext_state(const struct fs_target *tg, enum fs_state *st,
@@ -460,23 +494,25 @@ static int ext_check_size(struct fs *fs, const struct fs_target *tg,
 }
 
 /* The read-write refusals, checked on a read-only open so that a refused
- * volume is not touched at all.  1 = go on, < 0 refused. */
+ * volume is not touched at all.  1 = go on, < 0 refused.  (Mounted is
+ * fs_open's first check, fs.c.)  The 'e2fsck -f' advice names the partition
+ * inside an image as e2fsck takes it. */
 static int ext_check_rw(struct fs *fs, const struct fs_target *tg,
 			unsigned flags)
 {
 	ext2_filsys lfs = NULL;
 	errcode_t e;
 	enum fs_state st;
+	char fsck[4200];
+	bool mark;
 	int rc = 1;
 
-	if (fs_is_mounted(tg->file))
-		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "%s is mounted: unmount it first (the"
-			       " kernel and this tool would both write to it)",
-			       fs->name);
+	ext_fsck_cmd(tg, fsck, sizeof(fsck));
 	for (int pass = 0; rc == 1 && pass < 2; pass++) {
 		if ((e = ext_open_lib(tg, 0, &lfs)))
 			return ext_fail_open(fs, e);
 		st = ext_sb_state(lfs->super);
+		mark = ext_has_mark(lfs->super);
 		rc = ext_check_size(fs, tg, lfs);
 		ext2fs_close_free(&lfs);
 		if (rc < 0)
@@ -490,9 +526,17 @@ static int ext_check_rw(struct fs *fs, const struct fs_target *tg,
 				     " --replay-journal or 'e2fsck -E journal_only"
 				     " %s', then try again", fs->name, tg->file);
 		else if (st == FS_STATE_ERRORS)
-			rc = err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EUCLEAN, "%s has errors or was not"
-				     " cleanly unmounted: check it with 'e2fsck -f"
-				     " %s' first", fs->name, tg->file);
+			rc = err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EUCLEAN, "%s has"
+				      " errors recorded by the kernel: check it with"
+				      " %s first", fs->name, fsck);
+		else if (st == FS_STATE_UNCLEAN &&
+			 !((flags & FS_O_ACCEPT_UNCLEAN) && mark))
+			rc = err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EUCLEAN, "%s was"
+				      " not cleanly closed (%s): check it with"
+				      " %s first", fs->name, mark ?
+				      "a sysrecover session that wrote to it was"
+				      " interrupted" : "it was not cleanly unmounted",
+				      fsck);
 		else
 			break;
 	}
@@ -501,13 +545,61 @@ static int ext_check_rw(struct fs *fs, const struct fs_target *tg,
 	return rc;
 }
 
+/* Mark the volume not cleanly closed, on disk, before the first change
+ * (fs.c calls ops->mark): EXT2_VALID_FS cleared (what the kernel does when it mounts a
+ * filesystem without a journal, and what makes e2fsck check it at boot) and
+ * EXT_MARK in s_last_mounted.  Only the primary superblock is written. */
+static errcode_t ext_mark(struct ext_vol *v)
+{
+	struct ext2_super_block *sb = v->p.fs->super;
+	errcode_t e;
+
+	v->saved_state = sb->s_state;
+	memcpy(v->saved_last, sb->s_last_mounted, sizeof(v->saved_last));
+	if (ext_has_mark(sb))   /* left by an interrupted session */
+		memset(v->saved_last, 0, sizeof(v->saved_last));
+	sb->s_state &= (uint16_t)~EXT2_VALID_FS;
+	memset(sb->s_last_mounted, 0, sizeof(sb->s_last_mounted));
+	memcpy(sb->s_last_mounted, EXT_MARK, sizeof(EXT_MARK));
+	ext2fs_mark_super_dirty(v->p.fs);
+	v->p.fs->flags |= EXT2_FLAG_SUPER_ONLY;
+	e = ext2fs_flush2(v->p.fs, 0);
+	v->p.fs->flags &= ~EXT2_FLAG_SUPER_ONLY;
+	v->marked = !e;
+	return e;
+}
+
+static int ext_mark_op(struct fs *fs)
+{
+	errcode_t e = ext_mark(fs->priv);
+
+	return e ? err_set(&fs->err, ext_errno(e), "cannot mark %s in use: %s",
+			   fs->name, ext_strerror(e)) : 0;
+}
+
+/* At a clean close: the superblock as it was.  A volume that was marked
+ * when we opened it (FS_O_ACCEPT_UNCLEAN) keeps the mark: what the
+ * interrupted session left is still to be checked. */
+static void ext_unmark(struct ext_vol *v)
+{
+	struct ext2_super_block *sb = v->p.fs->super;
+
+	if (!v->marked)
+		return;
+	sb->s_state = v->saved_state;
+	if (v->saved_state & EXT2_VALID_FS)
+		memcpy(sb->s_last_mounted, v->saved_last, sizeof(v->saved_last));
+	ext2fs_mark_super_dirty(v->p.fs);
+}
+
 static int ext_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
 {
-	struct ext_priv *p = calloc(1, sizeof(*p));
+	struct ext_vol *v = calloc(1, sizeof(*v));
+	struct ext_priv *p = &v->p;
 	errcode_t e;
 	int rc;
 
-	if (!p)
+	if (!v)
 		return err_set(&fs->err, -ENOMEM, "out of memory");
 	if ((flags & FS_O_RDWR) && (rc = ext_check_rw(fs, tg, flags)) < 0)
 		goto out;
@@ -524,19 +616,20 @@ static int ext_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
 		rc = ext_fail_open(fs, e);
 		goto out;
 	}
-	fs->priv = p;
+	fs->priv = v;
 	return 0;
 out:
 	if (p->fs)
 		ext2fs_close_free(&p->fs);
-	free(p);
+	free(v);
 	return rc;
 }
 
 static int ext_close(struct fs *fs)
 {
-	struct ext_priv *p = P(fs);
-	errcode_t e;
+	struct ext_vol *v = fs->priv;
+	struct ext_priv *p = &v->p;
+	errcode_t e, e2;
 
 	while (p->files) {   /* a caller that forgot: its data still lands */
 		struct ext_file *f = p->files;
@@ -546,9 +639,15 @@ static int ext_close(struct fs *fs)
 		f->owner->priv = NULL;
 		free(f);
 	}
-	e = ext2fs_close_free(&p->fs);
+	/* everything else first, the mark last */
+	e = (p->fs->flags & EXT2_FLAG_RW) ? ext2fs_flush2(p->fs, 0) : 0;
+	if (!e)
+		ext_unmark(v);
+	e2 = ext2fs_close_free(&p->fs);
+	if (!e)
+		e = e2;
 	fs_ext_dc_clear(&p->dc);
-	free(p);
+	free(v);
 	fs->priv = NULL;
 	return e ? ext_fail(fs, e, "close", fs->name) : 0;
 }
@@ -1604,6 +1703,7 @@ const struct fs_ops fs_ext_ops = {
 	.state = ext_state,
 	.open = ext_open,
 	.close = ext_close,
+	.mark = ext_mark_op,
 	.sync = ext_sync,
 	.lookup = ext_lookup,
 	.readdir = ext_readdir,

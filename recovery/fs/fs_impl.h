@@ -24,7 +24,11 @@ struct fs_ops {
 	int (*state)(const struct fs_target *tg, enum fs_state *st, struct err *err);
 	/* fill fs->priv; refusals are ERR_REFUSED with the reason and the fix */
 	int (*open)(struct fs *fs, const struct fs_target *tg, unsigned flags);
-	int (*close)(struct fs *fs);  /* flush, free priv */
+	int (*close)(struct fs *fs);  /* flush, clear the mark, free priv */
+	/* before the first change of a read-write session: mark the volume
+	 * not cleanly closed on disk (flushed); close clears it.  A session
+	 * that changes nothing leaves the volume byte for byte as it was. */
+	int (*mark)(struct fs *fs);
 	int (*sync)(struct fs *fs);
 
 	int (*lookup)(struct fs *fs, const char *path, struct fs_stat *st);
@@ -74,6 +78,8 @@ struct fs {
 	void *priv;
 	char *name;
 	unsigned flags;
+	int lock_fd;      /* read-write image files: holds the OFD write lock */
+	bool marked;      /* ops->mark done (or not needed) */
 	struct err err;   /* of the last call; fs_error() */
 };
 
@@ -93,8 +99,18 @@ extern const struct fs_ops fs_dir_ops;
  * struct err before there is a handle). */
 int fs_fail_op(struct fs *fs, int err, const char *verb, const char *path);
 
-/* Is this file or block device mounted (by device number or path)?  Used by
- * the backends' read-write refusal. */
-bool fs_is_mounted(const char *file);
+/* Where a volume is mounted: the mount point ("[SWAP]" for swap) and what
+ * it goes through (a loop device node, a FUSE type; "" when the volume's
+ * own device). */
+struct fs_mount {
+	char point[4096];
+	char via[256];
+};
+
+/* Is any byte of tg used by a mount or an active swap area?  Decided by
+ * identity (device and inode of files, device numbers, loop devices' backing
+ * inode and offset, partitions' ranges), not by path: 1 and *m filled, or 0
+ * (volume.c). */
+int fs_target_mounted(const struct fs_target *tg, struct fs_mount *m);
 
 #endif

@@ -5,9 +5,12 @@
  *   that a partition inside an image works and is locked as a whole.
  * - Read-write opens first look at the volume read-only and refuse a
  *   hibernated / Fast Startup volume (hiberfil.sys header, $LogFile restart
- *   page 2.0) or an unclean one (VOLUME_IS_DIRTY or $LogFile not clean)
- *   before the library is allowed to write anything.  NTFS_MNT_RECOVER is
- *   never used: it throws Windows' journal away.
+ *   page 2.0), an unclean one ($LogFile not clean) or one not cleanly closed
+ *   (VOLUME_IS_DIRTY, unless FS_O_ACCEPT_UNCLEAN) before the library is
+ *   allowed to write anything.  NTFS_MNT_RECOVER is never used: it throws
+ *   Windows' journal away.
+ * - A read-write session sets VOLUME_IS_DIRTY before its first change and
+ *   clears it at a clean close (ntfs_mark, ntfs_close).
  * - Windows reparse points (symlinks, junctions, mount points, ...) keep the
  *   type of the object that carries them (S_IFDIR / S_IFREG); the reparse
  *   data travels as system.ntfs_reparse_data and attrib has
@@ -66,6 +69,7 @@ struct ntfs_fs {
 	 * descriptor): remember the last answer per parent descriptor. */
 	le32 inh_parent[2], inh_id[2];
 	unsigned tmpseq;
+	bool marked;   /* we set the dirty flag at open; clear it at close */
 };
 
 static struct ntfs_fs *P(struct fs *fs)
@@ -132,7 +136,7 @@ static int volume_state(ntfs_volume *vol, enum fs_state *st)
 	}
 	rc = logfile_state(vol, st);
 	if (rc == 0 && *st == FS_STATE_CLEAN && (vol->flags & VOLUME_IS_DIRTY))
-		*st = FS_STATE_DIRTY;
+		*st = FS_STATE_UNCLEAN;
 	return rc;
 }
 
@@ -206,19 +210,29 @@ static int ntfs_state(const struct fs_target *tg, enum fs_state *st,
 	return 0;
 }
 
+/* How to run ntfsfix on tg: the file, or for a partition inside an image a
+ * loop device over just that partition. */
+static void ntfsfix_advice(const struct fs_target *tg, char *buf, size_t cap)
+{
+	if (tg->offset)
+		snprintf(buf, cap, "'ntfsfix -d DEV' on the loop device that 'losetup"
+			 " -f --show -o %llu --sizelimit %llu %s' prints (then"
+			 " 'losetup -d DEV')", (unsigned long long)tg->offset,
+			 (unsigned long long)tg->size, tg->file);
+	else
+		snprintf(buf, cap, "'ntfsfix -d %s'", tg->file);
+}
+
 /* The read-write refusals, checked on a read-only look at the volume so
- * that a refused volume is not written at all. */
-static int refuse_rw(struct fs *fs, const struct fs_target *tg)
+ * that a refused volume is not written at all.  (Mounted is fs_open's
+ * first check, fs.c.) */
+static int refuse_rw(struct fs *fs, const struct fs_target *tg, unsigned flags)
 {
 	enum fs_state st;
 	struct err err = { 0 };
-	unsigned long mf = 0;
+	char fix[4400];
 	int rc;
 
-	if (fs_is_mounted(tg->file) ||
-	    (ntfs_check_if_mounted(tg->file, &mf) == 0 && (mf & NTFS_MF_MOUNTED)))
-		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "refusing to open %s read-write: it is "
-			       "mounted; unmount it first", fs->name);
 	rc = ntfs_state(tg, &st, &err);
 	if (rc < 0) {
 		err_copy(&fs->err, &err);
@@ -229,9 +243,36 @@ static int refuse_rw(struct fs *fs, const struct fs_target *tg)
 			       fs->name, mount_why(EPERM));
 	if (st == FS_STATE_DIRTY)
 		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EUCLEAN, "refusing to open %s read-write: the "
-			       "NTFS volume was not cleanly unmounted (dirty flag or "
-			       "unclean $LogFile); boot Windows and run chkdsk /f, "
+			       "NTFS volume was not cleanly unmounted (unclean "
+			       "$LogFile); boot Windows and run chkdsk /f, "
 			       "then shut down fully", fs->name);
+	ntfsfix_advice(tg, fix, sizeof(fix));
+	if (st == FS_STATE_UNCLEAN && !(flags & FS_O_ACCEPT_UNCLEAN))
+		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EUCLEAN, "refusing to open %s read-write: it was"
+				" not cleanly closed (the NTFS dirty flag is set: a"
+				" sysrecover or ntfs-3g session that wrote to it"
+				" was interrupted, or Windows found an error);"
+				" boot Windows and run chkdsk /f, or check it"
+				" with %s", fs->name, fix);
+	return 0;
+}
+
+/* Before the first change (fs.c calls ops->mark): the dirty flag, so that
+ * chkdsk checks a volume whose session was cut off; a volume that has it
+ * already keeps it. */
+static int ntfs_mark(struct fs *fs)
+{
+	struct ntfs_fs *p = P(fs);
+	ntfs_volume *vol = p->vol;
+
+	if (vol->flags & VOLUME_IS_DIRTY)
+		return 0;
+	errno = 0;
+	if (ntfs_volume_write_flags(vol, vol->flags | VOLUME_IS_DIRTY) < 0 ||
+	    vol->dev->d_ops->sync(vol->dev) < 0)
+		return err_set(&fs->err, errno_or(EIO), "cannot mark %s in use: %s",
+			       fs->name, strerror(errno ? errno : EIO));
+	p->marked = true;
 	return 0;
 }
 
@@ -243,7 +284,7 @@ static int ntfs_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
 
 	if (!p)
 		return err_set(&fs->err, -ENOMEM, "out of memory");
-	rc = rw ? refuse_rw(fs, tg) : 0;
+	rc = rw ? refuse_rw(fs, tg, flags) : 0;
 	if (rc < 0)
 		goto out;
 	p->vol = fs_ntfs_mount(tg, &p->range, rw ? NTFS_MNT_EXCLUSIVE : NTFS_MNT_RDONLY);
@@ -274,7 +315,13 @@ static int ntfs_close(struct fs *fs)
 
 	ntfs_destroy_security_context(&p->scx);
 	errno = 0;
-	if (ntfs_umount(p->vol, FALSE) < 0)
+	/* everything written through first, the mark cleared last */
+	if (p->marked && (p->vol->dev->d_ops->sync(p->vol->dev) < 0 ||
+			  ntfs_volume_write_flags(p->vol, p->vol->flags &
+						  ~VOLUME_IS_DIRTY) < 0))
+		rc = err_set(&fs->err, errno_or(EIO), "cannot mark %s clean: %s",
+			     fs->name, strerror(errno ? errno : EIO));
+	if (ntfs_umount(p->vol, FALSE) < 0 && rc == 0)
 		rc = err_set(&fs->err, errno_or(EIO), "cannot close NTFS volume %s: %s",
 			     fs->name, strerror(errno ? errno : EIO));
 	free(p);
@@ -1719,6 +1766,7 @@ const struct fs_ops fs_ntfs_ops = {
 	.state = ntfs_state,
 	.open = ntfs_open,
 	.close = ntfs_close,
+	.mark = ntfs_mark,
 	.sync = ntfs_sync,
 	.lookup = ntfs_lookup,
 	.readdir = ntfs_readdir_op,

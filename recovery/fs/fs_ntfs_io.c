@@ -2,10 +2,9 @@
  * range of a file or block device through these ntfs_device_operations.
  *
  * Why our own and not the library's unix_io: a partition inside an image
- * (tg->offset, tg->size) must work, reads and writes must stay inside it,
- * and a read-write open must take a write lock on exactly that range
- * (ntfs-3g's own unix_io takes one too, so an ntfs-3g FUSE mount of the same
- * file is seen).
+ * (tg->offset, tg->size) must work, and reads and writes must stay inside
+ * it.  The exclusive lock of a read-write open is fs_open's (fs.c), an OFD
+ * lock on the same range: ntfs-3g's own POSIX lock meets it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,21 +48,6 @@ static int range_size(struct ntfs_range *r, const struct stat *sb)
 	return 0;
 }
 
-/* Read-write opens lock their range: ntfs-3g (FUSE or tools) holds a write
- * lock on images it has open, so this is how a FUSE mount of a plain image
- * file is noticed (it is not a block device mountinfo could name). */
-static int range_lock(struct ntfs_range *r)
-{
-	struct flock flk = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-			     .l_start = (off_t)r->off, .l_len = (off_t)r->size };
-
-	if (fcntl(r->fd, F_SETLK, &flk) == 0)
-		return 0;
-	if (errno == EAGAIN || errno == EACCES)
-		errno = EBUSY;
-	return -1;
-}
-
 static int dev_open(struct ntfs_device *dev, int flags)
 {
 	struct ntfs_range *r = RANGE(dev);
@@ -82,8 +66,7 @@ static int dev_open(struct ntfs_device *dev, int flags)
 		     (rw && S_ISBLK(sb.st_mode) ? O_EXCL : 0));
 	if (r->fd < 0)
 		return -1;
-	if (fstat(r->fd, &sb) < 0 || range_size(r, &sb) < 0 ||
-	    (rw && range_lock(r) < 0))
+	if (fstat(r->fd, &sb) < 0 || range_size(r, &sb) < 0)
 		goto fail;
 	r->pos = 0;
 	r->rdonly = !rw;

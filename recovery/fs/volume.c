@@ -11,11 +11,9 @@
  * read from it is trusted (a partition that claims to lie beyond the end of
  * its disk is listed, but probed only where it has bytes).
  *
- * Mounted.  A device or whole image: fs_is_mounted().  A partition inside an
- * image can only be mounted through a loop device, so it is "mounted" when a
- * mounted loop device has the image as backing file and either starts at the
- * partition's offset (mount -o loop,offset=) or starts at 0 and has a kernel
- * partition at that offset (losetup -P).  A swap partition in use counts too.
+ * Mounted.  By identity (fs_target_mounted, below): a volume is mounted
+ * when any mount or active swap area uses any of its bytes, whatever path,
+ * link, loop device or FUSE driver it goes through.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -26,11 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <blkid.h>
+#include <linux/loop.h>
 
 #include "buf.h"
 #include "fs_impl.h"
@@ -145,107 +145,254 @@ static bool part_node(dev_t disk, int partno, char *out, size_t cap)
 	return found;
 }
 
-/* ---- mounted? ----------------------------------------------------------- */
+/* ---- mounted? ------------------------------------------------------------
+ *
+ * By identity, never by name: what a mount (or an active swap area) uses
+ * and what a volume is are both reduced to "bytes [start, end) of one
+ * regular file (st_dev, st_ino)" or "of one whole block device that is not
+ * a loop device", and a volume is mounted when the two overlap.  So a hard
+ * link, a bind-mounted directory, a renamed image, a loop device (its
+ * backing file's device and inode, as `losetup -a` shows, plus its offset
+ * and size limit), a partition of a loop device (losetup -P), a loop device
+ * on a loop device, and a FUSE mount of an image file (ntfs-3g, fuse2fs:
+ * their source is the image path) are all seen. */
 
-/* Is the block device `dev` mounted, or an active swap area? */
-static bool devno_in_use(dev_t dev)
+struct extent {
+	enum { EXT_NONE, EXT_FILE, EXT_BLK } kind;
+	dev_t dev;          /* st_dev of a file, the devno of a whole disk */
+	ino_t ino;
+	uint64_t start, end; /* bytes; end UINT64_MAX = to the end */
+};
+
+/* Keep [off, off + len) of e (len 0 = all of the rest). */
+static void narrow(struct extent *e, uint64_t off, uint64_t len)
 {
-	char line[8192];
+	uint64_t s = e->start + off;
+
+	if (s < e->start || s > e->end)
+		s = e->end;
+	e->start = s;
+	if (len && s + len > s && s + len < e->end)
+		e->end = s + len;
+}
+
+static bool sys_u64(dev_t d, const char *leaf, uint64_t *v)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/%s", major(d), minor(d), leaf);
+	return read_u64(p, v);
+}
+
+/* A loop device's backing store, from the driver (LOOP_GET_STATUS64). */
+static bool loop_status(dev_t d, struct loop_info64 *li)
+{
+	char *node = blkid_devno_to_devname(d);
+	int fd = node ? open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
+	bool ok = fd >= 0 && ioctl(fd, LOOP_GET_STATUS64, li) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	free(node);
+	return ok;
+}
+
+/* The bytes block device d stands for. */
+static void blk_extent(dev_t d, struct extent *e, int depth)
+{
+	char p[128];
+	uint64_t x, start = 0, size = 0;
+	struct loop_info64 li;
+	dev_t whole;
+
+	*e = (struct extent){ EXT_BLK, d, 0, 0, UINT64_MAX };
+	if (depth > 8)
+		return;
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/../dev", major(d), minor(d));
+	if (sys_u64(d, "partition", &x) && read_devno(p, &whole)) {
+		sys_u64(d, "start", &start);
+		sys_u64(d, "size", &size);
+		blk_extent(whole, e, depth + 1);
+		narrow(e, start * 512, size * 512);
+		return;
+	}
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/loop", major(d), minor(d));
+	if (access(p, F_OK) != 0 || !loop_status(d, &li))
+		return;
+	if (li.lo_rdevice)
+		blk_extent((dev_t)li.lo_rdevice, e, depth + 1);
+	else
+		*e = (struct extent){ EXT_FILE, (dev_t)li.lo_device,
+				      (ino_t)li.lo_inode, 0, UINT64_MAX };
+	narrow(e, li.lo_offset, li.lo_sizelimit);
+}
+
+/* The bytes a path stands for: a regular file, or a block device. */
+static bool path_extent(const char *path, struct extent *e)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) < 0)
+		return false;
+	if (S_ISREG(sb.st_mode))
+		*e = (struct extent){ EXT_FILE, sb.st_dev, sb.st_ino, 0, UINT64_MAX };
+	else if (S_ISBLK(sb.st_mode))
+		blk_extent(sb.st_rdev, e, 0);
+	else
+		return false;
+	return true;
+}
+
+/* Does mount m use bytes of volume v?  A filesystem starts where its
+ * device starts, so a mount whose device has no end (a loop device made with
+ * `mount -o loop,offset=` and no sizelimit, a whole file) uses the volume
+ * its start lies in, not every partition after it; a bounded one (a
+ * partition node, a loop with a size limit) uses whatever it overlaps. */
+static bool overlap(const struct extent *v, const struct extent *m)
+{
+	if (v->kind == EXT_NONE || v->kind != m->kind || v->dev != m->dev ||
+	    (v->kind == EXT_FILE && v->ino != m->ino))
+		return false;
+	if (m->start >= v->start && m->start < v->end)
+		return true;
+	return m->end != UINT64_MAX && v->start < m->end && m->start < v->end;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = 0;
+}
+
+/* Does the mount of block device d (or its source) touch want?  via: the
+ * device node it goes through, when that is not the volume's own. */
+static bool mount_hits(const struct extent *want, dev_t d, const char *source,
+		       const char *fstype, struct fs_mount *m)
+{
+	struct extent e;
+	char p[64];
+	char *node;
+
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u", major(d), minor(d));
+	if (major(d) && access(p, F_OK) == 0) {
+		blk_extent(d, &e, 0);
+		if (overlap(want, &e)) {
+			node = blkid_devno_to_devname(d);
+			scopy(m->via, sizeof(m->via), node ? node : "");
+			free(node);
+			return true;
+		}
+	}
+	if (source[0] == '/' && path_extent(source, &e) && overlap(want, &e)) {
+		snprintf(m->via, sizeof(m->via), "%s", fstype);
+		return true;
+	}
+	return false;
+}
+
+/* One line of mountinfo: "id parent major:minor root mountpoint options
+ * [tags] - fstype source superoptions".  Fields are cut in place. */
+static bool parse_mountinfo(char *line, dev_t *d, char **point, char **fstype,
+			    char **source)
+{
+	char *fld[5], *sep = strstr(line, " - "), *save = NULL;
+	unsigned ma, mi;
+	int n = 0;
+
+	if (!sep)
+		return false;
+	*sep = 0;
+	for (char *t = strtok_r(line, " ", &save); t && n < 5;
+	     t = strtok_r(NULL, " ", &save))
+		fld[n++] = t;
+	if (n < 5 || sscanf(fld[2], "%u:%u", &ma, &mi) != 2)
+		return false;
+	save = NULL;
+	*fstype = strtok_r(sep + 3, " \n", &save);
+	*source = *fstype ? strtok_r(NULL, " \n", &save) : NULL;
+	if (!*source)
+		return false;
+	*d = makedev(ma, mi);
+	*point = fld[4];
+	unescape(*point);
+	unescape(*source);
+	return true;
+}
+
+static bool mountinfo_hits(const struct extent *want, struct fs_mount *m)
+{
+	char line[16384];
 	bool hit = false;
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 
 	while (f && !hit && fgets(line, sizeof(line), f)) {
-		unsigned ma, mi;
+		char *point, *fstype, *source;
+		dev_t d;
 
-		if (sscanf(line, "%*d %*d %u:%u", &ma, &mi) == 2)
-			hit = makedev(ma, mi) == dev;
+		if (!parse_mountinfo(line, &d, &point, &fstype, &source))
+			continue;
+		if ((hit = mount_hits(want, d, source, fstype, m)))
+			scopy(m->point, sizeof(m->point), point);
 	}
 	if (f)
 		fclose(f);
-	f = hit ? NULL : fopen("/proc/swaps", "re");
+	return hit;
+}
+
+/* Active swap areas (files or devices) are in use as much as mounts. */
+static bool swaps_hit(const struct extent *want, struct fs_mount *m)
+{
+	char line[4096];
+	bool hit = false;
+	FILE *f = fopen("/proc/swaps", "re");
+
 	while (f && !hit && fgets(line, sizeof(line), f)) {
-		struct stat sb;
+		struct extent e;
 
 		line[strcspn(line, " \t\n")] = 0;
-		hit = line[0] == '/' && stat(line, &sb) == 0 &&
-		      S_ISBLK(sb.st_mode) && sb.st_rdev == dev;
+		unescape(line);
+		hit = line[0] == '/' && path_extent(line, &e) && overlap(want, &e);
 	}
 	if (f)
 		fclose(f);
-	return hit;
-}
-
-/* A block device node: mounted (fs_is_mounted) or an active swap area. */
-static bool blk_in_use(const char *node)
-{
-	struct stat sb;
-
-	return fs_is_mounted(node) ||
-	       (stat(node, &sb) == 0 && S_ISBLK(sb.st_mode) && devno_in_use(sb.st_rdev));
-}
-
-/* Loop device `loop` (sysfs name) starts at 0: is one of its kernel
- * partitions at byte `offset` and in use? */
-static bool loop_part_in_use(const char *loop, uint64_t offset)
-{
-	char dir[300], p[600];
-	struct dirent *de;
-	bool hit = false;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/sys/block/%s", loop);
-	d = opendir(dir);
-	while (d && !hit && (de = readdir(d))) {
-		uint64_t start;
-		dev_t dev;
-
-		if (strncmp(de->d_name, loop, strlen(loop)))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s/start", dir, de->d_name);
-		if (!read_u64(p, &start) || start * 512 != offset)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s/dev", dir, de->d_name);
-		hit = read_devno(p, &dev) && devno_in_use(dev);
+	if (hit) {
+		scopy(m->point, sizeof(m->point), "[SWAP]");
+		m->via[0] = 0;
 	}
-	if (d)
-		closedir(d);
 	return hit;
 }
 
-/* Is the partition at `offset` of image file `image` mounted through a loop
- * device?  (See the comment at the top of the file.) */
-static bool image_part_mounted(const char *image, uint64_t offset)
+int fs_target_mounted(const struct fs_target *tg, struct fs_mount *m)
 {
-	char *real = realpath(image, NULL), p[300], back[4096];
-	struct dirent *de;
-	bool hit = false;
-	DIR *d;
+	struct extent want;
 
-	if (!real)
-		return false;
-	d = opendir("/sys/block");
-	while (d && !hit && (de = readdir(d))) {
-		uint64_t loff;
-		dev_t dev;
+	memset(m, 0, sizeof(*m));
+	if (!path_extent(tg->file, &want))
+		return 0;
+	narrow(&want, tg->offset, tg->size);
+	return mountinfo_hits(&want, m) || swaps_hit(&want, m);
+}
 
-		if (strncmp(de->d_name, "loop", 4))
-			continue;
-		snprintf(p, sizeof(p), "/sys/block/%s/loop/backing_file", de->d_name);
-		if (read_sysfs(p, back, sizeof(back)) < 0 || strcmp(back, real))
-			continue;
-		snprintf(p, sizeof(p), "/sys/block/%s/loop/offset", de->d_name);
-		if (!read_u64(p, &loff))
-			continue;
-		snprintf(p, sizeof(p), "/sys/block/%s/dev", de->d_name);
-		if (loff == offset)
-			hit = read_devno(p, &dev) && devno_in_use(dev);
-		else if (loff == 0)
-			hit = loop_part_in_use(de->d_name, offset);
-	}
-	if (d)
-		closedir(d);
-	free(real);
-	return hit;
+/* v->mounted and v->mountpoint, for the bytes v is. */
+static void vol_mounted(struct fs_volume *v)
+{
+	struct fs_target tg = { .file = v->path, .offset = v->offset,
+				.size = v->size };
+	struct fs_mount m;
+
+	v->mounted = fs_target_mounted(&tg, &m) > 0;
+	scopy(v->mountpoint, sizeof(v->mountpoint), v->mounted ? m.point : "");
 }
 
 /* ---- probing ------------------------------------------------------------ */
@@ -314,13 +461,13 @@ static int add_partitions(const char *path, int fd, const struct stat *sb,
 		if (S_ISBLK(sb->st_mode) &&
 		    part_node(sb->st_rdev, v->partno, v->path, sizeof(v->path))) {
 			scopy(v->name, sizeof(v->name), v->path);
-			v->mounted = blk_in_use(v->path);
+			vol_mounted(v);
 			continue;
 		}
 		scopy(v->path, sizeof(v->path), path);
 		snprintf(v->name, sizeof(v->name), "%s@%d", path, v->partno);
 		v->offset = start;
-		v->mounted = S_ISREG(sb->st_mode) && image_part_mounted(path, start);
+		vol_mounted(v);
 	}
 	return 0;
 }
@@ -366,7 +513,7 @@ static int add_partition_dev(const char *path, const struct stat *sb,
 	lookup(pr, "PART_ENTRY_NUMBER", no, sizeof(no));
 	v->partno = atoi(no);
 	whole_disk_ptuuid(sb->st_rdev, v);
-	v->mounted = blk_in_use(path);
+	vol_mounted(v);
 	return 0;
 }
 
@@ -422,7 +569,7 @@ static int scan_path(const char *path, struct vol_list *l, struct err *err)
 	scopy(v->name, sizeof(v->name), path);
 	v->size = (uint64_t)blkid_probe_get_size(pr);
 	fill_fs(pr, v);  /* nothing when safeprobe found none (1) or two (-2) */
-	v->mounted = S_ISBLK(sb.st_mode) ? blk_in_use(path) : fs_is_mounted(path);
+	vol_mounted(v);
 out:
 	if (rc == -ENOMEM)
 		err_set(err, rc, "out of memory");
@@ -503,7 +650,7 @@ static int add_unreadable(const char *node, struct vol_list *l)
 		 minor(sb.st_rdev));
 	if (read_u64(p, &sectors))
 		v->size = sectors * 512;  /* sysfs counts 512-byte sectors */
-	v->mounted = blk_in_use(node);
+	vol_mounted(v);
 	return 0;
 }
 
@@ -666,8 +813,55 @@ static bool parse_partno(const char *s, long *out)
 	return !*end && !errno;
 }
 
-/* A path names itself; a partitioned one must be given a partition number
- * (want 0 = the whole path). */
+/* "disk.img@1 (ext4, LABEL=x), disk.img@2 (ntfs)": the choices, for an
+ * error message. */
+static void choice_list(const struct vol_list *l, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < l->n && len < cap; i++) {
+		const struct fs_volume *v = &l->v[i];
+		int w = snprintf(buf + len, cap - len, "%s%s (%s%s%s)", i ? ", " : "",
+				 v->name, v->fstype[0] ? v->fstype : "no filesystem",
+				 v->label[0] ? ", LABEL=" : "", v->label);
+
+		if (w < 0 || (size_t)w >= cap - len) {
+			snprintf(buf + len, cap - len, "%s...", i ? ", " : "");
+			break;
+		}
+		len += (size_t)w;
+	}
+}
+
+/* A partitioned image or disk named as a whole: the one partition that
+ * holds a filesystem we can open (ext, NTFS), else the choices. */
+static int pick_one(const char *path, const struct vol_list *l,
+		    struct fs_volume *out, struct err *err)
+{
+	char names[1200];
+	size_t hits = 0, at = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (state_probed(l->v[i].fstype)) {
+			hits++;
+			at = i;
+		}
+	if (hits == 1) {
+		*out = l->v[at];
+		return 0;
+	}
+	choice_list(l, names, sizeof(names));
+	if (hits == 0)
+		return err_set(err, -EINVAL, "'%s' holds a partition table and no ext"
+			       " or NTFS filesystem: name one of its partitions: %s",
+			       path, names);
+	return err_set(err, -EINVAL, "'%s' holds a partition table with %zu"
+		       " filesystems: name one of them: %s", path, hits, names);
+}
+
+/* A path names itself; a partitioned one is the one filesystem it holds,
+ * or must be given a partition number (want 0 = the whole path). */
 static int resolve_path(const char *path, long want, struct fs_volume *out,
 			struct err *err)
 {
@@ -683,9 +877,7 @@ static int resolve_path(const char *path, long want, struct fs_volume *out,
 		rc = err_set(err, -ENXIO, "'%s' holds a partition table with no"
 				" partitions", path);
 	} else if (want == 0 && l.table) {
-		rc = err_set(err, -EINVAL, "'%s' holds a partition table: name one of"
-				" its partitions, %s@1 to %s@%d", path, path, path,
-				l.v[l.n - 1].partno);
+		rc = pick_one(path, &l, out, err);
 	} else if (want == 0) {
 		*out = l.v[0];
 	} else if (!l.table) {

@@ -141,9 +141,9 @@ fi
 R=$w/dirty.img
 mkimg "$R" 32M
 check dirty-make "$T" dirty "$R"
-check dirty-made sh -c "'$T' state '$R' | grep -qx dirty"
+check dirty-made sh -c "'$T' state '$R' | grep -qx 'not cleanly closed'"
 cp "$R" "$w/before"
-refuses dirty-refused 'not cleanly unmounted.*chkdsk' "$T" open-rw "$R"
+refuses dirty-refused 'not cleanly closed.*chkdsk.*ntfsfix -d' "$T" open-rw "$R"
 check dirty-unchanged cmp "$R" "$w/before"
 
 H=$w/hiber.img

@@ -4,7 +4,8 @@
 # TYPE, UUID and LABEL of each partition, `sfdisk --json` for the table
 # (offsets, sizes, GPT partition and disk GUIDs, MBR disk signature, from which
 # the MBR PARTUUID is "SIGNATURE-NN"), `python3 -m json.tool` for --json, and
-# the kernel (loop mounts) for MOUNTED.  Prints PASS/FAIL lines.
+# the kernel (loop mounts) for MOUNTPOINT, and lsblk --json for the key
+# names of --json.  Prints PASS/FAIL lines.
 #   volumes.sh SYSRECOVER [SYSRECOVER_ASAN]
 # Needs root (loop devices, mounts), forensics-samples-{ntfs,ext4}, fdisk,
 # dosfstools, ntfs-3g, e2fsprogs, python3 (.ci/deps.sh).
@@ -23,7 +24,7 @@ trap '[ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null; cleanup' EXIT
 # A field of the volume named NAME in a --json output file.
 jget() { # file name field
 	python3 -c 'import json,sys
-for v in json.load(open(sys.argv[1])):
+for v in json.load(open(sys.argv[1]))["blockdevices"]:
     if v["name"] == sys.argv[2]:
         x = v[sys.argv[3]]
         print("" if x is None else str(x).lower() if isinstance(x, bool) else x)
@@ -35,7 +36,7 @@ for v in json.load(open(sys.argv[1])):
 cat >"$w/cmp.py" <<'EOF'
 import json, re, subprocess, sys
 sr_json, image = sys.argv[1], sys.argv[2]
-ours = {v["name"]: v for v in json.load(open(sr_json))}
+ours = {v["name"]: v for v in json.load(open(sr_json))["blockdevices"]}
 table = json.loads(subprocess.run(["sfdisk", "--json", image], check=True,
                                   capture_output=True).stdout)["partitiontable"]
 sector = table.get("sectorsize", 512)
@@ -61,9 +62,9 @@ for p in table.get("partitions", []):
     else:
         ptuuid = table["id"][2:] if table["id"].startswith("0x") else table["id"]
         partuuid = "%s-%02x" % (ptuuid, n)
-    want = {"type": blkid("TYPE"), "uuid": blkid("UUID"), "label": blkid("LABEL"),
+    want = {"fstype": blkid("TYPE"), "uuid": blkid("UUID"), "label": blkid("LABEL"),
             "partuuid": partuuid, "ptuuid": ptuuid, "pttype": table["label"],
-            "offset": off, "size": size, "partno": n}
+            "offset": off, "size": size, "partn": n}
     for k, exp in want.items():
         got = v[k]
         if got is None:
@@ -73,7 +74,7 @@ for p in table.get("partitions", []):
                        got.lower() if k in ("partuuid", "ptuuid") else got
         if got != exp:
             bad.append("%s %s: ours %r, blkid/sfdisk %r" % (name, k, got, exp))
-    if not want["type"]:
+    if not want["fstype"]:
         bad.append("%s: blkid found no filesystem (fixture broken)" % name)
 if seen == 0 or seen != len([k for k in ours if k.startswith(image + "@")]):
     bad.append("%d partitions from sfdisk, %d entries from us" % (seen, len(ours)))
@@ -94,7 +95,7 @@ for fs in ntfs ext4; do
 	if [ -r "$SAMPLES/fs.$fs.xz" ]; then
 		xz -dc "$SAMPLES/fs.$fs.xz" >"$w/fs.$fs"
 		compare "forensics-$fs" "$w/fs.$fs"
-		check "forensics-$fs-type" test "$(jget "$w/forensics-$fs.json" "$w/fs.$fs@1" type)" = "$fs"
+		check "forensics-$fs-type" test "$(jget "$w/forensics-$fs.json" "$w/fs.$fs@1" fstype)" = "$fs"
 		check "forensics-$fs-offset" test "$(jget "$w/forensics-$fs.json" "$w/fs.$fs@1" offset)" = 1048576
 	else
 		bad "forensics-$fs" "$SAMPLES/fs.$fs.xz missing (apt-get install forensics-samples-$fs)"
@@ -121,14 +122,14 @@ dd if="$w/sw.img" of="$G" bs=1M seek=65 conv=notrunc,sparse status=none
 compare gpt "$G"
 check gpt-hostile-label-exact test "$(jget "$w/gpt.json" "$G@1" label)" = \
 	"$(printf 'r"o\\o\tt\357\277\275 x')"
-check gpt-types test "$(jget "$w/gpt.json" "$G@1" type)/$(jget "$w/gpt.json" "$G@2" type)/$(jget "$w/gpt.json" "$G@3" type)" = ext4/ntfs/swap
+check gpt-types test "$(jget "$w/gpt.json" "$G@1" fstype)/$(jget "$w/gpt.json" "$G@2" fstype)/$(jget "$w/gpt.json" "$G@3" fstype)" = ext4/ntfs/swap
 U1=$(blkid -p -O 1048576 -S 33554432 -o value -s UUID "$G")
 U2=$(blkid -p -O $((67584 * 512)) -S 33554432 -o value -s UUID "$G")
 PU3=$(sfdisk --part-uuid "$G" 3)
 
 # The table: a header, one line per partition, the hostile label escaped.
 "$SR" volumes "$G" >"$w/table" 2>&1
-check table-header grep -q '^NAME  *TYPE  *SIZE  *UUID  *PARTUUID  *LABEL  *STATE  *MOUNTED$' "$w/table"
+check table-header grep -q '^NAME  *TYPE  *SIZE  *UUID  *PARTUUID  *LABEL  *STATE  *MOUNTPOINT$' "$w/table"
 check table-rows test "$(grep -c "^$G@[123] " "$w/table")" -eq 3
 check table-row-fields grep -qE "^$G@1 +ext4 +32M +$U1 " "$w/table"
 check table-label-escaped grep -qF 'r"o\o\x09t\xff x' "$w/table"
@@ -162,9 +163,9 @@ check resolve-uuid test "$(jget "$w/sel.json" "$G@1" uuid)" = "$U1"
 sel "$G@UUID=$(echo "$U2" | tr 'A-F' 'a-f')"
 check resolve-uuid-any-case test "$(jget "$w/sel.json" "$G@2" uuid)" = "$U2"
 sel "$G@LABEL=WinData"
-check resolve-label test "$(jget "$w/sel.json" "$G@2" type)" = ntfs
+check resolve-label test "$(jget "$w/sel.json" "$G@2" fstype)" = ntfs
 sel "$G@PARTUUID=$PU3"
-check resolve-partuuid test "$(jget "$w/sel.json" "$G@3" type)" = swap
+check resolve-partuuid test "$(jget "$w/sel.json" "$G@3" fstype)" = swap
 sel "$G@2"
 check resolve-number test "$(jget "$w/sel.json" "$G@2" label)" = WinData
 "$SR" volumes "$G@4" >"$w/e" 2>&1; rc=$?
@@ -190,9 +191,26 @@ check err-partial-exit sh -c "[ $rc -eq 1 ] && grep -qF '$G@1' '$w/e'"
 LOOP=$(losetup -r -P -f --show "$G" 2>"$w/e")
 if [ -n "$LOOP" ]; then
 	"$SR" volumes --json "$LOOP" >"$w/loop.json" 2>&1
-	check loop-lists-partitions sh -c "python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); sys.exit(not ([x[\"uuid\"] for x in v] == [\"$U1\", \"$U2\", \"$(jget "$w/gpt.json" "$G@3" uuid)\"]))' '$w/loop.json'"
+	check loop-lists-partitions sh -c "python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[\"blockdevices\"]; sys.exit(not ([x[\"uuid\"] for x in v] == [\"$U1\", \"$U2\", \"$(jget "$w/gpt.json" "$G@3" uuid)\"]))' '$w/loop.json'"
 	sel "UUID=$U1"
-	check loop-resolve-uuid sh -c "python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); sys.exit(not (len(v)==1 and v[0][\"name\"] in (\"${LOOP}p1\", \"${LOOP}@1\")))' '$w/sel.json'"
+	check loop-resolve-uuid sh -c "python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[\"blockdevices\"]; sys.exit(not (len(v)==1 and v[0][\"name\"] in (\"${LOOP}p1\", \"${LOOP}@1\")))' '$w/sel.json'"
+	# the --json shape and key names are lsblk's; the values agree
+	lsblk --json -b -o NAME,PATH,SIZE,FSTYPE,UUID,LABEL,PARTUUID,PTTYPE,PTUUID,MOUNTPOINT \
+		"$LOOP" >"$w/lsblk.json" 2>"$w/e"
+	check lsblk-shape python3 -c 'import json, sys
+ours = json.load(open(sys.argv[1]))["blockdevices"]
+theirs = json.load(open(sys.argv[2]))["blockdevices"]
+devs = [d for t in theirs for d in [t] + t.get("children", [])]
+keys = set(k for d in devs for k in d) - {"children"}
+bad = [(v["name"], keys - set(v)) for v in ours if not keys <= set(v)]
+by_path = {d["path"]: d for d in devs}
+for v in ours:
+    d = by_path.get(v["name"])
+    for k in ("size", "fstype", "uuid", "label", "partuuid", "mountpoint") if d else ():
+        if d[k] is not None and str(d[k]).lower() != str(v[k]).lower():
+            bad.append((v["name"], k, v[k], d[k]))
+print(bad)
+sys.exit(1 if bad or not ours else 0)' "$w/loop.json" "$w/lsblk.json"
 	"$SR" volumes >"$w/all" 2>&1
 	check all-block-devices grep -qE "^${LOOP}(p1|@1) +ext4 .*$U1" "$w/all"
 	losetup -d "$LOOP" && LOOP=
@@ -205,13 +223,14 @@ fi
 mkdir -p "$w/mnt"
 if mount -o ro,loop,offset=1048576 "$G" "$w/mnt" 2>"$w/e"; then
 	"$SR" volumes --json "$G" >"$w/m.json" 2>&1
-	check mounted-yes test "$(jget "$w/m.json" "$G@1" mounted)" = true
-	check mounted-other-no test "$(jget "$w/m.json" "$G@2" mounted)" = false
+	check mounted-yes test "$(jget "$w/m.json" "$G@1" mountpoint)" = "$w/mnt"
+	check mounted-other-no test "$(jget "$w/m.json" "$G@2" mountpoint)" = ""
 	"$SR" volumes "$G" >"$w/m.txt" 2>&1
-	check mounted-table grep -qE "^$G@1 .* yes$" "$w/m.txt"
+	check mounted-table grep -qE "^$G@1 .* $w/mnt\$" "$w/m.txt"
+	check mounted-table-other grep -qE "^$G@2 .* -\$" "$w/m.txt"
 	umount "$w/mnt"
 	"$SR" volumes --json "$G" >"$w/m.json" 2>&1
-	check mounted-no-after-umount test "$(jget "$w/m.json" "$G@1" mounted)" = false
+	check mounted-no-after-umount test "$(jget "$w/m.json" "$G@1" mountpoint)" = ""
 else
 	bad mounted "cannot loop-mount: $(cat "$w/e")"
 fi
@@ -220,7 +239,7 @@ truncate -s 8M "$w/whole.img"
 mke2fs -F -q -t ext4 -L whole "$w/whole.img"
 if mount -o ro,loop "$w/whole.img" "$w/mnt" 2>"$w/e"; then
 	"$SR" volumes --json "$w/whole.img" >"$w/m.json" 2>&1
-	check mounted-whole-image test "$(jget "$w/m.json" "$w/whole.img" mounted)" = true
+	check mounted-whole-image test "$(jget "$w/m.json" "$w/whole.img" mountpoint)" = "$w/mnt"
 	umount "$w/mnt"
 else
 	bad mounted-whole "cannot loop-mount: $(cat "$w/e")"
@@ -241,7 +260,7 @@ check state-ext-clean test "$(dstate sc)/$(st sc)" = "clean/clean"
 check state-ext-journal sh -c "dumpe2fs -h '$w/sj.img' 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery' && [ '$(st sj)' = 'needs journal recovery' ]"
 check state-ext-errors sh -c "echo '$(dstate se)' | grep -q 'with errors' && [ '$(st se)' = 'has errors' ]"
 check state-ntfs-clean sh -c "ntfsinfo -m '$w/nc.img' >/dev/null 2>&1 && [ '$(st nc)' = clean ]"
-check state-ntfs-dirty sh -c "ntfsinfo -m '$w/nd.img' 2>&1 | grep -q 'scheduled for check' && [ '$(st nd)' = dirty ]"
+check state-ntfs-dirty sh -c "ntfsinfo -m '$w/nd.img' 2>&1 | grep -q 'scheduled for check' && [ '$(st nd)' = 'not cleanly closed' ]"
 
 # 8. --help and usage errors.
 check help sh -c "'$SR' volumes --help | grep -q 'usage: sysrecover volumes'"

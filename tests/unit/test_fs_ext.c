@@ -540,7 +540,10 @@ static void test_refuse_mounted(void **s)
 	mkimg(img, "ext4", "16M", "");
 	assert_int_equal(th_sh("mkdir -p %s && mount -o loop %s %s", mnt, img, mnt), 0);
 	assert_int_equal(fs_open(img, FS_O_RDWR, &fs, &err), -EBUSY);
-	assert_non_null(strstr(err.msg, "is mounted: unmount it first"));
+	assert_non_null(strstr(err.msg, "is mounted on "));
+	assert_non_null(strstr(err.msg, mnt));
+	assert_non_null(strstr(err.msg, "(through /dev/loop"));
+	assert_non_null(strstr(err.msg, "unmount it first"));
 	umount_(mnt);
 	mount_ro(img, mnt);   /* read-only: the image cannot change under cmp */
 	refused(img, 0, -EBUSY, "is mounted");
@@ -585,6 +588,64 @@ static void test_refuse_errors(void **s)
 	assert_int_equal(st, FS_STATE_ERRORS);
 	refused(img, 0, -EUCLEAN, "e2fsck -f");
 	refused(img, FS_O_REPLAY_JOURNAL, -EUCLEAN, "e2fsck -f");
+}
+
+/* A read-write open marks the volume not cleanly closed on disk and a clean
+ * close takes the mark away again, exactly: the superblock is as before. */
+static void test_unclean_mark(void **s)
+{
+	char img[300];
+	enum fs_state st;
+	struct err err = { 0 };
+	struct fs *fs, *fs2;
+
+	(void)s;
+	snprintf(img, sizeof(img), "%s/u.img", th_tmpdir());
+	mkimg(img, "ext4", "16M", "");
+	assert_int_equal(th_sh("dumpe2fs -h %s 2>/dev/null | grep -v -e '^Last write time' "
+			    "-e '^Lifetime writes' -e '^Checksum:' >%s.sb0", img, img), 0);
+	assert_int_equal(th_sh("cp %s %s.bytes", img, img), 0);
+	assert_int_equal(fs_open(img, FS_O_RDWR, &fs, &err), 0);
+	/* nothing changed yet: nothing written (a refused plan must leave the
+	 * volume byte for byte as it was) */
+	assert_int_equal(th_sh("cmp -s %s %s.bytes", img, img), 0);
+	OK(fs, fs_mkdir(fs, "/d", 0755));
+	OK(fs, fs_rmdir(fs, "/d"));
+	assert_int_equal(th_sh("dumpe2fs -h %s 2>/dev/null | grep -q '^Filesystem state: *not clean$'", img), 0);
+	assert_int_equal(fs_state(img, &st, &err), 0);
+	assert_int_equal(st, FS_STATE_UNCLEAN);
+	assert_string_equal(fs_state_name(st), "not cleanly closed");
+	/* a second read-write open, even in this process: the lock refuses */
+	assert_int_equal(fs_open(img, FS_O_RDWR, &fs2, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "open read-write in another program"));
+	OK(fs, fs_close(fs));
+	assert_int_equal(fs_state(img, &st, &err), 0);
+	assert_int_equal(st, FS_STATE_CLEAN);
+	assert_int_equal(th_sh("dumpe2fs -h %s 2>/dev/null | grep -v -e '^Last write time' "
+			    "-e '^Lifetime writes' -e '^Checksum:' | cmp -s - %s.sb0", img, img), 0);
+	fsck_clean(img);
+	/* the mark left as a crash leaves it: refused, with the advice;
+	 * FS_O_ACCEPT_UNCLEAN takes it and keeps it */
+	assert_int_equal(th_sh("debugfs -w -R 'ssv state 0' %s >/dev/null 2>&1 && debugfs -w"
+			    " -R 'ssv last_mounted \"[sysrecover: open read-write]\"' %s"
+			    " >/dev/null 2>&1", img, img), 0);
+	assert_int_equal(th_sh("dumpe2fs -h %s 2>/dev/null | grep -q '^Last mounted on: *.sysrecover: open read-write.$'", img), 0);
+	refused(img, 0, -EUCLEAN, "was not cleanly closed (a sysrecover session");
+	refused(img, 0, -EUCLEAN, "e2fsck -f");
+	assert_int_equal(fs_open(img, FS_O_RDWR | FS_O_ACCEPT_UNCLEAN, &fs, &err), 0);
+	OK(fs, fs_mkdir(fs, "/resumed", 0755));
+	OK(fs, fs_close(fs));
+	assert_int_equal(fs_state(img, &st, &err), 0);
+	assert_int_equal(st, FS_STATE_UNCLEAN);
+	/* not cleanly closed by someone else (no mark): the flag does not help */
+	assert_int_equal(th_sh("debugfs -w -R 'ssv last_mounted /mnt' %s >/dev/null 2>&1", img), 0);
+	refused(img, FS_O_ACCEPT_UNCLEAN, -EUCLEAN, "not cleanly unmounted");
+	/* errors recorded by the kernel: never accepted */
+	assert_int_equal(th_sh("debugfs -w -R 'ssv state 2' %s >/dev/null 2>&1", img), 0);
+	refused(img, FS_O_ACCEPT_UNCLEAN, -EUCLEAN, "errors recorded by the kernel");
+	assert_int_equal(th_sh("e2fsck -fy %s >/dev/null 2>&1; [ $? -le 1 ]", img), 0);
+	assert_int_equal(fs_open(img, FS_O_RDWR, &fs, &err), 0);
+	OK(fs, fs_close(fs));
 }
 
 /* ---- bad input -------------------------------------------------------------- */
@@ -854,6 +915,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_ops_ext2_small_inodes),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_refuse_mounted),
+		cmocka_unit_test(test_unclean_mark),
 		cmocka_unit_test(test_refuse_needs_recovery),
 		cmocka_unit_test(test_refuse_errors),
 		cmocka_unit_test(test_bad_images),

@@ -737,6 +737,43 @@ static int tool_dirty(const char *img)
 	return (ntfs_umount(vol, FALSE) < 0 || rc < 0);
 }
 
+/* The dirty flag is set before the first change and cleared at a clean
+ * close; a session that changes nothing writes nothing; a volume left
+ * dirty is refused, and FS_O_ACCEPT_UNCLEAN takes it and keeps the flag. */
+static void test_unclean_mark(void **state)
+{
+	const char *img = mkimg("mark.img", 32);
+	struct err err = { 0 };
+	enum fs_state st;
+	struct fs *fs, *fs2;
+
+	(void)state;
+	th_must("cp '%s' '%s.bytes'", img, img);
+	fs = open_rw(img);
+	assert_int_equal(th_sh("cmp -s '%s' '%s.bytes'", img, img), 0);
+	assert_int_equal(fs_mkdir(fs, "/d", 0755), 0);
+	assert_int_equal(fs_state(img, &st, &err), 0);
+	assert_int_equal(st, FS_STATE_UNCLEAN);
+	assert_int_equal(fs_open(img, FS_O_RDWR, &fs2, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "open read-write in another program"));
+	assert_int_equal(fs_close(fs), 0);
+	assert_int_equal(th_sh("ntfsinfo -m '%s' 2>&1 | grep -q 'Volume Flags: 0x0000'", img), 0);
+	assert_int_equal(th_sh("ntfsfix -n '%s' >/dev/null 2>&1", img), 0);
+	assert_int_equal(fs_state(img, &st, &err), 0);
+	assert_int_equal(st, FS_STATE_CLEAN);
+
+	assert_int_equal(tool_dirty(img), 0);
+	assert_int_equal(fs_open(img, FS_O_RDWR, &fs, &err), -EUCLEAN);
+	assert_non_null(strstr(err.msg, "not cleanly closed"));
+	assert_non_null(strstr(err.msg, "ntfsfix -d"));
+	assert_int_equal(fs_open(img, FS_O_RDWR | FS_O_ACCEPT_UNCLEAN, &fs, &err), 0);
+	assert_int_equal(fs_mkdir(fs, "/resumed", 0755), 0);
+	assert_int_equal(fs_close(fs), 0);
+	assert_int_equal(fs_state(img, &st, &err), 0);
+	assert_int_equal(st, FS_STATE_UNCLEAN);
+	assert_int_equal(th_sh("ntfsls -f '%s' | grep -qx resumed", img), 0);
+}
+
 static int tool(int argc, char **argv)
 {
 	struct err err = { 0 };
@@ -778,6 +815,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_enospc),
 		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_unclean_mark),
 	};
 
 	if (argc > 1)

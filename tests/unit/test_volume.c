@@ -274,7 +274,9 @@ static void test_resolve_paths(void **state)
 	snprintf(spec, sizeof(spec), "%s@0", img);
 	assert_int_equal(fs_volume_resolve(spec, NULL, 0, &v, &err), -ENXIO);
 	assert_int_equal(fs_volume_resolve(img, NULL, 0, &v, &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "holds a partition table"));
+	assert_non_null(strstr(err.msg, "holds a partition table and no ext or NTFS"));
+	assert_non_null(strstr(err.msg, "disk.img@1 (swap, LABEL=swapA), "));
+	assert_non_null(strstr(err.msg, "disk.img@2 (swap, LABEL=da@ta)"));
 	snprintf(spec, sizeof(spec), "%s@1", whole);
 	assert_int_equal(fs_volume_resolve(spec, NULL, 0, &v, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "not a partitioned image"));
@@ -284,6 +286,39 @@ static void test_resolve_paths(void **state)
 	snprintf(spec, sizeof(spec), "%s@junk", img);
 	assert_int_equal(fs_volume_resolve(spec, NULL, 0, &v, &err), -EINVAL);
 	assert_int_equal(fs_volume_resolve("", NULL, 0, &v, &err), -EINVAL);
+}
+
+/* A partitioned image with one filesystem may be named without @N (mke2fs
+ * writes the ext4 into partition 1 of the swap disk); with two, the error
+ * lists them. */
+static void test_resolve_one_fs(void **state)
+{
+	char one[300], two[300], spec[320];
+	struct fs_volume v;
+	struct err err = { 0 };
+	struct fs *fs;
+
+	(void)state;
+	snprintf(one, sizeof(one), "%s/one.img", dir);
+	snprintf(two, sizeof(two), "%s/two.img", dir);
+	make_mbr_image(one, false);
+	assert_int_equal(th_sh("mke2fs -F -q -t ext4 -L e1 -E offset=%d %s 2M",
+			       2048 * SECTOR, one), 0);
+	assert_int_equal(fs_volume_resolve(one, NULL, 0, &v, &err), 0);
+	snprintf(spec, sizeof(spec), "%s@1", one);
+	assert_string_equal(v.name, spec);
+	assert_string_equal(v.fstype, "ext4");
+	assert_int_equal(fs_open(one, 0, &fs, &err), 0);
+	assert_int_equal(fs_kind(fs), FS_KIND_EXT);
+	fs_close(fs);
+	assert_int_equal(th_sh("cp %s %s && mke2fs -F -q -t ext4 -L e2 -E offset=%d %s 2M",
+			       one, two, 6144 * SECTOR, two), 0);
+	assert_int_equal(fs_volume_resolve(two, NULL, 0, &v, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "with 2 filesystems"));
+	assert_non_null(strstr(err.msg, "two.img@1 (ext4, LABEL=e1), "));
+	assert_non_null(strstr(err.msg, "two.img@2 (ext4, LABEL=e2)"));
+	assert_int_equal(fs_open(two, 0, &fs, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "two.img@2 (ext4, LABEL=e2)"));
 }
 
 int main(void)
@@ -296,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_resolve_tags),
 		cmocka_unit_test(test_resolve_ambiguous),
 		cmocka_unit_test(test_resolve_paths),
+		cmocka_unit_test(test_resolve_one_fs),
 	};
 
 	return cmocka_run_group_tests_name("volume", tests, setup, NULL);
