@@ -18,7 +18,9 @@
 	"VOL an unmounted volume (its queue is " SRD_NATIVE_QUEUE_PATH " there).\n" \
 	"Native paths: /path (the queue's volume), UUID=...:/path, LABEL=...:/path,\n" \
 	"PARTUUID=...:/path.  --windows: an srdelayed input file (UTF-16LE), paths \\??\\C:\\...\n" \
-	"apply with no VOL: every attached, unmounted volume holding a queue or Windows.\n"
+	"apply with no VOL: every unmounted volume on the --disk images (every attached\n" \
+	"one without --disk) that holds a queue, a journal or Windows.  A progress line\n" \
+	"is shown on stderr when it is a terminal (not with --json).\n"
 
 #define ADD_ARGS "[-q QUEUE | -V VOL] [--windows] move SRC DST | delete PATH | shortname PATH NAME"
 #define LIST_ARGS "[--json] [-q QUEUE | [--disk IMG]... [-V VOL] [VOL...]]"
@@ -230,6 +232,7 @@ static int run_apply(struct cli_ctx *c, const struct srd_cli *o, bool dry_run)
 	struct srd_apply_opts ao = {
 		.vols = o->vols, .nvols = o->nvols,
 		.disks = o->disks, .ndisks = o->ndisks, .dry_run = dry_run,
+		.quiet = o->json,
 	};
 	struct srd_report rep;
 	int rc = srd_apply(&ao, &rep, &c->err);
