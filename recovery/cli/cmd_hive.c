@@ -345,10 +345,10 @@ static const struct cli_cmd hive_cmds[] = {
 	  .args = "--current CUR --restored REST -o OUT [--dry-run] [--json] [--kntr-merge=2003|vss]",
 	  .summary = "apply KeysNotToRestore to a restored SYSTEM hive" },
 	{ .name = "mounted", .run = cli_hive_mounted_run,
-	  .args = "[--json] [--resolve NAME]... HIVE [DISK...]",
+	  .args = "[--json] [-V VOL] [--resolve NAME]... HIVE [DISK...]",
 	  .summary = "MountedDevices, and the volume a drive letter names" },
 	{ .name = "files-not-to-backup", .run = cli_hive_fntb_run,
-	  .args = "[--software SOFTWARE] [--json] HIVE",
+	  .args = "[--json] [-V VOL] [--software SOFTWARE] HIVE",
 	  .summary = "the normalised FilesNotToBackup rules" },
 	{ 0 },
 };

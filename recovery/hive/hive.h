@@ -468,16 +468,20 @@ struct hive_md_report {
 	size_t nq;
 	struct err warn;
 };
-/* Read SYSTEM\MountedDevices of the hive file `hive` and resolve each of
- * names[] to a volume among disks[] (every block device when ndisks is 0).
- * A name that does not resolve is not a failure of the call: see q[i].err. */
-int hive_md_report(const char *hive, const char *const *names, size_t nnames,
-		   const char *const *disks, size_t ndisks,
+/* Read SYSTEM\MountedDevices of the SYSTEM hive t (a file, or a path in
+ * the volume t->volume) and resolve each of names[] to a volume among
+ * disks[] (every block device when ndisks is 0).  A hive of another kind
+ * is refused (hive_require_kind).  A name that does not resolve is not a
+ * failure of the call: see q[i].err. */
+int hive_md_report(const struct hive_target *t, const char *const *names,
+		   size_t nnames, const char *const *disks, size_t ndisks,
 		   struct hive_md_report *r, struct err *err);
 void hive_md_report_free(struct hive_md_report *r);
 
-/* hive_fntb_load on hive files: SYSTEM, and SOFTWARE when not NULL. */
-int hive_fntb_load_files(const char *system, const char *software,
+/* hive_fntb_load on hive files: the SYSTEM hive system (a file, or a path
+ * in the volume system->volume), and SOFTWARE when not NULL (in the same
+ * volume when there is one).  Other kinds of hive are refused. */
+int hive_fntb_load_files(const struct hive_target *system, const char *software,
 			 struct hive_fntb **out, struct err *err);
 
 /* `hive merge`: KeysNotToRestore applied to a restored SYSTEM hive. */

@@ -151,6 +151,13 @@ mkimg
 "$S" fs "$I" put "$w/SYSTEM" /S2 >/dev/null || bad put-s2 put
 out a "$S" hive info -V "$I" /S2 && out b "$S" hive info --volume "$I" /S2 && is info-V-same-as-volume "$a" "$b"
 check pending-V "$S" hive pending -V "$I" /S2
+out a "$S" hive mounted --json -V "$I" /S2 && out b "$S" hive mounted --json "$w/SYSTEM" && is mounted-V "$a" "$b"
+out a "$S" hive files-not-to-backup -V "$I" /S2 && out b "$S" hive files-not-to-backup "$w/SYSTEM" && is fntb-V "$a" "$b"
+"$S" fs "$I" put "$w/SAM" /SAM >/dev/null || bad put-sam put
+exits mounted-V-refuses-sam 2 "is a SAM hive, not a SYSTEM hive" "$S" hive mounted -V "$I" /SAM
+for c in mounted files-not-to-backup; do
+	out h "$S" hive "$c" --help && has "help-$c-names-V" "$h" "-V VOL"
+done
 
 # ==== 4. the real Windows hives =================================================
 testdata hives
