@@ -182,4 +182,29 @@ check real-restore "$S" hive restore -V "$I" "$w/real-SYSTEM" "$C/SYSTEM"
 check real-restore-bytes sh -c 'ntfscat "$1" "$2" >"$3" && cmp "$3" "$4"' - "$I" "$C/SYSTEM" "$w/got" "$w/real-SYSTEM"
 check real-restore-hivexget hivexget "$w/got" Select Current
 check real-restore-ntfsfix ntfsfix -n "$I"
+# a dirty source with its logs beside it: the logs are replayed into what is
+# installed (clean), the source is left as it was.  SYSTEM_B's logs
+# continue sequence 2107; a copy of the primary that says so replays.
+for f in SYSTEM_B SYSTEM_B.LOG1 SYSTEM_B.LOG2; do
+	xz -dc "$TD/$f.xz" >"$w/real-$f" || bad "xz-$f" "cannot unpack"
+done
+python3 - "$w/real-SYSTEM_B" "$w/P" <<'EOF2'
+import struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+struct.pack_into('<II', b, 4, 2107, 2106)
+x = 0
+for i in range(0, 508, 4):
+    x ^= struct.unpack_from('<I', b, i)[0]
+struct.pack_into('<I', b, 508, x)
+open(sys.argv[2], 'wb').write(b)
+EOF2
+cp "$w/real-SYSTEM_B.LOG1" "$w/P.LOG1"; cp "$w/real-SYSTEM_B.LOG2" "$w/P.LOG2"; cp "$w/P" "$w/P.orig"
+mkimg
+out j "$S" hive restore --json -V "$I" "$w/P" "$C/SYSTEM" &&
+	is restore-replayed "$(printf '%s' "$j" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["replayed"], j["log_entries"])')" "True 24"
+check restore-replayed-source-unchanged cmp "$w/P" "$w/P.orig"
+check restore-replayed-read sh -c 'ntfscat "$1" "$2" >"$3"' - "$I" "$C/SYSTEM" "$w/got"
+is restore-replayed-clean "$(python3 -c 'import struct,sys; b=open(sys.argv[1],"rb").read(12); s=struct.unpack_from("<II",b,4); print(b[:4]==b"regf" and s[0]==s[1])' "$w/got")" True
+check restore-replayed-hivexget hivexget "$w/got" Select Current
+check restore-replayed-ntfsfix ntfsfix -n "$I"
 finish
