@@ -23,7 +23,8 @@
 	"is shown on stderr when it is a terminal (not with --json).\n"
 
 #define ADD_ARGS "[-q QUEUE | -V VOL] [--windows] move SRC DST | delete PATH | shortname PATH NAME"
-#define LIST_ARGS "[--json] [-q QUEUE | [--disk IMG]... [-V VOL] [VOL...]]"
+#define LIST_ARGS "[--json] [-q QUEUE | [--disk IMG]... [-V VOL] [VOL...]]"  /* --disk
+	alone: what apply --disk would do */
 #define APPLY_ARGS "[--dry-run] [--json] [--disk IMG]... [-V VOL] [VOL...]"
 
 struct srd_cli {
@@ -290,7 +291,7 @@ static int cmd_list(struct cli_ctx *c, int argc, char **argv)
 
 	if (rc == 0 && o.volume)
 		o.vols[o.nvols++] = o.volume;  /* -V VOL: as VOL */
-	if (rc == 0 && (o.queue || !o.nvols))
+	if (rc == 0 && (o.queue || (!o.nvols && !o.ndisks)))
 		rc = list_file(c, o.queue ? o.queue : SRD_NATIVE_QUEUE_PATH, o.json);
 	else if (rc == 0)
 		rc = run_apply(c, &o, true);

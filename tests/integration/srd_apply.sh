@@ -320,6 +320,9 @@ mk_ext "$w/d1.img" SRDDISK1
 "$S" srdelayed add -V "$w/d1.img" move /etc/a /etc/moved || bad disk-setup add
 mkhive "$w/dsys" "$(multi '\??\C:\a.txt' '\??\C:\b.txt')"
 windisk "$w/d2.img" "$w/dsys" a.txt=A
+out=$("$S" srdelayed list --disk "$w/d1.img" --disk "$w/d2.img" 2>&1)
+is disk-only-list-exit "$?" 0
+is disk-only-list-plans "$(printf '%s\n' "$out" | grep -c '^planned ')" 2
 out=$("$S" srdelayed apply --disk "$w/d1.img" --disk "$w/d2.img" 2>&1)
 is disk-only-exit "$?" 0
 has disk-only-both "$out" "2 done, 0 failed"
