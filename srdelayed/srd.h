@@ -399,13 +399,19 @@ const char *srd_win32_text(uint32_t code);   /* "file not found", ... */
 
 struct srd_apply_opts {
 	const char *const *vols;   /* volumes holding queues (fs.h names,
-				    * UUID=...); none = every attached one */
+				    * UUID=...); none = every volume on the
+				    * disks that holds a queue, a journal or
+				    * Windows (every attached one when no
+				    * disk is given either) */
 	size_t nvols;
 	const char *const *disks;  /* where other volumes are looked for
 				    * (images, devices); none = the images
 				    * behind vols, else every block device */
 	size_t ndisks;
 	bool dry_run;              /* read-only: plan and show, change nothing */
+	bool quiet;                /* no progress line (--json); otherwise one
+				    * on stderr when it is a terminal
+				    * (progress.h) */
 };
 
 enum srd_outcome {

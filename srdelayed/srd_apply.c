@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "hive.h"
+#include "progress.h"
 #include "srd_impl.h"
 
 #define RES(run, i) (&(run)->rep->r[(run)->rbase + (i)])
@@ -283,12 +284,19 @@ static int commit(struct srd_run *run)
 static int run_ops(struct apply *a, bool resume)
 {
 	struct srd_run *run = a->run;
+	struct progress p;
+	uint64_t total = 0;
 	unsigned since = 0;
 	int rc = 0;
 
+	for (size_t i = 0; i < run->nops; i++)
+		total += !run->ops[i].skip;
+	progress_start(&p, "srdelayed apply", 0, total,
+		       run->o->quiet ? PROGRESS_QUIET : 0);
 	for (size_t i = 0; i < run->nops && rc == 0; i++) {
 		if (run->ops[i].skip)
 			continue;
+		progress_add(&p, 0, 1);
 		if (run->src[run->ops[i].src].stopped) {
 			RES(run, i)->outcome = SRD_NOT_REACHED;
 			continue;
@@ -302,6 +310,7 @@ static int run_ops(struct apply *a, bool resume)
 			since = 0;
 		}
 	}
+	progress_end(&p);
 	return rc ? rc : commit(run);
 }
 
@@ -636,16 +645,18 @@ static char **default_disks(const struct srd_apply_opts *o, size_t *n)
 	return d;
 }
 
-/* With no volume named: every attached ext or NTFS volume that is not
- * mounted and holds a queue. */
-static int find_homes(char ***homes, size_t *n, struct err *err)
+/* With no volume named: every ext or NTFS volume on the disks given (every
+ * attached block device when none is) that is not mounted and holds a
+ * queue, a journal or Windows. */
+static int find_homes(const struct srd_apply_opts *o, struct srd_report *rep,
+		      char ***homes, size_t *n, struct err *err)
 {
 	struct fs_volume *v = NULL;
 	struct err fe = { 0 };
 	size_t nv = 0;
 
 	*n = 0;
-	if (fs_volume_list(NULL, 0, &v, &nv, &fe) < 0) {
+	if (fs_volume_list(o->disks, o->ndisks, &v, &nv, &fe) < 0) {
 		err_copy(err, &fe);
 		return fe.errnum ? -fe.errnum : -EIO;
 	}
@@ -669,6 +680,12 @@ static int find_homes(char ***homes, size_t *n, struct err *err)
 		if (q)
 			(*homes)[(*n)++] = strdup(v[i].name);
 	}
+	for (size_t i = 0; *homes && o->ndisks && i < nv; i++)
+		if (v[i].mounted)  /* on a disk that was named: say so */
+			srd_note(rep, "%s is mounted: not looked at", v[i].name);
+	if (*homes && o->ndisks && *n == 0)
+		srd_note(rep, "no unmounted volume on the disks given holds a "
+			 "queue, a journal or Windows");
 	free(v);
 	return *homes ? 0 : -ENOMEM;
 }
@@ -683,7 +700,7 @@ int srd_apply(const struct srd_apply_opts *o, struct srd_report *rep,
 
 	memset(rep, 0, sizeof(*rep));
 	err_clear(err);
-	if (o->nvols == 0 && (rc = find_homes(&homes, &nh, err)) < 0)
+	if (o->nvols == 0 && (rc = find_homes(o, rep, &homes, &nh, err)) < 0)
 		return rc;
 	if (o->ndisks) {
 		run.disks = o->disks, run.ndisks = o->ndisks;

@@ -101,6 +101,10 @@ struct srd_run {
  * 0, or < 0 with run->err set (nothing has been changed). */
 int srd_plan(struct srd_run *run, const char *home);
 void srd_plan_free(struct srd_run *run);
+/* srd_guard.c: refuse (ERR_REFUSED) a plan with an operation that moves,
+ * deletes or replaces a queue being run, a journal or an applied queue
+ * (or a directory holding one).  0, or < 0 with run->err set. */
+int srd_plan_guard(struct srd_run *run);
 uint64_t srd_plan_hash(const struct srd_run *run);
 int srd_report_add(struct srd_report *rep, struct srd_result *r);
 int srd_note(struct srd_report *rep, const char *fmt, ...)

@@ -512,7 +512,9 @@ int srd_plan(struct srd_run *run, const char *home)
 	if ((rc = run->home = vol_add(run, &v)) < 0)
 		return rc;
 	rc = plan_windows(run);
-	return rc < 0 ? rc : plan_native(run);
+	if (rc == 0)
+		rc = plan_native(run);
+	return rc < 0 ? rc : srd_plan_guard(run);
 }
 
 /* FNV-1a over every operation as planned (statuses left out: they change

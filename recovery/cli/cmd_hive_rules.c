@@ -199,8 +199,9 @@ int cli_hive_merge_run(struct cli_ctx *c, int argc, char **argv)
 /* ---- mounted ------------------------------------------------------------ */
 
 static const char mounted_usage[] =
-	"usage: sysrecover hive mounted HIVE [--json] [--resolve NAME]... [DISK...]\n"
-	"List SYSTEM\\MountedDevices of HIVE.  --resolve C: or Volume{GUID} finds\n"
+	"usage: sysrecover hive mounted [--json] [-V VOL] [--resolve NAME]... HIVE [DISK...]\n"
+	"List SYSTEM\\MountedDevices of the SYSTEM hive HIVE (with -V, a path in\n"
+	"the unmounted volume VOL).  --resolve C: or Volume{GUID} finds\n"
 	"the volume it names among DISK... (images or devices; every block device\n"
 	"when none is given).\n";
 
@@ -293,19 +294,23 @@ int cli_hive_mounted_run(struct cli_ctx *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "resolve", required_argument, NULL, 'R' },
+		{ "volume", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *names[64];
 	struct hive_md_report r;
+	struct hive_target t = { 0 };
 	size_t nnames = 0;
 	bool json = false;
 	int ch, rc;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "jV:h", opts, NULL)) != -1) {
 		if (ch == 'j')
 			json = true;
+		else if (ch == 'V')
+			t.volume = optarg;
 		else if (ch == 'R' && nnames < 64)
 			names[nnames++] = optarg;
 		else if (ch == 'h')
@@ -315,7 +320,8 @@ int cli_hive_mounted_run(struct cli_ctx *c, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_err(c, argv[0], mounted_usage);
-	rc = hive_md_report(argv[optind], names, nnames,
+	t.path = argv[optind];
+	rc = hive_md_report(&t, names, nnames,
 			    (const char *const *)argv + optind + 1,
 			    (size_t)(argc - optind - 1), &r, &c->err);
 	err_print(&r.warn);
@@ -330,8 +336,9 @@ int cli_hive_mounted_run(struct cli_ctx *c, int argc, char **argv)
 /* ---- files-not-to-backup ------------------------------------------------ */
 
 static const char fntb_usage[] =
-	"usage: sysrecover hive files-not-to-backup HIVE [--software SOFTWARE] [--json]\n"
-	"The FilesNotToBackup rules of SYSTEM hive HIVE, normalised: drive (* = every\n"
+	"usage: sysrecover hive files-not-to-backup [--json] [-V VOL] [--software SOFTWARE] HIVE\n"
+	"The FilesNotToBackup rules of SYSTEM hive HIVE (with -V, HIVE and SOFTWARE\n"
+	"are paths in the unmounted volume VOL), normalised: drive (* = every\n"
 	"drive), directory, file pattern, /s.  %SystemRoot% comes from SOFTWARE when\n"
 	"given, else C:\\Windows; entries with unresolved variables are skipped.\n";
 
@@ -403,18 +410,22 @@ int cli_hive_fntb_run(struct cli_ctx *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "software", required_argument, NULL, 's' },
+		{ "volume", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *software = NULL;
 	struct hive_fntb *f = NULL;
+	struct hive_target t = { 0 };
 	bool json = false;
 	int ch, rc;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "js:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "js:V:h", opts, NULL)) != -1) {
 		if (ch == 'j')
 			json = true;
+		else if (ch == 'V')
+			t.volume = optarg;
 		else if (ch == 's')
 			software = optarg;
 		else if (ch == 'h')
@@ -424,7 +435,8 @@ int cli_hive_fntb_run(struct cli_ctx *c, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return usage_err(c, argv[0], fntb_usage);
-	if ((rc = hive_fntb_load_files(argv[optind], software, &f, &c->err)) < 0)
+	t.path = argv[optind];
+	if ((rc = hive_fntb_load_files(&t, software, &f, &c->err)) < 0)
 		return rc;
 	if (json)
 		fntb_json(f);

@@ -18,10 +18,13 @@
 	"VOL an unmounted volume (its queue is " SRD_NATIVE_QUEUE_PATH " there).\n" \
 	"Native paths: /path (the queue's volume), UUID=...:/path, LABEL=...:/path,\n" \
 	"PARTUUID=...:/path.  --windows: an srdelayed input file (UTF-16LE), paths \\??\\C:\\...\n" \
-	"apply with no VOL: every attached, unmounted volume holding a queue or Windows.\n"
+	"apply with no VOL: every unmounted volume on the --disk images (every attached\n" \
+	"one without --disk) that holds a queue, a journal or Windows.  A progress line\n" \
+	"is shown on stderr when it is a terminal (not with --json).\n"
 
 #define ADD_ARGS "[-q QUEUE | -V VOL] [--windows] move SRC DST | delete PATH | shortname PATH NAME"
-#define LIST_ARGS "[--json] [-q QUEUE | [--disk IMG]... [-V VOL] [VOL...]]"
+#define LIST_ARGS "[--json] [-q QUEUE | [--disk IMG]... [-V VOL] [VOL...]]"  /* --disk
+	alone: what apply --disk would do */
 #define APPLY_ARGS "[--dry-run] [--json] [--disk IMG]... [-V VOL] [VOL...]"
 
 struct srd_cli {
@@ -230,6 +233,7 @@ static int run_apply(struct cli_ctx *c, const struct srd_cli *o, bool dry_run)
 	struct srd_apply_opts ao = {
 		.vols = o->vols, .nvols = o->nvols,
 		.disks = o->disks, .ndisks = o->ndisks, .dry_run = dry_run,
+		.quiet = o->json,
 	};
 	struct srd_report rep;
 	int rc = srd_apply(&ao, &rep, &c->err);
@@ -287,7 +291,7 @@ static int cmd_list(struct cli_ctx *c, int argc, char **argv)
 
 	if (rc == 0 && o.volume)
 		o.vols[o.nvols++] = o.volume;  /* -V VOL: as VOL */
-	if (rc == 0 && (o.queue || !o.nvols))
+	if (rc == 0 && (o.queue || (!o.nvols && !o.ndisks)))
 		rc = list_file(c, o.queue ? o.queue : SRD_NATIVE_QUEUE_PATH, o.json);
 	else if (rc == 0)
 		rc = run_apply(c, &o, true);

@@ -212,7 +212,7 @@ static int check_base(const char *file, const char *name, struct hive_base *hb,
 
 /* ---- open --------------------------------------------------------------- */
 
-static struct hive *hive_new(const char *path, struct fs *fs, unsigned flags)
+struct hive *hive_new(const char *path, struct fs *fs, unsigned flags)
 {
 	struct hive *h = calloc(1, sizeof(*h));
 
@@ -382,8 +382,8 @@ const char *hive_name(const struct hive *h)
 /* Copy a file out of the volume into a new temp file. -ENOENT if absent.
  * A failure on the volume keeps fs's own sentence (fs.h promises one); a
  * local one gets its own. */
-static int copy_from_volume(struct fs *fs, const char *path, char **tmp,
-			    struct err *e)
+int hive_copy_from_volume(struct fs *fs, const char *path, char **tmp,
+			  struct err *e)
 {
 	struct fs_file *f = NULL;
 	char buf[65536];
@@ -439,7 +439,7 @@ int hive_open_fs(struct fs *fs, const char *path, unsigned flags,
 
 	if (!h)
 		return err_set(err, -ENOMEM, "out of memory");
-	rc = copy_from_volume(fs, path, &h->orig, err);
+	rc = hive_copy_from_volume(fs, path, &h->orig, err);
 	if (rc < 0) {
 		err_context(err, "while opening hive '%s'", h->name);
 		goto out;
@@ -450,12 +450,12 @@ int hive_open_fs(struct fs *fs, const char *path, unsigned flags,
 			rc = err_set(err, -ENOMEM, "out of memory");
 			goto out;
 		}
-		rc = copy_from_volume(fs, lp, &logs[i], err);
+		rc = hive_copy_from_volume(fs, lp, &logs[i], err);
 		free(lp);
 		lp = NULL;
 		if (rc == -ENOENT && asprintf(&lp, "%s.LOG%d" HIVE_LOG_ASIDE, path,
 					      i + 1) >= 0)
-			rc = copy_from_volume(fs, lp, &logs[i], err);
+			rc = hive_copy_from_volume(fs, lp, &logs[i], err);
 		free(lp);
 		if (rc < 0 && rc != -ENOENT) {
 			err_context(err, "while reading the logs of hive '%s'", h->name);

@@ -113,6 +113,31 @@ int hive_ccs(struct hive *h, unsigned *current, unsigned *def);
 
 
 
+/* ---- which hive a file is (hive_kind.c) ---------------------------------- */
+
+enum hive_kind {
+	HIVE_KIND_UNKNOWN, HIVE_KIND_SYSTEM, HIVE_KIND_SOFTWARE, HIVE_KIND_SAM,
+	HIVE_KIND_SECURITY, HIVE_KIND_NTUSER, HIVE_KIND_USRCLASS,
+	HIVE_KIND_COMPONENTS, HIVE_KIND_DRIVERS, HIVE_KIND_BCD,
+};
+
+/* The kind of hive h is, from the keys at its root: SYSTEM has Select or
+ * ControlSet00N (or, stripped of them, MountedDevices); SECURITY Policy
+ * with RXACT or SAM; SAM SAM\Domains; SOFTWARE Microsoft\Windows NT\
+ * CurrentVersion (or Microsoft and Classes); NTUSER.DAT (and DEFAULT)
+ * Software with Environment or Control Panel; UsrClass.dat Local
+ * Settings; COMPONENTS DerivedData or CanonicalData; DRIVERS
+ * DriverDatabase; BCD Objects and Description.  When the root says
+ * nothing, the file name Windows wrote into the base block decides (it is
+ * copied to hint, "" when there is none; hint may be NULL). */
+enum hive_kind hive_kind(struct hive *h, char *hint, size_t hintcap);
+const char *hive_kind_name(enum hive_kind k);   /* "SYSTEM", "NTUSER.DAT" */
+/* 0 when h is a `want` hive; else ERR_REFUSED (-EINVAL) saying which hive
+ * it is and why (the caller's words) the command needs the other:
+ *   'x/SAM' is a SAM hive, not a SYSTEM hive: pending renames live in SYSTEM */
+int hive_require_kind(struct hive *h, enum hive_kind want, const char *why,
+		      struct err *err);
+
 /* ---- pending operations, SetupExecute, RestoreStatus, LastRestoreId
  * (hive_pending.c) ------------------------------------------------------- */
 
@@ -375,6 +400,8 @@ struct hive_target {
 
 struct hive_summary {
 	char *name;                /* hive_name() */
+	enum hive_kind kind;       /* hive_kind() */
+	char hint[80];             /* the name in its base block, or "" */
 	struct hive_info info;
 	unsigned root_keys;        /* subkeys of the root */
 	bool ccs_ok;               /* current/def are valid, else ccs_err */
@@ -406,6 +433,27 @@ void hive_pending_report_free(struct hive_pending_report *r);
 int hive_new_restore_id(const struct hive_target *t, char guid[39],
 			struct err *warn, struct err *err);
 
+/* `hive restore`: install a hive file (a RegBack copy, a backup) at
+ * dest->path (in the unmounted volume dest->volume, or a host file), as a
+ * commit replaces a hive.  The source must be a hive libhivex reads whole
+ * (every key and value), clean, or dirty with logs beside it that replay
+ * (the replayed, clean result is installed; the source is not changed); a
+ * dirty source without usable logs is refused (ERR_REFUSED), a damaged one
+ * is ERR_CORRUPT.  When dest's file name is a hive's (SYSTEM, SAM, ...,
+ * any case) the source must be that kind of hive.  The new file is written
+ * beside dest, read back, then dest's logs are moved aside, it is renamed
+ * over dest and the aside logs are dropped (with dest->backup: dest is
+ * kept as DEST.bak and its logs as DEST.bak.LOGn).  Every refusal comes
+ * before the volume is opened for writing: nothing changed then. */
+struct hive_restore_result {
+	enum hive_kind kind;       /* of the source */
+	struct hive_info info;     /* of the source, as opened */
+	unsigned keys, values;     /* in it */
+	bool replaced;             /* dest existed */
+};
+int hive_restore(const char *source, const struct hive_target *dest,
+		 struct hive_restore_result *r, struct err *err);
+
 /* One name asked of MountedDevices. */
 struct hive_md_query {
 	const char *name;                   /* as asked: "C:", "Volume{G}" */
@@ -420,16 +468,20 @@ struct hive_md_report {
 	size_t nq;
 	struct err warn;
 };
-/* Read SYSTEM\MountedDevices of the hive file `hive` and resolve each of
- * names[] to a volume among disks[] (every block device when ndisks is 0).
- * A name that does not resolve is not a failure of the call: see q[i].err. */
-int hive_md_report(const char *hive, const char *const *names, size_t nnames,
-		   const char *const *disks, size_t ndisks,
+/* Read SYSTEM\MountedDevices of the SYSTEM hive t (a file, or a path in
+ * the volume t->volume) and resolve each of names[] to a volume among
+ * disks[] (every block device when ndisks is 0).  A hive of another kind
+ * is refused (hive_require_kind).  A name that does not resolve is not a
+ * failure of the call: see q[i].err. */
+int hive_md_report(const struct hive_target *t, const char *const *names,
+		   size_t nnames, const char *const *disks, size_t ndisks,
 		   struct hive_md_report *r, struct err *err);
 void hive_md_report_free(struct hive_md_report *r);
 
-/* hive_fntb_load on hive files: SYSTEM, and SOFTWARE when not NULL. */
-int hive_fntb_load_files(const char *system, const char *software,
+/* hive_fntb_load on hive files: the SYSTEM hive system (a file, or a path
+ * in the volume system->volume), and SOFTWARE when not NULL (in the same
+ * volume when there is one).  Other kinds of hive are refused. */
+int hive_fntb_load_files(const struct hive_target *system, const char *software,
 			 struct hive_fntb **out, struct err *err);
 
 /* `hive merge`: KeysNotToRestore applied to a restored SYSTEM hive. */

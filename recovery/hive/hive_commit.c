@@ -308,6 +308,11 @@ out:
 	return rc;
 }
 
+int hive_install(struct hive *h, const char *newf)
+{
+	return h->fs ? replace_fs(h, newf) : replace_local(h, newf);
+}
+
 static int commit_file(struct hive *h, char **newf)
 {
 	if (h->fs)
@@ -339,7 +344,7 @@ int hive_commit(struct hive *h, struct err *err)
 	}
 	if ((rc = verify_committed(h, newf)) < 0)
 		goto out;
-	rc = h->fs ? replace_fs(h, newf) : replace_local(h, newf);
+	rc = hive_install(h, newf);
 	if (rc == 0 && !h->fs) {
 		free(newf);  /* renamed into place */
 		newf = NULL;

@@ -53,6 +53,20 @@ int hive_base_parse(const uint8_t *b, size_t len, struct hive_base *out);
 /* Recompute and store the checksum of a base block. */
 void hive_base_fix_checksum(uint8_t *b);
 
+/* A handle with no hive open yet: path, name and flags set (hive.c); free
+ * with hive_close().  NULL on ENOMEM. */
+struct hive *hive_new(const char *path, struct fs *fs, unsigned flags);
+/* A file of a volume into a new private temp file *tmp (hive.c). */
+int hive_copy_from_volume(struct fs *fs, const char *path, char **tmp,
+			  struct err *e);
+/* Put the local file newf in h->path's place as a commit does
+ * (hive_commit.c): h->path.bak first with HIVE_O_BACKUP (for a hive in a
+ * volume, from h->orig, which must then be set), the logs moved aside, the
+ * rename, the aside logs dropped.  A local newf must be beside h->path
+ * (it is renamed); one for a volume is copied in and read back.  Errors in
+ * h->err. */
+int hive_install(struct hive *h, const char *newf);
+
 /* Remember that a key changed, for the verification after commit. */
 void hive_touch(struct hive *h, hive_key k);
 

@@ -71,12 +71,24 @@ static int open_and_read(const struct hive_merge_req *req, const char *tmp,
 {
 	int rc;
 
-	if ((rc = hive_open(req->current, 0, hc, err)) < 0)
+	if ((rc = hive_open(req->current, 0, hc, err)) < 0 ||
+	    (rc = hive_require_kind(*hc, HIVE_KIND_SYSTEM, "KeysNotToRestore "
+				    "applies to SYSTEM hives", err)) < 0)
 		return rc;
 	if (hive_warning(*hc)[0])
 		err_setc(warn_slot(res), ERR_WARNING, ERR_NONE, 0, "%s: %s", req->current, hive_warning(*hc));
 	if ((rc = hive_open(tmp, HIVE_O_WRITE, hr, err)) < 0)
 		return rc;
+	{  /* named as the user gave it, not as the staged copy */
+		char *staged = (*hr)->name;
+
+		(*hr)->name = (char *)req->restored;
+		rc = hive_require_kind(*hr, HIVE_KIND_SYSTEM, "KeysNotToRestore "
+				       "applies to SYSTEM hives", err);
+		(*hr)->name = staged;
+		if (rc < 0)
+			return rc;
+	}
 	if (hive_warning(*hr)[0])
 		err_setc(warn_slot(res), ERR_WARNING, ERR_NONE, 0, "%s: %s", req->restored, hive_warning(*hr));
 	if ((rc = hive_kntr_read(*hc, HIVE_KNTR_FROM_CURRENT, &res->rules,

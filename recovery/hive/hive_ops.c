@@ -77,6 +77,7 @@ int hive_summarize(const struct hive_target *t, struct hive_summary *s,
 	if ((rc = target_open(t, false, &o, &s->warn, err)) < 0)
 		return rc;
 	s->info = *hive_info(o.h);
+	s->kind = hive_kind(o.h, s->hint, sizeof(s->hint));
 	if (!(s->name = strdup(hive_name(o.h))))
 		rc = err_set(err, -ENOMEM, "%s", strerror(ENOMEM));
 	if (rc == 0 && hive_root(o.h, &root) == 0)
@@ -113,6 +114,9 @@ int hive_pending_report(const struct hive_target *t, bool clear,
 	memset(r, 0, sizeof(*r));
 	if ((rc = target_open(t, clear, &o, &r->warn, err)) < 0)
 		return rc;
+	if ((rc = hive_require_kind(o.h, HIVE_KIND_SYSTEM, "pending renames "
+				    "and SetupExecute live in SYSTEM", err)) < 0)
+		return target_close(&o, rc, err);
 	if (!(r->name = strdup(hive_name(o.h))))
 		rc = err_set(err, -ENOMEM, "%s", strerror(ENOMEM));
 	if (rc == 0 && (rc = hive_pending_read(o.h, &r->list)) == 0 &&
@@ -152,6 +156,9 @@ int hive_new_restore_id(const struct hive_target *t, char guid[39],
 
 	if (rc < 0)
 		return rc;
+	if ((rc = hive_require_kind(o.h, HIVE_KIND_SYSTEM, "LastRestoreId "
+				    "lives in SYSTEM", err)) < 0)
+		return target_close(&o, rc, err);
 	if ((rc = hive_set_last_restore_id(o.h, guid)) < 0)
 		from_handle(o.h, rc, err);
 	else
@@ -185,20 +192,21 @@ static void md_query(struct hive_md_report *r, struct hive_md_query *q,
 	}
 }
 
-int hive_md_report(const char *hive, const char *const *names, size_t nnames,
-		   const char *const *disks, size_t ndisks,
+int hive_md_report(const struct hive_target *t, const char *const *names,
+		   size_t nnames, const char *const *disks, size_t ndisks,
 		   struct hive_md_report *r, struct err *err)
 {
-	struct hive *h = NULL;
+	struct target o;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if ((rc = hive_open(hive, 0, &h, err)) < 0)
+	if ((rc = target_open(t, false, &o, &r->warn, err)) < 0)
 		return rc;
-	open_warning(h, hive, &r->warn);
-	rc = hive_md_read(h, &r->e, &r->n, err);
-	hive_close(h);
-	if (rc < 0)
+	rc = hive_require_kind(o.h, HIVE_KIND_SYSTEM, "MountedDevices lives in "
+			       "SYSTEM", err);
+	if (rc == 0)
+		rc = hive_md_read(o.h, &r->e, &r->n, err);
+	if ((rc = target_close(&o, rc, err)) < 0)
 		return rc;
 	if (nnames && !(r->q = calloc(nnames, sizeof(*r->q))))
 		return err_set(err, -ENOMEM, "%s", strerror(ENOMEM));
@@ -220,17 +228,28 @@ void hive_md_report_free(struct hive_md_report *r)
 
 /* ---- FilesNotToBackup ------------------------------------------------- */
 
-int hive_fntb_load_files(const char *system, const char *software,
+int hive_fntb_load_files(const struct hive_target *system, const char *software,
 			 struct hive_fntb **out, struct err *err)
 {
-	struct hive *h = NULL, *sw = NULL;
+	struct target o;
+	struct hive *sw = NULL;
+	struct err warn = { 0 };
 	int rc;
 
 	*out = NULL;
-	if ((rc = hive_open(system, 0, &h, err)) == 0 &&
-	    (!software || (rc = hive_open(software, 0, &sw, err)) == 0))
-		rc = hive_fntb_load(h, sw, out, err);
+	if ((rc = target_open(system, false, &o, &warn, err)) < 0)
+		return rc;  /* (a degraded open is not reported here, as before) */
+	rc = hive_require_kind(o.h, HIVE_KIND_SYSTEM, "FilesNotToBackup lives "
+			       "in SYSTEM", err);
+	if (rc == 0 && software)
+		rc = o.fs ? hive_open_fs(o.fs, software, 0, &sw, err)
+			  : hive_open(software, 0, &sw, err);
+	if (rc == 0 && sw)
+		rc = hive_require_kind(sw, HIVE_KIND_SOFTWARE, "--software "
+				       "takes the SOFTWARE hive (for "
+				       "%SystemRoot%)", err);
+	if (rc == 0)
+		rc = hive_fntb_load(o.h, sw, out, err);
 	hive_close(sw);
-	hive_close(h);
-	return rc;
+	return target_close(&o, rc, err);
 }

@@ -11,7 +11,7 @@ S=$1
 L=$(cd "$(dirname "$0")/../lib" && pwd)
 . "$L/check.sh"
 need python3 hivexregedit hivexget mkntfs ntfs-3g ntfscat ntfsls sfdisk \
-	mke2fs debugfs e2fsck md5sum
+	mke2fs debugfs e2fsck md5sum setfattr
 workdir srdapply
 T=$(printf '\t')
 SM='ControlSet001\Control\Session Manager'
@@ -245,6 +245,110 @@ is local-list "$("$S" srdelayed list -q "$q")" "$(printf '1\tDeleteFile\tUnused\
 check windows-add-runs "$S" srdelayed add -q "$w/win.q" --windows shortname '\??\C:\Program Files\x.dll' X~1.DLL
 is windows-add "$(python3 -c 'import sys; print(open(sys.argv[1],"rb").read().decode("utf-16-le").split("\0"))' "$w/win.q")" \
 	"['SetFileShortName', 'X~1.DLL', '\\\\??\\\\C:\\\\Program%20Files\\\\x.dll', 'NotExecuted', '', '']"
+
+# ---- plans that cannot be crash-safe are refused before anything changes ----
+# (a record that moves, deletes or replaces a queue being run, the journal, an
+# applied queue, or a directory holding one; paths compared as the volume
+# resolves them)
+mk_ext() { # img label
+	rm -rf "$w/gt"; mkdir -p "$w/gt/etc" "$w/gt/var/lib/sysrecover"
+	echo a >"$w/gt/etc/a"; : >"$w/gt/.sysrecover-srdelayed.journal.x"
+	mke2fs -q -t ext4 -L "$2" -d "$w/gt" "$1" 16M || bad mk-ext "mke2fs $1"
+}
+refused_ext() { # name img pattern
+	sum=$(md5sum <"$2")
+	exits "$1" 2 "$3" "$S" srdelayed apply --disk "$2" --disk "$w/g2.img" "$2"
+	is "$1-nothing-changed" "$(md5sum <"$2")" "$sum"
+}
+mk_ext "$w/g2.img" SRDGUARD2
+"$S" srdelayed add -V "$w/g2.img" delete /etc/a || bad guard-setup "add g2"
+guard_ext() { # name pattern add-arguments...
+	_g=$1 _pat=$2; shift 2
+	mk_ext "$w/g.img" SRDGUARD1
+	"$S" srdelayed add -V "$w/g.img" move /etc/a /etc/b || bad "$_g-setup" "add"
+	"$S" srdelayed add -V "$w/g.img" "$@" || bad "$_g-setup" "add $*"
+	refused_ext "$_g" "$w/g.img" "$_pat"
+}
+guard_ext guard-delete-queue "srdelayed.queue record 2 \(DeleteFile /var/lib/sysrecover/srdelayed.queue\): it deletes the queue being run" \
+	delete /var/lib/sysrecover/srdelayed.queue
+guard_ext guard-move-queue "record 2 .*it moves the queue being run" \
+	move /var/lib/sysrecover/srdelayed.queue /etc/q
+guard_ext guard-dots "record 2 .*it deletes the queue being run" \
+	delete /var//lib/./sysrecover/../sysrecover/srdelayed.queue
+guard_ext guard-delete-journal "record 2 .*it deletes the apply journal" \
+	delete /.sysrecover-srdelayed.journal
+guard_ext guard-target-applied "record 2 .*its target replaces the applied queue" \
+	move /etc/a /var/lib/sysrecover/srdelayed.queue.applied
+guard_ext guard-target-journal "record 2 .*its target replaces the apply journal" \
+	move /etc/a /.sysrecover-srdelayed.journal
+guard_ext guard-directory "record 2 .*it deletes a directory holding the queue being run" \
+	delete /var/lib
+guard_ext guard-other-volume "record 2 .*it deletes the native queue, .*g2.img:/var/lib/sysrecover/srdelayed.queue" \
+	delete LABEL=SRDGUARD2:/var/lib/sysrecover/srdelayed.queue
+# a name that only starts like a guarded one is not refused
+mk_ext "$w/g.img" SRDGUARD1
+"$S" srdelayed add -V "$w/g.img" move /etc/a /.sysrecover-srdelayed.journal.y || bad guard-prefix-setup add
+exits guard-prefix-name-allowed 0 "1 done" "$S" srdelayed apply "$w/g.img"
+# Windows: the srdelayed input file named by SetupExecute, another case,
+# an 8.3 short name, pending renames
+guard_win() { # name pattern file pfro-hex7 ops-python-string [short-name]
+	mkhive "$w/gsys" "$4" "$(se "\\??\\C:\\$3")"
+	windisk "$w/gw.img" "$w/gsys" a.txt
+	dd if="$w/gw.img" of="$w/part" bs=1M skip=1 count=24 status=none
+	ntfs-3g "$w/part" "$mnt" &&
+		python3 -c "import sys; open(sys.argv[1],'wb').write(($5).encode('utf-16-le'))" "$mnt/$3" &&
+		{ [ -z "${6:-}" ] || setfattr -h -v "$6" -n system.ntfs_dos_name "$mnt/$3"; } &&
+		umount "$mnt" || bad "$1-setup" "ntfs-3g"
+	dd if="$w/part" of="$w/gw.img" bs=1M seek=1 conv=notrunc status=none
+	sum=$(md5sum <"$w/gw.img")
+	exits "$1" 2 "$2" "$S" srdelayed apply "$w/gw.img@1"
+	is "$1-nothing-changed" "$(md5sum <"$w/gw.img")" "$sum"
+}
+guard_win guard-win-case "ops record 1 .*it deletes the queue being run" ops "" \
+	'"DeleteFile\0Unused\0\\??\\C:\\OPS\0NotExecuted\0\0"'
+guard_win guard-win-target "ops record 1 .*its target replaces the queue being run" ops "" \
+	'"MoveFile\0\\??\\C:\\a.txt\0\\??\\c:\\Ops\0NotExecuted\0\0"'
+guard_win guard-win-shortname "record 1 .*it deletes the queue being run" sysrecover-ops.txt "" \
+	'"DeleteFile\0Unused\0\\??\\C:\\SYSREC~1.TXT\0NotExecuted\0\0"' SYSREC~1.TXT
+guard_win guard-pfro-queue "PendingFileRenameOperations pair 1 .*it deletes the queue being run" ops \
+	"$(multi '\??\c:\OPS' '')" '"DeleteFile\0Unused\0\\??\\C:\\a.txt\0NotExecuted\0\0"'
+guard_win guard-pfro-journal "PendingFileRenameOperations pair 1 .*it moves the apply journal" ops \
+	"$(multi '\??\C:\.SYSRECOVER-srdelayed.journal' '\??\C:\j')" '"DeleteFile\0Unused\0\\??\\C:\\a.txt\0NotExecuted\0\0"'
+
+# ---- apply --disk IMG with no VOL: what is on that disk -----------------------
+mk_ext "$w/d1.img" SRDDISK1
+"$S" srdelayed add -V "$w/d1.img" move /etc/a /etc/moved || bad disk-setup add
+mkhive "$w/dsys" "$(multi '\??\C:\a.txt' '\??\C:\b.txt')"
+windisk "$w/d2.img" "$w/dsys" a.txt=A
+out=$("$S" srdelayed list --disk "$w/d1.img" --disk "$w/d2.img" 2>&1)
+is disk-only-list-exit "$?" 0
+is disk-only-list-plans "$(printf '%s\n' "$out" | grep -c '^planned ')" 2
+out=$("$S" srdelayed apply --disk "$w/d1.img" --disk "$w/d2.img" 2>&1)
+is disk-only-exit "$?" 0
+has disk-only-both "$out" "2 done, 0 failed"
+is disk-only-ext-applied "$(dcat "$w/d1.img" /etc/moved)" a
+is disk-only-ntfs-applied "$(cat_ "$w/d2.img" /b.txt)" A
+check disk-only-fsck e2fsck -fn "$w/d1.img"
+exits disk-only-nothing 0 "no unmounted volume on the disks given" \
+	"$S" srdelayed apply --disk "$w/d1.img"
+
+# ---- progress: a line on stderr (SYSRECOVER_PROGRESS=1), stdout unchanged ----
+mkdir -p "$w/pa" "$w/pb" "$w/pc" "$w/pd"
+S=$(cd "$(dirname "$S")" && pwd)/$(basename "$S")  # the runs below cd
+mk_ext "$w/pa/e.img" SRDPROG
+for i in 1 2 3; do "$S" srdelayed add -V "$w/pa/e.img" move /etc/a /etc/a$i >/dev/null 2>&1; done
+for d in pb pc pd; do cp "$w/pa/e.img" "$w/$d/e.img"; done
+(cd "$w/pa" && SYSRECOVER_PROGRESS=1 "$S" srdelayed apply e.img >"$w/pa/out" 2>"$w/pa/err")
+(cd "$w/pb" && "$S" srdelayed apply e.img >"$w/pb/out" 2>"$w/pb/err")
+has progress-line "$(cat "$w/pa/err")" "srdelayed apply: "
+has progress-objects "$(cat "$w/pa/err")" "3 objects"
+is progress-stdout-unchanged "$(cat "$w/pa/out")" "$(cat "$w/pb/out")"
+is progress-off-pipe "$(cat "$w/pb/err")" ""
+(cd "$w/pc" && SYSRECOVER_PROGRESS=1 "$S" srdelayed apply --json e.img >"$w/pc/out" 2>"$w/pc/err")
+(cd "$w/pd" && "$S" srdelayed apply --json e.img >"$w/pd/out" 2>"$w/pd/err")
+is progress-json-unchanged "$(cat "$w/pc/out")" "$(cat "$w/pd/out")"
+is progress-json-quiet "$(cat "$w/pc/err")" ""
+check progress-json-valid python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$w/pc/out"
 
 # ---- the command line ---------------------------------------------------------
 for sub in add list apply; do
