@@ -114,6 +114,27 @@ char *srd_ci_path(struct fs *fs, const char *path)
 
 /* ---- volumes ------------------------------------------------------------- */
 
+/* A volume refused for read-write only because an earlier run of ours was
+ * cut off (fs marks a volume not cleanly closed while it writes), and that
+ * carries our journal: the journal knows how far that run got, so this run
+ * may finish it.  Any other reason for the refusal (mounted, errors, a
+ * journal to replay, hibernated) still stops the run. */
+static bool vol_resumable(const char *name)
+{
+	enum fs_state st;
+	struct fs_stat sst;
+	struct fs *fs;
+	bool found;
+
+	if (fs_state(name, &st, NULL) < 0 || st != FS_STATE_UNCLEAN)
+		return false;
+	if (fs_open(name, 0, &fs, NULL) < 0)
+		return false;
+	found = fs_lookup(fs, SRD_JOURNAL_PATH, &sst) == 0;
+	fs_close(fs);
+	return found;
+}
+
 static int vol_add(struct srd_run *run, const struct fs_volume *v)
 {
 	void *nv;
@@ -130,7 +151,17 @@ static int vol_add(struct srd_run *run, const struct fs_volume *v)
 		return -ENOMEM;
 	run->vols = nv;
 	run->vols[run->nvols].v = *v;
-	if ((rc = fs_open(v->name, fl, &run->vols[run->nvols].fs, &fe)) < 0) {
+	rc = fs_open(v->name, fl, &run->vols[run->nvols].fs, &fe);
+	if (rc < 0 && fl && vol_resumable(v->name)) {
+		rc = fs_open(v->name, fl | FS_O_ACCEPT_UNCLEAN,
+			     &run->vols[run->nvols].fs, &fe);
+		if (rc == 0)
+			srd_note(run->rep, "%s: an interrupted run is finished from its "
+				 "journal; the volume stays marked not cleanly closed "
+				 "until it is checked (e2fsck -f, or chkdsk on Windows)",
+				 v->name);
+	}
+	if (rc < 0) {
 		err_copy(run->err, &fe);  /* ERR_REFUSED: mounted, hibernated */
 		return rc;
 	}

@@ -639,8 +639,10 @@ static int ext_close(struct fs *fs)
 		f->owner->priv = NULL;
 		free(f);
 	}
-	/* everything else first, the mark last */
-	e = (p->fs->flags & EXT2_FLAG_RW) ? ext2fs_flush2(p->fs, 0) : 0;
+	/* Everything else first, the mark last.  A session that changed
+	 * nothing was never marked and writes nothing: the image stays
+	 * byte-identical (a refused plan must leave no trace). */
+	e = v->marked ? ext2fs_flush2(p->fs, 0) : 0;
 	if (!e)
 		ext_unmark(v);
 	e2 = ext2fs_close_free(&p->fs);
