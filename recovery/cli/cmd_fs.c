@@ -22,6 +22,8 @@
 #include "buf.h"
 #include "cli.h"
 #include "err.h"
+#include "progress.h"
+#include "stop.h"
 #include "text.h"
 #include "fs.h"
 
@@ -614,7 +616,7 @@ static int v_streams(struct cli_ctx *c, int argc, char **argv)
 /* copy-in LOCALDIR PATH: a whole local tree onto the volume (fs_copy_tree). */
 static int copy_in_report(void *arg, const char *path, int err, const char *why)
 {
-	(void)arg;
+	progress_clear(arg);
 	if (err < 0)
 		err_say("%s", why);
 	else
@@ -622,22 +624,64 @@ static int copy_in_report(void *arg, const char *path, int err, const char *why)
 	return 0;
 }
 
-static void print_copy_stats(const struct fs_copy_stats *s)
+static void print_copy_stats(const char *verb, const struct fs_copy_stats *s)
 {
-	fprintf(stderr, "copy-in: %" PRIu64 " files, %" PRIu64 " dirs, %" PRIu64
+	fprintf(stderr, "%s: %" PRIu64 " files, %" PRIu64 " dirs, %" PRIu64
 		" symlinks, %" PRIu64 " special, %" PRIu64 " hard links, %" PRIu64
 		" bytes; skipped %" PRIu64 ", owner not kept %" PRIu64 ", metadata not"
-		" kept %" PRIu64 ", failed %" PRIu64 "\n", s->files, s->dirs,
+		" kept %" PRIu64 ", failed %" PRIu64 "\n", verb, s->files, s->dirs,
 		s->symlinks, s->specials, s->links, s->bytes, s->skipped, s->no_owner,
 		s->no_meta, s->failed);
 }
 
-/* Items that failed make the run a partial success (exit 1): each was
+/* The progress line's totals: a walk of the source (names and sizes only,
+ * from the page cache on a second look). */
+struct tree_size {
+	uint64_t objects, bytes;
+};
+
+static int count_one(void *arg, const char *path, const struct fs_stat *st)
+{
+	struct tree_size *t = arg;
+
+	(void)path;
+	t->objects++;
+	if (S_ISREG(st->mode))
+		t->bytes += st->size;
+	return 0;
+}
+
+/* Copy src_path of src into dst_path of fs, with the progress line (totals
+ * from a first walk when the line is shown at all), the summary, and the
+ * items that failed making the run a partial success (exit 1): each was
  * reported as it failed. */
+static int copy_tree(struct cli_ctx *c, const char *verb, struct fs *src,
+		     const char *src_path, struct fs *fs, const char *dst_path)
+{
+	struct progress p;
+	struct fs_copy_opts o = { .keep_going = true, .report = copy_in_report,
+				  .arg = &p, .progress = &p };
+	struct fs_copy_stats s = { 0 };
+	struct tree_size t = { 0 };
+	int rc;
+
+	progress_start(&p, verb, 0, 0, 0);
+	if (p.on && fs_walk(src, src_path, count_one, &t) == 0) {
+		p.total_bytes = t.bytes;
+		p.total_objects = t.objects ? t.objects - 1 : 0;  /* not the root */
+	}
+	rc = fs_copy_tree(src, src_path, fs, dst_path, &o, &s);
+	progress_end(&p);
+	print_copy_stats(verb, &s);
+	if (rc < 0)
+		return fs_fail(c, fs, rc);
+	if (s.failed)
+		c->worst = err_worse(c->worst, ERR_ITEM);
+	return 0;
+}
+
 static int v_copy_in(struct cli_ctx *c, int argc, char **argv)
 {
-	struct fs_copy_opts o = { .keep_going = true, .report = copy_in_report };
-	struct fs_copy_stats s = { 0 };
 	struct err err = { 0 };
 	struct fs *fs = c->obj, *src = NULL;
 	const char *dir, *dst;
@@ -652,14 +696,9 @@ static int v_copy_in(struct cli_ctx *c, int argc, char **argv)
 		return err_set(&c->err, -ENOTDIR, "cannot copy in '%s': %s", dir,
 			       err.msg[0] ? err.msg : "not a directory");
 	}
-	rc = fs_copy_tree(src, "/", fs, dst, &o, &s);
+	rc = copy_tree(c, "copy-in", src, "/", fs, dst);
 	fs_close(src);
-	print_copy_stats(&s);
-	if (rc < 0)
-		return fs_fail(c, fs, rc);
-	if (s.failed)
-		c->worst = err_worse(c->worst, ERR_ITEM);
-	return 0;
+	return rc;
 }
 
 #define RO CLI_VOL_RO
@@ -815,7 +854,10 @@ static int run_line(struct cli_ctx *c, const struct fs_script *s, size_t i)
 	return rc;
 }
 
-/* Check every command, open the volume as they need it, run them. */
+/* Check every command, open the volume as they need it, run them.  While
+ * the volume is open read-write, SIGINT and SIGTERM only ask for a stop
+ * (stop.h): the command running finishes its current object (copy-in: the
+ * current file), no further line runs, and the volume is closed cleanly. */
 static int run_script(struct cli_ctx *c, const char *vol, unsigned flags,
 		      const struct fs_script *s)
 {
@@ -829,16 +871,28 @@ static int run_script(struct cli_ctx *c, const char *vol, unsigned flags,
 	}
 	if (rc)
 		return rc;
+	if ((flags & FS_O_RDWR) && (rc = stop_install()) < 0)
+		return err_set(&c->err, rc, "cannot catch SIGINT: %s", strerror(-rc));
 	rc = fs_open(vol, flags, &fs, &c->err);
 	if (rc < 0)
 		return rc;
 	c->obj = fs;
-	for (size_t i = 0; rc == 0 && i < s->n; i++)
-		rc = run_line(c, s, i);
+	for (size_t i = 0; rc == 0 && i < s->n; i++) {
+		if (stop_requested())
+			rc = err_setc(&c->err, ERR_FATAL, ERR_SYSTEM, -EINTR, "interrupted"
+				      " by %s before script line %zu", stop_signame(),
+				      s->l[i].lineno);
+		else
+			rc = run_line(c, s, i);
+	}
 	c->obj = NULL;
 	crc = fs_close(fs);
 	if (crc < 0 && rc == 0)
 		rc = err_set(&c->err, crc, "closing %s: %s", vol, strerror(-crc));
+	else if (crc < 0)
+		err_context(&c->err, "and closing %s failed: %s", vol, strerror(-crc));
+	else if (rc == -EINTR && stop_requested())
+		err_context(&c->err, "%s was closed cleanly", vol);
 	return rc;
 }
 

@@ -16,6 +16,7 @@
  * attributes / reparse data / object id / EAs, data, named streams, times.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@
 
 #include "buf.h"
 #include "fs_impl.h"
+#include "progress.h"
+#include "stop.h"
 
 #define CP_BUF (1u << 20)       /* data buffer: large sequential I/O */
 #define CP_XATTR_MAX 65536      /* what an ext xattr (a Linux one) can hold */
@@ -74,7 +77,14 @@ struct cp {
 	unsigned reported;      /* cp_drop kinds already reported */
 	char msg[600];          /* why the current item failed */
 	bool canceled;
+	bool stopped;           /* SIGINT/SIGTERM: stopped before `next` */
+	char *next;             /* the first source object not copied */
+	unsigned tmpseq;        /* temporary names: CP_TMP + a number */
 };
+
+/* A file is written under this name in its own directory and renamed into
+ * place only when its data and metadata are complete. */
+#define CP_TMP ".sysrecover-tmp."
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -114,6 +124,24 @@ static int cp_drop(struct cp *c, unsigned kind, const char *path, const char *wh
 	return cp_report(c, path, 0, why);
 }
 
+/* Every failure names the source object: "... (copying '/src/dir/f')". */
+static void cp_name_source(struct cp *c, const char *spath)
+{
+	size_t n = strlen(c->msg);
+	bool dir = fs_kind(c->src) == FS_KIND_DIR;
+	const char *root = fs_name(c->src);
+
+	if (dir && !strcmp(spath, "/"))
+		spath = "";
+	else if (dir && !strcmp(root, "/"))
+		root = "";
+	if (dir)
+		snprintf(c->msg + n, sizeof(c->msg) - n, " (copying '%s%s')", root, spath);
+	else
+		snprintf(c->msg + n, sizeof(c->msg) - n, " (copying '%s' of %s)", spath,
+			 root);
+}
+
 /* An item failed: stop, or report it and go on (a directory takes its
  * subtree with it). */
 static int cp_fail(struct cp *c, const char *spath, bool is_dir, int rc)
@@ -123,6 +151,7 @@ static int cp_fail(struct cp *c, const char *spath, bool is_dir, int rc)
 	c->st->failed++;
 	if (!c->msg[0])
 		snprintf(c->msg, sizeof(c->msg), "%s: %s", spath, strerror(-rc));
+	cp_name_source(c, spath);
 	if (!c->o || !c->o->keep_going) {
 		err_set(&c->dst->err, rc, "%s", c->msg);
 		return rc;
@@ -282,6 +311,8 @@ static int copy_data(struct cp *c, const char *spath, const char *dpath,
 			}
 			doff += (uint64_t)n;
 			c->st->bytes += (uint64_t)n;
+			if (c->o && c->o->progress)
+				progress_add(c->o->progress, (uint64_t)n, 0);
 		}
 		off = doff;
 	}
@@ -517,24 +548,59 @@ static int copy_shortname(struct cp *c, const char *spath, const char *dpath)
 
 /* ---- objects -------------------------------------------------------------------- */
 
+/* Create a new empty file under a temporary name beside dpath (into tmp). */
+static int create_tmp(struct cp *c, const char *dpath, uint32_t mode, char *tmp)
+{
+	const char *slash = strrchr(dpath, '/');
+	int dlen = (int)(slash - dpath), rc = -EEXIST;
+
+	/* a name left by a killed run is skipped, not reused */
+	for (int tries = 0; rc == -EEXIST && tries < 100; tries++) {
+		snprintf(tmp, CP_PATH_MAX, "%.*s/" CP_TMP "%u", dlen, dpath, c->tmpseq++);
+		rc = fs_create(c->dst, tmp, mode);
+	}
+	return cp_err(c, c->dst, rc);
+}
+
+/* The complete file takes its real name; an existing one is kept. */
+static int place_tmp(struct cp *c, const char *tmp, const char *dpath)
+{
+	int rc = fs_rename(c->dst, tmp, dpath, FS_RENAME_NOREPLACE);
+
+	if (rc == -EEXIST)  /* say it of the real name, not of the temporary one */
+		err_set(&c->dst->err, rc, "cannot create '%s' on %s: %s", dpath,
+			fs_name(c->dst), strerror(EEXIST));
+	return cp_err(c, c->dst, rc);
+}
+
 static int copy_file(struct cp *c, const char *spath, const char *dpath,
 		     const struct fs_stat *st)
 {
+	char tmp[CP_PATH_MAX];
 	int rc = try_link(c, dpath, st);
 
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
-	rc = cp_err(c, c->dst, fs_create(c->dst, dpath, st->mode & 07777));
-	if (rc == 0)
-		rc = copy_shortname(c, spath, dpath);
-	if (rc == 0 && c->both_ntfs)  /* NTFS: attributes etc. before the data */
-		rc = copy_meta(c, spath, dpath, st);
+	rc = create_tmp(c, dpath, st->mode & 07777, tmp);
+	if (rc < 0)
+		return rc;
+	if (c->both_ntfs)  /* NTFS: attributes etc. before the data */
+		rc = copy_meta(c, spath, tmp, st);
 	if (rc == 0 && st->size)
-		rc = copy_data(c, spath, dpath, NULL, st->size);
+		rc = copy_data(c, spath, tmp, NULL, st->size);
 	if (rc == 0 && c->both_ntfs)
-		rc = copy_streams(c, spath, dpath);
+		rc = copy_streams(c, spath, tmp);
 	if (rc == 0 && !c->both_ntfs)
-		rc = copy_meta(c, spath, dpath, st);
+		rc = copy_meta(c, spath, tmp, st);
+	if (rc == 0)
+		rc = place_tmp(c, tmp, dpath);
+	if (rc < 0) {  /* no partial file is left, under any name */
+		fs_unlink(c->dst, tmp);
+		return rc;
+	}
+	/* after the rename, which would carry an 8.3 name along at a cost;
+	 * times last, as the short name and the rename change them */
+	rc = copy_shortname(c, spath, dpath);
 	if (rc == 0)
 		rc = copy_times(c, dpath, st);
 	if (rc == 0) {
@@ -672,6 +738,11 @@ static int copy_one(void *arg, const char *spath, const struct fs_stat *st)
 		c->sroot_len = strcmp(spath, "/") ? strlen(spath) : 0;
 		return push_dir(c, spath, c->droot_len ? c->droot : "/", st);
 	}
+	if (stop_requested()) {  /* between two objects: a consistent point */
+		c->stopped = true;
+		c->next = strdup(spath);
+		return -EINTR;
+	}
 	while (rc == 0 && c->ndirs > 1 && !under(spath, c->dirs[c->ndirs - 1].spath,
 						  c->dirs[c->ndirs - 1].slen))
 		rc = pop_dir(c);
@@ -701,6 +772,8 @@ static int copy_one(void *arg, const char *spath, const struct fs_stat *st)
 		rc = copy_special(c, spath, dpath, st);
 	if (rc < 0 && !c->canceled)
 		rc = cp_fail(c, spath, S_ISDIR(st->mode), rc);
+	if (rc == 0 && c->o && c->o->progress)
+		progress_add(c->o->progress, 0, 1);
 	return rc;
 }
 
@@ -730,6 +803,19 @@ static int cp_setup(struct cp *c, const char *dst_path)
 	return 0;
 }
 
+/* Where a SIGINT/SIGTERM stopped the copy: everything before `next` is
+ * complete (no temporary name is left), nothing from it on was copied. */
+static int stopped(struct cp *c)
+{
+	const struct fs_copy_stats *s = c->st;
+	uint64_t n = s->files + s->dirs + s->symlinks + s->specials + s->links;
+
+	return err_setc(&c->dst->err, ERR_FATAL, ERR_SYSTEM, -EINTR, "interrupted by %s"
+			" after %" PRIu64 " objects (%" PRIu64 " bytes), before '%s':"
+			" what was copied is complete, the rest was not copied",
+			stop_signame(), n, s->bytes, c->next ? c->next : "?");
+}
+
 int fs_copy_tree(struct fs *src, const char *src_path, struct fs *dst,
 		 const char *dst_path, const struct fs_copy_opts *o,
 		 struct fs_copy_stats *stats)
@@ -752,6 +838,8 @@ int fs_copy_tree(struct fs *src, const char *src_path, struct fs *dst,
 	rc = cp_setup(&c, dst_path);
 	if (rc == 0)
 		rc = fs_walk(src, src_path, copy_one, &c);
+	if (c.stopped)  /* the directories still open get their metadata */
+		rc = 0;
 	if (rc > 0 || c.canceled)
 		rc = -ECANCELED;
 	else if (rc < 0 && !*fs_errmsg(dst))   /* src's readdir failed */
@@ -759,6 +847,8 @@ int fs_copy_tree(struct fs *src, const char *src_path, struct fs *dst,
 	/* leave what is still open, innermost first: times after children */
 	while (rc == 0 && c.ndirs)
 		rc = pop_dir(&c);
+	if (c.stopped && rc == 0)
+		rc = stopped(&c);
 	while (c.ndirs) {
 		c.ndirs--;
 		free(c.dirs[c.ndirs].spath);
@@ -766,6 +856,7 @@ int fs_copy_tree(struct fs *src, const char *src_path, struct fs *dst,
 	}
 	free(c.dirs);
 	free(c.failed);
+	free(c.next);
 	link_free(&c);
 	free(c.buf);
 	free(c.xbuf);

@@ -1,0 +1,53 @@
+/* stop.c - a flag set by SIGINT/SIGTERM, polled at consistent points. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "stop.h"
+
+static volatile sig_atomic_t stop_sig;
+
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
+int stop_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+void stop_uninstall(void)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+}
+
+bool stop_requested(void)
+{
+	return stop_sig != 0;
+}
+
+int stop_signal(void)
+{
+	return stop_sig;
+}
+
+const char *stop_signame(void)
+{
+	return stop_sig == SIGINT ? "SIGINT" : stop_sig == SIGTERM ? "SIGTERM" :
+	       "a signal";
+}
+
+void stop_reset(void)
+{
+	stop_sig = 0;
+}
