@@ -12,17 +12,28 @@ static void on_signal(int sig)
 	stop_sig = sig;
 }
 
-int stop_install(void)
+/* A signal that was ignored when we started (a background job of a
+ * non-interactive shell, nohup) stays ignored, as with every other tool. */
+static int catch(int sig)
 {
-	struct sigaction sa;
+	struct sigaction sa, old;
 
+	if (sigaction(sig, NULL, &old) < 0)
+		return -errno;
+	if (old.sa_handler == SIG_IGN)
+		return 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESETHAND | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
-		return -errno;
-	return 0;
+	return sigaction(sig, &sa, NULL) < 0 ? -errno : 0;
+}
+
+int stop_install(void)
+{
+	int rc = catch(SIGINT);
+
+	return rc < 0 ? rc : catch(SIGTERM);
 }
 
 void stop_uninstall(void)

@@ -9,7 +9,9 @@
  * first signal asks for the stop, a second one (Ctrl-C again) has the
  * default action and kills at once, for when the stop takes too long.  It is
  * installed with SA_RESTART, so that a system call that a library does not
- * retry is not failed by the signal: the flag is polled, not delivered.
+ * retry is not failed by the signal: the flag is polled, not delivered.  A
+ * signal that is ignored when stop_install runs (a background job of a
+ * non-interactive shell, nohup) stays ignored, as with other tools.
  */
 #ifndef SYSRECOVER_STOP_H
 #define SYSRECOVER_STOP_H

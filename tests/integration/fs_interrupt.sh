@@ -50,6 +50,12 @@ truncate -s 64M "$w/ntfs.pristine" && mkntfs -Q -F -q "$w/ntfs.pristine" >/dev/n
 	bad mkntfs "mkntfs failed"
 
 now() { date +%s.%N; }
+# Run with SIGINT at its default action, as from a terminal: sh starts a
+# background job with SIGINT ignored, and sysrecover keeps an ignored signal
+# ignored.
+dfl() { exec python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$@"; }
 
 # The files on the volume, "/path size", sorted: through debugfs / ntfsls.
 list_ext() { # IMG
@@ -81,7 +87,7 @@ check_files() { # NAME KIND IMG
 one_run() { # SR KIND DELAY SIGNAL I -> sets interrupted=1/0
 	img=$w/$2.img
 	cp --sparse=always "$w/$2.pristine" "$img"
-	"$1" fs "$img" copy-in "$S" / >"$w/run.out" 2>&1 &
+	dfl "$1" fs "$img" copy-in "$S" / >"$w/run.out" 2>&1 &
 	pid=$!
 	sleep "$3"
 	kill -"$4" "$pid" 2>/dev/null
@@ -122,7 +128,7 @@ for SR in "$@"; do
 		img=$w/$kind.img
 		cp --sparse=always "$w/$kind.pristine" "$img"
 		t0=$(now)
-		"$SR" fs "$img" copy-in "$S" / >"$w/run.out" 2>&1 || bad "$tag-$kind-full" "$(tail -n 2 "$w/run.out")"
+		(dfl "$SR" fs "$img" copy-in "$S" /) >"$w/run.out" 2>&1 || bad "$tag-$kind-full" "$(tail -n 2 "$w/run.out")"
 		t1=$(now)
 		dur=$(awk "BEGIN { print $t1 - $t0 }")
 		echo "# $tag $kind: uninterrupted copy-in took ${dur}s"
