@@ -725,6 +725,21 @@ static int copy_dir(struct cp *c, const char *spath, const char *dpath,
 	return rc;
 }
 
+/* A name from a damaged or hostile source is one component: spath must be
+ * a child of the directory the walk is in, and neither "." nor "..".  (A
+ * name holding '/' shows up as a path two levels below that directory.) */
+static bool plain_child(const struct cp *c, const char *spath)
+{
+	const struct cp_dir *top = &c->dirs[c->ndirs - 1];
+	const char *leaf = strrchr(spath, '/');
+	size_t plen = leaf ? (size_t)(leaf - spath) : 0;
+	bool root = top->slen == 1 && top->spath[0] == '/';
+
+	if (!leaf || !leaf[1] || !strcmp(leaf + 1, ".") || !strcmp(leaf + 1, ".."))
+		return false;
+	return root ? plen == 0 : plen == top->slen && !strncmp(spath, top->spath, plen);
+}
+
 /* ---- the walk ---------------------------------------------------------------------- */
 
 static int copy_one(void *arg, const char *spath, const struct fs_stat *st)
@@ -755,6 +770,15 @@ static int copy_one(void *arg, const char *spath, const struct fs_stat *st)
 		}
 		free(c->failed);
 		c->failed = NULL;
+	}
+	if (!plain_child(c, spath)) {
+		const struct cp_dir *top = &c->dirs[c->ndirs - 1];
+		size_t skip = top->slen == 1 ? 1 : top->slen + 1;
+
+		err_set(&c->dst->err, -EINVAL, "refusing the name '%s' in '%s' read from"
+			" %s: not a valid file name", strlen(spath) > skip ? spath + skip
+			: spath, top->spath, fs_name(c->src));
+		return cp_fail(c, spath, false, cp_err(c, c->dst, -EINVAL));
 	}
 	rel = spath + c->sroot_len;
 	if (c->droot_len + strlen(rel) >= sizeof(dpath))
