@@ -283,12 +283,13 @@ struct fs_copy_stats {
  * metadata is set from src_path.  A name that already exists in dst is an
  * error for that item.  Memory: one directory per level (fs_walk) plus the
  * files with more than one link whose other names are still to come.
- * A regular file is written under a temporary name in its directory
- * (".sysrecover-tmp.N") and renamed to its real name once its data, owner,
- * mode, xattrs and NTFS metadata are in place (its short name and times
- * follow): a file under its real name is always complete, and a failed file
- * (a full volume) leaves no name at all.  Only a kill -9 or a power cut can
- * leave a ".sysrecover-tmp.N" behind; a later copy skips such names.
+ * A regular file is written under a temporary name (dst_path/.sysrecover-tmp/N,
+ * a directory made for the copy and removed at its end) and renamed to its
+ * real name once its data, owner, mode, xattrs and NTFS metadata are in
+ * place (its short name and times follow): a file under its real name is
+ * always complete, and a failed file (a full volume) leaves no name at all.
+ * Only a kill -9 or a power cut can leave a ".sysrecover-tmp" behind; a
+ * later copy never reuses it (it takes .sysrecover-tmp1, ...).
  * Between two objects it polls stop_requested() (stop.h): after SIGINT or
  * SIGTERM it sets the metadata of the directories it is in and returns
  * -EINTR with "interrupted by SIGINT after N objects (B bytes), before

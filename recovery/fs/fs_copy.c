@@ -9,7 +9,10 @@
  * object is made, times last.  Hard links are found by source inode number;
  * only inodes with more than one link are remembered, and each is forgotten
  * when its last name has been made, so memory stays bounded by what is still
- * to come, not by the size of the tree.
+ * to come, not by the size of the tree.  A regular file is made under a
+ * temporary name and renamed into place when complete (see create_tmp), so
+ * that a full volume or a kill never leaves half a file under a real name;
+ * stop_requested() is polled between objects (SIGINT, SIGTERM).
  *
  * The order for NTFS -> NTFS follows what round-trips through libntfs-3g
  * (and wimlib's ntfs-3g_apply.c): create, short name, security descriptor /
@@ -79,12 +82,16 @@ struct cp {
 	bool canceled;
 	bool stopped;           /* SIGINT/SIGTERM: stopped before `next` */
 	char *next;             /* the first source object not copied */
-	unsigned tmpseq;        /* temporary names: CP_TMP + a number */
+	unsigned tmpseq;        /* temporary names: a number in tmpdir */
+	char tmpdir[CP_PATH_MAX];  /* in dst, "" until made */
 };
 
-/* A file is written under this name in its own directory and renamed into
- * place only when its data and metadata are complete. */
-#define CP_TMP ".sysrecover-tmp."
+/* A file is written under a temporary name and renamed into place only when
+ * its data and metadata are complete.  The temporary names live in one
+ * directory of their own, made in dst_path for the copy and removed at its
+ * end: a rename out of a directory that holds one entry costs nothing,
+ * while removing a name from a big directory means scanning it (ext). */
+#define CP_TMP ".sysrecover-tmp"
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -548,17 +555,41 @@ static int copy_shortname(struct cp *c, const char *spath, const char *dpath)
 
 /* ---- objects -------------------------------------------------------------------- */
 
-/* Create a new empty file under a temporary name beside dpath (into tmp). */
-static int create_tmp(struct cp *c, const char *dpath, uint32_t mode, char *tmp)
+/* The directory of temporary names, made on first use (a name left by a
+ * killed run is not reused). */
+static int make_tmpdir(struct cp *c)
 {
-	const char *slash = strrchr(dpath, '/');
-	int dlen = (int)(slash - dpath), rc = -EEXIST;
+	int rc = -EEXIST;
 
-	/* a name left by a killed run is skipped, not reused */
-	for (int tries = 0; rc == -EEXIST && tries < 100; tries++) {
-		snprintf(tmp, CP_PATH_MAX, "%.*s/" CP_TMP "%u", dlen, dpath, c->tmpseq++);
-		rc = fs_create(c->dst, tmp, mode);
+	for (int i = 0; rc == -EEXIST && i < 100; i++) {
+		if ((size_t)snprintf(c->tmpdir, sizeof(c->tmpdir), "%s/" CP_TMP "%.0d",
+				     c->droot, i) >= sizeof(c->tmpdir))
+			rc = err_set(&c->dst->err, -ENAMETOOLONG, "path '%s' is too long",
+				     c->droot);
+		else
+			rc = fs_mkdir(c->dst, c->tmpdir, 0700);
 	}
+	if (rc < 0)
+		c->tmpdir[0] = 0;
+	return cp_err(c, c->dst, rc);
+}
+
+static void drop_tmpdir(struct cp *c)
+{
+	if (c->tmpdir[0] && fs_rmdir(c->dst, c->tmpdir) == 0)
+		c->tmpdir[0] = 0;
+}
+
+/* Create a new empty file under a temporary name (into tmp). */
+static int create_tmp(struct cp *c, uint32_t mode, char *tmp)
+{
+	int rc = c->tmpdir[0] ? 0 : make_tmpdir(c);
+
+	if (rc == 0 && (size_t)snprintf(tmp, CP_PATH_MAX, "%s/%u", c->tmpdir,
+					c->tmpseq++) >= CP_PATH_MAX)
+		rc = -ENAMETOOLONG;
+	if (rc == 0)
+		rc = fs_create(c->dst, tmp, mode);
 	return cp_err(c, c->dst, rc);
 }
 
@@ -581,7 +612,7 @@ static int copy_file(struct cp *c, const char *spath, const char *dpath,
 
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
-	rc = create_tmp(c, dpath, st->mode & 07777, tmp);
+	rc = create_tmp(c, st->mode & 07777, tmp);
 	if (rc < 0)
 		return rc;
 	if (c->both_ntfs)  /* NTFS: attributes etc. before the data */
@@ -869,8 +900,10 @@ int fs_copy_tree(struct fs *src, const char *src_path, struct fs *dst,
 	else if (rc < 0 && !*fs_errmsg(dst))   /* src's readdir failed */
 		err_copy(&dst->err, fs_error(src));
 	/* leave what is still open, innermost first: times after children */
+	drop_tmpdir(&c);  /* before the times of dst_path are set */
 	while (rc == 0 && c.ndirs)
 		rc = pop_dir(&c);
+	drop_tmpdir(&c);  /* when a failure stopped the walk */
 	if (c.stopped && rc == 0)
 		rc = stopped(&c);
 	while (c.ndirs) {

@@ -272,7 +272,13 @@ for v in ext ntfs; do
 			cmp -s "$f" "$F/d/$(basename "$f")" || { bad "full-$t-whole" "$(basename "$f") differs from its source"; whole=1; }
 		done
 		[ $whole -eq 0 ] && ok "full-$t-every-file-whole"
-		is "full-$t-no-tmp" "$(ls -a "$T/got/d" | grep -c sysrecover-tmp)" 0
+		if [ $v = ext ]; then
+			out rl debugfs -R 'ls /' "$img"
+		else
+			out rl ntfsls -a "$img"
+		fi
+		has "full-$t-listed" "$rl" d
+		is "full-$t-no-tmp" "$(printf '%s\n' "$rl" "$(ls -a "$T/got/d")" | grep -c sysrecover-tmp)" 0
 	done
 done
 finish

@@ -73,14 +73,21 @@ list_ntfs() { # IMG
 		NF >= 6 && $1 != 0 { print dir "/" $6 " " $1 }' | sort
 }
 
-# Every file present is a source file with the source's size; none is a
-# temporary name.
+# Every file present is a source file with the source's size; no temporary
+# name (the directory .sysrecover-tmp at the root, or a file) is left.
 check_files() { # NAME KIND IMG
 	if ! list_"$2" "$3" >"$w/vol.sizes"; then
 		bad "$1-list" "cannot list the volume"
 		return
 	fi
-	if grep -q 'sysrecover-tmp' "$w/vol.sizes"; then
+	if [ "$2" = ext ]; then
+		debugfs -R 'ls /' "$3" >"$w/root.ls" 2>/dev/null
+	else
+		ntfsls "$3" >"$w/root.ls"
+	fi
+	grep -q lost+found "$w/root.ls" || grep -q d000 "$w/root.ls" || [ "$2" = ntfs ] ||
+		bad "$1-root" "cannot list the root"
+	if grep -q 'sysrecover-tmp' "$w/vol.sizes" "$w/root.ls"; then
 		bad "$1-tmp" "a temporary name is left: $(grep sysrecover-tmp "$w/vol.sizes" | head -n 2)"
 	fi
 	extra=$(comm -23 "$w/vol.sizes" "$w/src.sizes" | head -n 3 | tr "\n" " ")
