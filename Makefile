@@ -59,7 +59,7 @@ BA = build-asan
 
 TAPE_SRC = tape/tape.c tape/tape_virt.c tape/tape_mem.c tape/tape_simh.c \
 	   tape/tape_st.c tape/tape_test.c
-COMMON_SRC = recovery/common/err.c recovery/common/text.c recovery/common/buf.c recovery/common/progress.c
+COMMON_SRC = recovery/common/err.c recovery/common/text.c recovery/common/buf.c recovery/common/progress.c recovery/common/stop.c
 FS_SRC = recovery/fs/fs.c recovery/fs/volume.c recovery/fs/fs_dir.c \
 	 recovery/fs/fs_ext.c recovery/fs/fs_ext_dir.c recovery/fs/fs_ext_io.c recovery/fs/fs_ntfs.c recovery/fs/fs_ntfs_io.c \
 	 recovery/fs/fs_copy.c

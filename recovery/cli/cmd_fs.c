@@ -7,6 +7,7 @@
  * runs.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,6 +23,8 @@
 #include "buf.h"
 #include "cli.h"
 #include "err.h"
+#include "progress.h"
+#include "stop.h"
 #include "text.h"
 #include "fs.h"
 
@@ -61,28 +64,113 @@ static void fmt_time(const struct timespec *ts, char *buf, size_t n)
 		snprintf(buf + strlen(buf), n - strlen(buf), ".%09ld", ts->tv_nsec);
 }
 
+/* A name as debugfs's ls prints it: bytes below 0x20, DEL, bytes from 0x80
+ * (UTF-8 too) and the backslash become \xNN, so that every name is one
+ * printable word-safe line and can be decoded back to its exact bytes. */
+static void ls_name(FILE *f, const char *name)
+{
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f || *p == '\\')
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+}
+
+static void json_time(const char *key, const struct timespec *ts)
+{
+	printf(", \"%s\": %lld.%09ld", key, (long long)ts->tv_sec, ts->tv_nsec);
+}
+
+/* One object as a JSON object's members (after "{"), times as seconds. */
+static void json_stat(const struct fs_stat *st, bool ntfs)
+{
+	char t[2] = { type_char(st->mode), 0 };
+
+	printf("\"type\": ");
+	text_json_str(stdout, t);
+	printf(", \"inode\": %" PRIu64 ", \"mode\": %u, \"links\": %u, \"uid\": %u,"
+	       " \"gid\": %u, \"size\": %" PRIu64 ", \"allocated\": %" PRIu64,
+	       st->ino, st->mode & 07777, st->nlink, st->uid, st->gid, st->size,
+	       st->alloc);
+	json_time("atime", &st->atime);
+	json_time("mtime", &st->mtime);
+	json_time("ctime", &st->ctime);
+	if (st->btime.tv_sec || st->btime.tv_nsec)
+		json_time("btime", &st->btime);
+	if (S_ISCHR(st->mode) || S_ISBLK(st->mode))
+		printf(", \"major\": %u, \"minor\": %u", st->rdev_major, st->rdev_minor);
+	if (ntfs)
+		printf(", \"attributes\": %u", st->attrib);
+}
+
+struct ls_out {
+	bool json, ntfs;
+	size_t n;
+};
+
 static int ls_one(void *arg, const char *name, const struct fs_stat *st)
 {
+	struct ls_out *o = arg;
 	char t[64];
 
-	(void)arg;
+	if (o->json) {
+		printf("%s\n  {\"name\": ", o->n++ ? "," : "");
+		text_json_str(stdout, name);
+		printf(", ");
+		json_stat(st, o->ntfs);
+		putchar('}');
+		return 0;
+	}
 	fmt_time(&st->mtime, t, sizeof(t));
 	printf("%c%04o %3u %5u %5u %12" PRIu64 " %s ", type_char(st->mode),
 	       st->mode & 07777, st->nlink, st->uid, st->gid, st->size, t);
-	text_name(stdout, name);
+	ls_name(stdout, name);
 	putchar('\n');
 	return 0;
+}
+
+/* --json, the one option of ls and stat (into *json): 0, CLI_DONE for
+ * --help, or a usage error. */
+static int json_args(struct cli_ctx *c, int argc, char **argv, bool *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int o;
+
+	*json = false;
+	optind = 0;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (o == 'j') {
+			*json = true;
+		} else if (o == 'h') {
+			cli_help(stdout, FS_PREFIX, fs_verb(argv[0]));
+			return CLI_DONE;
+		} else {
+			return cli_bad_option(c, argc, argv);
+		}
+	}
+	return cli_check_count(c, FS_PREFIX, fs_verb(argv[0]), argc - optind);
 }
 
 static int v_ls(struct cli_ctx *c, int argc, char **argv)
 {
 	struct fs *fs = c->obj;
-	int rc = verb_args(c, argc, argv);
+	struct ls_out o = { 0 };
+	int rc = json_args(c, argc, argv, &o.json);
 
 	if (rc || !fs)
 		return rc;
-	return fs_fail(c, fs, fs_readdir(fs, optind < argc ? argv[optind] : "/",
-					 ls_one, NULL));
+	o.ntfs = fs_kind(fs) == FS_KIND_NTFS;
+	if (o.json)
+		putchar('[');
+	rc = fs_readdir(fs, optind < argc ? argv[optind] : "/", ls_one, &o);
+	if (o.json)
+		printf("%s]\n", o.n ? "\n" : "");
+	return fs_fail(c, fs, rc);
 }
 
 static void print_stat(const char *path, const struct fs_stat *st, bool ntfs)
@@ -110,14 +198,23 @@ static int v_stat(struct cli_ctx *c, int argc, char **argv)
 {
 	struct fs *fs = c->obj;
 	struct fs_stat st;
-	int rc = verb_args(c, argc, argv);
+	bool json;
+	int rc = json_args(c, argc, argv, &json);
 
 	if (rc || !fs)
 		return rc;
 	rc = fs_lookup(fs, argv[optind], &st);
 	if (rc < 0)
 		return fs_fail(c, fs, rc);
-	print_stat(argv[optind], &st, fs_kind(fs) == FS_KIND_NTFS);
+	if (!json) {
+		print_stat(argv[optind], &st, fs_kind(fs) == FS_KIND_NTFS);
+		return 0;
+	}
+	printf("{\"path\": ");
+	text_json_str(stdout, argv[optind]);
+	printf(", ");
+	json_stat(&st, fs_kind(fs) == FS_KIND_NTFS);
+	printf("}\n");
 	return 0;
 }
 
@@ -228,34 +325,139 @@ static int get_to_fd(struct cli_ctx *c, struct fs *fs, const char *path,
 	return rc;
 }
 
+/* cat writes in order with write(): stdout may be a pipe, a terminal, or a
+ * file opened for appending, where positioned writes fail or overwrite;
+ * holes come out as zeros, as from cat(1). */
 static int v_cat(struct cli_ctx *c, int argc, char **argv)
 {
 	struct fs *fs = c->obj;
+	struct fs_file *f = NULL;
 	int rc = verb_args(c, argc, argv);
+	const char *path, *stream;
 
 	if (rc || !fs)
 		return rc;
-	return get_to_fd(c, fs, argv[optind], argc - optind > 1 ? argv[optind + 1]
-			 : NULL, STDOUT_FILENO, "stdout");
+	path = argv[optind];
+	stream = argc - optind > 1 ? argv[optind + 1] : NULL;
+	rc = fs_lookup(fs, path, &(struct fs_stat){ 0 });
+	if (rc == 0)
+		rc = fs_file_open(fs, path, stream, 0, &f);
+	if (rc < 0)
+		return fs_fail(c, fs, rc);
+	rc = copy_stream(c, f, STDOUT_FILENO, "stdout");
+	fs_file_close(f);
+	return rc;
 }
 
+struct get_opts {
+	bool keep;         /* -p: mode, times, and the owner when root */
+};
+
+/* Where `get` writes: a new file beside dst, renamed over it when complete. */
+static int get_tmp(struct cli_ctx *c, const char *dst, char *tmp, size_t cap)
+{
+	const char *slash = strrchr(dst, '/');
+	int dlen = slash ? (int)(slash - dst) + 1 : 0;
+	int fd;
+
+	if ((size_t)snprintf(tmp, cap, "%.*s.sysrecover-tmp.XXXXXX", dlen, dst) >= cap)
+		return err_set(&c->err, -ENAMETOOLONG, "cannot create '%s': %s", dst,
+			       strerror(ENAMETOOLONG));
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return err_set(&c->err, -errno, "cannot create a file beside '%s': %s",
+			       dst, strerror(errno));
+	return fd;
+}
+
+/* The metadata of the new file: -p takes the volume's (owner only as root,
+ * as cp -p); otherwise an existing regular dst keeps its mode and a new
+ * file gets 0644 less the umask, as before. */
+static int get_meta(struct cli_ctx *c, int fd, const struct fs_stat *st,
+		    const struct get_opts *o, const char *dst)
+{
+	struct stat old;
+	mode_t um = umask(0);
+
+	umask(um);
+	if (o->keep) {
+		struct timespec t[2] = { st->atime, st->mtime };
+
+		if (geteuid() == 0 && fchown(fd, st->uid, st->gid) < 0)
+			return err_set(&c->err, -errno, "cannot set the owner of '%s': %s",
+				       dst, strerror(errno));
+		if (fchmod(fd, st->mode & 07777) < 0 || futimens(fd, t) < 0)
+			return err_set(&c->err, -errno, "cannot set the mode or times of"
+				       " '%s': %s", dst, strerror(errno));
+		return 0;
+	}
+	if (lstat(dst, &old) == 0 && S_ISREG(old.st_mode))
+		return fchmod(fd, old.st_mode & 07777) < 0 ? -errno : 0;
+	return fchmod(fd, 0644 & ~um) < 0 ? -errno : 0;
+}
+
+static int parse_get(struct cli_ctx *c, int argc, char **argv, struct get_opts *g)
+{
+	static const struct option opts[] = {
+		{ "preserve", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int o;
+
+	optind = 0;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+hp", opts, NULL)) != -1) {
+		if (o == 'p') {
+			g->keep = true;
+		} else if (o == 'h') {
+			cli_help(stdout, FS_PREFIX, fs_verb(argv[0]));
+			return CLI_DONE;
+		} else {
+			return cli_bad_option(c, argc, argv);
+		}
+	}
+	return cli_check_count(c, FS_PREFIX, fs_verb(argv[0]), argc - optind);
+}
+
+/* get [-p] PATH LOCAL: PATH is looked up first (nothing happens to LOCAL
+ * when it is missing or not a regular file), the data goes to a new file
+ * beside LOCAL, and that file is renamed over LOCAL only when complete.  A
+ * symlink at LOCAL is replaced, never written through (as cp
+ * --remove-destination); a directory at LOCAL is refused. */
 static int v_get(struct cli_ctx *c, int argc, char **argv)
 {
 	struct fs *fs = c->obj;
+	struct get_opts g = { 0 };
+	struct fs_stat st;
+	struct stat ls;
+	char tmp[4200];
 	const char *src, *dst;
-	int fd, rc = verb_args(c, argc, argv);
+	int fd, rc = parse_get(c, argc, argv, &g);
 
 	if (rc || !fs)
 		return rc;
 	src = argv[optind], dst = argv[optind + 1];
-	fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	rc = fs_lookup(fs, src, &st);
+	if (rc < 0)
+		return fs_fail(c, fs, rc);
+	if (!S_ISREG(st.mode))
+		return err_set(&c->err, -EINVAL, "cannot get '%s': not a regular file"
+			       " (copy-out copies a directory)", src);
+	if (lstat(dst, &ls) == 0 && S_ISDIR(ls.st_mode))
+		return err_set(&c->err, -EISDIR, "cannot write '%s': %s", dst,
+			       strerror(EISDIR));
+	fd = get_tmp(c, dst, tmp, sizeof(tmp));
 	if (fd < 0)
-		return err_set(&c->err, -errno, "cannot create '%s': %s", dst,
-			       strerror(errno));
+		return fd;
 	rc = get_to_fd(c, fs, src, NULL, fd, dst);
-	if (close(fd) < 0 && rc == 0)
-		rc = err_set(&c->err, -errno, "cannot write '%s': %s", dst,
-			     strerror(errno));
+	if (rc == 0 && (rc = get_meta(c, fd, &st, &g, dst)) < 0 && !err_failed(&c->err))
+		err_set(&c->err, rc, "cannot set the mode of '%s': %s", dst, strerror(-rc));
+	if (rc == 0 && (fsync(fd) < 0 || rename(tmp, dst) < 0))
+		rc = err_set(&c->err, -errno, "cannot write '%s': %s", dst, strerror(errno));
+	close(fd);
+	if (rc < 0)
+		unlink(tmp);
 	return rc;
 }
 
@@ -614,7 +816,7 @@ static int v_streams(struct cli_ctx *c, int argc, char **argv)
 /* copy-in LOCALDIR PATH: a whole local tree onto the volume (fs_copy_tree). */
 static int copy_in_report(void *arg, const char *path, int err, const char *why)
 {
-	(void)arg;
+	progress_clear(arg);
 	if (err < 0)
 		err_say("%s", why);
 	else
@@ -622,22 +824,64 @@ static int copy_in_report(void *arg, const char *path, int err, const char *why)
 	return 0;
 }
 
-static void print_copy_stats(const struct fs_copy_stats *s)
+static void print_copy_stats(const char *verb, const struct fs_copy_stats *s)
 {
-	fprintf(stderr, "copy-in: %" PRIu64 " files, %" PRIu64 " dirs, %" PRIu64
+	fprintf(stderr, "%s: %" PRIu64 " files, %" PRIu64 " dirs, %" PRIu64
 		" symlinks, %" PRIu64 " special, %" PRIu64 " hard links, %" PRIu64
 		" bytes; skipped %" PRIu64 ", owner not kept %" PRIu64 ", metadata not"
-		" kept %" PRIu64 ", failed %" PRIu64 "\n", s->files, s->dirs,
+		" kept %" PRIu64 ", failed %" PRIu64 "\n", verb, s->files, s->dirs,
 		s->symlinks, s->specials, s->links, s->bytes, s->skipped, s->no_owner,
 		s->no_meta, s->failed);
 }
 
-/* Items that failed make the run a partial success (exit 1): each was
+/* The progress line's totals: a walk of the source (names and sizes only,
+ * from the page cache on a second look). */
+struct tree_size {
+	uint64_t objects, bytes;
+};
+
+static int count_one(void *arg, const char *path, const struct fs_stat *st)
+{
+	struct tree_size *t = arg;
+
+	(void)path;
+	t->objects++;
+	if (S_ISREG(st->mode))
+		t->bytes += st->size;
+	return 0;
+}
+
+/* Copy src_path of src into dst_path of fs, with the progress line (totals
+ * from a first walk when the line is shown at all), the summary, and the
+ * items that failed making the run a partial success (exit 1): each was
  * reported as it failed. */
+static int copy_tree(struct cli_ctx *c, const char *verb, struct fs *src,
+		     const char *src_path, struct fs *fs, const char *dst_path)
+{
+	struct progress p;
+	struct fs_copy_opts o = { .keep_going = true, .report = copy_in_report,
+				  .arg = &p, .progress = &p };
+	struct fs_copy_stats s = { 0 };
+	struct tree_size t = { 0 };
+	int rc;
+
+	progress_start(&p, verb, 0, 0, 0);
+	if (p.on && fs_walk(src, src_path, count_one, &t) == 0) {
+		p.total_bytes = t.bytes;
+		p.total_objects = t.objects ? t.objects - 1 : 0;  /* not the root */
+	}
+	rc = fs_copy_tree(src, src_path, fs, dst_path, &o, &s);
+	progress_end(&p);
+	print_copy_stats(verb, &s);
+	if (rc < 0)
+		return fs_fail(c, fs, rc);
+	if (s.failed)
+		c->worst = err_worse(c->worst, ERR_ITEM);
+	return 0;
+}
+
 static int v_copy_in(struct cli_ctx *c, int argc, char **argv)
 {
-	struct fs_copy_opts o = { .keep_going = true, .report = copy_in_report };
-	struct fs_copy_stats s = { 0 };
 	struct err err = { 0 };
 	struct fs *fs = c->obj, *src = NULL;
 	const char *dir, *dst;
@@ -652,24 +896,65 @@ static int v_copy_in(struct cli_ctx *c, int argc, char **argv)
 		return err_set(&c->err, -ENOTDIR, "cannot copy in '%s': %s", dir,
 			       err.msg[0] ? err.msg : "not a directory");
 	}
-	rc = fs_copy_tree(src, "/", fs, dst, &o, &s);
+	rc = copy_tree(c, "copy-in", src, "/", fs, dst);
 	fs_close(src);
-	print_copy_stats(&s);
+	return rc;
+}
+
+/* copy-out PATH DIR: the mirror of copy-in.  DIR is made when missing and
+ * must be empty otherwise (so that its own metadata, taken from PATH, can
+ * never be a /tmp or a home directory's); the copy goes through a directory
+ * volume, which keeps every write beneath DIR (openat2 RESOLVE_BENEATH), and
+ * fs_copy_tree refuses names that are not one plain component. */
+static int open_out_dir(struct cli_ctx *c, const char *dir, struct fs **out)
+{
+	DIR *d;
+	struct dirent *e;
+	bool empty = true;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return err_set(&c->err, -errno, "cannot make directory '%s': %s", dir,
+			       strerror(errno));
+	d = opendir(dir);
+	if (!d)
+		return err_set(&c->err, -errno, "cannot open directory '%s': %s", dir,
+			       strerror(errno));
+	while (empty && (e = readdir(d)))
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	if (!empty)
+		return err_setc(&c->err, ERR_FATAL, ERR_REFUSED, -ENOTEMPTY, "copy-out"
+				" fills a new or empty directory; '%s' is not empty", dir);
+	return fs_open(dir, FS_O_RDWR, out, &c->err);
+}
+
+static int v_copy_out(struct cli_ctx *c, int argc, char **argv)
+{
+	struct fs *fs = c->obj, *dst = NULL;
+	int rc = verb_args(c, argc, argv);
+
+	if (rc || !fs)
+		return rc;
+	rc = stop_install();
+	if (rc == 0)
+		rc = open_out_dir(c, argv[optind + 1], &dst);
+	else
+		err_set(&c->err, rc, "cannot catch SIGINT: %s", strerror(-rc));
 	if (rc < 0)
-		return fs_fail(c, fs, rc);
-	if (s.failed)
-		c->worst = err_worse(c->worst, ERR_ITEM);
-	return 0;
+		return rc;
+	rc = copy_tree(c, "copy-out", fs, argv[optind], dst, "/");
+	fs_close(dst);
+	return rc;
 }
 
 #define RO CLI_VOL_RO
 #define RW CLI_VOL_RW
 #define RW_MAX (CLI_VOL_RO | CLI_RW_AT_MAX)
 static const struct cli_cmd fs_verbs[] = {
-	{ "ls", NULL, RO, 0, 1, v_ls, NULL, "[PATH]", "list a directory" },
-	{ "stat", NULL, RO, 1, 1, v_stat, NULL, "PATH", "all metadata of one object" },
+	{ "ls", NULL, RO, 0, 1, v_ls, NULL, "[--json] [PATH]", "list a directory (names escaped as debugfs does)" },
+	{ "stat", NULL, RO, 1, 1, v_stat, NULL, "[--json] PATH", "all metadata of one object" },
 	{ "cat", NULL, RO, 1, 2, v_cat, NULL, "PATH [STREAM]", "a file (or a named stream) to stdout" },
-	{ "get", NULL, RO, 2, 2, v_get, NULL, "PATH LOCAL", "copy out, holes kept" },
+	{ "get", NULL, RO, 2, 2, v_get, NULL, "[-p] PATH LOCAL", "copy a file out (holes kept; LOCAL replaced only when complete; -p: mode, times, owner)" },
 	{ "put", NULL, RW, 2, 2, v_put, NULL, "LOCAL PATH", "copy in with mode, owner, times" },
 	{ "mkdir", NULL, RW, 1, 2, v_mkdir, NULL, "PATH [MODE]", "make a directory (mode in octal)" },
 	{ "rm", NULL, RW, 1, 1, v_rm, NULL, "PATH", "remove a file or an empty directory" },
@@ -681,6 +966,7 @@ static const struct cli_cmd fs_verbs[] = {
 	{ "sd", NULL, RW_MAX, 1, 2, v_sd, NULL, "PATH [0xHEX]", "show or set the NTFS security descriptor" },
 	{ "streams", NULL, RO, 1, 1, v_streams, NULL, "PATH", "NTFS named data streams" },
 	{ "copy-in", NULL, RW, 2, 2, v_copy_in, NULL, "LOCALDIR PATH", "copy a local tree in, all metadata" },
+	{ "copy-out", NULL, RO, 2, 2, v_copy_out, NULL, "PATH LOCALDIR", "copy a tree out, all metadata (LOCALDIR new or empty)" },
 	{ NULL },
 };
 #undef RO
@@ -815,7 +1101,10 @@ static int run_line(struct cli_ctx *c, const struct fs_script *s, size_t i)
 	return rc;
 }
 
-/* Check every command, open the volume as they need it, run them. */
+/* Check every command, open the volume as they need it, run them.  While
+ * the volume is open read-write, SIGINT and SIGTERM only ask for a stop
+ * (stop.h): the command running finishes its current object (copy-in: the
+ * current file), no further line runs, and the volume is closed cleanly. */
 static int run_script(struct cli_ctx *c, const char *vol, unsigned flags,
 		      const struct fs_script *s)
 {
@@ -829,16 +1118,28 @@ static int run_script(struct cli_ctx *c, const char *vol, unsigned flags,
 	}
 	if (rc)
 		return rc;
+	if ((flags & FS_O_RDWR) && (rc = stop_install()) < 0)
+		return err_set(&c->err, rc, "cannot catch SIGINT: %s", strerror(-rc));
 	rc = fs_open(vol, flags, &fs, &c->err);
 	if (rc < 0)
 		return rc;
 	c->obj = fs;
-	for (size_t i = 0; rc == 0 && i < s->n; i++)
-		rc = run_line(c, s, i);
+	for (size_t i = 0; rc == 0 && i < s->n; i++) {
+		if (stop_requested())
+			rc = err_setc(&c->err, ERR_FATAL, ERR_SYSTEM, -EINTR, "interrupted"
+				      " by %s before script line %zu", stop_signame(),
+				      s->l[i].lineno);
+		else
+			rc = run_line(c, s, i);
+	}
 	c->obj = NULL;
 	crc = fs_close(fs);
 	if (crc < 0 && rc == 0)
 		rc = err_set(&c->err, crc, "closing %s: %s", vol, strerror(-crc));
+	else if (crc < 0)
+		err_context(&c->err, "and closing %s failed: %s", vol, strerror(-crc));
+	else if (rc == -EINTR && stop_requested())
+		err_context(&c->err, "%s was closed cleanly", vol);
 	return rc;
 }
 

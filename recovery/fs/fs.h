@@ -276,11 +276,15 @@ struct fs *fs_file_fs(struct fs_file *f);
 typedef int (*fs_copy_report_cb)(void *arg, const char *path, int err,
 				 const char *why);
 
+struct progress;
+
 struct fs_copy_opts {
 	bool keep_going;          /* an item that fails is reported and skipped
 				   * (with its subtree); otherwise the copy stops */
 	fs_copy_report_cb report; /* NULL: nothing reported */
 	void *arg;
+	struct progress *progress; /* NULL, or started by the caller: gets the
+				    * data bytes and one object per object */
 };
 
 struct fs_copy_stats {
@@ -304,6 +308,18 @@ struct fs_copy_stats {
  * metadata is set from src_path.  A name that already exists in dst is an
  * error for that item.  Memory: one directory per level (fs_walk) plus the
  * files with more than one link whose other names are still to come.
+ * A regular file is written under a temporary name (dst_path/.sysrecover-tmp/N,
+ * a directory made for the copy and removed at its end) and renamed to its
+ * real name once its data, owner, mode, xattrs and NTFS metadata are in
+ * place (its short name and times follow): a file under its real name is
+ * always complete, and a failed file (a full volume) leaves no name at all.
+ * Only a kill -9 or a power cut can leave a ".sysrecover-tmp" behind; a
+ * later copy never reuses it (it takes .sysrecover-tmp1, ...).
+ * Between two objects it polls stop_requested() (stop.h): after SIGINT or
+ * SIGTERM it sets the metadata of the directories it is in and returns
+ * -EINTR with "interrupted by SIGINT after N objects (B bytes), before
+ * 'PATH'", so that the caller can close the volume cleanly.
+ * Every failure message names the source object ("(copying '/src/f')").
  * Returns 0 (check stats->failed with keep_going) or a negative errno; the
  * message (of a read error on src too) is in fs_errmsg(dst). */
 int fs_copy_tree(struct fs *src, const char *src_path, struct fs *dst,

@@ -9,13 +9,17 @@
  * object is made, times last.  Hard links are found by source inode number;
  * only inodes with more than one link are remembered, and each is forgotten
  * when its last name has been made, so memory stays bounded by what is still
- * to come, not by the size of the tree.
+ * to come, not by the size of the tree.  A regular file is made under a
+ * temporary name and renamed into place when complete (see create_tmp), so
+ * that a full volume or a kill never leaves half a file under a real name;
+ * stop_requested() is polled between objects (SIGINT, SIGTERM).
  *
  * The order for NTFS -> NTFS follows what round-trips through libntfs-3g
  * (and wimlib's ntfs-3g_apply.c): create, short name, security descriptor /
  * attributes / reparse data / object id / EAs, data, named streams, times.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,8 @@
 
 #include "buf.h"
 #include "fs_impl.h"
+#include "progress.h"
+#include "stop.h"
 
 #define CP_BUF (1u << 20)       /* data buffer: large sequential I/O */
 #define CP_XATTR_MAX 65536      /* what an ext xattr (a Linux one) can hold */
@@ -74,7 +80,18 @@ struct cp {
 	unsigned reported;      /* cp_drop kinds already reported */
 	char msg[600];          /* why the current item failed */
 	bool canceled;
+	bool stopped;           /* SIGINT/SIGTERM: stopped before `next` */
+	char *next;             /* the first source object not copied */
+	unsigned tmpseq;        /* temporary names: a number in tmpdir */
+	char tmpdir[CP_PATH_MAX];  /* in dst, "" until made */
 };
+
+/* A file is written under a temporary name and renamed into place only when
+ * its data and metadata are complete.  The temporary names live in one
+ * directory of their own, made in dst_path for the copy and removed at its
+ * end: a rename out of a directory that holds one entry costs nothing,
+ * while removing a name from a big directory means scanning it (ext). */
+#define CP_TMP ".sysrecover-tmp"
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -114,6 +131,24 @@ static int cp_drop(struct cp *c, unsigned kind, const char *path, const char *wh
 	return cp_report(c, path, 0, why);
 }
 
+/* Every failure names the source object: "... (copying '/src/dir/f')". */
+static void cp_name_source(struct cp *c, const char *spath)
+{
+	size_t n = strlen(c->msg);
+	bool dir = fs_kind(c->src) == FS_KIND_DIR;
+	const char *root = fs_name(c->src);
+
+	if (dir && !strcmp(spath, "/"))
+		spath = "";
+	else if (dir && !strcmp(root, "/"))
+		root = "";
+	if (dir)
+		snprintf(c->msg + n, sizeof(c->msg) - n, " (copying '%s%s')", root, spath);
+	else
+		snprintf(c->msg + n, sizeof(c->msg) - n, " (copying '%s' of %s)", spath,
+			 root);
+}
+
 /* An item failed: stop, or report it and go on (a directory takes its
  * subtree with it). */
 static int cp_fail(struct cp *c, const char *spath, bool is_dir, int rc)
@@ -123,6 +158,7 @@ static int cp_fail(struct cp *c, const char *spath, bool is_dir, int rc)
 	c->st->failed++;
 	if (!c->msg[0])
 		snprintf(c->msg, sizeof(c->msg), "%s: %s", spath, strerror(-rc));
+	cp_name_source(c, spath);
 	if (!c->o || !c->o->keep_going) {
 		err_set(&c->dst->err, rc, "%s", c->msg);
 		return rc;
@@ -282,6 +318,8 @@ static int copy_data(struct cp *c, const char *spath, const char *dpath,
 			}
 			doff += (uint64_t)n;
 			c->st->bytes += (uint64_t)n;
+			if (c->o && c->o->progress)
+				progress_add(c->o->progress, (uint64_t)n, 0);
 		}
 		off = doff;
 	}
@@ -517,24 +555,83 @@ static int copy_shortname(struct cp *c, const char *spath, const char *dpath)
 
 /* ---- objects -------------------------------------------------------------------- */
 
+/* The directory of temporary names, made on first use (a name left by a
+ * killed run is not reused). */
+static int make_tmpdir(struct cp *c)
+{
+	int rc = -EEXIST;
+
+	for (int i = 0; rc == -EEXIST && i < 100; i++) {
+		if ((size_t)snprintf(c->tmpdir, sizeof(c->tmpdir), "%s/" CP_TMP "%.0d",
+				     c->droot, i) >= sizeof(c->tmpdir))
+			rc = err_set(&c->dst->err, -ENAMETOOLONG, "path '%s' is too long",
+				     c->droot);
+		else
+			rc = fs_mkdir(c->dst, c->tmpdir, 0700);
+	}
+	if (rc < 0)
+		c->tmpdir[0] = 0;
+	return cp_err(c, c->dst, rc);
+}
+
+static void drop_tmpdir(struct cp *c)
+{
+	if (c->tmpdir[0] && fs_rmdir(c->dst, c->tmpdir) == 0)
+		c->tmpdir[0] = 0;
+}
+
+/* Create a new empty file under a temporary name (into tmp). */
+static int create_tmp(struct cp *c, uint32_t mode, char *tmp)
+{
+	int rc = c->tmpdir[0] ? 0 : make_tmpdir(c);
+
+	if (rc == 0 && (size_t)snprintf(tmp, CP_PATH_MAX, "%s/%u", c->tmpdir,
+					c->tmpseq++) >= CP_PATH_MAX)
+		rc = -ENAMETOOLONG;
+	if (rc == 0)
+		rc = fs_create(c->dst, tmp, mode);
+	return cp_err(c, c->dst, rc);
+}
+
+/* The complete file takes its real name; an existing one is kept. */
+static int place_tmp(struct cp *c, const char *tmp, const char *dpath)
+{
+	int rc = fs_rename(c->dst, tmp, dpath, FS_RENAME_NOREPLACE);
+
+	if (rc == -EEXIST)  /* say it of the real name, not of the temporary one */
+		err_set(&c->dst->err, rc, "cannot create '%s' on %s: %s", dpath,
+			fs_name(c->dst), strerror(EEXIST));
+	return cp_err(c, c->dst, rc);
+}
+
 static int copy_file(struct cp *c, const char *spath, const char *dpath,
 		     const struct fs_stat *st)
 {
+	char tmp[CP_PATH_MAX];
 	int rc = try_link(c, dpath, st);
 
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
-	rc = cp_err(c, c->dst, fs_create(c->dst, dpath, st->mode & 07777));
-	if (rc == 0)
-		rc = copy_shortname(c, spath, dpath);
-	if (rc == 0 && c->both_ntfs)  /* NTFS: attributes etc. before the data */
-		rc = copy_meta(c, spath, dpath, st);
+	rc = create_tmp(c, st->mode & 07777, tmp);
+	if (rc < 0)
+		return rc;
+	if (c->both_ntfs)  /* NTFS: attributes etc. before the data */
+		rc = copy_meta(c, spath, tmp, st);
 	if (rc == 0 && st->size)
-		rc = copy_data(c, spath, dpath, NULL, st->size);
+		rc = copy_data(c, spath, tmp, NULL, st->size);
 	if (rc == 0 && c->both_ntfs)
-		rc = copy_streams(c, spath, dpath);
+		rc = copy_streams(c, spath, tmp);
 	if (rc == 0 && !c->both_ntfs)
-		rc = copy_meta(c, spath, dpath, st);
+		rc = copy_meta(c, spath, tmp, st);
+	if (rc == 0)
+		rc = place_tmp(c, tmp, dpath);
+	if (rc < 0) {  /* no partial file is left, under any name */
+		fs_unlink(c->dst, tmp);
+		return rc;
+	}
+	/* after the rename, which would carry an 8.3 name along at a cost;
+	 * times last, as the short name and the rename change them */
+	rc = copy_shortname(c, spath, dpath);
 	if (rc == 0)
 		rc = copy_times(c, dpath, st);
 	if (rc == 0) {
@@ -659,6 +756,21 @@ static int copy_dir(struct cp *c, const char *spath, const char *dpath,
 	return rc;
 }
 
+/* A name from a damaged or hostile source is one component: spath must be
+ * a child of the directory the walk is in, and neither "." nor "..".  (A
+ * name holding '/' shows up as a path two levels below that directory.) */
+static bool plain_child(const struct cp *c, const char *spath)
+{
+	const struct cp_dir *top = &c->dirs[c->ndirs - 1];
+	const char *leaf = strrchr(spath, '/');
+	size_t plen = leaf ? (size_t)(leaf - spath) : 0;
+	bool root = top->slen == 1 && top->spath[0] == '/';
+
+	if (!leaf || !leaf[1] || !strcmp(leaf + 1, ".") || !strcmp(leaf + 1, ".."))
+		return false;
+	return root ? plen == 0 : plen == top->slen && !strncmp(spath, top->spath, plen);
+}
+
 /* ---- the walk ---------------------------------------------------------------------- */
 
 static int copy_one(void *arg, const char *spath, const struct fs_stat *st)
@@ -672,6 +784,11 @@ static int copy_one(void *arg, const char *spath, const struct fs_stat *st)
 		c->sroot_len = strcmp(spath, "/") ? strlen(spath) : 0;
 		return push_dir(c, spath, c->droot_len ? c->droot : "/", st);
 	}
+	if (stop_requested()) {  /* between two objects: a consistent point */
+		c->stopped = true;
+		c->next = strdup(spath);
+		return -EINTR;
+	}
 	while (rc == 0 && c->ndirs > 1 && !under(spath, c->dirs[c->ndirs - 1].spath,
 						  c->dirs[c->ndirs - 1].slen))
 		rc = pop_dir(c);
@@ -684,6 +801,15 @@ static int copy_one(void *arg, const char *spath, const struct fs_stat *st)
 		}
 		free(c->failed);
 		c->failed = NULL;
+	}
+	if (!plain_child(c, spath)) {
+		const struct cp_dir *top = &c->dirs[c->ndirs - 1];
+		size_t skip = top->slen == 1 ? 1 : top->slen + 1;
+
+		err_set(&c->dst->err, -EINVAL, "refusing the name '%s' in '%s' read from"
+			" %s: not a valid file name", strlen(spath) > skip ? spath + skip
+			: spath, top->spath, fs_name(c->src));
+		return cp_fail(c, spath, false, cp_err(c, c->dst, -EINVAL));
 	}
 	rel = spath + c->sroot_len;
 	if (c->droot_len + strlen(rel) >= sizeof(dpath))
@@ -701,6 +827,8 @@ static int copy_one(void *arg, const char *spath, const struct fs_stat *st)
 		rc = copy_special(c, spath, dpath, st);
 	if (rc < 0 && !c->canceled)
 		rc = cp_fail(c, spath, S_ISDIR(st->mode), rc);
+	if (rc == 0 && c->o && c->o->progress)
+		progress_add(c->o->progress, 0, 1);
 	return rc;
 }
 
@@ -730,6 +858,19 @@ static int cp_setup(struct cp *c, const char *dst_path)
 	return 0;
 }
 
+/* Where a SIGINT/SIGTERM stopped the copy: everything before `next` is
+ * complete (no temporary name is left), nothing from it on was copied. */
+static int stopped(struct cp *c)
+{
+	const struct fs_copy_stats *s = c->st;
+	uint64_t n = s->files + s->dirs + s->symlinks + s->specials + s->links;
+
+	return err_setc(&c->dst->err, ERR_FATAL, ERR_SYSTEM, -EINTR, "interrupted by %s"
+			" after %" PRIu64 " objects (%" PRIu64 " bytes), before '%s':"
+			" what was copied is complete, the rest was not copied",
+			stop_signame(), n, s->bytes, c->next ? c->next : "?");
+}
+
 int fs_copy_tree(struct fs *src, const char *src_path, struct fs *dst,
 		 const char *dst_path, const struct fs_copy_opts *o,
 		 struct fs_copy_stats *stats)
@@ -752,13 +893,19 @@ int fs_copy_tree(struct fs *src, const char *src_path, struct fs *dst,
 	rc = cp_setup(&c, dst_path);
 	if (rc == 0)
 		rc = fs_walk(src, src_path, copy_one, &c);
+	if (c.stopped)  /* the directories still open get their metadata */
+		rc = 0;
 	if (rc > 0 || c.canceled)
 		rc = -ECANCELED;
 	else if (rc < 0 && !*fs_errmsg(dst))   /* src's readdir failed */
 		err_copy(&dst->err, fs_error(src));
 	/* leave what is still open, innermost first: times after children */
+	drop_tmpdir(&c);  /* before the times of dst_path are set */
 	while (rc == 0 && c.ndirs)
 		rc = pop_dir(&c);
+	drop_tmpdir(&c);  /* when a failure stopped the walk */
+	if (c.stopped && rc == 0)
+		rc = stopped(&c);
 	while (c.ndirs) {
 		c.ndirs--;
 		free(c.dirs[c.ndirs].spath);
@@ -766,6 +913,7 @@ int fs_copy_tree(struct fs *src, const char *src_path, struct fs *dst,
 	}
 	free(c.dirs);
 	free(c.failed);
+	free(c.next);
 	link_free(&c);
 	free(c.buf);
 	free(c.xbuf);

@@ -128,7 +128,7 @@ exits ntfs-bad-args 64 "'mknod': too many arguments" \
 # does not exist).
 exits help-group 0 '^usage: sysrecover fs ' "$SR" fs --help
 exits help-group-lists-verbs 0 '^  copy-in LOCALDIR PATH' "$SR" fs -h
-for v in ls cat put ln xattr sd copy-in; do
+for v in ls stat cat get put ln xattr sd copy-in copy-out; do
 	exits "help-$v" 0 "^usage: sysrecover fs VOL $v" "$SR" fs "$w/none.img" "$v" --help
 done
 check help-opens-no-volume test ! -e "$w/none.img"
@@ -175,4 +175,86 @@ if chattr +i "$w/imm.img" 2>/dev/null; then
 else
 	skip ro-verb-on-immutable "chattr +i not supported on $(dirname "$w")"
 fi
+# ---- issue 10: no local data loss, cat anywhere, copy-out, ls/stat --------
+# cat writes in order: to a pipe, to a terminal (a pty from script(1)), and
+# to a file opened for appending (a positioned write would overwrite it).
+check cat-pipe sh -c "'$SR' fs '$E' cat /etc/data | cat > '$w/cp' && cmp '$w/data' '$w/cp'"
+if command -v script >/dev/null 2>&1; then
+	out pty script -qec "'$SR' fs '$E' cat /etc/moved" /dev/null &&
+		has cat-terminal "$pty" hello
+else
+	skip cat-terminal "script(1) not installed"
+fi
+printf 'first\n' >"$w/app"
+check cat-append sh -c "'$SR' fs '$E' cat /etc/moved >> '$w/app'"
+is cat-append-kept "$(cat "$w/app")" "$(printf 'first\nhello')"
+# get: a missing PATH leaves LOCAL alone; a symlink at LOCAL is replaced,
+# never written through; -p keeps mode and mtime; no temporary file stays.
+printf 'precious\n' >"$w/precious"
+exits get-missing-path 2 "cannot look up '/etc/nope'" "$SR" fs "$E" get /etc/nope "$w/precious"
+is get-missing-keeps-local "$(cat "$w/precious")" precious
+exits get-directory-path 2 "not a regular file" "$SR" fs "$E" get /etc "$w/precious"
+is get-dir-keeps-local "$(cat "$w/precious")" precious
+ln -s "$w/precious" "$w/symlink"
+check get-over-symlink "$SR" fs "$E" get /etc/data "$w/symlink"
+is get-symlink-target-untouched "$(cat "$w/precious")" precious
+check get-symlink-replaced sh -c "[ ! -L '$w/symlink' ] && cmp '$w/data' '$w/symlink'"
+check get-p "$SR" fs "$E" get -p /etc/data "$w/withmeta"
+is get-p-mode "$(stat -c %a "$w/withmeta")" 604
+is get-p-mtime "$(stat -c %y "$w/withmeta")" "$(stat -c %y "$w/data")"
+is get-no-tmp-left "$(ls -a "$w" | grep -c sysrecover-tmp)" 0
+# ls escapes names as debugfs's ls does (debugfs made them, debugfs is the
+# reference); --json gives the exact names and the metadata
+X=$w/x.img
+truncate -s 8M "$X"
+check names-mke2fs mke2fs -F -q -t ext4 "$X"
+check names-write debugfs -w -R "write $w/small /plain" "$X"
+for n in "$(printf 'a\001b')" "$(printf 'hi\200\377z')" "$(printf 'utf\303\251')" \
+	 "$(printf 'tab\there')" "$(printf 'del\177')" 'back\slash' 'sp ace'; do
+	debugfs -w -R "ln /plain \"$n\"" "$X" 2>/dev/null
+done
+if out dl debugfs -R 'ls -l /' "$X" && out sl "$SR" fs "$X" ls /; then
+	is ls-names-as-debugfs "$(printf '%s\n' "$sl" | grep '^-' | sed 's/^[^ ]* *[^ ]* *[^ ]* *[^ ]* *[^ ]* [^ ]* [^ ]* //' | sort)" \
+		"$(printf '%s\n' "$dl" | sed -n 's/^ *[0-9]* *100644 ([0-9]*) *[0-9]* *[0-9]* *[0-9]* [^ ]* [^ ]* //p' | sort)"
+fi
+if out js "$SR" fs "$X" ls --json /; then
+	is ls-json-names "$(printf '%s' "$js" | python3 -c 'import json,sys
+print(sorted(e["name"] for e in json.loads(sys.stdin.buffer.read().decode("utf-8","surrogateescape")))[:3])')" \
+		"['a\\x01b', 'back\\\\slash', 'del\\x7f']"
+fi
+if out js "$SR" fs "$E" stat --json /etc/data; then
+	is stat-json "$(printf '%s' "$js" | python3 -c 'import json,sys
+d=json.load(sys.stdin); print(d["type"], oct(d["mode"]), d["links"], d["size"], int(d["mtime"]))')" \
+		"- 0o604 2 300000 $(stat -c %Y "$w/data")"
+fi
+# copy-out: the mirror of copy-in, checked against the kernel's view
+check copy-out "$SR" fs "$E" copy-out /etc "$w/out"
+check copy-out-content cmp "$w/data" "$w/out/data"
+is copy-out-hardlink "$(stat -c %i "$w/out/data")" "$(stat -c %i "$w/out/hard")"
+is copy-out-symlink "$(readlink "$w/out/sym")" data
+is copy-out-mode "$(stat -c %a "$w/out/data")" 604
+is copy-out-mtime "$(stat -c %y "$w/out/data")" "$(stat -c %y "$w/data")"
+is copy-out-fifo "$(stat -c %F "$w/out/pipe")" fifo
+out xa getfattr --only-values -n user.origin "$w/out/data" && is copy-out-xattr "$xa" sysrecover
+exits copy-out-not-empty 2 "is not empty" "$SR" fs "$E" copy-out /etc "$w/out"
+# hostile names from a damaged volume: a name holding '/' ("../../Q") and a
+# name that is "..", made by editing the directory block of a scratch image
+H=$w/h.img
+truncate -s 8M "$H"
+check hostile-mke2fs mke2fs -F -q -t ext4 -O ^metadata_csum "$H"
+check hostile-mkdir debugfs -w -R "mkdir /h" "$H"
+for n in SLASHxQ DDQ2 okfile; do debugfs -w -R "write $w/small /h/$n" "$H" >/dev/null 2>&1; done
+check hostile-edit python3 -c 'import sys
+d = open(sys.argv[1], "rb").read()
+for a, b in ((b"SLASHxQ", b"../../Q"), (b"DDQ2", b"..\0\0")):
+    assert d.count(a) == 1, a
+    d = d.replace(a, b)
+open(sys.argv[1], "wb").write(d)' "$H"
+out dl debugfs -R 'ls /h' "$H" && has hostile-made "$dl" '../../Q'
+mkdir -p "$w/jail"
+exits copy-out-hostile 1 "refusing the name '\.\./\.\./Q' in '/h'" "$SR" fs "$H" copy-out / "$w/jail/o"
+exits copy-out-hostile-dotdot 1 "refusing the name '\.\.' in '/h'" "$SR" fs "$H" copy-out / "$w/jail/o2"
+is copy-out-hostile-stays-inside "$(ls "$w/jail" | tr '\n' ' ')" "o o2 "
+check copy-out-hostile-rest test -f "$w/jail/o/h/okfile"
+is copy-out-hostile-nothing-else "$(cd "$w/jail/o" && find . | sort | tr '\n' ' ')" ". ./h ./h/okfile ./lost+found "
 finish

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 
 #include "fs.h"
 #include "harness.h"
+#include "stop.h"
 
 static struct fs *open_vol(const char *path, unsigned flags)
 {
@@ -241,6 +243,58 @@ static void test_keep_going_and_cancel(void **state)
 	assert_int_equal(th_sh("e2fsck -fn %s >/dev/null 2>&1", dst), 0);
 }
 
+/* A SIGINT stops the copy at the next object: -EINTR, a message that says
+ * where, no temporary name, e2fsck clean after the close; a second signal
+ * would have the default action (SA_RESETHAND). */
+static int count_objects(void *arg, const char *path, const struct fs_stat *st)
+{
+	(void)path, (void)st;
+	++*(int *)arg;
+	return 0;
+}
+
+static void test_stop(void **state)
+{
+	char src[300], dst[300], msg[512];
+	struct fs_copy_stats st;
+	struct sigaction sa;
+	struct fs *v;
+	int n = 0;
+
+	(void)state;
+	snprintf(src, sizeof(src), "%s/src.img", th_tmpdir());
+	snprintf(dst, sizeof(dst), "%s/stop.img", th_tmpdir());
+	assert_int_equal(th_sh("mke2fs -q -F -t ext4 %s 8M", dst), 0);
+	assert_int_equal(stop_install(), 0);
+	assert_int_equal(raise(SIGINT), 0);
+	assert_true(stop_requested());
+	assert_int_equal(stop_signal(), SIGINT);
+	assert_int_equal(sigaction(SIGINT, NULL, &sa), 0);
+	assert_true(sa.sa_handler == SIG_DFL);  /* the next one kills */
+	assert_int_equal(copy(src, dst, NULL, &st, "/", msg), -EINTR);
+	assert_non_null(strstr(msg, "interrupted by SIGINT after 0 objects"));
+	assert_non_null(strstr(msg, "before '/"));
+	stop_reset();
+	stop_uninstall();
+	assert_false(stop_requested());
+	assert_int_equal(th_sh("e2fsck -fn %s >/dev/null 2>&1", dst), 0);
+	v = open_vol(dst, 0);
+	assert_int_equal(fs_walk(v, "/", count_objects, &n), 0);
+	fs_close(v);
+	assert_int_equal(n, 2);  /* / and lost+found: nothing was copied */
+	/* and with no signal the same copy leaves no temporary name */
+	assert_int_equal(copy(src, dst, NULL, &st, "/", msg), 0);
+	{
+		static char out[16384];
+
+		assert_int_equal(th_sh_out(out, sizeof(out), "for d in / /a /a/b /e; do"
+					   " debugfs -R \"ls -p $d\" %s; done 2>/dev/null",
+					   dst), 0);
+		assert_non_null(strstr(out, "/f/"));
+		assert_null(strstr(out, "sysrecover-tmp"));
+	}
+}
+
 /* ---- NTFS -> NTFS ---------------------------------------------------------------- */
 
 static void test_ntfs_to_ntfs(void **state)
@@ -326,6 +380,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ext_to_ext),
 		cmocka_unit_test(test_keep_going_and_cancel),
+		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_ntfs_to_ntfs),
 		cmocka_unit_test(test_ntfs_to_ext),
 	};
