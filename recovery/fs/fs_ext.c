@@ -1189,7 +1189,11 @@ static int ext_rename(struct fs *fs, const char *from, const char *to,
 		else if (!e && tino != fino)
 			e = ext_rename_check(p, in.i_mode, tino, flags);
 	}
-	fs_ext_forget_paths(p);
+	/* The remembered parent directory stays right unless a directory
+	 * moves (it may be that one, or above it); a file has no children.
+	 * copy-in renames every file into place, so this matters. */
+	if (e || LINUX_S_ISDIR(in.i_mode))
+		fs_ext_forget_paths(p);
 	if (!e && tino != fino)
 		e = ext_rename2(p, fdir, fname, fino, tdir, tname, tino);
 	if (e)
