@@ -224,30 +224,53 @@ static errcode_t ext_walk(struct ext_priv *p, ext2_ino_t ino, const char *rel,
 	return 0;
 }
 
-/* Resolve a directory path (no trailing '/', "" = root), starting from the
- * last one resolved when it is a prefix: restores create many entries in
- * the same or a nested directory. */
+/* The remembered directory that is the longest prefix of d (len bytes),
+ * or -1. */
+static int ext_ldir_match(const struct ext_priv *p, const char *d, size_t len)
+{
+	int best = -1;
+
+	for (int i = 0; i < 2; i++) {
+		const struct ext_ldir *l = &p->ldir[i];
+
+		if (l->ino && len >= l->len && !memcmp(d, l->path, l->len) &&
+		    (len == l->len || d[l->len] == '/') &&
+		    (best < 0 || l->len > p->ldir[best].len))
+			best = i;
+	}
+	return best;
+}
+
+/* Resolve a directory path (no trailing '/', "" = root), starting from a
+ * remembered one when it is a prefix: restores create many entries in the
+ * same or a nested directory. */
 static errcode_t ext_resolve_dir(struct ext_priv *p, const char *d, size_t len,
 				 ext2_ino_t *out)
 {
 	ext2_ino_t ino = EXT2_ROOT_INO;
-	size_t skip = 0;
+	int m = ext_ldir_match(p, d, len);
+	size_t skip = len ? 1 : 0;
+	struct ext_ldir *l;
 	errcode_t e;
 
-	if (p->ldir_ino && len >= p->ldir_len && !memcmp(d, p->ldir, p->ldir_len) &&
-	    (len == p->ldir_len || d[p->ldir_len] == '/')) {
-		ino = p->ldir_ino;
-		skip = p->ldir_len + (len > p->ldir_len);
-	} else if (len) {
-		skip = 1;
+	if (m >= 0) {
+		ino = p->ldir[m].ino;
+		skip = p->ldir[m].len + (len > p->ldir[m].len);
+		if (p->ldir[m].len == len) {   /* this very directory */
+			p->ldir_mru = (unsigned)m;
+			*out = ino;
+			return 0;
+		}
 	}
 	e = ext_walk(p, ino, d + skip, len - skip, &ino);
 	if (e)
 		return e;
-	if (len < sizeof(p->ldir)) {
-		memcpy(p->ldir, d, len);
-		p->ldir_len = len;
-		p->ldir_ino = ino;
+	if (len < sizeof(p->ldir[0].path)) {   /* replace the one used longer ago */
+		p->ldir_mru ^= 1;
+		l = &p->ldir[p->ldir_mru];
+		memcpy(l->path, d, len);
+		l->len = len;
+		l->ino = ino;
 	}
 	*out = ino;
 	return 0;
@@ -255,8 +278,8 @@ static errcode_t ext_resolve_dir(struct ext_priv *p, const char *d, size_t len,
 
 void fs_ext_forget_paths(struct ext_priv *p)
 {
-	p->ldir_ino = 0;
-	p->ldir_len = 0;
+	p->ldir[0].ino = p->ldir[1].ino = 0;
+	p->ldir[0].len = p->ldir[1].len = 0;
 }
 
 /* Split a normalised path into its parent directory (resolved, checked to be

@@ -38,9 +38,15 @@ struct ext_priv {
 	ext2_filsys fs;
 	struct dcache dc;
 	struct ext_file *files;
-	char ldir[EXT_PATH_MAX];   /* the last parent directory resolved ... */
-	size_t ldir_len;
-	ext2_ino_t ldir_ino;       /* ... and its inode (0 = none) */
+	/* The last two parent directories resolved, and their inodes (0 =
+	 * none): a copy-in alternates between its staging directory and the
+	 * directory it fills, and must not walk from the root each time. */
+	struct ext_ldir {
+		char path[EXT_PATH_MAX];
+		size_t len;
+		ext2_ino_t ino;
+	} ldir[2];
+	unsigned ldir_mru;         /* the slot used last */
 };
 
 /* fs_ext.c: inode I/O the directory code needs */
