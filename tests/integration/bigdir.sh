@@ -48,7 +48,7 @@ def delete(a, an):
     q.append("DeleteFile\tUnused\t/%s/%s\tNotExecuted" % (a, an))
     del d[a][an]
 new = 0
-for k in range(6000):
+for k in range(16000):
     c = k % 6
     if c == 0:                      # within big1, to a new name
         new += 1
