@@ -157,6 +157,7 @@ fuzz-run: all fuzz
 bench: all
 	@sh tests/bench/simh_vs_dd.sh $(B)/sysrecover
 	@sh tests/bench/srd_vs_debugfs.sh $(B)/sysrecover
+	@sh tests/bench/bigdir_vs_debugfs.sh $(B)/sysrecover
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPDIR)

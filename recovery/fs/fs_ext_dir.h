@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
@@ -15,20 +16,40 @@
 				 * time of 10,000 queued moves (tests/bench) */
 #define EXT_DC_MAX_BYTES (64u << 20)    /* drop the cache beyond this */
 #define EXT_DC_MAX_DIRS 256
+#define EXT_DC_NOBLK UINT32_MAX         /* dc_ent.blk: block not known */
 #define EXT_PATH_MAX 4096
 
-/* One cached directory entry; chained in a hash table keyed by (dir, name). */
+/* One cached directory entry; chained in a hash table keyed by (dir, name).
+ * blk: the logical directory block that holds it (linear directories). */
 struct dc_ent {
 	struct dc_ent *next;
 	ext2_ino_t dir, ino;
+	uint32_t blk;
 	unsigned char len;
 	char name[];
+};
+
+/* One directory read into the cache.  A linear directory also keeps, per
+ * logical block, its physical block and the biggest hole a new entry could
+ * take (`gap`, in bytes), and a stack of blocks that got holes from
+ * removals, so that a new name goes into a hole or the last block without
+ * scanning.  An indexed (htree) directory keeps only its names: entries are
+ * found through the index and added by ext2fs_link. */
+struct dc_dir {
+	ext2_ino_t ino;
+	bool htree;
+	uint32_t nblk;          /* logical blocks (i_size / blocksize) */
+	size_t cap;
+	blk64_t *pblk;          /* linear only: [nblk], 0 = hole */
+	uint32_t *gap;          /* linear only: [nblk] */
+	uint32_t *holes;        /* linear only: blocks that got room */
+	size_t nholes, capholes;
 };
 
 struct dcache {
 	struct dc_ent **tab;
 	size_t nb, n, bytes;
-	ext2_ino_t dirs[EXT_DC_MAX_DIRS];   /* directories fully loaded */
+	struct dc_dir *dirs[EXT_DC_MAX_DIRS];   /* directories fully loaded */
 	size_t ndirs;
 };
 
