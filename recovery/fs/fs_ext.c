@@ -649,6 +649,7 @@ static int ext_close(struct fs *fs)
 	if (!e)
 		e = e2;
 	fs_ext_dc_clear(&p->dc);
+	fs_ext_made_free(p);
 	free(v);
 	fs->priv = NULL;
 	return e ? ext_fail(fs, e, "close", fs->name) : 0;
@@ -890,6 +891,7 @@ static int ext_mkdir(struct fs *fs, const char *path, uint32_t mode)
 		fs_ext_touch_ino(p, dir, false, -1);
 		return ext_fail(fs, e, "make directory", path);
 	}
+	fs_ext_made_dir(p, ino);
 	return 0;
 }
 

@@ -426,7 +426,7 @@ static errcode_t dc_dir_get(struct ext_priv *p, ext2_ino_t dir,
 /* ---- names ------------------------------------------------------------------- */
 
 /* Look `name` up in directory `dir` (which must be a directory). */
-errcode_t fs_ext_dlookup(struct ext_priv *p, ext2_ino_t dir,
+static errcode_t ext_dlookup_checked(struct ext_priv *p, ext2_ino_t dir,
 			     const char *name, size_t len, ext2_ino_t *ino)
 {
 	struct dc_dir *d;
@@ -810,7 +810,7 @@ static errcode_t lin_insert(struct ext_priv *p, struct dc_dir *d, ext2_ino_t dir
 }
 
 /* Add a directory entry; the link counts are the caller's business. */
-errcode_t fs_ext_dlink(struct ext_priv *p, ext2_ino_t dir, const char *name,
+static errcode_t ext_dlink_checked(struct ext_priv *p, ext2_ino_t dir, const char *name,
 			   ext2_ino_t ino, int ftype)
 {
 	size_t len = strlen(name);
@@ -844,7 +844,7 @@ errcode_t fs_ext_dlink(struct ext_priv *p, ext2_ino_t dir, const char *name,
 	return e;
 }
 
-errcode_t fs_ext_dunlink(struct ext_priv *p, ext2_ino_t dir,
+static errcode_t ext_dunlink_checked(struct ext_priv *p, ext2_ino_t dir,
 			     const char *name)
 {
 	ext2_filsys fs = p->fs;
@@ -902,7 +902,7 @@ static int ext_repl_cb(struct ext2_dir_entry *de, int off, int bsz, char *buf,
 
 /* Point an existing entry at another inode: rename's replace, in one block
  * write, so the name never disappears. */
-errcode_t fs_ext_dreplace(struct ext_priv *p, ext2_ino_t dir,
+static errcode_t ext_dreplace_checked(struct ext_priv *p, ext2_ino_t dir,
 			      const char *name, ext2_ino_t ino, int ftype)
 {
 	struct ext_repl r = { name, ino, ftype, 0 };
@@ -939,5 +939,109 @@ errcode_t fs_ext_dreplace(struct ext_priv *p, ext2_ino_t dir,
 		fs_ext_dc_clear(&p->dc);
 	if (!e)
 		e = fs_ext_touch_ino(p, dir, true, 0);
+	return e;
+}
+
+/* ---- directories this session made --------------------------------------- */
+
+static size_t made_slot(const struct ext_priv *p, ext2_ino_t ino)
+{
+	size_t i = (ino * 2654435761u) & (p->made_cap - 1);
+
+	while (p->made[i] && p->made[i] != ino)
+		i = (i + 1) & (p->made_cap - 1);
+	return i;
+}
+
+static bool made(const struct ext_priv *p, ext2_ino_t ino)
+{
+	return p->made_cap && p->made[made_slot(p, ino)] == ino;
+}
+
+void fs_ext_made_dir(struct ext_priv *p, ext2_ino_t ino)
+{
+	/* Kept at most half full; a failed grow only costs the shortcut. */
+	if ((p->made_n + 1) * 2 > p->made_cap) {
+		size_t cap = p->made_cap ? p->made_cap * 2 : 64;
+		ext2_ino_t *old = p->made, *n = calloc(cap, sizeof(*n));
+		size_t ocap = p->made_cap;
+
+		if (!n)
+			return;
+		p->made = n;
+		p->made_cap = cap;
+		p->made_n = 0;
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i]) {
+				p->made[made_slot(p, old[i])] = old[i];
+				p->made_n++;
+			}
+		free(old);
+	}
+	if (!p->made[made_slot(p, ino)]) {
+		p->made[made_slot(p, ino)] = ino;
+		p->made_n++;
+	}
+}
+
+void fs_ext_made_free(struct ext_priv *p)
+{
+	free(p->made);
+	p->made = NULL;
+	p->made_cap = p->made_n = 0;
+}
+
+/* Skip libext2fs's checksum checks for the length of one call on a
+ * directory we made; returns what trust_end needs to undo. */
+static bool trust_begin(struct ext_priv *p, ext2_ino_t dir)
+{
+	if ((p->fs->flags & EXT2_FLAG_IGNORE_CSUM_ERRORS) || !made(p, dir))
+		return false;
+	p->fs->flags |= EXT2_FLAG_IGNORE_CSUM_ERRORS;
+	return true;
+}
+
+static void trust_end(struct ext_priv *p, bool t)
+{
+	if (t)
+		p->fs->flags &= ~EXT2_FLAG_IGNORE_CSUM_ERRORS;
+}
+
+errcode_t fs_ext_dlookup(struct ext_priv *p, ext2_ino_t dir, const char *name,
+			 size_t len, ext2_ino_t *ino)
+{
+	bool t = trust_begin(p, dir);
+	errcode_t e = ext_dlookup_checked(p, dir, name, len, ino);
+
+	trust_end(p, t);
+	return e;
+}
+
+errcode_t fs_ext_dlink(struct ext_priv *p, ext2_ino_t dir, const char *name,
+		       ext2_ino_t ino, int ftype)
+{
+	bool t = trust_begin(p, dir);
+	errcode_t e = ext_dlink_checked(p, dir, name, ino, ftype);
+
+	trust_end(p, t);
+	return e;
+}
+
+errcode_t fs_ext_dunlink(struct ext_priv *p, ext2_ino_t dir, const char *name)
+{
+	bool t = trust_begin(p, dir);
+	errcode_t e = ext_dunlink_checked(p, dir, name);
+
+	trust_end(p, t);
+	return e;
+}
+
+errcode_t fs_ext_dreplace(struct ext_priv *p, ext2_ino_t dir, const char *name,
+			  ext2_ino_t ino, int ftype)
+{
+	bool t = trust_begin(p, dir);
+	errcode_t e = ext_dreplace_checked(p, dir, name, ino, ftype);
+
+	trust_end(p, t);
 	return e;
 }

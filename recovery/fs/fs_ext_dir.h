@@ -68,6 +68,13 @@ struct ext_priv {
 		ext2_ino_t ino;
 	} ldir[2];
 	unsigned ldir_mru;         /* the slot used last */
+	/* Directories this session made.  Their blocks were checksummed when
+	 * we wrote them, under our exclusive lock, so reading them back skips
+	 * the check: crc32c of each directory block on every read was most of
+	 * what renaming each file into place (copy-in) cost.  Blocks of every
+	 * other directory are checked on every read, as libext2fs does. */
+	ext2_ino_t *made;          /* open addressing, 0 = empty */
+	size_t made_cap, made_n;
 };
 
 /* fs_ext.c: inode I/O the directory code needs */
@@ -82,6 +89,9 @@ void fs_ext_dc_forget(struct dcache *dc, ext2_ino_t dir);
 errcode_t fs_ext_dlookup(struct ext_priv *p, ext2_ino_t dir, const char *name,
 	size_t len, ext2_ino_t *ino);
 void fs_ext_forget_paths(struct ext_priv *p);
+/* Remember a directory this session made (see ext_priv.made); free all. */
+void fs_ext_made_dir(struct ext_priv *p, ext2_ino_t ino);
+void fs_ext_made_free(struct ext_priv *p);
 errcode_t fs_ext_parent(struct ext_priv *p, const char *path, ext2_ino_t *dir,
 	const char **base);
 errcode_t fs_ext_resolve(struct ext_priv *p, const char *path, ext2_ino_t *ino);
