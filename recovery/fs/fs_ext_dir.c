@@ -815,12 +815,9 @@ static errcode_t ext_dlink_checked(struct ext_priv *p, ext2_ino_t dir, const cha
 {
 	size_t len = strlen(name);
 	uint32_t blk = EXT_DC_NOBLK;
-	struct dc_dir *d;
-	errcode_t e = dc_dir_get(p, dir, &d);
+	struct dc_dir *d = dc_loaded(&p->dc, dir);   /* the caller looked up */
+	errcode_t e = EAGAIN;
 
-	if (e)
-		return e;
-	e = EAGAIN;
 	if (d && !d->htree)
 		e = lin_insert(p, d, dir, name, len, ino, ftype, &blk);
 	if (e == EAGAIN) {
