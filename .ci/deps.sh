@@ -38,11 +38,13 @@ set -eu
 #                                editor that is not ours
 #   man-db groff-base bash       tests/integration/cli_docs.sh: man shows the installed
 #                                pages, groff -ww checks them, bash runs the completion
+#   strace                       tests/integration/bigdir_io.sh counts the image reads of
+#                                an apply (an untimed proof that big directories are linear)
 PKGS="libwin-hivex-perl build-essential pkg-config libblkid-dev libext2fs-dev ntfs-3g-dev libhivex-dev
 libarchive-dev libcmocka-dev clang libclang-rt-14-dev qemu-system-x86 busybox-static cpio
 mt-st e2fsprogs ntfs-3g libhivex-bin attr acl xz-utils gzip zstd tar python3
 ca-certificates debian-archive-keyring forensics-samples-ntfs forensics-samples-ext4 fdisk dosfstools
-wimtools libregf-utils man-db groff-base bash"
+wimtools libregf-utils man-db groff-base bash strace"
 
 missing() {
 	for p in $PKGS; do
