@@ -1059,7 +1059,7 @@ static int ntfs_set_times_op(struct fs *fs, const char *path, const struct fs_ti
 
 /* ---- short names ---------------------------------------------------------- */
 
-/* 8.3 rules (seed-digest 11.2): ASCII 0x21-0x7E without " * + , / : ; < = >
+/* 8.3 rules ([MS-FSCC] 2.1.5.2.1, RtlIsNameLegalDOS8Dot3): ASCII 0x21-0x7E without " * + , / : ; < = >
  * ? [ \ ] |, base 1-8, at most one dot, extension 1-3; stored uppercase. */
 static int short_name_check(struct fs *fs, const char *path, const char *name,
 			    char *up)
