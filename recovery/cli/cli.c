@@ -84,24 +84,44 @@ int cli_check_count(struct cli_ctx *c, const char *prefix,
 	return 0;
 }
 
-int cli_args(struct cli_ctx *c, const char *prefix, const struct cli_cmd *cmd,
-	     int argc, char **argv)
+int cli_args_flag(struct cli_ctx *c, const char *prefix, const struct cli_cmd *cmd,
+		  int argc, char **argv, const struct cli_flag *flag)
 {
-	static const struct option opts[] = {
+	struct option opts[3] = {
 		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
 	};
+	char shorts[4] = "+h";
 	int o;
 
+	if (flag) {
+		opts[1] = (struct option){ flag->name, no_argument, NULL, 'F' };
+		if (flag->shortopt) {
+			opts[1].val = flag->shortopt;
+			shorts[2] = flag->shortopt;
+		}
+		*flag->set = false;
+	}
 	optind = 0;
 	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
+		if (flag && o == opts[1].val) {
+			*flag->set = true;
+			continue;
+		}
 		if (o != 'h')
 			return cli_bad_option(c, argc, argv);
 		cli_help(stdout, prefix, cmd);
+		if (flag && flag->help)
+			printf("%s\n", flag->help);
 		return CLI_DONE;
 	}
 	return cli_check_count(c, prefix, cmd, argc - optind);
+}
+
+int cli_args(struct cli_ctx *c, const char *prefix, const struct cli_cmd *cmd,
+	     int argc, char **argv)
+{
+	return cli_args_flag(c, prefix, cmd, argc, argv, NULL);
 }
 
 int cli_check_args(struct cli_ctx *c, const struct cli_cmd *cmd, int argc)

@@ -77,6 +77,17 @@ void cli_help(FILE *f, const char *prefix, const struct cli_cmd *cmd);
  * argument). */
 int cli_args(struct cli_ctx *c, const char *prefix, const struct cli_cmd *cmd,
 	     int argc, char **argv);
+/* The same for a verb with one on/off option besides --help (--json,
+ * -p/--preserve): *set tells whether it was given; help, when not NULL,
+ * is one more line for --help. */
+struct cli_flag {
+	const char *name;          /* the long name: "json" */
+	int shortopt;              /* 'p', or 0 for a long name only */
+	bool *set;
+	const char *help;
+};
+int cli_args_flag(struct cli_ctx *c, const char *prefix, const struct cli_cmd *cmd,
+		  int argc, char **argv, const struct cli_flag *flag);
 /* n arguments (after the options) against cmd's min/max: 0 or a usage
  * error naming what is missing. */
 int cli_check_count(struct cli_ctx *c, const char *prefix,

@@ -133,27 +133,9 @@ static int ls_one(void *arg, const char *name, const struct fs_stat *st)
  * --help, or a usage error. */
 static int json_args(struct cli_ctx *c, int argc, char **argv, bool *json)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int o;
+	const struct cli_flag f = { .name = "json", .set = json };
 
-	*json = false;
-	optind = 0;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		if (o == 'j') {
-			*json = true;
-		} else if (o == 'h') {
-			cli_help(stdout, FS_PREFIX, fs_verb(argv[0]));
-			return CLI_DONE;
-		} else {
-			return cli_bad_option(c, argc, argv);
-		}
-	}
-	return cli_check_count(c, FS_PREFIX, fs_verb(argv[0]), argc - optind);
+	return cli_args_flag(c, FS_PREFIX, fs_verb(argv[0]), argc, argv, &f);
 }
 
 static int v_ls(struct cli_ctx *c, int argc, char **argv)
@@ -398,26 +380,9 @@ static int get_meta(struct cli_ctx *c, int fd, const struct fs_stat *st,
 
 static int parse_get(struct cli_ctx *c, int argc, char **argv, struct get_opts *g)
 {
-	static const struct option opts[] = {
-		{ "preserve", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int o;
+	const struct cli_flag f = { .name = "preserve", .shortopt = 'p', .set = &g->keep };
 
-	optind = 0;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+hp", opts, NULL)) != -1) {
-		if (o == 'p') {
-			g->keep = true;
-		} else if (o == 'h') {
-			cli_help(stdout, FS_PREFIX, fs_verb(argv[0]));
-			return CLI_DONE;
-		} else {
-			return cli_bad_option(c, argc, argv);
-		}
-	}
-	return cli_check_count(c, FS_PREFIX, fs_verb(argv[0]), argc - optind);
+	return cli_args_flag(c, FS_PREFIX, fs_verb(argv[0]), argc, argv, &f);
 }
 
 /* get [-p] PATH LOCAL: PATH is looked up first (nothing happens to LOCAL

@@ -51,27 +51,10 @@ static const struct cli_cmd *tape_verb(const char *name);
 static int json_args(struct cli_ctx *c, const struct cli_cmd *cmd, int argc,
 		     char **argv, bool *json)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int o;
+	const struct cli_flag f = { .name = "json", .set = json,
+		.help = "  --json  print the result as one JSON object" };
 
-	optind = 0;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		if (o == 'j') {
-			*json = true;
-			continue;
-		}
-		if (o != 'h')
-			return cli_bad_option(c, argc, argv);
-		cli_help(stdout, TAPE_PREFIX, cmd);
-		printf("  --json  print the result as one JSON object\n");
-		return CLI_DONE;
-	}
-	return cli_check_count(c, TAPE_PREFIX, cmd, argc - optind);
+	return cli_args_flag(c, TAPE_PREFIX, cmd, argc, argv, &f);
 }
 
 /* A verb's arguments into v; json non-NULL: the verb takes --json. */
