@@ -103,9 +103,13 @@ has ntfs-short-name "$ls2" LONGNU~1.TXT
 check ntfscat-random.bin-identical sh -c 'ntfscat "$1" /random.bin | cmp - "$2"' sh "$D/p2" "$D/src/random.bin"
 
 step "9. A registry hive inside the NTFS partition, edited offline (LastRestoreId)"
-# An empty hive (what a fresh SOFTWARE or SYSTEM hive starts as), made here.
+# A SYSTEM hive made here: an empty regf file (tests/lib/mkhive.py) given
+# the keys every SYSTEM hive has at its root (Select, ControlSet001) by
+# hivexregedit; set-restore-id refuses any other kind of hive.
 HIVE=$D/empty.hive
-quiet python3 "$HERE/lib/mkhive.py" "$HIVE"
+quiet python3 "$HERE/lib/mkhive.py" "$HIVE" SYSTEM
+printf 'Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\r\n"Current"=dword:00000001\r\n"Default"=dword:00000001\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001]\r\n\r\n' >"$D/sys9.reg"
+quiet hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$HIVE" "$D/sys9.reg"
 "$SR" fs "$IMG@2" mkdir /Windows >/dev/null 2>&1 || true
 quiet "$SR" fs "$IMG@2" put "$HIVE" /Windows/SYSTEM
 run "$SR" hive set-restore-id --volume "$IMG@2" /Windows/SYSTEM
