@@ -4,9 +4,10 @@
  * HACKING.md).  Choices worth knowing:
  *  - Paths are resolved one component at a time and never through a symlink
  *    (ext2fs_namei would follow symlinks in the middle of a path).
- *  - Large directories are read once into a name cache and new entries are
- *    appended to their last block (fs_ext_dir.c), so that filling a
- *    directory with 100,000 names is linear.
+ *  - Large directories are read once into a name cache that knows each
+ *    name's block (fs_ext_dir.c); lookups, new names, removals and renames
+ *    then touch one block (htree directories: the leaf found through the
+ *    index), so directories of 100,000 names are linear.
  *  - New regular files get extents when the fs has them, block maps
  *    otherwise, and never inline data (ext2fs_file_* handles inline data
  *    written by others).  Directories and symlinks are made by ext2fs_mkdir
