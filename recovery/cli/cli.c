@@ -124,16 +124,6 @@ int cli_args(struct cli_ctx *c, const char *prefix, const struct cli_cmd *cmd,
 	return cli_args_flag(c, prefix, cmd, argc, argv, NULL);
 }
 
-int cli_check_args(struct cli_ctx *c, const struct cli_cmd *cmd, int argc)
-{
-	int n = argc - 1;
-
-	if (n < cmd->min_args || (cmd->max_args >= 0 && n > cmd->max_args))
-		return cli_usage_err(c, "usage: %s %s", cmd->name,
-				     cmd->args ? cmd->args : "");
-	return 0;
-}
-
 int cli_dispatch(struct cli_ctx *c, const char *prefix,
 		 const struct cli_cmd *table, int argc, char **argv)
 {

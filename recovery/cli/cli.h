@@ -58,9 +58,6 @@ struct cli_cmd {
 const struct cli_cmd *cli_find(const struct cli_cmd *table, const char *name);
 /* "usage: PREFIX NAME ARGS  SUMMARY" for every listed entry. */
 void cli_usage(FILE *f, const char *prefix, const struct cli_cmd *table);
-/* Check argc against the entry's min/max (argv[0] is the name): 0, or a
- * usage error in c->err. */
-int cli_check_args(struct cli_ctx *c, const struct cli_cmd *cmd, int argc);
 /* Run the subcommand argv[1] of a group whose table is `table` (argv[0] is
  * the group's name, prefix what to print before subcommand names):
  * --help/-h lists the table and returns 0; an unknown name is a usage

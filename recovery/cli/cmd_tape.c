@@ -270,13 +270,13 @@ static void print_params(const struct tape_params *p)
 		printf("Capacity %" PRIu64 " bytes, %" PRIu64 " remaining, early"
 		       " warning %" PRIu64 " bytes before the end.\n",
 		       p->capacity, p->remaining, p->ew_zone);
-	printf("Features:%s%s%s%s%s%s\n",
-	       p->features & TAPE_FEAT_FIXED_BLOCK ? " fixed-block" : "",
-	       p->features & TAPE_FEAT_LOCATE ? " locate" : "",
-	       p->features & TAPE_FEAT_PARTITIONS ? " partitions" : "",
-	       p->features & TAPE_FEAT_SETMARKS ? " setmarks" : "",
-	       p->features & TAPE_FEAT_EARLY_WARNING ? " early-warning" : "",
-	       p->features & TAPE_FEAT_COMPRESSION ? " compression" : "");
+	printf("Features:");
+	/* byte-exact is for scripts (--json): the text shows the drive's. */
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
+		if ((p->features & features[i].bit) &&
+		    features[i].bit != TAPE_FEAT_BYTE_EXACT)
+			printf(" %s", features[i].name);
+	printf("\n");
 }
 
 static int v_params(struct cli_ctx *c, int argc, char **argv)

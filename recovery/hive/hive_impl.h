@@ -90,4 +90,8 @@ int hive_mktemp(char **name, const char *what);
 int hive_log_replay(const char *work, const char *log1, const char *log2,
 		    unsigned *applied, struct err *err);
 
+/* hive_kind.c: the kind a hive file's name says (SYSTEM, NTUSER.DAT, ...,
+ * case-insensitive); HIVE_KIND_UNKNOWN for any other name. */
+enum hive_kind hive_kind_by_name(const char *name);
+
 #endif

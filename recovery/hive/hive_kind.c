@@ -108,7 +108,7 @@ static void base_name(const struct hive *h, char *name, size_t cap)
 	free(u);
 }
 
-static enum hive_kind by_name(const char *name)
+enum hive_kind hive_kind_by_name(const char *name)
 {
 	static const struct { const char *name; enum hive_kind k; } m[] = {
 		{ "SYSTEM", HIVE_KIND_SYSTEM }, { "SOFTWARE", HIVE_KIND_SOFTWARE },
@@ -133,7 +133,7 @@ enum hive_kind hive_kind(struct hive *h, char *hint, size_t hintcap)
 	base_name(h, name, sizeof(name));
 	if (hint && hintcap)
 		snprintf(hint, hintcap, "%s", name);
-	return k != HIVE_KIND_UNKNOWN ? k : by_name(name);
+	return k != HIVE_KIND_UNKNOWN ? k : hive_kind_by_name(name);
 }
 
 const char *hive_kind_name(enum hive_kind k)

@@ -71,20 +71,9 @@ static int open_source(const char *source, struct hive **out,
 static int check_kind(const char *source, const char *dest, enum hive_kind k,
 		      struct err *err)
 {
-	static const struct { const char *name; enum hive_kind k; } m[] = {
-		{ "SYSTEM", HIVE_KIND_SYSTEM }, { "SOFTWARE", HIVE_KIND_SOFTWARE },
-		{ "SAM", HIVE_KIND_SAM }, { "SECURITY", HIVE_KIND_SECURITY },
-		{ "NTUSER.DAT", HIVE_KIND_NTUSER }, { "DEFAULT", HIVE_KIND_NTUSER },
-		{ "UsrClass.dat", HIVE_KIND_USRCLASS },
-		{ "COMPONENTS", HIVE_KIND_COMPONENTS },
-		{ "DRIVERS", HIVE_KIND_DRIVERS }, { "BCD", HIVE_KIND_BCD },
-	};
 	const char *base = strrchr(dest, '/') ? strrchr(dest, '/') + 1 : dest;
-	enum hive_kind want = HIVE_KIND_UNKNOWN;
+	enum hive_kind want = hive_kind_by_name(base);
 
-	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-		if (!strcasecmp(base, m[i].name))
-			want = m[i].k;
 	if (want == HIVE_KIND_UNKNOWN || want == k)
 		return 0;
 	return err_setc(err, ERR_FATAL, ERR_REFUSED, -EINVAL, "'%s' is %s "
