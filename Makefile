@@ -61,7 +61,7 @@ TAPE_SRC = tape/tape.c tape/tape_virt.c tape/tape_mem.c tape/tape_simh.c \
 	   tape/tape_st.c tape/tape_test.c
 COMMON_SRC = recovery/common/err.c recovery/common/text.c recovery/common/buf.c recovery/common/progress.c recovery/common/stop.c
 FS_SRC = recovery/fs/fs.c recovery/fs/volume.c recovery/fs/fs_dir.c \
-	 recovery/fs/fs_ext.c recovery/fs/fs_ext_dir.c recovery/fs/fs_ext_io.c recovery/fs/fs_ntfs.c recovery/fs/fs_ntfs_io.c \
+	 recovery/fs/fs_ext.c recovery/fs/fs_ext_dir.c recovery/fs/fs_ext_io.c recovery/fs/fs_ntfs.c recovery/fs/fs_ntfs_io.c recovery/fs/fs_ntfs_cache.c \
 	 recovery/fs/fs_copy.c
 CLI_SRC = recovery/cli/main.c recovery/cli/cli.c recovery/cli/cmd_tape.c recovery/cli/cmd_fs.c recovery/cli/cmd_volumes.c \
 	  $(wildcard recovery/cli/cmd_hive*.c) recovery/cli/cmd_srdelayed.c
@@ -97,7 +97,7 @@ $(B)/%.o: %.c | pkgcheck
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(B)/recovery/fs/fs_ntfs.o $(B)/recovery/fs/fs_ntfs_io.o: EXTRA_CFLAGS = $(NTFS_DEFS)
+$(B)/recovery/fs/fs_ntfs.o $(B)/recovery/fs/fs_ntfs_io.o $(B)/recovery/fs/fs_ntfs_cache.o: EXTRA_CFLAGS = $(NTFS_DEFS)
 
 # main.o is rebuilt when the version changes (a commit, a dirty tree): the
 # stamp is rewritten only when its text differs.

@@ -317,6 +317,7 @@ static int ntfs_close(struct fs *fs)
 	errno = 0;
 	/* everything written through first, the mark cleared last */
 	if (p->marked && (p->vol->dev->d_ops->sync(p->vol->dev) < 0 ||
+			  ntfs_cache_bypass(&p->range) < 0 ||
 			  ntfs_volume_write_flags(p->vol, p->vol->flags &
 						  ~VOLUME_IS_DIRTY) < 0))
 		rc = err_set(&fs->err, errno_or(EIO), "cannot mark %s clean: %s",

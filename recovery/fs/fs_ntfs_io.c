@@ -70,6 +70,8 @@ static int dev_open(struct ntfs_device *dev, int flags)
 		goto fail;
 	r->pos = 0;
 	r->rdonly = !rw;
+	if (ntfs_cache_init(r) < 0)
+		goto fail;
 	if (!rw)
 		NDevSetReadOnly(dev);
 	if (S_ISBLK(sb.st_mode))
@@ -89,8 +91,9 @@ static int dev_close(struct ntfs_device *dev)
 	struct ntfs_range *r = RANGE(dev);
 	int rc = 0;
 
-	if (!r->rdonly && fsync(r->fd) < 0)
+	if (!r->rdonly && (ntfs_cache_flush(r) < 0 || fsync(r->fd) < 0))
 		rc = -1;
+	ntfs_cache_free(r);
 	if (close(r->fd) < 0)
 		rc = -1;
 	r->fd = -1;
@@ -121,7 +124,6 @@ static s64 dev_seek(struct ntfs_device *dev, s64 offset, int whence)
 static s64 dev_pread(struct ntfs_device *dev, void *buf, s64 count, s64 offset)
 {
 	struct ntfs_range *r = RANGE(dev);
-	ssize_t n;
 
 	if (offset < 0 || count < 0) {
 		errno = EINVAL;
@@ -131,8 +133,7 @@ static s64 dev_pread(struct ntfs_device *dev, void *buf, s64 count, s64 offset)
 		return 0;
 	if ((u64)count > r->size - (u64)offset)
 		count = (s64)(r->size - (u64)offset);
-	n = pread(r->fd, buf, (size_t)count, (off_t)(r->off + (u64)offset));
-	return n;
+	return ntfs_cache_pread(r, buf, count, (u64)offset);
 }
 
 static s64 dev_pwrite(struct ntfs_device *dev, const void *buf, s64 count,
@@ -149,7 +150,7 @@ static s64 dev_pwrite(struct ntfs_device *dev, const void *buf, s64 count,
 		return -1;
 	}
 	NDevSetDirty(dev);
-	return pwrite(r->fd, buf, (size_t)count, (off_t)(r->off + (u64)offset));
+	return ntfs_cache_pwrite(r, buf, count, (u64)offset);
 }
 
 static s64 dev_read(struct ntfs_device *dev, void *buf, s64 count)
@@ -173,7 +174,7 @@ static s64 dev_write(struct ntfs_device *dev, const void *buf, s64 count)
 static int dev_sync(struct ntfs_device *dev)
 {
 	if (!NDevReadOnly(dev) && NDevDirty(dev)) {
-		if (fsync(RANGE(dev)->fd) < 0)
+		if (ntfs_cache_flush(RANGE(dev)) < 0 || fsync(RANGE(dev)->fd) < 0)
 			return -1;
 		NDevClearDirty(dev);
 	}
