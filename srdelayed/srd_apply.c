@@ -11,6 +11,7 @@
 #include "err.h"
 #include "hive.h"
 #include "progress.h"
+#include "stop.h"
 #include "srd_impl.h"
 
 #define RES(run, i) (&(run)->rep->r[(run)->rbase + (i)])
@@ -281,6 +282,31 @@ static int commit(struct srd_run *run)
 	return 0;
 }
 
+/* SIGINT/SIGTERM before operation i: what was done is committed and
+ * journalled, the rest is not reached; the finishing steps (statuses,
+ * SYSTEM, removing the journal) are not run, so the next run resumes. */
+static int stopped(struct apply *a, size_t i)
+{
+	struct srd_run *run = a->run;
+	size_t done = 0, left = 0;
+
+	for (size_t k = 0; k < run->nops; k++) {
+		if (run->ops[k].skip)
+			continue;
+		if (k < i) {
+			done++;
+		} else {
+			left++;
+			RES(run, k)->outcome = SRD_NOT_REACHED;
+		}
+	}
+	return err_setc(run->err, ERR_FATAL, ERR_SYSTEM, -EINTR, "interrupted by %s "
+			"after %zu of %zu operations: those are done and in the "
+			"journal %s on %s; run apply again to do the other %zu",
+			stop_signame(), done, done + left, SRD_JOURNAL_PATH,
+			fs_name(run->vols[run->home].fs), left);
+}
+
 static int run_ops(struct apply *a, bool resume)
 {
 	struct srd_run *run = a->run;
@@ -296,6 +322,10 @@ static int run_ops(struct apply *a, bool resume)
 	for (size_t i = 0; i < run->nops && rc == 0; i++) {
 		if (run->ops[i].skip)
 			continue;
+		if (stop_requested()) {  /* between two operations */
+			rc = stopped(a, i);
+			break;
+		}
 		progress_add(&p, 0, 1);
 		if (run->src[run->ops[i].src].stopped) {
 			RES(run, i)->outcome = SRD_NOT_REACHED;
@@ -311,6 +341,10 @@ static int run_ops(struct apply *a, bool resume)
 		}
 	}
 	progress_end(&p);
+	if (rc == -EINTR && stop_requested() && commit(run) < 0)
+		return err_setc(run->err, ERR_FATAL, ERR_SYSTEM, -EIO, "interrupted "
+				"by %s, and the volumes could not be flushed: %s",
+				stop_signame(), run->err->msg);
 	return rc ? rc : commit(run);
 }
 

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "err.h"
 #include "srd.h"
+#include "stop.h"
 #include "text.h"
 
 #define NOTES \
@@ -236,7 +237,11 @@ static int run_apply(struct cli_ctx *c, const struct srd_cli *o, bool dry_run)
 		.quiet = o->json,
 	};
 	struct srd_report rep;
-	int rc = srd_apply(&ao, &rep, &c->err);
+	int rc = dry_run ? 0 : stop_install();  /* stop between operations */
+
+	if (rc < 0)
+		return err_set(&c->err, rc, "cannot catch SIGINT: %s", strerror(-rc));
+	rc = srd_apply(&ao, &rep, &c->err);
 
 	if (o->json)
 		print_json(&rep, rc < 0 ? c->err.msg : NULL);
