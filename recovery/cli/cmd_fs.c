@@ -426,91 +426,46 @@ static int v_get(struct cli_ctx *c, int argc, char **argv)
 	return rc;
 }
 
-/* fd into an open volume file, skipping the source's holes. */
-static int copy_in(struct cli_ctx *c, struct fs_file *f, int fd, uint64_t size,
-		   const char *src)
-{
-	char *buf = malloc(COPY_BUF);
-	off_t off = 0, d, h;
-	ssize_t n, w;
-	int rc = buf ? 0 : err_set(&c->err, -ENOMEM, "out of memory");
+static int copy_in_report(void *arg, const char *path, int err, const char *why);
 
-	while (rc == 0 && (uint64_t)off < size &&
-	       (d = lseek(fd, off, SEEK_DATA)) >= 0) {  /* ENXIO: a hole left */
-		h = lseek(fd, d, SEEK_HOLE);
-		for (off = d; rc == 0 && off < h; off += n) {
-			n = pread(fd, buf, (size_t)(h - off) < COPY_BUF ?
-				  (size_t)(h - off) : COPY_BUF, off);
-			if (n <= 0) {
-				rc = n < 0 ? -errno : -EIO;
-				err_set(&c->err, rc, "cannot read '%s': %s", src,
-					strerror(-rc));
-				break;
-			}
-			w = fs_file_pwrite(f, buf, (size_t)n, (uint64_t)off);
-			if (w != n)
-				rc = fs_fail(c, fs_file_fs(f), w < 0 ? (int)w : -EIO);
-		}
-	}
-	if (rc == 0)
-		rc = fs_fail(c, fs_file_fs(f), fs_file_truncate(f, size));
-	free(buf);
-	return rc;
-}
-
-/* Owner, mode (where the volume keeps them) and times of a local file;
- * what the volume cannot hold is left as fs_create made it. */
-static void put_meta(struct fs *fs, const char *path, const struct stat *sb)
-{
-	struct fs_times t = { .mask = FS_T_ATIME | FS_T_MTIME, .atime = sb->st_atim,
-			      .mtime = sb->st_mtim };
-
-	if (fs_caps(fs) & FS_CAP_OWNER) {
-		fs_set_owner(fs, path, sb->st_uid, sb->st_gid);
-		fs_set_mode(fs, path, sb->st_mode & 07777);
-	}
-	fs_set_times(fs, path, &t);
-}
-
-static int put_file(struct cli_ctx *c, struct fs *fs, int fd,
-		    const struct stat *sb, const char *src, const char *dst)
-{
-	struct fs_file *f = NULL;
-	int rc = fs_create(fs, dst, sb->st_mode & 07777), crc;
-
-	if (rc == 0)
-		rc = fs_file_open(fs, dst, NULL, FS_F_WRITE, &f);
-	if (rc < 0)
-		return fs_fail(c, fs, rc);
-	rc = copy_in(c, f, fd, (uint64_t)sb->st_size, src);
-	crc = fs_file_close(f);
-	if (rc == 0 && crc < 0)
-		rc = fs_fail(c, fs, crc);
-	if (rc == 0)
-		put_meta(fs, dst, sb);
-	return rc;
-}
-
+/* put LOCAL PATH: one file, the way copy-in copies each (fs_copy_file:
+ * a temporary name, its metadata, renamed into place when complete), so a
+ * full volume leaves no half file.  LOCAL may be a symlink: it is followed,
+ * as cp and debugfs's write do. */
 static int v_put(struct cli_ctx *c, int argc, char **argv)
 {
-	struct fs *fs = c->obj;
-	struct stat sb;
-	const char *src, *dst;
-	int fd, rc = verb_args(c, argc, argv);
+	struct fs *fs = c->obj, *src = NULL;
+	struct fs_copy_opts o = { .report = copy_in_report };
+	struct fs_copy_stats s;
+	struct progress p;
+	struct err err = { 0 };
+	char *real, *slash;
+	int rc = verb_args(c, argc, argv);
 
 	if (rc || !fs)
 		return rc;
-	src = argv[optind], dst = argv[optind + 1];
-	fd = open(src, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		rc = err_set(&c->err, -errno, "cannot read '%s': %s", src,
-			     strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return rc;
+	real = realpath(argv[optind], NULL);
+	if (!real)
+		return err_set(&c->err, -errno, "cannot read '%s': %s", argv[optind],
+			       strerror(errno));
+	slash = strrchr(real, '/');
+	*slash = 0;  /* real: the directory, slash + 1: the name */
+	if (fs_open(real[0] ? real : "/", 0, &src, &err) < 0 ||
+	    fs_kind(src) != FS_KIND_DIR) {
+		rc = err_set(&c->err, -EIO, "cannot read '%s': %s", argv[optind],
+			     err.msg[0] ? err.msg : "its directory is not readable");
+		goto out;
 	}
-	rc = put_file(c, fs, fd, &sb, src, dst);
-	close(fd);
+	*slash = '/';
+	progress_start(&p, "put", 0, 1, 0);
+	o.arg = o.progress = &p;
+	rc = fs_copy_file(src, slash, fs, argv[optind + 1], &o, &s);
+	progress_end(&p);
+	if (rc < 0)
+		rc = fs_fail(c, fs, rc);
+out:
+	fs_close(src);
+	free(real);
 	return rc;
 }
 

@@ -325,5 +325,13 @@ struct fs_copy_stats {
 int fs_copy_tree(struct fs *src, const char *src_path, struct fs *dst,
 		 const char *dst_path, const struct fs_copy_opts *o,
 		 struct fs_copy_stats *stats);
+/* One regular file src_path of src to the new name dst_path of dst, the
+ * way fs_copy_tree copies each file: under a temporary name beside it
+ * (in dst_path's directory), with its metadata, renamed into place only
+ * when complete; an existing dst_path is kept (EEXIST).  A failure names
+ * the source and leaves no partial file, under any name. */
+int fs_copy_file(struct fs *src, const char *src_path, struct fs *dst,
+		 const char *dst_path, const struct fs_copy_opts *o,
+		 struct fs_copy_stats *stats);
 
 #endif

@@ -278,6 +278,20 @@ static int try_link(struct cp *c, const char *dpath, const struct fs_stat *st)
 /* ---- data ---------------------------------------------------------------- */
 
 /* Copy one data stream (NULL = the unnamed one), holes kept as holes. */
+/* A short write (the volume filled up part-way) is followed by one for
+ * the rest, which says why: ENOSPC, not a made-up EIO. */
+static int put_all(struct cp *c, struct fs_file *out, size_t n, uint64_t off)
+{
+	for (size_t done = 0; done < n;) {
+		ssize_t w = fs_file_pwrite(out, c->buf + done, n - done, off + done);
+
+		if (w <= 0)
+			return cp_err(c, c->dst, w < 0 ? (int)w : -EIO);
+		done += (size_t)w;
+	}
+	return 0;
+}
+
 static int copy_data(struct cp *c, const char *spath, const char *dpath,
 		     const char *stream, uint64_t size)
 {
@@ -310,12 +324,9 @@ static int copy_data(struct cp *c, const char *spath, const char *dpath,
 				rc = cp_err(c, c->src, n < 0 ? (int)n : -EIO);
 				break;
 			}
-			ssize_t w = fs_file_pwrite(out, c->buf, (size_t)n, doff);
-
-			if (w != n) {
-				rc = cp_err(c, c->dst, w < 0 ? (int)w : -EIO);
+			rc = put_all(c, out, (size_t)n, doff);
+			if (rc < 0)
 				break;
-			}
 			doff += (uint64_t)n;
 			c->st->bytes += (uint64_t)n;
 			if (c->o && c->o->progress)
@@ -574,10 +585,14 @@ static int make_tmpdir(struct cp *c)
 	return cp_err(c, c->dst, rc);
 }
 
+/* Keeps dst's message: the failure that ended the copy is what to say. */
 static void drop_tmpdir(struct cp *c)
 {
+	struct err keep = c->dst->err;
+
 	if (c->tmpdir[0] && fs_rmdir(c->dst, c->tmpdir) == 0)
 		c->tmpdir[0] = 0;
+	c->dst->err = keep;
 }
 
 /* Create a new empty file under a temporary name (into tmp). */
@@ -858,6 +873,21 @@ static int cp_setup(struct cp *c, const char *dst_path)
 	return 0;
 }
 
+static void cp_free(struct cp *c)
+{
+	while (c->ndirs) {
+		c->ndirs--;
+		free(c->dirs[c->ndirs].spath);
+		free(c->dirs[c->ndirs].dpath);
+	}
+	free(c->dirs);
+	free(c->failed);
+	free(c->next);
+	link_free(c);
+	free(c->buf);
+	free(c->xbuf);
+}
+
 /* Where a SIGINT/SIGTERM stopped the copy: everything before `next` is
  * complete (no temporary name is left), nothing from it on was copied. */
 static int stopped(struct cp *c)
@@ -906,16 +936,40 @@ int fs_copy_tree(struct fs *src, const char *src_path, struct fs *dst,
 	drop_tmpdir(&c);  /* when a failure stopped the walk */
 	if (c.stopped && rc == 0)
 		rc = stopped(&c);
-	while (c.ndirs) {
-		c.ndirs--;
-		free(c.dirs[c.ndirs].spath);
-		free(c.dirs[c.ndirs].dpath);
+	cp_free(&c);
+	return rc;
+}
+
+int fs_copy_file(struct fs *src, const char *src_path, struct fs *dst,
+		 const char *dst_path, const struct fs_copy_opts *o,
+		 struct fs_copy_stats *stats)
+{
+	struct cp c = { .src = src, .dst = dst, .o = o, .st = stats,
+			.scaps = fs_caps(src), .dcaps = fs_caps(dst) };
+	char dir[CP_PATH_MAX];
+	const char *slash = strrchr(dst_path, '/');
+	struct fs_stat st;
+	int rc;
+
+	memset(stats, 0, sizeof(*stats));
+	c.both_ntfs = (c.scaps & c.dcaps & FS_CAP_NTFS) != 0;
+	rc = fs_lookup(src, src_path, &st);
+	if (rc == 0 && !S_ISREG(st.mode))
+		rc = err_set(&src->err, -EINVAL, "cannot copy '%s' from %s: not a "
+			     "regular file", src_path, fs_name(src));
+	if (rc < 0) {
+		err_copy(&dst->err, fs_error(src));
+		return rc;
 	}
-	free(c.dirs);
-	free(c.failed);
-	free(c.next);
-	link_free(&c);
-	free(c.buf);
-	free(c.xbuf);
+	if (!slash || (size_t)(slash - dst_path) >= sizeof(dir))
+		return err_set(&dst->err, -EINVAL, "cannot copy to '%s' on %s: not an "
+			       "absolute path", dst_path, fs_name(dst));
+	snprintf(dir, sizeof(dir), "%.*s", slash == dst_path ? 1 : (int)(slash - dst_path),
+		 dst_path);
+	rc = cp_setup(&c, dir);
+	if (rc == 0 && (rc = copy_file(&c, src_path, dst_path, &st)) < 0)
+		rc = cp_fail(&c, src_path, false, rc);
+	drop_tmpdir(&c);
+	cp_free(&c);
 	return rc;
 }

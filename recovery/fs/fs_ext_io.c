@@ -2,12 +2,14 @@
  *
  * unix_io keeps 8 blocks, and flushes them all before any write of more than
  * 4 blocks.  Restoring many small files therefore wrote the same inode-table,
- * bitmap and directory blocks once per file.  This layer keeps small writes
- * (metadata) dirty in memory and writes them at flush time in block order,
- * one write per contiguous run; large writes (file data) go straight through
- * and refresh any cached copy, so nothing is ever read back stale.
+ * bitmap and directory blocks once per file.  This layer holds small reads
+ * and writes (metadata) in memory, writes the dirty ones at flush time in
+ * block order, one write per contiguous run; large reads and writes (file
+ * data) go straight through, and a write refreshes any held copy, so
+ * nothing is ever read back stale.
  *
- * Used for read-write opens only; ext2fs_flush2/close2 flush it.
+ * Used for read-write opens only; ext2fs_flush2/close2 flush it.  unix_io's
+ * own cache is switched off underneath (see cio_open).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -20,16 +22,17 @@
 #include "fs_ext_io.h"
 
 #define CIO_SMALL 4              /* writes of up to this many blocks are cached */
-#define CIO_MAX_BYTES (64u << 20) /* then everything dirty is written out */
+#define CIO_MAX_BYTES (64u << 20) /* then everything is written out, dropped */
 
 struct cio_ent {
 	unsigned long long blk;
 	char *buf;
+	bool dirty;              /* newer than the disk */
 };
 
 struct cio {
 	io_channel real;
-	struct cio_ent *e;       /* dirty blocks, unsorted; sorted at flush */
+	struct cio_ent *e;       /* held blocks, unsorted; sorted at flush */
 	size_t n, cap;
 	size_t *slot;            /* open-addressing index: block -> e[] + 1 */
 	size_t nslot;
@@ -81,7 +84,8 @@ static int by_blk(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Write every dirty block, in order, one write per contiguous run. */
+/* Write every dirty block, in order, one write per contiguous run of
+ * dirty blocks; they stay cached, clean. */
 static errcode_t write_back(io_channel ch)
 {
 	struct cio *c = C(ch);
@@ -92,14 +96,19 @@ static errcode_t write_back(io_channel ch)
 	if (!c->n)
 		return 0;
 	qsort(c->e, c->n, sizeof(*c->e), by_blk);
-	/* the index points into e[]: rebuild it, in case a write fails */
+	/* the index points into e[]: rebuild it */
 	memset(c->slot, 0, c->nslot * sizeof(*c->slot));
 	for (size_t k = 0; k < c->n; k++)
 		index_put(c, k);
 	while (!e && i < c->n) {
 		size_t j = i + 1;
 
-		while (j < c->n && c->e[j].blk == c->e[j - 1].blk + 1 && j - i < 256)
+		if (!c->e[i].dirty) {
+			i++;
+			continue;
+		}
+		while (j < c->n && c->e[j].dirty && c->e[j].blk == c->e[j - 1].blk + 1 &&
+		       j - i < 256)
 			j++;
 		run = realloc(run, (j - i) * bs);
 		if (!run)
@@ -107,11 +116,22 @@ static errcode_t write_back(io_channel ch)
 		for (size_t k = i; k < j; k++)
 			memcpy(run + (k - i) * bs, c->e[k].buf, bs);
 		e = io_channel_write_blk64(c->real, c->e[i].blk, (int)(j - i), run);
+		for (size_t k = i; !e && k < j; k++)
+			c->e[k].dirty = false;
 		i = j;
 	}
 	free(run);
+	return e;
+}
+
+/* Everything out and forgotten: the memory bound, and before operations
+ * that change blocks below this layer (byte writes, discard, zeroout). */
+static errcode_t write_back_drop(io_channel ch)
+{
+	errcode_t e = write_back(ch);
+
 	if (!e)
-		drop_all(c);
+		drop_all(C(ch));
 	return e;
 }
 
@@ -136,8 +156,10 @@ static errcode_t grow(struct cio *c)
 	return 0;
 }
 
-/* Keep one block dirty in memory (replacing an older copy). */
-static errcode_t keep(io_channel ch, unsigned long long b, const char *buf)
+/* Hold one block (replacing an older copy): dirty when written, clean
+ * when read. */
+static errcode_t keep(io_channel ch, unsigned long long b, const char *buf,
+		      bool dirty)
 {
 	struct cio *c = C(ch);
 	size_t bs = (size_t)ch->block_size;
@@ -146,19 +168,40 @@ static errcode_t keep(io_channel ch, unsigned long long b, const char *buf)
 
 	if (x) {
 		memcpy(x->buf, buf, bs);
+		x->dirty = x->dirty || dirty;
 		return 0;
 	}
-	if ((c->n + 1) * bs > CIO_MAX_BYTES && (e = write_back(ch)))
+	if ((c->n + 1) * bs > CIO_MAX_BYTES && (e = write_back_drop(ch)))
 		return e;
 	if (c->n == c->cap && (e = grow(c)))
 		return e;
 	c->e[c->n].blk = b;
+	c->e[c->n].dirty = dirty;
 	c->e[c->n].buf = malloc(bs);
 	if (!c->e[c->n].buf)
 		return EXT2_ET_NO_MEMORY;
 	memcpy(c->e[c->n].buf, buf, bs);
 	index_put(c, c->n++);
 	return 0;
+}
+
+/* Cached copies in [blk, blk + count) take the bytes of buf; clean says
+ * that the disk has them too (after a write straight through). */
+static void refresh(io_channel ch, unsigned long long blk, int count,
+		    const char *buf, bool clean)
+{
+	struct cio *c = C(ch);
+	size_t bs = (size_t)ch->block_size;
+
+	for (int i = 0; c->n && i < count; i++) {
+		struct cio_ent *x = find(c, blk + (unsigned)i);
+
+		if (x) {
+			memcpy(x->buf, buf + (size_t)i * bs, bs);
+			if (clean)
+				x->dirty = false;
+		}
+	}
 }
 
 static errcode_t cio_write_blk64(io_channel ch, unsigned long long blk,
@@ -170,38 +213,63 @@ static errcode_t cio_write_blk64(io_channel ch, unsigned long long blk,
 	errcode_t e = 0;
 
 	if (count < 0) {   /* a byte count: rare (superblock); keep it simple */
-		e = write_back(ch);
+		e = write_back_drop(ch);
 		return e ? e : io_channel_write_blk64(c->real, blk, count, data);
 	}
 	if (count <= CIO_SMALL) {
 		for (int i = 0; !e && i < count; i++)
-			e = keep(ch, blk + (unsigned)i, p + (size_t)i * bs);
+			e = keep(ch, blk + (unsigned)i, p + (size_t)i * bs, true);
 		return e;
 	}
-	/* file data: straight through; a cached copy must not go back later */
-	for (int i = 0; c->nslot && i < count; i++) {
-		struct cio_ent *x = find(c, blk + (unsigned)i);
-
-		if (x)
-			memcpy(x->buf, p + (size_t)i * bs, bs);
-	}
-	return io_channel_write_blk64(c->real, blk, count, data);
+	/* file data: straight through.  A cached copy takes the new bytes and
+	 * is clean: a block that libext2fs zeroed when it allocated it is then
+	 * not written a second time. */
+	e = io_channel_write_blk64(c->real, blk, count, data);
+	if (!e)
+		refresh(ch, blk, count, p, true);
+	return e;
 }
 
-/* A read of a block we hold dirty writes everything out first and reads
- * from below: simpler to trust than patching copies into the result. */
+/* Small reads are answered from the held blocks and held (clean); a large
+ * read (file data) goes below, and held blocks, newer than the disk when
+ * dirty, are laid over it. */
 static errcode_t cio_read_blk64(io_channel ch, unsigned long long blk,
 				int count, void *data)
 {
 	struct cio *c = C(ch);
+	size_t bs = (size_t)ch->block_size;
+	char *p = data;
 	errcode_t e = 0;
-	bool held = count < 0 && c->n;
 
-	for (int i = 0; !held && c->n && i < count; i++)
-		held = find(c, blk + (unsigned)i) != NULL;
-	if (held)
+	if (count < 0) {
 		e = write_back(ch);
-	return e ? e : io_channel_read_blk64(c->real, blk, count, data);
+		return e ? e : io_channel_read_blk64(c->real, blk, count, data);
+	}
+	if (count > CIO_SMALL) {
+		e = io_channel_read_blk64(c->real, blk, count, data);
+		if (!e)
+			refresh(ch, blk, count, p, false);  /* (copies it back: same) */
+		for (int i = 0; !e && c->n && i < count; i++) {
+			struct cio_ent *x = find(c, blk + (unsigned)i);
+
+			if (x)
+				memcpy(p + (size_t)i * bs, x->buf, bs);
+		}
+		return e;
+	}
+	for (int i = 0; !e && i < count; i++) {
+		unsigned long long b = blk + (unsigned)i;
+		struct cio_ent *x = c->n ? find(c, b) : NULL;
+
+		if (x) {
+			memcpy(p + (size_t)i * bs, x->buf, bs);
+			continue;
+		}
+		e = io_channel_read_blk64(c->real, b, 1, p + (size_t)i * bs);
+		if (!e)
+			e = keep(ch, b, p + (size_t)i * bs, false);
+	}
+	return e;
 }
 
 static errcode_t cio_read_blk(io_channel ch, unsigned long blk, int count,
@@ -225,7 +293,7 @@ static errcode_t cio_flush(io_channel ch)
 
 static errcode_t cio_set_blksize(io_channel ch, int blksize)
 {
-	errcode_t e = write_back(ch);
+	errcode_t e = write_back_drop(ch);
 
 	if (!e)
 		e = io_channel_set_blksize(C(ch)->real, blksize);
@@ -237,7 +305,7 @@ static errcode_t cio_set_blksize(io_channel ch, int blksize)
 static errcode_t cio_write_byte(io_channel ch, unsigned long off, int count,
 				const void *data)
 {
-	errcode_t e = write_back(ch);
+	errcode_t e = write_back_drop(ch);
 
 	return e ? e : io_channel_write_byte(C(ch)->real, off, count, data);
 }
@@ -262,7 +330,7 @@ static errcode_t cio_get_stats(io_channel ch, io_stats *st)
 static errcode_t cio_discard(io_channel ch, unsigned long long blk,
 			     unsigned long long count)
 {
-	errcode_t e = write_back(ch);
+	errcode_t e = write_back_drop(ch);
 
 	return e ? e : io_channel_discard(C(ch)->real, blk, count);
 }
@@ -270,7 +338,7 @@ static errcode_t cio_discard(io_channel ch, unsigned long long blk,
 static errcode_t cio_zeroout(io_channel ch, unsigned long long blk,
 			     unsigned long long count)
 {
-	errcode_t e = write_back(ch);
+	errcode_t e = write_back_drop(ch);
 
 	return e ? e : io_channel_zeroout(C(ch)->real, blk, count);
 }
@@ -328,6 +396,17 @@ static errcode_t cio_open(const char *name, int flags, io_channel *out)
 	e = unix_io_manager->open(name, flags, &c->real);
 	if (e)
 		goto out;
+	/* unix_io's own 8-block cache is off: in 1.46/1.47.0-2 a large write
+	 * flushes it but keeps its clean blocks (fixed upstream in 1.47.3,
+	 * commit 3f148554), so a block read before one of our runs or data
+	 * writes covered it was read back stale afterwards: a directory
+	 * entry came back after its removal.  This layer holds what is dirty;
+	 * clean reads come from the kernel's page cache. */
+	e = c->real->manager->set_option(c->real, "cache", "off");
+	if (e) {
+		io_channel_close(c->real);
+		goto out;
+	}
 	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
 	ch->manager = fs_ext_cache_io;
 	ch->block_size = c->real->block_size;
