@@ -948,7 +948,7 @@ int fs_copy_file(struct fs *src, const char *src_path, struct fs *dst,
 			.scaps = fs_caps(src), .dcaps = fs_caps(dst) };
 	char dir[CP_PATH_MAX];
 	const char *slash = strrchr(dst_path, '/');
-	struct fs_stat st;
+	struct fs_stat st, dst_st;
 	int rc;
 
 	memset(stats, 0, sizeof(*stats));
@@ -966,6 +966,10 @@ int fs_copy_file(struct fs *src, const char *src_path, struct fs *dst,
 			       "absolute path", dst_path, fs_name(dst));
 	snprintf(dir, sizeof(dir), "%.*s", slash == dst_path ? 1 : (int)(slash - dst_path),
 		 dst_path);
+	/* volume paths never go through a symlink (as O_NOFOLLOW on each part) */
+	if (fs_lookup(dst, dir, &dst_st) == 0 && S_ISLNK(dst_st.mode))
+		return err_set(&dst->err, -ELOOP, "cannot create '%s' on %s: %s", dst_path,
+			       fs_name(dst), strerror(ELOOP));
 	rc = cp_setup(&c, dir);
 	if (rc == 0 && (rc = copy_file(&c, src_path, dst_path, &st)) < 0)
 		rc = cp_fail(&c, src_path, false, rc);
