@@ -49,11 +49,15 @@ struct arc_catw {
 	char line[ARC_CAT_LINE_MAX + 1];
 };
 
-/* The record so far to put; a failure sticks. */
+/* The record so far to put; a failure sticks.  put may fill the writer's
+ * struct err itself (cleared before the call, so that what is there after
+ * it is put's): then the record number is added as context. */
 static int w_put(struct arc_catw *w)
 {
-	int rc = w->put(w->arg, w->rec, w->fill);
+	int rc;
 
+	err_clear(w->err);
+	rc = w->put(w->arg, w->rec, w->fill);
 	if (rc < 0) {
 		w->failed = rc;
 		if (!err_failed(w->err))
