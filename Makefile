@@ -150,7 +150,7 @@ fuzz:
 		$(FS_SRC) $(COMMON_SRC) $(PKG_LIBS)
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_srd_parse tests/fuzz/fuzz_srd_parse.c srdelayed/srd_parse.c \
-		srdelayed/srd_write.c $(COMMON_SRC)
+		srdelayed/srd_write.c $(COMMON_SRC) $(shell $(PKG_CONFIG) --libs nettle)
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_arc_label tests/fuzz/fuzz_arc_label.c $(ARC_SRC) $(COMMON_SRC) \
 		$(shell $(PKG_CONFIG) --libs nettle)

@@ -52,22 +52,46 @@ static bool must_escape(unsigned char c, unsigned flags)
 	return c < 0x21 || c == 0x7f || c == '%';
 }
 
+/* The escape's step at p (n bytes left): how many bytes it takes, and
+ * whether it writes the one byte as %XX. */
+static size_t esc_step(const unsigned char *p, size_t n, unsigned flags, bool *esc)
+{
+	size_t k = p[0] < 0x80 ? 1 : text_utf8_seq(p, n, NULL);
+
+	*esc = k == 0 || (k == 1 && must_escape(p[0], flags));
+	return *esc ? 1 : k;
+}
+
 void arc_out_esc(struct arc_out *o, const char *s, unsigned flags)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), i = 0;
 
 	while (i < n) {
-		size_t k = p[i] < 0x80 ? 1 : text_utf8_seq(p + i, n - i, NULL);
+		bool esc;
+		size_t k = esc_step(p + i, n - i, flags, &esc);
 
-		if (k == 0 || (k == 1 && must_escape(p[i], flags))) {
+		if (esc)
 			arc_out_fmt(o, "%%%02X", p[i]);
-			i++;
-			continue;
-		}
-		arc_out_add(o, p + i, k);
+		else
+			arc_out_add(o, p + i, k);
 		i += k;
 	}
+}
+
+/* Length of s (n bytes) once escaped. */
+static size_t esc_len(const unsigned char *p, size_t n, unsigned flags)
+{
+	size_t i = 0, len = 0;
+
+	while (i < n) {
+		bool esc;
+		size_t k = esc_step(p + i, n - i, flags, &esc);
+
+		len += esc ? 3 : k;
+		i += k;
+	}
+	return len;
 }
 
 static int upper_hex(unsigned char c)
@@ -123,6 +147,11 @@ long arc_unesc(const char *s, size_t n, char *out, size_t cap, unsigned flags)
 	if (cap == 0)
 		return -ENAMETOOLONG;
 	out[o] = '\0';
+	/* One spelling: a raw byte is never one the escape writes as %XX (it
+	 * was refused above), so the input is the escape's own output exactly
+	 * when it is as long; a needless %XX makes it longer. */
+	if (esc_len((const unsigned char *)out, o, flags) != n)
+		return -EINVAL;
 	return (long)o;
 }
 

@@ -26,8 +26,9 @@ void arc_out_fmt(struct arc_out *o, const char *fmt, ...)
  * the end of its line (the label's host and tool) stays readable. */
 enum { ARC_ESC_KEEP_SPACE = 1u << 0 };
 void arc_out_esc(struct arc_out *o, const char *s, unsigned flags);
-/* The inverse, strict: a raw byte the escape would have escaped, an invalid
- * UTF-8 sequence, a lowercase or short %XX, or %00 is -EINVAL; a result of
+/* The inverse, strict: anything but the escape's own output (a raw byte it
+ * would have escaped, an invalid UTF-8 sequence, a %XX it would not have
+ * written, a lowercase or short %XX, %00) is -EINVAL; a result of
  * cap bytes or more (its NUL included) is -ENAMETOOLONG.  out may be s (the
  * result is never longer); returns the length, out NUL-terminated. */
 long arc_unesc(const char *s, size_t n, char *out, size_t cap, unsigned flags);

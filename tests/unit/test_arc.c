@@ -543,6 +543,8 @@ static void test_catalog_bad_lines(void **state)
 	bad_line("SYSRECOVER CATALOG 1\n0\t0\tf\t-\t1\t-\t0\t1\t0\t-\t0\t/a b\n", "bad path");
 	bad_line("SYSRECOVER CATALOG 1\n0\t0\tf\t-\t1\t-\t0\t1\t0\t-\t0\t/a%00\n", "bad path");
 	bad_line("SYSRECOVER CATALOG 1\n0\t0\tf\t-\t1\t-\t0\t1\t0\t-\t0\t/a%2f\n", "bad path");
+	bad_line("SYSRECOVER CATALOG 1\n0\t0\tf\t-\t1\t-\t0\t1\t0\t-\t0\t/a%41\n", "bad path");
+	bad_line("SYSRECOVER CATALOG 1\n0\t0\tf\t-\t1\t-\t0\t1\t0\t-\t0\t/%C3%A9\n", "bad path");
 	bad_line("SYSRECOVER CATALOG 1\n0\t0\tf\t-\t1\t-\t0\t1\t0\t-\t0\t/a\xff\n", "bad path");
 	bad_line("SYSRECOVER CATALOG 1\n0\t0\tl\t-\t1\t-\t0\t1\t0\t-\t0\t/a\n", "without a target");
 	bad_line("SYSRECOVER CATALOG 1\n0\t0\tf\t-\t1\t-\t0\t1\t0\t-\t0\t/a\tt\n", "without a target");
