@@ -29,7 +29,7 @@ FULL_VERSION = $(VERSION)$(if $(GIT_DESC), (git $(GIT_DESC)))
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS = blkid ext2fs libntfs-3g hivex libarchive
+PKGS = blkid ext2fs libntfs-3g hivex libarchive nettle
 TEST_PKGS = cmocka
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
@@ -40,7 +40,7 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
-	     -Itape -Irecovery/common -Irecovery/fs -Irecovery/hive -Isrdelayed -Irecovery/cli $(PKG_CFLAGS)
+	     -Itape -Irecovery/common -Irecovery/fs -Irecovery/hive -Irecovery/archive -Isrdelayed -Irecovery/cli $(PKG_CFLAGS)
 
 # libntfs-3g's headers test HAVE_* macros from a config.h it does not ship;
 # these mirror what its own configure defines on Debian (libntfs-3g 2022.10).
@@ -59,15 +59,17 @@ BA = build-asan
 
 TAPE_SRC = tape/tape.c tape/tape_virt.c tape/tape_mem.c tape/tape_simh.c \
 	   tape/tape_st.c tape/tape_test.c
-COMMON_SRC = recovery/common/err.c recovery/common/text.c recovery/common/buf.c recovery/common/progress.c recovery/common/stop.c
+COMMON_SRC = recovery/common/err.c recovery/common/text.c recovery/common/buf.c recovery/common/progress.c recovery/common/stop.c \
+	     recovery/common/hash.c
 FS_SRC = recovery/fs/fs.c recovery/fs/volume.c recovery/fs/fs_dir.c \
 	 recovery/fs/fs_ext.c recovery/fs/fs_ext_dir.c recovery/fs/fs_ext_io.c recovery/fs/fs_ntfs.c recovery/fs/fs_ntfs_io.c recovery/fs/fs_ntfs_cache.c \
 	 recovery/fs/fs_copy.c
 CLI_SRC = recovery/cli/main.c recovery/cli/cli.c recovery/cli/cmd_tape.c recovery/cli/cmd_fs.c recovery/cli/cmd_volumes.c \
 	  $(wildcard recovery/cli/cmd_hive*.c) recovery/cli/cmd_srdelayed.c
 HIVE_SRC = $(wildcard recovery/hive/*.c)
+ARC_SRC = recovery/archive/arc_text.c recovery/archive/arc_label.c recovery/archive/arc_catalog.c
 SRD_SRC = $(wildcard srdelayed/*.c)
-LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC) $(HIVE_SRC) $(SRD_SRC)
+LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC) $(HIVE_SRC) $(ARC_SRC) $(SRD_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
@@ -148,7 +150,13 @@ fuzz:
 		$(FS_SRC) $(COMMON_SRC) $(PKG_LIBS)
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_srd_parse tests/fuzz/fuzz_srd_parse.c srdelayed/srd_parse.c \
-		srdelayed/srd_write.c $(COMMON_SRC)
+		srdelayed/srd_write.c $(COMMON_SRC) $(shell $(PKG_CONFIG) --libs nettle)
+	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-o $(B)/fuzz/fuzz_arc_label tests/fuzz/fuzz_arc_label.c $(ARC_SRC) $(COMMON_SRC) \
+		$(shell $(PKG_CONFIG) --libs nettle)
+	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-o $(B)/fuzz/fuzz_arc_catalog tests/fuzz/fuzz_arc_catalog.c $(ARC_SRC) $(COMMON_SRC) \
+		$(shell $(PKG_CONFIG) --libs nettle)
 
 FUZZ_SECONDS ?= 60
 fuzz-run: all fuzz

@@ -30,6 +30,13 @@
 #define ARC_LABEL_MAX (64u * 1024)   /* a label record is never larger */
 #define ARC_VOL_MAX 64               /* volumes in one set */
 #define ARC_RECORD_DEFAULT (256u * 1024)
+/* Added with the implementation: the largest record size a label accepts
+ * (a multiple of 512 from 512 to this), and the longest catalog line, LF
+ * included: arc_catw_add refuses a member whose escaped path and target
+ * make a longer one (-ENAMETOOLONG, ERR_ITEM), the reader refuses it as
+ * ERR_CORRUPT, so the reader never holds more than this. */
+#define ARC_RECORD_MAX (16u * 1024 * 1024)
+#define ARC_CAT_LINE_MAX (64u * 1024)
 
 /* Set flags (the label's "flags:" line, by name). */
 enum {

@@ -1,12 +1,17 @@
 #!/bin/sh
 # make-corpus.sh SYSRECOVER OUTDIR [TARGET] - seed inputs for one fuzz target:
-# fuzz_simh (the default), fuzz_hive_rules or fuzz_srd_parse.
+# fuzz_simh (the default), fuzz_hive_rules, fuzz_srd_parse, fuzz_arc_label or
+# fuzz_arc_catalog.
 #
 # fuzz_hive_rules: first byte 0 = a KeysNotToRestore entry, 1 = a
 # FilesNotToBackup entry (optionally a TAB and a path to match), 2 = a
 # MountedDevices value; the entries are forms Microsoft documents.
 # fuzz_srd_parse: first byte even = a Windows queue (UTF-16LE, NUL-separated
 # fields), odd = a native one (UTF-8, TAB-separated, one record a line).
+# fuzz_arc_label: one label record; fuzz_arc_catalog: two bytes of split
+# point, then a catalog.  There is no CLI that writes them yet: the valid
+# seeds are built here from the format in README.md ("Backup set format"),
+# their checksums by Python's hashlib, so they do not come from our writer.
 #
 # fuzz_simh:
 # Valid images are written by `sysrecover tape` itself (several records, odd
@@ -83,8 +88,47 @@ for name, data in seeds.items():
 PY
 	echo "make-corpus: $(ls "$OUT" | wc -l) seeds in $OUT"
 	exit 0 ;;
+fuzz_arc_label | fuzz_arc_catalog)
+	python3 - "$OUT" "$TARGET" <<'PY'
+import hashlib, os, sys
+out, target = sys.argv[1], sys.argv[2]
+def label(fmt=b"1", vols=(b"v0 fstype=ext4 size=1073741824 used=52428800 uuid=5b0a9c6e-1d2f-4e3a-9b8c-7d6e5f4a3b2c label=root source=/dev/sda2",
+                          b"v1 fstype=ntfs size=0 used=0 uuid= label=my%20disk%25 source=img@2"),
+          flags=b"partial", count=None):
+    t = (b"SYSRECOVER BACKUP SET LABEL\nformat: " + fmt + b"\nset: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n"
+         b"created: 2026-11-26T14:00:00Z\nhost: rescue box\ntool: sysrecover 0.3.0\n"
+         b"record-size: 262144\ntape-file: 3\ntape: 1\nflags: " + flags + b"\n"
+         b"volumes: " + str(len(vols) if count is None else count).encode() + b"\n" +
+         b"".join(b"volume: " + v + b"\n" for v in vols) +
+         b"\nTo recover this set without sysrecover:\n  mt -f /dev/nst0 asf 4\n")
+    return t + b"sha256: " + hashlib.sha256(t).hexdigest().encode() + b"\n"
+def catalog(lines):
+    t = b"SYSRECOVER CATALOG 1\n" + b"".join(b"\t".join(l) + b"\n" for l in lines)
+    return t + b"END %d " % len(lines) + hashlib.sha256(t).hexdigest().encode() + b"\n"
+H = hashlib.sha256(b"x").hexdigest().encode()
+members = [[b"0", b"0", b"d", b"-", b"0", b"-", b"0", b"4", b"0", b"-", b"0", b"/"],
+           [b"1", b"0", b"f", b"sparse", b"1048576", H, b"0", b"4", b"0", b"1234", b"1536", b"/etc/passwd"],
+           [b"2", b"1", b"l", b"-", b"0", b"-", b"0", b"4", b"1", b"-", b"512", b"/a%20b%09c", b"../t%25"],
+           [b"3", b"1", b"h", b"lost", b"0", b"-", b"1", b"4", b"2", b"99", b"0", b"/caf\xc3\xa9%FF", b"/etc/passwd"],
+           [b"4", b"0", b"a", b"sparse,sis-copy,efs-raw,lost", b"7", H, b"0", b"4", b"3", b"-", b"0", b"/f:stream"]]
+if target == "fuzz_arc_label":
+    seeds = {"valid": label(), "valid-none": label(vols=(), flags=b"none"),
+             "valid-padded": label() + b"\0" * 300, "newer": label(fmt=b"2"),
+             "count-wrong": label(count=3), "tar-header": b"etc/passwd".ljust(512, b"\0")}
+else:
+    cat = catalog(members)
+    seeds = {"valid": b"\0\x07" + cat, "valid-split": b"\x01\x00" + cat,
+             "valid-empty": b"\0\0" + catalog([]), "cut": b"\0\x10" + cat[:-40],
+             "out-of-order": b"\0\0" + catalog([members[1]]),
+             "newer": b"\0\0" + cat.replace(b"CATALOG 1", b"CATALOG 2")}
+for name, data in seeds.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+PY
+	echo "make-corpus: $(ls "$OUT" | wc -l) seeds in $OUT"
+	exit 0 ;;
 *)
-	echo "make-corpus: unknown target $TARGET (fuzz_simh, fuzz_hive_rules or fuzz_srd_parse)" >&2
+	echo "make-corpus: unknown target $TARGET (fuzz_simh, fuzz_hive_rules, fuzz_srd_parse, fuzz_arc_label or fuzz_arc_catalog)" >&2
 	exit 2 ;;
 esac
 W=$(mktemp -d "${TMPDIR:-/tmp}/mkcorpus.XXXXXX")
