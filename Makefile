@@ -40,7 +40,8 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
-	     -Itape -Irecovery/common -Irecovery/fs -Irecovery/hive -Irecovery/archive -Isrdelayed -Irecovery/cli $(PKG_CFLAGS)
+	     -Itape -Irecovery/common -Irecovery/fs -Irecovery/hive -Irecovery/archive -Irecovery/backup -Irecovery/restore -Isrdelayed -Irecovery/cli \
+	     $(PKG_CFLAGS)
 
 # libntfs-3g's headers test HAVE_* macros from a config.h it does not ship;
 # these mirror what its own configure defines on Debian (libntfs-3g 2022.10).
@@ -65,11 +66,13 @@ FS_SRC = recovery/fs/fs.c recovery/fs/volume.c recovery/fs/fs_dir.c \
 	 recovery/fs/fs_ext.c recovery/fs/fs_ext_dir.c recovery/fs/fs_ext_io.c recovery/fs/fs_ntfs.c recovery/fs/fs_ntfs_io.c recovery/fs/fs_ntfs_cache.c \
 	 recovery/fs/fs_copy.c
 CLI_SRC = recovery/cli/main.c recovery/cli/cli.c recovery/cli/cmd_tape.c recovery/cli/cmd_fs.c recovery/cli/cmd_volumes.c \
-	  $(wildcard recovery/cli/cmd_hive*.c) recovery/cli/cmd_srdelayed.c
+	  $(wildcard recovery/cli/cmd_hive*.c) recovery/cli/cmd_srdelayed.c recovery/cli/cmd_backup.c \
+	  recovery/cli/cmd_list.c recovery/cli/cmd_restore.c
 HIVE_SRC = $(wildcard recovery/hive/*.c)
 ARC_SRC = recovery/archive/arc_text.c recovery/archive/arc_label.c recovery/archive/arc_catalog.c
 SRD_SRC = $(wildcard srdelayed/*.c)
-LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC) $(HIVE_SRC) $(ARC_SRC) $(SRD_SRC)
+ENGINE_SRC = recovery/backup/bk.c recovery/restore/rs.c recovery/restore/rs_restore.c
+LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC) $(HIVE_SRC) $(ARC_SRC) $(SRD_SRC) $(ENGINE_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)

@@ -105,6 +105,10 @@ int cli_hive_fntb_run(struct cli_ctx *c, int argc, char **argv);
 
 /* The top-level groups (one cmd_<name>.c each). */
 extern const struct cli_cmd cli_tape_cmd, cli_fs_cmd, cli_volumes_cmd,
-	cli_hive_cmd, cli_srdelayed_cmd;
+	cli_hive_cmd, cli_srdelayed_cmd, cli_backup_cmd, cli_list_cmd, cli_restore_cmd,
+	cli_verify_cmd;
+
+/* "sysrecover 0.3.0 (git ...)": what --version prints. */
+const char *cli_version(void);
 
 #endif

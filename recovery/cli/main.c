@@ -14,9 +14,14 @@
 
 static int run_main(struct cli_ctx *c, int argc, char **argv);
 
+const char *cli_version(void)
+{
+	return "sysrecover " SYSRECOVER_VERSION;
+}
+
 static const struct cli_cmd *const main_groups[] = {
 	&cli_tape_cmd, &cli_fs_cmd, &cli_volumes_cmd, &cli_srdelayed_cmd,
-	&cli_hive_cmd, NULL,
+	&cli_hive_cmd, &cli_backup_cmd, &cli_list_cmd, &cli_restore_cmd, &cli_verify_cmd, NULL,
 };
 
 static void main_usage(FILE *f)

@@ -1,0 +1,706 @@
+/* bk.c - the backup engine: sources through fs.h, a pax stream through
+ * libarchive onto the tape, the catalog after it.
+ *
+ * Order on tape: the label record, a filemark, the data file (libarchive
+ * writes records of exactly the set's size, the last one zero-padded), a
+ * filemark, the catalog file, a filemark.  The catalog is spooled to an
+ * unlinked temporary file while the data streams: it goes after the data,
+ * and holding it in memory would not scale to millions of members.
+ *
+ * Each member's position is the stream offset before its header
+ * (archive_filter_bytes after archive_write_finish_entry, which writes the
+ * previous member's padding): record = offset / record size, and the
+ * offset within that record.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "arc.h"
+#include "bk.h"
+#include "fs.h"
+#include "hash.h"
+#include "progress.h"
+#include "stop.h"
+#include "tape.h"
+
+#define BK_BUF (1u << 20)
+#define BK_XATTR_MAX 65536
+
+/* A source inode with more names still to come: its first member name. */
+struct bk_link {
+	struct bk_link *next;
+	uint32_t vol;
+	uint64_t ino;
+	char name[];
+};
+
+struct bk {
+	const struct bk_opts *o;
+	struct bk_result *r;
+	struct err *err;
+	struct tape *t;
+	struct archive *a;
+	struct arc_label label;
+	struct fs *src[ARC_VOL_MAX];
+	uint32_t vol;             /* the source being walked */
+	uint32_t data_file;
+	uint64_t lblock0;         /* logical block of the data's first record */
+	bool lblock_ok;
+	struct arc_catw *cat;
+	FILE *spool;              /* catalog records, until the data is done */
+	int werr;                 /* the tape's failure inside the callback */
+	char *buf;
+	unsigned char *xbuf;
+	struct bk_link **links;   /* hash buckets */
+	size_t nbuckets;
+	char *skip;               /* an excluded or failed directory */
+	size_t skip_len;
+};
+
+/* ---- tape ------------------------------------------------------------------ */
+
+static int tape_fail(struct bk *b, int rc, const char *what)
+{
+	return err_set(b->err, rc, "cannot %s %s: %s", what, b->o->tape,
+		       *tape_errmsg(b->t) ? tape_errmsg(b->t) : strerror(-rc));
+}
+
+/* After the last set: at end of data, behind a filemark.  A tape file left
+ * open by a set that was cut off gets its closing filemark first. */
+static int find_end(struct bk *b)
+{
+	struct tape_status st;
+	int rc = tape_space(b->t, TAPE_SP_EOD, 0);
+
+	if (rc == 0)
+		rc = tape_status(b->t, &st);
+	if (rc < 0)
+		return tape_fail(b, rc, "find the end of data on");
+	if (st.file < 0)
+		return err_set(b->err, -EIO, "cannot append to %s: the drive does not "
+			       "know its file number at end of data", b->o->tape);
+	if (st.block > 0) {
+		if ((rc = tape_write_marks(b->t, TAPE_MK_FILEMARK, 1)) < 0)
+			return tape_fail(b, rc, "write a filemark on");
+		st.file++;
+	}
+	b->label.tape_file = (uint32_t)st.file;
+	return 0;
+}
+
+static int put_mark(struct bk *b)
+{
+	int rc = tape_write_marks(b->t, TAPE_MK_FILEMARK, 1);
+
+	return rc < 0 ? tape_fail(b, rc, "write a filemark on") : 0;
+}
+
+static int put_record(struct bk *b, const void *rec, size_t len)
+{
+	ssize_t n = tape_write(b->t, rec, len);
+
+	if (n == (ssize_t)len)
+		return 0;
+	return tape_fail(b, n < 0 ? (int)n : -EIO, "write to");
+}
+
+/* ---- the label --------------------------------------------------------------- */
+
+static void new_uuid(char *out)
+{
+	unsigned char u[16];
+	FILE *f = fopen("/proc/sys/kernel/random/uuid", "r");
+
+	if (f && fgets(out, 37, f) && strlen(out) == 36) {
+		fclose(f);
+		return;
+	}
+	if (f)
+		fclose(f);
+	for (size_t i = 0; i < sizeof(u); i++)   /* no /proc: time and pid */
+		u[i] = (unsigned char)((time(NULL) >> (i % 8)) ^ getpid() ^ (int)(i * 77));
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-4%01x%02x-a%01x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6] & 15, u[7], u[8] & 15, u[9],
+		 u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+/* fstype, UUID, label and size of a source, as volumes shows them. */
+static void describe(struct bk *b, size_t i, const char *name)
+{
+	struct arc_volume *v = &b->label.vol[i];
+	struct fs_volume fv;
+	struct err e = { 0 };
+
+	snprintf(v->id, sizeof(v->id), "v%zu", i);
+	snprintf(v->source, sizeof(v->source), "%s", name);
+	snprintf(v->fstype, sizeof(v->fstype), "%s", fs_kind_name(fs_kind(b->src[i])));
+	if (fs_kind(b->src[i]) == FS_KIND_DIR ||
+	    fs_volume_resolve(name, NULL, 0, &fv, &e) < 0)
+		return;
+	snprintf(v->fstype, sizeof(v->fstype), "%.15s", fv.fstype);
+	snprintf(v->uuid, sizeof(v->uuid), "%s", fv.uuid);
+	snprintf(v->label, sizeof(v->label), "%.127s", fv.label);
+	v->size = fv.size;
+}
+
+static int write_label(struct bk *b)
+{
+	char *text = malloc(ARC_LABEL_MAX);
+	size_t len = 0;
+	int rc = text ? 0 : err_set(b->err, -ENOMEM, "out of memory");
+
+	if (rc == 0)
+		rc = arc_label_format(&b->label, text, ARC_LABEL_MAX, &len, b->err);
+	if (rc == 0)
+		rc = put_record(b, text, len);
+	if (rc == 0)
+		rc = put_mark(b);
+	free(text);
+	return rc;
+}
+
+/* ---- libarchive --------------------------------------------------------------- */
+
+static la_ssize_t bk_write_cb(struct archive *a, void *ctx, const void *buf, size_t n)
+{
+	struct bk *b = ctx;
+	ssize_t w = tape_write(b->t, buf, n);
+
+	if (w != (ssize_t)n) {
+		b->werr = w < 0 ? (int)w : -EIO;
+		archive_set_error(a, -b->werr, "%s", tape_errmsg(b->t));
+		return -1;
+	}
+	b->r->data_records++;
+	return (la_ssize_t)n;
+}
+
+static int la_fail(struct bk *b, const char *what)
+{
+	if (b->werr)
+		return tape_fail(b, b->werr, "write to");
+	return err_set(b->err, -EIO, "cannot %s: %s", what,
+		       archive_error_string(b->a) ? archive_error_string(b->a) : "libarchive failed");
+}
+
+static int open_data(struct bk *b)
+{
+	struct tape_status st;
+	int rc;
+
+	b->data_file = b->label.tape_file + 1;
+	b->lblock_ok = tape_status(b->t, &st) == 0 && st.logical_valid;
+	b->lblock0 = st.logical;
+	b->a = archive_write_new();
+	if (!b->a)
+		return err_set(b->err, -ENOMEM, "out of memory");
+	rc = archive_write_set_format_pax(b->a);
+	/* SCHILY.xattr only: libarchive 3.6.2 would also write LIBARCHIVE.xattr
+	 * and then read every xattr twice */
+	if (rc == ARCHIVE_OK)
+		rc = archive_write_set_format_option(b->a, "pax", "xattrheader", "SCHILY");
+	if (rc == ARCHIVE_OK)
+		rc = archive_write_set_bytes_per_block(b->a, (int)b->label.record_size);
+	if (rc == ARCHIVE_OK)
+		rc = archive_write_open2(b->a, b, NULL, bk_write_cb, NULL, NULL);
+	return rc == ARCHIVE_OK ? 0 : la_fail(b, "start the data of the set");
+}
+
+/* ---- one member --------------------------------------------------------------- */
+
+struct bk_member {
+	const char *path;          /* in the volume */
+	const struct fs_stat *st;
+	char name[PATH_MAX + 32];  /* vN/path in the archive */
+	struct arc_entry ce;
+	struct archive_entry *e;
+};
+
+static size_t link_hash(const struct bk *b, uint32_t vol, uint64_t ino)
+{
+	return (size_t)(((ino ^ ((uint64_t)vol << 56)) * 0x9E3779B97F4A7C15ull) >> 20) &
+	       (b->nbuckets - 1);
+}
+
+/* The first name of a hard-linked inode, or NULL (then it is remembered). */
+static const char *link_seen(struct bk *b, const struct bk_member *m)
+{
+	struct bk_link *l;
+	size_t h;
+
+	if (!b->links) {
+		b->nbuckets = 1u << 16;
+		b->links = calloc(b->nbuckets, sizeof(*b->links));
+		if (!b->links)
+			return NULL;
+	}
+	h = link_hash(b, b->vol, m->st->ino);
+	for (l = b->links[h]; l; l = l->next)
+		if (l->vol == b->vol && l->ino == m->st->ino)
+			return l->name;
+	l = malloc(sizeof(*l) + strlen(m->name) + 1);
+	if (l) {
+		l->vol = b->vol;
+		l->ino = m->st->ino;
+		strcpy(l->name, m->name);
+		l->next = b->links[h];
+		b->links[h] = l;
+	}
+	return NULL;
+}
+
+static enum arc_type member_type(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR: return ARC_T_DIR;
+	case S_IFLNK: return ARC_T_SYMLINK;
+	case S_IFCHR: return ARC_T_CHR;
+	case S_IFBLK: return ARC_T_BLK;
+	case S_IFIFO: return ARC_T_FIFO;
+	case S_IFSOCK: return ARC_T_SOCK;
+	default: return ARC_T_FILE;
+	}
+}
+
+static void set_stat(struct archive_entry *e, const struct fs_stat *st)
+{
+	archive_entry_set_mode(e, st->mode);
+	archive_entry_set_uid(e, st->uid);
+	archive_entry_set_gid(e, st->gid);
+	archive_entry_set_nlink(e, st->nlink);
+	archive_entry_set_atime(e, st->atime.tv_sec, st->atime.tv_nsec);
+	archive_entry_set_mtime(e, st->mtime.tv_sec, st->mtime.tv_nsec);
+	archive_entry_set_ctime(e, st->ctime.tv_sec, st->ctime.tv_nsec);
+	if (st->btime.tv_sec || st->btime.tv_nsec)
+		archive_entry_set_birthtime(e, st->btime.tv_sec, st->btime.tv_nsec);
+	if (S_ISCHR(st->mode) || S_ISBLK(st->mode))
+		archive_entry_set_rdev(e, makedev(st->rdev_major, st->rdev_minor));
+}
+
+struct bk_xa {
+	struct bk *b;
+	struct bk_member *m;
+	int rc;
+};
+
+static int add_xattr(void *arg, const char *name)
+{
+	struct bk_xa *x = arg;
+	ssize_t n = fs_xattr_get(x->b->src[x->b->vol], x->m->path, name, x->b->xbuf,
+				 BK_XATTR_MAX);
+
+	if (n < 0) {
+		x->rc = (int)n;
+		return 1;
+	}
+	archive_entry_xattr_add_entry(x->m->e, name, x->b->xbuf, (size_t)n);
+	return 0;
+}
+
+static int add_xattrs(struct bk *b, struct bk_member *m)
+{
+	struct bk_xa x = { b, m, 0 };
+	int rc = fs_xattr_list(b->src[b->vol], m->path, add_xattr, &x);
+
+	if (rc == -EOPNOTSUPP || rc == -ENOTSUP)
+		return 0;
+	return x.rc ? x.rc : rc < 0 ? rc : 0;
+}
+
+/* The data extents of a file, for the pax sparse map; a file without
+ * holes gets none (libarchive then writes it plainly). */
+static int sparse_map(struct bk *b, struct fs_file *f, struct bk_member *m)
+{
+	uint64_t off = 0, d, l, total = 0;
+	int rc;
+
+	(void)b;
+	if (m->st->alloc >= m->st->size)
+		return 0;
+	while (off < m->st->size && (rc = fs_file_next_data(f, off, &d, &l)) == 0) {
+		if (d >= m->st->size)
+			break;
+		if (d + l > m->st->size)
+			l = m->st->size - d;
+		archive_entry_sparse_add_entry(m->e, (la_int64_t)d, (la_int64_t)l);
+		total += l;
+		off = d + l;
+	}
+	if (rc == -EOPNOTSUPP)
+		return 0;
+	if (total < m->st->size)
+		m->ce.flags |= ARC_M_SPARSE;
+	return rc == -ENXIO || rc == 0 ? 0 : rc;
+}
+
+/* The whole logical file (holes as zeros: libarchive skips them itself);
+ * the SHA-256 is of the logical content, as sha256sum sees it. */
+static int put_data(struct bk *b, struct fs_file *f, struct bk_member *m)
+{
+	struct hash_sha256 h;
+	uint64_t off = 0;
+
+	hash_sha256_init(&h);
+	while (off < m->st->size) {
+		size_t want = m->st->size - off < BK_BUF ? (size_t)(m->st->size - off) : BK_BUF;
+		ssize_t n = fs_file_pread(f, b->buf, want, off);
+
+		if (n <= 0)
+			return n < 0 ? (int)n : -EIO;  /* shrank while read */
+		hash_sha256_update(&h, b->buf, (size_t)n);
+		if (archive_write_data(b->a, b->buf, (size_t)n) != n)
+			return -EPIPE;
+		off += (uint64_t)n;
+		b->r->bytes += (uint64_t)n;
+		if (b->o->progress)
+			progress_add(b->o->progress, (uint64_t)n, 0);
+	}
+	hash_sha256_final(&h, m->ce.sha256);
+	m->ce.has_hash = true;
+	return 0;
+}
+
+static void position(struct bk *b, struct arc_pos *p)
+{
+	uint64_t off;
+
+	archive_write_finish_entry(b->a);  /* the previous member's padding */
+	off = (uint64_t)archive_filter_bytes(b->a, 0);
+	p->partition = 0;
+	p->file = b->data_file;
+	p->block = off / b->label.record_size;
+	p->offset = (uint32_t)(off % b->label.record_size);
+	p->lblock = b->lblock_ok ? b->lblock0 + p->block : UINT64_MAX;
+}
+
+static int write_file(struct bk *b, struct bk_member *m)
+{
+	struct fs_file *f = NULL;
+	int rc = fs_file_open(b->src[b->vol], m->path, NULL, 0, &f);
+
+	if (rc < 0)
+		return rc;
+	archive_entry_set_size(m->e, (la_int64_t)m->st->size);
+	rc = sparse_map(b, f, m);
+	if (rc == 0)
+		position(b, &m->ce.pos);
+	if (rc == 0 && archive_write_header(b->a, m->e) < ARCHIVE_WARN)
+		rc = -EPIPE;
+	if (rc == 0)
+		rc = put_data(b, f, m);
+	fs_file_close(f);
+	return rc;
+}
+
+static int write_member(struct bk *b, struct bk_member *m)
+{
+	const char *first = NULL;
+	char target[PATH_MAX];
+	int rc = 0;
+
+	set_stat(m->e, m->st);
+	archive_entry_copy_pathname(m->e, m->name);
+	m->ce.type = member_type(m->st->mode);
+	m->ce.size = S_ISREG(m->st->mode) ? m->st->size : 0;
+	if (S_ISLNK(m->st->mode)) {
+		ssize_t n = fs_readlink(b->src[b->vol], m->path, target, sizeof(target));
+
+		if (n < 0 || (size_t)n >= sizeof(target))
+			return n < 0 ? (int)n : -ENAMETOOLONG;
+		target[n] = 0;
+		archive_entry_copy_symlink(m->e, target);
+		m->ce.target = target;
+	}
+	if (S_ISREG(m->st->mode) && m->st->nlink > 1 && (first = link_seen(b, m))) {
+		archive_entry_copy_hardlink(m->e, first);
+		archive_entry_set_size(m->e, 0);
+		m->ce.type = ARC_T_HARDLINK;
+		m->ce.size = 0;
+		m->ce.target = first;
+	}
+	rc = add_xattrs(b, m);
+	if (rc < 0)
+		return rc;
+	if (S_ISREG(m->st->mode) && !first)
+		return write_file(b, m);
+	position(b, &m->ce.pos);
+	return archive_write_header(b->a, m->e) < ARCHIVE_WARN ? -EPIPE : 0;
+}
+
+static bool excluded(const struct bk *b, const char *path)
+{
+	for (size_t i = 0; i < b->o->nexcl; i++)
+		if (fnmatch(b->o->excludes[i], path, 0) == 0)
+			return true;
+	return false;
+}
+
+static bool under(const char *path, const char *dir, size_t len)
+{
+	return !strncmp(path, dir, len) && path[len] == '/';
+}
+
+static void count(struct bk *b, const struct arc_entry *ce)
+{
+	switch (ce->type) {
+	case ARC_T_FILE: b->r->files++; break;
+	case ARC_T_DIR: b->r->dirs++; break;
+	case ARC_T_SYMLINK: b->r->symlinks++; break;
+	case ARC_T_HARDLINK: b->r->links++; break;
+	default: b->r->specials++; break;
+	}
+}
+
+/* A member that could not be read: reported, left out of the data, kept in
+ * the catalog as lost so that a restore can say what is missing. */
+static int lost(struct bk *b, struct bk_member *m, int rc)
+{
+	struct err why = { 0 };
+	const struct err *fe = fs_error(b->src[b->vol]);
+
+	if (fe->msg[0])
+		err_copy(&why, fe);
+	else
+		err_set(&why, rc, "cannot read '%s' of %s: %s", m->path,
+			b->label.vol[b->vol].source, strerror(-rc));
+	err_relevel(&why, ERR_ITEM);
+	b->r->failed++;
+	if (b->o->report)
+		b->o->report(b->o->arg, b->label.vol[b->vol].id, m->path, &why);
+	if (S_ISDIR(m->st->mode)) {
+		free(b->skip);
+		b->skip = strdup(m->path);
+		b->skip_len = b->skip ? strlen(b->skip) : 0;
+	}
+	m->ce.flags |= ARC_M_LOST;
+	m->ce.has_hash = false;
+	m->ce.pos = (struct arc_pos){ .lblock = UINT64_MAX };
+	return 0;
+}
+
+static int walk_one(void *arg, const char *path, const struct fs_stat *st)
+{
+	struct bk *b = arg;
+	struct bk_member m = { .path = path, .st = st };
+	int rc;
+
+	if (stop_requested())
+		return -EINTR;
+	if (b->skip && under(path, b->skip, b->skip_len))
+		return 0;
+	if (strcmp(path, "/") && excluded(b, path)) {
+		if (S_ISDIR(st->mode)) {
+			free(b->skip);
+			b->skip = strdup(path);
+			b->skip_len = b->skip ? strlen(b->skip) : 0;
+		}
+		return 0;
+	}
+	snprintf(m.name, sizeof(m.name), "%s%s", b->label.vol[b->vol].id, path);
+	m.ce.index = b->r->members;
+	m.ce.vol = b->vol;
+	m.ce.path = path;
+	if (!b->o->dry_run) {
+		m.e = archive_entry_new();
+		if (!m.e)
+			return err_set(b->err, -ENOMEM, "out of memory");
+		rc = write_member(b, &m);
+		archive_entry_free(m.e);
+		if (rc == -EPIPE)   /* the archive (the tape) failed: fatal */
+			return la_fail(b, "write the data of the set");
+		if (rc < 0)
+			lost(b, &m, rc);
+		else
+			count(b, &m.ce);
+		if ((rc = arc_catw_add(b->cat, &m.ce)) < 0)
+			return rc;
+	} else {
+		m.ce.type = member_type(st->mode);
+		count(b, &m.ce);
+		if (S_ISREG(st->mode))
+			b->r->bytes += st->size;
+	}
+	b->r->members++;
+	if (b->o->progress)
+		progress_add(b->o->progress, 0, 1);
+	return 0;
+}
+
+/* ---- catalog ---------------------------------------------------------------------- */
+
+static int spool_put(void *arg, const void *rec, size_t len)
+{
+	struct bk *b = arg;
+
+	if (fwrite(rec, 1, len, b->spool) != len)
+		return err_set(b->err, -errno ? -errno : -EIO, "cannot spool the catalog: %s",
+			       strerror(errno ? errno : EIO));
+	return 0;
+}
+
+static int open_catalog(struct bk *b)
+{
+	b->spool = tmpfile();
+	if (!b->spool)
+		return err_set(b->err, -errno, "cannot make a temporary file for the "
+			       "catalog: %s", strerror(errno));
+	return arc_catw_open(&b->cat, b->label.record_size, spool_put, b, b->err);
+}
+
+/* The spooled records onto the tape, each as it was cut. */
+static int write_catalog(struct bk *b)
+{
+	uint64_t n = 0;
+	size_t len;
+	int rc = arc_catw_close(b->cat, &n);
+
+	b->cat = NULL;
+	if (rc == 0 && (fflush(b->spool) != 0 || fseek(b->spool, 0, SEEK_SET) != 0))
+		rc = err_set(b->err, -EIO, "cannot read the spooled catalog back");
+	while (rc == 0 && (len = fread(b->buf, 1, b->label.record_size, b->spool)) > 0) {
+		rc = put_record(b, b->buf, len);
+		b->r->catalog_records++;
+	}
+	if (rc == 0 && ferror(b->spool))
+		rc = err_set(b->err, -EIO, "cannot read the spooled catalog back");
+	if (rc == 0)
+		rc = put_mark(b);
+	return rc;
+}
+
+/* ---- the run ------------------------------------------------------------------------ */
+
+static int open_sources(struct bk *b)
+{
+	if (b->o->nsrc == 0 || b->o->nsrc > ARC_VOL_MAX)
+		return err_setc(b->err, ERR_FATAL, ERR_USAGE, -EINVAL, "a set holds 1 to %d "
+				"sources", ARC_VOL_MAX);
+	for (size_t i = 0; i < b->o->nsrc; i++) {
+		int rc = fs_open(b->o->sources[i], 0, &b->src[i], b->err);
+
+		if (rc < 0)
+			return rc;
+		describe(b, i, b->o->sources[i]);
+	}
+	b->label.nvol = b->o->nsrc;
+	return 0;
+}
+
+static void fill_label(struct bk *b)
+{
+	struct arc_label *l = &b->label;
+
+	l->version = ARC_FORMAT_VERSION;
+	new_uuid(l->uuid);
+	l->created = (int64_t)time(NULL);
+	if (gethostname(l->host, sizeof(l->host)) < 0)
+		snprintf(l->host, sizeof(l->host), "unknown");
+	l->host[sizeof(l->host) - 1] = 0;
+	snprintf(l->tool, sizeof(l->tool), "%s", b->o->tool ? b->o->tool : "sysrecover");
+	l->record_size = b->o->record_size ? b->o->record_size : ARC_RECORD_DEFAULT;
+	l->tape_no = 1;
+}
+
+static int run_walks(struct bk *b)
+{
+	int rc = 0;
+
+	for (b->vol = 0; rc == 0 && b->vol < b->label.nvol; b->vol++) {
+		free(b->skip);
+		b->skip = NULL;
+		rc = fs_walk(b->src[b->vol], "/", walk_one, b);
+		if (rc > 0 || (rc < 0 && !err_failed(b->err)))
+			rc = err_set(b->err, rc > 0 ? -EIO : rc, "cannot walk %s: %s",
+				     b->label.vol[b->vol].source,
+				     fs_errmsg(b->src[b->vol]));
+	}
+	if (rc == -EINTR && stop_requested())
+		rc = err_setc(b->err, ERR_FATAL, ERR_SYSTEM, -EINTR, "interrupted by %s "
+			      "after %" PRIu64 " members: the set on %s is incomplete and "
+			      "has no catalog (list --scan reads what it holds)",
+			      stop_signame(), b->r->members, b->o->tape);
+	return rc;
+}
+
+static int write_set(struct bk *b)
+{
+	int rc = tape_open(b->o->tape, NULL, &b->t);
+
+	if (rc < 0)
+		return err_set(b->err, rc, "cannot open %s: %s", b->o->tape, strerror(-rc));
+	rc = find_end(b);
+	if (rc == 0)
+		rc = write_label(b);
+	if (rc == 0)
+		rc = open_catalog(b);
+	if (rc == 0)
+		rc = open_data(b);
+	if (rc == 0)
+		rc = run_walks(b);
+	if (rc == 0) {
+		archive_write_finish_entry(b->a);
+		if (archive_write_close(b->a) != ARCHIVE_OK)
+			rc = la_fail(b, "finish the data of the set");
+	}
+	if (rc == 0)
+		rc = put_mark(b);
+	if (rc == 0)
+		rc = write_catalog(b);
+	return rc;
+}
+
+int bk_run(const struct bk_opts *o, struct bk_result *r, struct err *err)
+{
+	struct bk b = { .o = o, .r = r, .err = err };
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	err_clear(err);
+	fill_label(&b);
+	b.buf = malloc(BK_BUF > b.label.record_size ? BK_BUF : b.label.record_size);
+	b.xbuf = malloc(BK_XATTR_MAX);
+	rc = b.buf && b.xbuf ? open_sources(&b) : err_set(err, -ENOMEM, "out of memory");
+	if (rc == 0 && o->dry_run)
+		rc = run_walks(&b);
+	else if (rc == 0)
+		rc = write_set(&b);
+	snprintf(r->uuid, sizeof(r->uuid), "%s", b.label.uuid);
+	r->label_file = b.label.tape_file;
+	if (b.a)
+		archive_write_free(b.a);
+	if (b.cat)
+		arc_catw_abort(b.cat);
+	if (b.spool)
+		fclose(b.spool);
+	if (b.t) {
+		int crc = tape_close(b.t);
+
+		if (crc < 0 && rc == 0)
+			rc = err_set(err, crc, "cannot close %s: %s", o->tape, strerror(-crc));
+	}
+	for (size_t i = 0; i < ARC_VOL_MAX; i++)
+		if (b.src[i])
+			fs_close(b.src[i]);
+	for (size_t i = 0; b.links && i < b.nbuckets; i++)
+		for (struct bk_link *l = b.links[i], *n; l; l = n) {
+			n = l->next;
+			free(l);
+		}
+	free(b.links);
+	free(b.skip);
+	free(b.buf);
+	free(b.xbuf);
+	return rc;
+}

@@ -1,0 +1,57 @@
+/* bk.h - write a backup set: label, pax data, catalog (see arc.h).
+ *
+ *   struct bk_opts o = { .tape = "/dev/nst0", .sources = srcs, .nsrc = 2 };
+ *   struct bk_result r;
+ *   rc = bk_run(&o, &r, &err);
+ *
+ * Sources are volumes (anything fs_open takes: /dev/sda2, disk.img@2,
+ * UUID=...) opened read-only, or directories of the running system.  The set
+ * is appended after the last set on the tape.  Each source becomes volume vN
+ * of the set and its members are named vN/<path> in the pax data, so that
+ * GNU tar or bsdtar extract the data file with nothing else.  A member that
+ * cannot be read is reported, counted as failed and left out (its catalog
+ * line says "lost"); the set is still complete and usable.
+ */
+#ifndef SYSRECOVER_BK_H
+#define SYSRECOVER_BK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct progress;
+
+/* Told about every member that failed (err < 0) or lost metadata (err 0). */
+typedef void (*bk_report_fn)(void *arg, const char *vol, const char *path,
+			     const struct err *why);
+
+struct bk_opts {
+	const char *tape;                  /* device or SIMH image */
+	const char *tool;                  /* "sysrecover 0.3.0 (git ...)", for the label */
+	const char *const *sources;
+	size_t nsrc;
+	const char *const *excludes;       /* fnmatch(3) patterns on volume paths */
+	size_t nexcl;
+	uint32_t record_size;              /* 0: ARC_RECORD_DEFAULT */
+	bool dry_run;                      /* walk and count; touch no tape */
+	struct progress *progress;         /* NULL: none */
+	bk_report_fn report;
+	void *arg;
+};
+
+struct bk_result {
+	char uuid[37];
+	uint32_t label_file;               /* tape file of the set's label */
+	uint64_t members;                  /* in the catalog */
+	uint64_t files, dirs, symlinks, links, specials;
+	uint64_t bytes;                    /* file data, apparent size */
+	uint64_t failed;                   /* members left out */
+	uint64_t data_records;             /* records of the data file */
+	uint64_t catalog_records;
+};
+
+int bk_run(const struct bk_opts *o, struct bk_result *r, struct err *err);
+
+#endif

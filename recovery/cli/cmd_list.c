@@ -1,0 +1,299 @@
+/* cmd_list.c - `sysrecover list` and `sysrecover verify`: parse, call the
+ * restore module's readers, print. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "err.h"
+#include "progress.h"
+#include "rs.h"
+#include "text.h"
+
+struct list_cli {
+	const char *tape;
+	long set;                 /* 1-based; 0 = list the sets */
+	bool json;
+};
+
+static const struct cli_cmd list_self = {
+	"list", NULL, 0, 0, -1, NULL, NULL,
+	"-t DEV [--set N] [--json] [PATTERN...]",
+	"the sets on a tape (from their labels), or the members of one (its catalog)",
+};
+
+static const struct cli_cmd verify_self = {
+	"verify", NULL, 0, 0, 0, NULL, NULL, "-t DEV [--set N] [--json]",
+	"read a set's data back and check every SHA-256 against its catalog",
+};
+
+static void list_help(const struct cli_cmd *self)
+{
+	cli_help(stdout, "sysrecover", self);
+	puts("\noptions:\n"
+	     "  -t, --tape DEV   the tape: /dev/nstN or a SIMH image (default $TAPE)\n"
+	     "  --set N          the Nth set on the tape (1 = first; default: the last\n"
+	     "                   for verify; for list, without --set the sets are listed)\n"
+	     "  --json           machine-readable output");
+	if (self == &list_self)
+		puts("\nPATTERN: fnmatch(3) patterns on member names (vN/PATH) or paths;\n"
+		     "members matching any are listed.");
+}
+
+static int parse(struct cli_ctx *c, const struct cli_cmd *self, int argc, char **argv,
+		 struct list_cli *o)
+{
+	static const struct option opts[] = {
+		{ "tape", required_argument, NULL, 't' },
+		{ "set", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int ch;
+
+	o->tape = getenv("TAPE");
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+t:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't': o->tape = optarg; break;
+		case 'j': o->json = true; break;
+		case 'h': list_help(self); return CLI_DONE;
+		case 's':
+			o->set = strtol(optarg, &end, 10);
+			if (*end || o->set < 1)
+				return cli_usage_err(c, "--set: '%s' is not a set number "
+						     "(1 = the first set)", optarg);
+			break;
+		default:
+			return cli_bad_option(c, argc, argv);
+		}
+	}
+	if (!o->tape)
+		return cli_usage_err(c, "which tape? (-t DEV, or $TAPE)");
+	return cli_check_count(c, "sysrecover", self, argc - optind);
+}
+
+/* ---- sets ------------------------------------------------------------------ */
+
+static void when(int64_t t, char *buf, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, cap, "%" PRId64, t);
+}
+
+static void print_set_json(const struct rs_set *s, bool first)
+{
+	char t[64];
+
+	when(s->label.created, t, sizeof(t));
+	printf("%s\n  {\"set\": %u, \"uuid\": \"%s\", \"created\": \"%s\", \"host\": ",
+	       first ? "" : ",", s->number, s->label.uuid, t);
+	text_json_str(stdout, s->label.host);
+	printf(", \"tape_file\": %" PRIu32 ", \"record_size\": %" PRIu32 ", \"complete\": %s,"
+	       " \"volumes\": [", s->label.tape_file, s->label.record_size,
+	       s->complete ? "true" : "false");
+	for (size_t v = 0; v < s->label.nvol; v++) {
+		const struct arc_volume *av = &s->label.vol[v];
+
+		printf("%s{\"id\": \"%s\", \"fstype\": ", v ? ", " : "", av->id);
+		text_json_str(stdout, av->fstype);
+		fputs(", \"uuid\": ", stdout);
+		text_json_str(stdout, av->uuid);
+		fputs(", \"label\": ", stdout);
+		text_json_str(stdout, av->label);
+		fputs(", \"source\": ", stdout);
+		text_json_str(stdout, av->source);
+		printf(", \"size\": %" PRIu64 "}", av->size);
+	}
+	fputs("]}", stdout);
+}
+
+static void print_set(const struct rs_set *s)
+{
+	char t[64];
+
+	when(s->label.created, t, sizeof(t));
+	printf("set %u  %s  %s  host ", s->number, s->label.uuid, t);
+	text_name(stdout, s->label.host);
+	printf("  tape file %" PRIu32 "%s\n", s->label.tape_file,
+	       s->complete ? "" : "  (cut off: no catalog)");
+	for (size_t v = 0; v < s->label.nvol; v++) {
+		const struct arc_volume *av = &s->label.vol[v];
+
+		printf("    %s  %s  ", av->id, av->fstype);
+		text_name(stdout, av->source);
+		if (av->uuid[0])
+			printf("  UUID=%s", av->uuid);
+		putchar('\n');
+	}
+}
+
+static int list_sets(struct rs *r, bool json)
+{
+	if (json)
+		fputs("{\"sets\": [", stdout);
+	for (size_t i = 0; i < rs_count(r); i++) {
+		if (json)
+			print_set_json(rs_set(r, i), i == 0);
+		else
+			print_set(rs_set(r, i));
+	}
+	if (json)
+		printf("\n], \"foreign_files\": %zu}\n", rs_foreign(r));
+	else if (rs_foreign(r))
+		printf("(%zu tape files of other tools)\n", rs_foreign(r));
+	else if (!rs_count(r))
+		puts("no sets on this tape");
+	return 0;
+}
+
+/* ---- members ---------------------------------------------------------------- */
+
+struct members {
+	const struct rs_set *s;
+	char *const *pat;
+	int npat;
+	bool json;
+	uint64_t shown;
+};
+
+static bool wanted(const struct members *m, const char *name, const char *path)
+{
+	for (int i = 0; i < m->npat; i++)
+		if (!fnmatch(m->pat[i], name, 0) || !fnmatch(m->pat[i], path, 0))
+			return true;
+	return m->npat == 0;
+}
+
+static int print_member(void *arg, const struct arc_entry *e)
+{
+	struct members *m = arg;
+	char name[8192];
+
+	snprintf(name, sizeof(name), "%s%s", e->vol < m->s->label.nvol ?
+		 m->s->label.vol[e->vol].id : "v?", e->path);
+	if (!wanted(m, name, e->path))
+		return 0;
+	if (m->json) {
+		printf("%s\n  {\"index\": %" PRIu64 ", \"name\": ", m->shown ? "," : "",
+		       e->index);
+		text_json_str(stdout, name);
+		printf(", \"type\": \"%c\", \"size\": %" PRIu64 ", \"lost\": %s, "
+		       "\"tape_file\": %" PRIu32 ", \"record\": %" PRIu64 ", \"offset\": %"
+		       PRIu32 "}", (char)e->type, e->size,
+		       e->flags & ARC_M_LOST ? "true" : "false", e->pos.file, e->pos.block,
+		       e->pos.offset);
+	} else {
+		printf("%c %12" PRIu64 "  ", (char)e->type, e->size);
+		text_name(stdout, name);
+		if (e->target) {
+			fputs(e->type == ARC_T_HARDLINK ? " link to " : " -> ", stdout);
+			text_name(stdout, e->target);
+		}
+		puts(e->flags & ARC_M_LOST ? "  (lost at backup)" : "");
+	}
+	m->shown++;
+	return 0;
+}
+
+static int list_run(struct cli_ctx *c, int argc, char **argv)
+{
+	struct list_cli o = { 0 };
+	struct members m = { 0 };
+	struct rs *r = NULL;
+	int rc = parse(c, &list_self, argc, argv, &o);
+
+	if (rc)
+		return rc;
+	if ((rc = rs_open(o.tape, &r, &c->err)) < 0)
+		return rc;
+	if (!o.set) {
+		rc = list_sets(r, o.json);
+		goto out;
+	}
+	m.s = rs_set(r, (size_t)o.set - 1);
+	m.pat = argv + optind, m.npat = argc - optind, m.json = o.json;
+	if (o.json)
+		printf("{\"set\": %ld, \"members\": [", o.set);
+	rc = rs_catalog(r, (size_t)o.set - 1, print_member, &m);
+	if (o.json)
+		puts("\n]}");
+	if (rc < 0)
+		err_copy(&c->err, rs_error(r));
+out:
+	rs_close(r);
+	return rc;
+}
+
+/* ---- verify -------------------------------------------------------------------- */
+
+static void verify_report(void *arg, const char *name, const char *why)
+{
+	progress_clear(arg);
+	(void)name;
+	err_say("%s", why);
+}
+
+static int verify_run(struct cli_ctx *c, int argc, char **argv)
+{
+	struct list_cli o = { 0 };
+	struct rs_verify_result res;
+	struct progress p;
+	struct rs_verify_opts vo = { .report = verify_report, .arg = &p, .progress = &p };
+	struct rs *r = NULL;
+	size_t i;
+	int rc = parse(c, &verify_self, argc, argv, &o);
+
+	if (rc)
+		return rc;
+	if ((rc = rs_open(o.tape, &r, &c->err)) < 0)
+		return rc;
+	if (!rs_count(r)) {
+		rc = err_set(&c->err, -ENOENT, "no sets on %s", o.tape);
+		goto out;
+	}
+	i = o.set ? (size_t)o.set - 1 : rs_count(r) - 1;
+	progress_start(&p, "verify", 0, 0, o.json ? PROGRESS_QUIET : 0);
+	rc = rs_verify(r, i, &vo, &res);
+	progress_end(&p);
+	if (rc < 0) {
+		err_copy(&c->err, rs_error(r));
+		goto out;
+	}
+	if (o.json)
+		printf("{\"set\": %zu, \"members\": %" PRIu64 ", \"checked\": %" PRIu64
+		       ", \"bad\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"bytes\": %" PRIu64 "}\n",
+		       i + 1, res.members, res.checked, res.bad, res.lost, res.bytes);
+	else
+		printf("set %zu: %" PRIu64 " members, %" PRIu64 " hashes checked, %" PRIu64
+		       " bad, %" PRIu64 " lost at backup\n", i + 1, res.members, res.checked,
+		       res.bad, res.lost);
+	if (res.bad)
+		rc = err_setc(&c->err, ERR_FATAL, ERR_CORRUPT, -EIO, "set %zu on %s does not "
+			      "match its catalog: %" PRIu64 " bad members", i + 1, o.tape,
+			      res.bad);
+	else if (res.lost)
+		c->worst = err_worse(c->worst, ERR_ITEM);
+out:
+	rs_close(r);
+	return rc;
+}
+
+const struct cli_cmd cli_list_cmd = {
+	"list", NULL, 0, 0, -1, list_run, NULL, list_self.args, list_self.summary,
+};
+
+const struct cli_cmd cli_verify_cmd = {
+	"verify", NULL, 0, 0, 0, verify_run, NULL, verify_self.args, verify_self.summary,
+};

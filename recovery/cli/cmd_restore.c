@@ -1,0 +1,187 @@
+/* cmd_restore.c - `sysrecover restore -t DEV [--set N] [--to SRC=TARGET]...
+ * [--dry-run] [--json] [PATTERN...]`: parse, call rs_restore, print. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+#include "progress.h"
+#include "rs.h"
+#include "stop.h"
+
+#define RESTORE_MAX_MAPS 64
+
+struct restore_cli {
+	const char *tape;
+	long set;
+	struct rs_map maps[RESTORE_MAX_MAPS];
+	size_t nmaps;
+	bool dry_run, json;
+};
+
+static const struct cli_cmd restore_self = {
+	"restore", NULL, 0, 0, -1, NULL, NULL,
+	"-t DEV [--set N] [--to SRC=TARGET]... [--dry-run] [--json] [PATTERN...]",
+	"restore a set, or the members matching PATTERN, onto unmounted volumes",
+};
+
+static void restore_help(void)
+{
+	cli_help(stdout, "sysrecover", &restore_self);
+	puts("\nEach volume of the set goes to the attached volume with its UUID, unless\n"
+	     "--to says otherwise.  Before anything is written the catalog is read and\n"
+	     "checked and every target is opened read-write (a mounted, dirty or\n"
+	     "hibernated one is refused).  A file in the set replaces the one on the\n"
+	     "target (written under a temporary name, then renamed); files that are\n"
+	     "not in the set stay.  Hostile member names are refused and reported.\n\n"
+	     "options:\n"
+	     "  -t, --tape DEV      the tape: /dev/nstN or a SIMH image (default $TAPE)\n"
+	     "  --set N             the Nth set on the tape (default: the last)\n"
+	     "  --to SRC=TARGET     where volume SRC goes: SRC is its id (v0), its source\n"
+	     "                      as listed, or its UUID; TARGET an unmounted volume\n"
+	     "                      (/dev/sdb1, IMAGE@N, UUID=...) or a directory\n"
+	     "  --dry-run           check the set and the targets, write nothing\n"
+	     "  --json              the summary as JSON\n\n"
+	     "PATTERN: fnmatch(3) on member names (v0/etc/passwd) or paths (/etc/*);\n"
+	     "a selective restore spaces straight to the first member it needs.\n\n"
+	     "Exit: 0 done, 1 some members failed, were refused or were lost at backup\n"
+	     "(each named), 2 nothing was restored.");
+}
+
+static int add_map(struct cli_ctx *c, struct restore_cli *o, char *arg)
+{
+	char *eq = strchr(arg, '=');
+
+	/* UUID=...=TARGET: the source part may itself hold '=' */
+	if (eq && !strncmp(arg, "UUID=", 5))
+		eq = strchr(arg + 5, '=');
+	if (!eq || eq == arg || !eq[1])
+		return cli_usage_err(c, "--to: '%s' is not SRC=TARGET", arg);
+	if (o->nmaps == RESTORE_MAX_MAPS)
+		return cli_usage_err(c, "at most %d --to maps", RESTORE_MAX_MAPS);
+	*eq = 0;
+	o->maps[o->nmaps].src = !strncmp(arg, "UUID=", 5) ? arg + 5 : arg;
+	o->maps[o->nmaps++].target = eq + 1;
+	return 0;
+}
+
+static int parse(struct cli_ctx *c, int argc, char **argv, struct restore_cli *o)
+{
+	static const struct option opts[] = {
+		{ "tape", required_argument, NULL, 't' },
+		{ "set", required_argument, NULL, 's' },
+		{ "to", required_argument, NULL, 'o' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int ch, rc;
+
+	o->tape = getenv("TAPE");
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+t:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't': o->tape = optarg; break;
+		case 'n': o->dry_run = true; break;
+		case 'j': o->json = true; break;
+		case 'h': restore_help(); return CLI_DONE;
+		case 'o':
+			if ((rc = add_map(c, o, optarg)) < 0)
+				return rc;
+			break;
+		case 's':
+			o->set = strtol(optarg, &end, 10);
+			if (*end || o->set < 1)
+				return cli_usage_err(c, "--set: '%s' is not a set number "
+						     "(1 = the first set)", optarg);
+			break;
+		default:
+			return cli_bad_option(c, argc, argv);
+		}
+	}
+	if (!o->tape)
+		return cli_usage_err(c, "which tape? (-t DEV, or $TAPE)");
+	return 0;
+}
+
+static void report(void *arg, const char *name, const char *why)
+{
+	progress_clear(arg);
+	(void)name;
+	err_say("%s", why);
+}
+
+static void print_result(const struct restore_cli *o, size_t set,
+			 const struct rs_restore_result *r)
+{
+	if (o->json) {
+		printf("{\"set\": %zu, \"dry_run\": %s, \"members\": %" PRIu64 ", \"files\": %"
+		       PRIu64 ", \"dirs\": %" PRIu64 ", \"symlinks\": %" PRIu64 ", \"hard_links\": %"
+		       PRIu64 ", \"special\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"failed\": %"
+		       PRIu64 ", \"refused\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"not_kept\": %"
+		       PRIu64 ", \"records_read\": %" PRIu64 ", \"records_skipped\": %" PRIu64
+		       "}\n", set + 1, o->dry_run ? "true" : "false", r->members, r->files,
+		       r->dirs, r->symlinks, r->links, r->specials, r->bytes, r->failed,
+		       r->refused, r->lost, r->not_kept, r->records, r->skipped_records);
+		return;
+	}
+	printf("set %zu: %s%" PRIu64 " members (%" PRIu64 " files, %" PRIu64 " dirs, %" PRIu64
+	       " symlinks, %" PRIu64 " hard links, %" PRIu64 " special, %" PRIu64 " bytes); "
+	       "%" PRIu64 " failed, %" PRIu64 " refused, %" PRIu64 " lost at backup, %" PRIu64
+	       " with metadata the target cannot hold; %" PRIu64 " records read, %" PRIu64
+	       " spaced over\n", set + 1, o->dry_run ? "would restore " : "", r->members,
+	       r->files, r->dirs, r->symlinks, r->links, r->specials, r->bytes, r->failed,
+	       r->refused, r->lost, r->not_kept, r->records, r->skipped_records);
+}
+
+static int restore_run(struct cli_ctx *c, int argc, char **argv)
+{
+	struct restore_cli o = { 0 };
+	struct rs_restore_result res;
+	struct progress p;
+	struct rs_restore_opts ro = { .report = report, .arg = &p };
+	struct rs *r = NULL;
+	size_t i;
+	int rc = parse(c, argc, argv, &o);
+
+	if (rc)
+		return rc;
+	if ((rc = stop_install()) < 0)
+		return err_set(&c->err, rc, "cannot catch SIGINT: %s", strerror(-rc));
+	if ((rc = rs_open(o.tape, &r, &c->err)) < 0)
+		return rc;
+	if (!rs_count(r)) {
+		rc = err_set(&c->err, -ENOENT, "no sets on %s", o.tape);
+		goto out;
+	}
+	i = o.set ? (size_t)o.set - 1 : rs_count(r) - 1;
+	ro.maps = o.maps, ro.nmaps = o.nmaps, ro.dry_run = o.dry_run;
+	ro.patterns = argv + optind, ro.npat = (size_t)(argc - optind);
+	progress_start(&p, "restore", 0, 0, o.json ? PROGRESS_QUIET : 0);
+	ro.progress = &p;
+	rc = rs_restore(r, i, &ro, &res);
+	progress_end(&p);
+	if (rc < 0) {
+		err_copy(&c->err, rs_error(r));
+		goto out;
+	}
+	print_result(&o, i, &res);
+	if (rc > 0)
+		c->worst = err_worse(c->worst, ERR_ITEM);
+	rc = 0;
+out:
+	rs_close(r);
+	return rc;
+}
+
+const struct cli_cmd cli_restore_cmd = {
+	"restore", NULL, 0, 0, -1, restore_run, NULL, restore_self.args,
+	restore_self.summary,
+};

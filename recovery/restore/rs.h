@@ -1,0 +1,114 @@
+/* rs.h - read backup sets from tape: find them, list their catalogs,
+ * verify their data (and, later, restore it).
+ *
+ *   struct rs *r;
+ *   rs_open("/dev/nst0", &r, &err);      the tape, read-only, sets found
+ *   for (i = 0; i < rs_count(r); i++) rs_set(r, i)->label ...
+ *   rs_catalog(r, i, cb, arg);            one set's members, streamed
+ *   rs_verify(r, i, &vo, &res);           read the data back, check hashes
+ *   rs_close(r);
+ *
+ * Sets are found by reading the first record of every tape file from the
+ * beginning: a valid label starts a set, anything else (a GNU tar file, an
+ * empty file) is counted as foreign and skipped.  Positioning is rewind
+ * and space-filemarks, which every drive can do.
+ */
+#ifndef SYSRECOVER_RS_H
+#define SYSRECOVER_RS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arc.h"
+#include "err.h"
+
+struct progress;
+struct rs;
+
+struct rs_set {
+	struct arc_label label;
+	unsigned number;        /* 1-based, in tape order */
+	bool complete;          /* data and catalog files are both there */
+};
+
+/* Open the tape read-only and find its sets.  A damaged label is an error
+ * (ERR_CORRUPT) that names the tape file; rs_open does not guess past it. */
+int rs_open(const char *tape, struct rs **out, struct err *err);
+void rs_close(struct rs *r);
+size_t rs_count(const struct rs *r);
+const struct rs_set *rs_set(const struct rs *r, size_t i);
+/* Tape files that are not ours (another tool's archive), for `list`. */
+size_t rs_foreign(const struct rs *r);
+
+/* Stream the catalog of set i to cb (arc.h); the trailer is checked. */
+int rs_catalog(struct rs *r, size_t i, arc_entry_fn cb, void *arg);
+
+/* A member whose data does not match, or that is missing. */
+typedef void (*rs_report_fn)(void *arg, const char *name, const char *why);
+
+struct rs_verify_opts {
+	rs_report_fn report;
+	void *arg;
+	struct progress *progress;
+};
+
+struct rs_verify_result {
+	uint64_t members;       /* in the catalog */
+	uint64_t checked;       /* files and streams whose hash was compared */
+	uint64_t bad;           /* mismatches, members missing or unexpected */
+	uint64_t lost;          /* left out at backup (the catalog says so) */
+	uint64_t bytes;
+};
+
+/* Read the data of set i back, recompute every SHA-256 and compare it
+ * with the catalog; headers must come in catalog order with the same
+ * names.  0 when all agree; 1 when some did not (each reported). */
+int rs_verify(struct rs *r, size_t i, const struct rs_verify_opts *o,
+	      struct rs_verify_result *res);
+
+/* Where a volume of the set goes: src is its id (v0), the source it was
+ * backed up from, or its UUID; target anything fs_open takes (an unmounted
+ * volume or a directory). */
+struct rs_map {
+	const char *src;
+	const char *target;
+};
+
+struct rs_restore_opts {
+	const struct rs_map *maps;
+	size_t nmaps;
+	char *const *patterns;  /* fnmatch(3) on vN/PATH or PATH; none: all */
+	size_t npat;
+	bool dry_run;           /* check everything, write nothing */
+	rs_report_fn report;    /* every member refused, failed or lost */
+	void *arg;
+	struct progress *progress;
+};
+
+struct rs_restore_result {
+	uint64_t members;       /* restored */
+	uint64_t files, dirs, symlinks, links, specials, bytes;
+	uint64_t failed;        /* could not be written: reported */
+	uint64_t refused;       /* hostile names: reported, never written */
+	uint64_t lost;          /* lost at backup (the catalog says so) */
+	uint64_t not_kept;      /* members with metadata the target cannot hold */
+	uint64_t records;       /* tape records read */
+	uint64_t skipped_records; /* records spaced over to reach the first member */
+};
+
+/* Restore set i (or the members matching o->patterns) onto the volumes
+ * the set's volumes map to.  Before anything is written: the catalog is
+ * read and checked, every target resolved and opened read-write (which
+ * refuses a mounted, dirty or hibernated one).  A selective restore
+ * spaces straight to the record of the first member it needs.  Each file
+ * is written under a temporary name and renamed over what is there;
+ * files that are not in the set stay.  0, or 1 when members failed, were
+ * refused or were lost (each reported). */
+int rs_restore(struct rs *r, size_t i, const struct rs_restore_opts *o,
+	       struct rs_restore_result *res);
+
+/* The error of the last call. */
+const struct err *rs_error(const struct rs *r);
+
+#endif

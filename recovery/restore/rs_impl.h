@@ -1,0 +1,46 @@
+/* rs_impl.h - what rs.c (finding sets, catalogs, verify) and rs_restore.c
+ * share; private to recovery/restore. */
+#ifndef SYSRECOVER_RS_IMPL_H
+#define SYSRECOVER_RS_IMPL_H
+
+#include <archive.h>
+
+#include "rs.h"
+#include "tape.h"
+
+#define RS_RECORD_MAX TAPE_SIMH_MAX_RECORD
+#define RS_BUF (1u << 20)
+
+struct rs {
+	char *name;
+	struct tape *t;
+	struct err err;
+	struct rs_set *sets;
+	size_t nsets, cap;
+	size_t foreign;
+	unsigned char *rec;       /* one tape record, of any size */
+};
+
+/* "cannot WHAT TAPE: why" into r->err; returns rc. */
+int rs_tape_fail(struct rs *r, int rc, const char *what);
+/* At the start of tape file f: rewind, then space f filemarks. */
+int rs_goto_file(struct rs *r, uint32_t f);
+
+/* libarchive's read callback over the data file (rs_read_cb). */
+struct rs_reader {
+	struct rs *r;
+	size_t skip;              /* bytes of the first record to pass over */
+	uint64_t records;
+	int err;
+};
+la_ssize_t rs_read_cb(struct archive *a, void *ctx, const void **buf);
+
+/* A member name without the trailing '/' of a directory ("v0/" stays);
+ * in itself when it does not fit buf. */
+const char *rs_norm_name(const char *in, char *buf, size_t cap);
+
+/* "vN/path" of a catalog entry. */
+void rs_member_name(const struct rs_set *s, const struct arc_entry *e, char *buf,
+		    size_t cap);
+
+#endif

@@ -1,0 +1,599 @@
+/* rs_restore.c - a set's data, through libarchive, onto unmounted volumes
+ * or directories through fs.h.
+ *
+ * Everything is checked before the first write: the catalog is read to the
+ * end (its trailer proves it whole), it says which volumes are needed and
+ * where the first wanted member starts, and every target is opened
+ * read-write, which refuses a mounted, dirty or hibernated volume.  Then
+ * the data is read from that member on: a selective restore spaces over the
+ * records before it instead of reading them.
+ *
+ * Names are checked before they are used: a member must be vN/PATH with a
+ * known N, PATH made of plain components (no "..", ".", empty or over-long
+ * ones), and a hard link must point into the same volume.  fs.h never
+ * follows a symlink inside a path, so a symlink restored earlier cannot
+ * lead a later member outside the target.
+ *
+ * Each file goes to a temporary name in a directory of its own at the
+ * target's root and is renamed over the real name when its data and
+ * metadata are complete; directories get their times when the walk leaves
+ * them (their children would change them), from a stack as deep as the
+ * tree.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "fs.h"
+#include "progress.h"
+#include "rs_impl.h"
+#include "stop.h"
+
+#define RS_PATH_MAX 4096
+#define RS_TMP "/.sysrecover-tmp"
+
+/* A directory the data is inside of: its metadata waits for its end. */
+struct rs_dir {
+	char *path;
+	uint32_t vol;
+	struct fs_times t;
+};
+
+struct target {
+	struct fs *fs;
+	char tmpdir[64];          /* "" until made */
+	unsigned tmpseq;
+};
+
+struct restore {
+	struct rs *r;
+	const struct rs_set *s;
+	const struct rs_restore_opts *o;
+	struct rs_restore_result *res;
+	struct target tg[ARC_VOL_MAX];
+	bool want[ARC_VOL_MAX];   /* volumes with wanted members */
+	bool any;
+	struct arc_pos first;     /* of the first wanted member */
+	uint64_t wanted, total_bytes;
+	struct archive *a;
+	struct rs_dir *dirs;
+	size_t ndirs, capdirs;
+	char *buf;
+};
+
+/* ---- reports ---------------------------------------------------------------- */
+
+static void report(struct restore *x, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void report(struct restore *x, const char *name, const char *fmt, ...)
+{
+	char why[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (x->o->report)
+		x->o->report(x->o->arg, name, why);
+}
+
+/* ---- which members ------------------------------------------------------------ */
+
+static bool wanted(const struct restore *x, const char *name, const char *path)
+{
+	for (size_t i = 0; i < x->o->npat; i++)
+		if (!fnmatch(x->o->patterns[i], name, 0) ||
+		    !fnmatch(x->o->patterns[i], path, 0))
+			return true;
+	return x->o->npat == 0;
+}
+
+static int plan_entry(void *arg, const struct arc_entry *e)
+{
+	struct restore *x = arg;
+	char name[RS_PATH_MAX + 32];
+
+	if (e->vol >= x->s->label.nvol)
+		return err_setc(&x->r->err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "the catalog "
+				"names volume %" PRIu32 ", the label has %zu", e->vol,
+				x->s->label.nvol);
+	rs_member_name(x->s, e, name, sizeof(name));
+	if (!wanted(x, name, e->path))
+		return 0;
+	if (e->flags & ARC_M_LOST) {
+		x->res->lost++;
+		report(x, name, "%s was lost at backup: it is not restored", name);
+		return 0;
+	}
+	if (!x->any) {
+		x->first = e->pos;
+		x->any = true;
+	}
+	x->want[e->vol] = true;
+	x->wanted++;
+	if (e->type == ARC_T_FILE || e->type == ARC_T_STREAM)
+		x->total_bytes += e->size;
+	return 0;
+}
+
+/* ---- targets -------------------------------------------------------------------- */
+
+static const char *target_of(const struct restore *x, uint32_t v, char *buf, size_t cap)
+{
+	const struct arc_volume *av = &x->s->label.vol[v];
+
+	for (size_t i = 0; i < x->o->nmaps; i++) {
+		const char *src = x->o->maps[i].src;
+
+		if (!strcmp(src, av->id) || !strcmp(src, av->source) ||
+		    (av->uuid[0] && !strcasecmp(src, av->uuid)))
+			return x->o->maps[i].target;
+	}
+	if (!av->uuid[0])
+		return NULL;
+	snprintf(buf, cap, "UUID=%s", av->uuid);
+	return buf;
+}
+
+static int open_targets(struct restore *x)
+{
+	for (uint32_t v = 0; v < x->s->label.nvol; v++) {
+		char def[128];
+		const char *t;
+		int rc;
+
+		if (!x->want[v])
+			continue;
+		t = target_of(x, v, def, sizeof(def));
+		if (!t)
+			return err_setc(&x->r->err, ERR_FATAL, ERR_USAGE, -EINVAL, "where "
+					"should %s (%s) go? It has no UUID: say --to %s=TARGET",
+					x->s->label.vol[v].id, x->s->label.vol[v].source,
+					x->s->label.vol[v].id);
+		rc = fs_open(t, x->o->dry_run ? 0 : FS_O_RDWR, &x->tg[v].fs, &x->r->err);
+		if (rc < 0)
+			return err_context(&x->r->err, "the target of %s", x->s->label.vol[v].id);
+	}
+	return 0;
+}
+
+/* ---- names ---------------------------------------------------------------------- */
+
+/* PATH of a member named vN/PATH, checked; the volume in *vol.  NULL with
+ * why when hostile. */
+static const char *split_name(const struct restore *x, const char *name, uint32_t *vol,
+			      const char **why)
+{
+	const char *slash, *p;
+	size_t n;
+
+	*why = "it is not named vN/PATH";
+	if (!name || name[0] != 'v' || !(slash = strchr(name, '/')))
+		return NULL;
+	for (*vol = 0, p = name + 1; p < slash; p++) {
+		if (*p < '0' || *p > '9' || *vol > ARC_VOL_MAX)
+			return NULL;
+		*vol = *vol * 10 + (uint32_t)(*p - '0');
+	}
+	*why = "it names a volume the set does not have";
+	if (p == name + 1 || *vol >= x->s->label.nvol)
+		return NULL;
+	*why = "its path is too long";
+	if (strlen(slash) >= RS_PATH_MAX)
+		return NULL;
+	*why = "its path has an empty, \".\" or \"..\" component";
+	for (p = slash; *p; p += n) {
+		p++;   /* past the '/' */
+		n = strcspn(p, "/");
+		if (n == 0 && p[0] == 0 && p == slash + 1)
+			break;   /* "vN/": the root */
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return NULL;
+	}
+	return strcmp(slash, "/") && slash[strlen(slash) - 1] == '/' ?
+	       NULL : slash;
+}
+
+/* ---- directories' metadata at their end -------------------------------------------- */
+
+static void times_of(struct archive_entry *ae, struct fs_times *t)
+{
+	t->mask = FS_T_ATIME | FS_T_MTIME;
+	t->atime.tv_sec = archive_entry_atime(ae);
+	t->atime.tv_nsec = archive_entry_atime_nsec(ae);
+	t->mtime.tv_sec = archive_entry_mtime(ae);
+	t->mtime.tv_nsec = archive_entry_mtime_nsec(ae);
+	/* libarchive writes a creation time only when it is before mtime; when
+	 * there is none it was not before: the same as mtime is the closest */
+	t->mask |= FS_T_BTIME;
+	t->btime = t->mtime;
+	if (archive_entry_birthtime_is_set(ae)) {
+		t->btime.tv_sec = archive_entry_birthtime(ae);
+		t->btime.tv_nsec = archive_entry_birthtime_nsec(ae);
+	}
+}
+
+static bool inside(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (!strcmp(dir, "/"))
+		return true;
+	return !strncmp(path, dir, n) && path[n] == '/';
+}
+
+static void pop_dir(struct restore *x)
+{
+	struct rs_dir *d = &x->dirs[--x->ndirs];
+
+	if (!x->o->dry_run)
+		fs_set_times(x->tg[d->vol].fs, d->path, &d->t);
+	free(d->path);
+}
+
+/* Leave every directory that path is not inside of. */
+static void leave_dirs(struct restore *x, uint32_t vol, const char *path)
+{
+	while (x->ndirs && (x->dirs[x->ndirs - 1].vol != vol ||
+			    !inside(path, x->dirs[x->ndirs - 1].path)))
+		pop_dir(x);
+}
+
+static int push_dir(struct restore *x, uint32_t vol, const char *path,
+		    struct archive_entry *ae)
+{
+	struct rs_dir *d;
+
+	if (x->ndirs == x->capdirs) {
+		size_t nc = x->capdirs ? x->capdirs * 2 : 64;
+		struct rs_dir *nd = realloc(x->dirs, nc * sizeof(*nd));
+
+		if (!nd)
+			return -ENOMEM;
+		x->dirs = nd;
+		x->capdirs = nc;
+	}
+	d = &x->dirs[x->ndirs];
+	d->path = strdup(path);
+	if (!d->path)
+		return -ENOMEM;
+	d->vol = vol;
+	times_of(ae, &d->t);
+	x->ndirs++;
+	return 0;
+}
+
+/* ---- metadata ------------------------------------------------------------------------ */
+
+/* Owner, mode and xattrs; what the target cannot hold is counted once per
+ * member, never an error. */
+static void set_meta(struct restore *x, struct fs *fs, const char *path,
+		     struct archive_entry *ae, bool link)
+{
+	const char *xn;
+	const void *xv;
+	size_t xl;
+	bool dropped = false;
+
+	if (fs_caps(fs) & FS_CAP_OWNER) {
+		if (fs_set_owner(fs, path, (uint32_t)archive_entry_uid(ae),
+				 (uint32_t)archive_entry_gid(ae)) < 0)
+			dropped = true;
+		if (!link && fs_set_mode(fs, path, archive_entry_mode(ae) & 07777) < 0)
+			dropped = true;
+	} else {
+		dropped = true;
+	}
+	archive_entry_xattr_reset(ae);
+	while (archive_entry_xattr_next(ae, &xn, &xv, &xl) == ARCHIVE_OK)
+		if (fs_xattr_set(fs, path, xn, xv, xl) < 0)
+			dropped = true;
+	if (dropped)
+		x->res->not_kept++;
+}
+
+/* ---- objects -------------------------------------------------------------------------- */
+
+static int tmp_name(struct restore *x, uint32_t vol, char *buf, size_t cap)
+{
+	struct target *t = &x->tg[vol];
+	int rc = -EEXIST;
+
+	for (int i = 0; !t->tmpdir[0] && rc == -EEXIST && i < 100; i++) {
+		snprintf(t->tmpdir, sizeof(t->tmpdir), RS_TMP "%.0d", i);
+		rc = fs_mkdir(t->fs, t->tmpdir, 0700);
+		if (rc < 0)
+			t->tmpdir[0] = 0;
+	}
+	if (!t->tmpdir[0])
+		return rc;
+	snprintf(buf, cap, "%s/%u", t->tmpdir, t->tmpseq++);
+	return 0;
+}
+
+/* The data, sparse as it came (a block libarchive skips stays a hole). */
+static int write_data(struct restore *x, struct fs *fs, const char *tmp,
+		      struct archive_entry *ae)
+{
+	struct fs_file *f = NULL;
+	const void *blk;
+	size_t len;
+	la_int64_t off;
+	int rc = fs_file_open(fs, tmp, NULL, FS_F_WRITE, &f), ar;
+
+	while (rc == 0 && (ar = archive_read_data_block(x->a, &blk, &len, &off)) == ARCHIVE_OK) {
+		ssize_t w = len ? fs_file_pwrite(f, blk, len, (uint64_t)off) : 0;
+
+		if (w != (ssize_t)len)
+			rc = w < 0 ? (int)w : -ENOSPC;
+		x->res->bytes += len;
+		if (x->o->progress)
+			progress_add(x->o->progress, len, 0);
+	}
+	if (rc == 0 && ar != ARCHIVE_EOF)
+		rc = -EPIPE;
+	if (rc == 0)
+		rc = fs_file_truncate(f, (uint64_t)archive_entry_size(ae));
+	if (f) {
+		int crc = fs_file_close(f);
+
+		rc = rc ? rc : crc;
+	}
+	return rc;
+}
+
+static int put_file(struct restore *x, uint32_t vol, const char *path,
+		    struct archive_entry *ae)
+{
+	struct fs *fs = x->tg[vol].fs;
+	struct fs_times t;
+	char tmp[128];
+	int rc = tmp_name(x, vol, tmp, sizeof(tmp));
+
+	if (rc == 0)
+		rc = fs_create(fs, tmp, archive_entry_mode(ae) & 07777);
+	if (rc < 0)
+		return rc;
+	rc = write_data(x, fs, tmp, ae);
+	if (rc == 0) {
+		set_meta(x, fs, tmp, ae, false);
+		rc = fs_rename(fs, tmp, path, 0);   /* over what is there */
+	}
+	if (rc < 0) {
+		fs_unlink(fs, tmp);
+		return rc;
+	}
+	times_of(ae, &t);
+	fs_set_times(fs, path, &t);
+	x->res->files++;
+	return 0;
+}
+
+/* What is at path, when it is not a directory, goes (a symlink, a fifo: they
+ * are replaced, not written through). */
+static int clear_for(struct fs *fs, const char *path)
+{
+	struct fs_stat st;
+
+	if (fs_lookup(fs, path, &st) < 0 || S_ISDIR(st.mode))
+		return 0;
+	return fs_unlink(fs, path);
+}
+
+static int put_dir(struct restore *x, uint32_t vol, const char *path,
+		   struct archive_entry *ae)
+{
+	struct fs *fs = x->tg[vol].fs;
+	struct fs_stat st;
+	int rc = strcmp(path, "/") ? fs_mkdir(fs, path, archive_entry_mode(ae) & 07777) : 0;
+
+	if (rc == -EEXIST && (fs_lookup(fs, path, &st) < 0 || !S_ISDIR(st.mode)))
+		return -ENOTDIR;   /* a file is in the way: not removed */
+	if (rc < 0 && rc != -EEXIST)
+		return rc;
+	set_meta(x, fs, path, ae, false);
+	x->res->dirs++;
+	return push_dir(x, vol, path, ae);
+}
+
+static int put_other(struct restore *x, uint32_t vol, const char *path,
+		     struct archive_entry *ae, const char *link_path)
+{
+	struct fs *fs = x->tg[vol].fs;
+	mode_t type = archive_entry_filetype(ae);
+	struct fs_times t;
+	int rc = clear_for(fs, path);
+
+	if (rc < 0)
+		return rc;
+	if (link_path) {
+		rc = fs_link(fs, link_path, path);
+		x->res->links += rc == 0;
+		return rc;
+	}
+	if (type == AE_IFLNK)
+		rc = fs_symlink(fs, path, archive_entry_symlink(ae));
+	else
+		rc = fs_mknod(fs, path, archive_entry_mode(ae),
+			      (uint32_t)archive_entry_rdevmajor(ae),
+			      (uint32_t)archive_entry_rdevminor(ae));
+	if (rc < 0)
+		return rc;
+	set_meta(x, fs, path, ae, type == AE_IFLNK);
+	times_of(ae, &t);
+	fs_set_times(fs, path, &t);
+	*(type == AE_IFLNK ? &x->res->symlinks : &x->res->specials) += 1;
+	return 0;
+}
+
+/* A hard link's target: the same volume, a checked path. */
+static const char *link_target(struct restore *x, uint32_t vol, const char *name,
+			       const char **why)
+{
+	uint32_t lv;
+	const char *p = split_name(x, name, &lv, why);
+
+	if (p && lv != vol) {
+		*why = "it is a hard link to another volume";
+		return NULL;
+	}
+	return p;
+}
+
+static int apply(struct restore *x, struct archive_entry *ae)
+{
+	char nbuf[RS_PATH_MAX + 32];
+	const char *name = rs_norm_name(archive_entry_pathname(ae), nbuf, sizeof(nbuf));
+	const char *hl = archive_entry_hardlink(ae), *why, *path, *lp = NULL;
+	uint32_t vol;
+	int rc;
+
+	path = split_name(x, name, &vol, &why);
+	if (path && hl)
+		lp = link_target(x, vol, hl, &why);
+	if (!path || (hl && !lp)) {
+		x->res->refused++;
+		report(x, name ? name : "?", "%s: refused: %s", name ? name : "?", why);
+		return 0;
+	}
+	if (!wanted(x, name, path) || !x->tg[vol].fs)
+		return 0;
+	leave_dirs(x, vol, path);
+	if (x->o->dry_run) {
+		x->res->members++;
+		return 0;
+	}
+	if (archive_entry_filetype(ae) == AE_IFDIR)
+		rc = put_dir(x, vol, path, ae);
+	else if (archive_entry_filetype(ae) == AE_IFREG && !hl)
+		rc = put_file(x, vol, path, ae);
+	else
+		rc = put_other(x, vol, path, ae, lp);
+	if (rc == -EPIPE)
+		return rc;     /* the data stream itself failed */
+	if (rc < 0) {
+		const struct err *fe = fs_error(x->tg[vol].fs);
+
+		x->res->failed++;
+		report(x, name, "%s: %s", name, fe->msg[0] ? fe->msg : strerror(-rc));
+		return 0;
+	}
+	x->res->members++;
+	if (x->o->progress)
+		progress_add(x->o->progress, 0, 1);
+	return 0;
+}
+
+/* ---- the data ----------------------------------------------------------------------- */
+
+/* At the record of the first wanted member: the data file, then space. */
+static int position(struct restore *x, struct rs_reader *rd)
+{
+	int rc = rs_goto_file(x->r, x->s->label.tape_file + 1);
+
+	if (rc == 0 && x->first.block) {
+		rc = tape_space(x->r->t, TAPE_SP_RECORDS, (long)x->first.block);
+		if (rc < 0)
+			return rs_tape_fail(x->r, rc, "space to the first member on");
+		x->res->skipped_records = x->first.block;
+	}
+	rd->skip = x->first.offset;
+	return rc;
+}
+
+static int read_data(struct restore *x, size_t i)
+{
+	struct rs_reader rd = { .r = x->r };
+	struct archive_entry *ae;
+	int rc = position(x, &rd), ar = ARCHIVE_OK;
+	uint64_t left = x->wanted;
+
+	x->a = rc == 0 ? archive_read_new() : NULL;
+	if (rc == 0 && !x->a)
+		return err_set(&x->r->err, -ENOMEM, "out of memory");
+	if (rc == 0) {
+		archive_read_support_format_tar(x->a);
+		if (archive_read_open(x->a, &rd, NULL, rs_read_cb, NULL) != ARCHIVE_OK)
+			rc = -EPIPE;
+	}
+	/* a selective restore stops after its last member */
+	while (rc == 0 && left && (ar = archive_read_next_header(x->a, &ae)) == ARCHIVE_OK) {
+		uint64_t before = x->res->members + x->res->failed;
+
+		if (stop_requested()) {
+			rc = -EINTR;
+			break;
+		}
+		rc = apply(x, ae);
+		if (x->res->members + x->res->failed > before)
+			left--;
+	}
+	x->res->records = rd.records;
+	if (rc == 0 && left && ar != ARCHIVE_EOF)
+		rc = -EPIPE;
+	if (rc == -EPIPE)
+		err_set(&x->r->err, rd.err ? rd.err : -EIO, "cannot read the data of set %zu "
+			"on %s: %s", i + 1, x->r->name, archive_error_string(x->a) ?
+			archive_error_string(x->a) : "damaged");
+	if (rc == -EINTR)
+		err_setc(&x->r->err, ERR_FATAL, ERR_SYSTEM, -EINTR, "interrupted by %s after "
+			 "%" PRIu64 " members: each one restored is complete; run the restore "
+			 "again to finish", stop_signame(), x->res->members);
+	return rc;
+}
+
+static void finish(struct restore *x)
+{
+	while (x->ndirs)
+		pop_dir(x);
+	for (size_t v = 0; v < ARC_VOL_MAX; v++) {
+		if (x->tg[v].fs && x->tg[v].tmpdir[0])
+			fs_rmdir(x->tg[v].fs, x->tg[v].tmpdir);
+	}
+}
+
+int rs_restore(struct rs *r, size_t i, const struct rs_restore_opts *o,
+	       struct rs_restore_result *res)
+{
+	struct restore x = { .r = r, .o = o, .res = res };
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	err_clear(&r->err);
+	if (i >= r->nsets)
+		return err_set(&r->err, -ENOENT, "%s holds %zu sets: there is no set %zu",
+			       r->name, r->nsets, i + 1);
+	x.s = &r->sets[i];
+	rc = rs_catalog(r, i, plan_entry, &x);
+	if (rc == 0 && !x.any)
+		rc = err_set(&r->err, -ENOENT, "nothing in set %zu matches", i + 1);
+	if (rc == 0)
+		rc = open_targets(&x);
+	if (rc == 0 && o->progress) {
+		o->progress->total_bytes = x.total_bytes;
+		o->progress->total_objects = x.wanted;
+	}
+	if (rc == 0)
+		rc = read_data(&x, i);
+	finish(&x);
+	for (size_t v = 0; v < ARC_VOL_MAX; v++) {
+		if (x.tg[v].fs && fs_close(x.tg[v].fs) < 0 && rc == 0)
+			rc = err_set(&r->err, -EIO, "cannot close the target of v%zu", v);
+	}
+	if (x.a)
+		archive_read_free(x.a);
+	free(x.dirs);
+	if (rc < 0)
+		return rc;
+	return res->failed || res->refused || res->lost ? 1 : 0;
+}
