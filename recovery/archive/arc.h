@@ -74,7 +74,12 @@ struct arc_label {
 int arc_label_format(const struct arc_label *l, char *buf, size_t cap, size_t *len,
 		     struct err *err);
 /* Parse and check one record.  1: a valid label; 0: not a label at all (no
- * magic: another tool's tape file); < 0 with ERR_CORRUPT: a damaged label. */
+ * magic: another tool's tape file); < 0 with ERR_CORRUPT: a damaged label.
+ * (Added: a label of a newer format is -ENOTSUP with ERR_REFUSED, and NULs
+ * after the text, a fixed-block drive's padding, are accepted.  The
+ * formatter refuses, -EINVAL with ERR_INTERNAL, a label the parser would
+ * not take back: a bad uuid, a record size that is not a multiple of 512,
+ * volume ids that are not short plain words or are not unique...) */
 int arc_label_parse(const void *rec, size_t len, struct arc_label *l, struct err *err);
 
 /* Where a member's first header ('x' header included) starts on tape: as
@@ -128,13 +133,20 @@ struct arc_entry {
 /* The struct err given to an _open is the one every later call on that
  * writer or reader fills. */
 
-/* Called with each full record, and the last, shorter one, at close. */
+/* Called with each full record, and the last, shorter one, at close.
+ * (Added: the writer's struct err is cleared before each call, so put may
+ * fill it with its own message, to which the record number is added; a
+ * failure < 0 sticks: every later call returns it.) */
 typedef int (*arc_put_fn)(void *arg, const void *rec, size_t len);
 
 struct arc_catw;
 
 int arc_catw_open(struct arc_catw **out, uint32_t record_size, arc_put_fn put,
 		  void *arg, struct err *err);
+/* (Added: e must be the next index, a known type and flags, a path from
+ * '/', a target exactly for links, else -EINVAL, ERR_INTERNAL; a line
+ * longer than ARC_CAT_LINE_MAX is -ENAMETOOLONG, ERR_ITEM.  Neither writes
+ * anything, and the writer goes on.) */
 int arc_catw_add(struct arc_catw *w, const struct arc_entry *e);
 /* The trailer (count and checksum), then the last record; frees w. */
 int arc_catw_close(struct arc_catw *w, uint64_t *count);
@@ -142,7 +154,8 @@ void arc_catw_abort(struct arc_catw *w);  /* frees w, writes nothing more */
 
 /* ---- catalog reader -------------------------------------------------------- */
 
-/* Return non-zero to stop (arc_catr_feed then returns that value). */
+/* Return non-zero to stop (arc_catr_feed then returns that value, and so
+ * does every later feed and the close). */
 typedef int (*arc_entry_fn)(void *arg, const struct arc_entry *e);
 
 struct arc_catr;
@@ -151,6 +164,8 @@ int arc_catr_open(struct arc_catr **out, arc_entry_fn cb, void *arg, struct err 
 /* Feed the catalog's records in order; entries go to cb as their lines
  * complete.  < 0 (ERR_CORRUPT) on a malformed line, with its number. */
 int arc_catr_feed(struct arc_catr *r, const void *rec, size_t len);
+/* (Added: after the END line only NULs, a fixed-block drive's padding, may
+ * follow; a newer catalog format is -ENOTSUP with ERR_REFUSED.) */
 /* The end of the catalog file: checks the trailer (count and checksum).
  * *count: members seen.  Frees r. */
 int arc_catr_close(struct arc_catr *r, uint64_t *count);

@@ -42,15 +42,14 @@ static bool uuid_ok(const char *s)
 	return s[36] == '\0';
 }
 
-/* A volume id is the first part of member names: a short plain word. */
+/* A volume id is the first part of member names: a short plain word
+ * (s is terminated within its array: checked first). */
 static bool vol_id_ok(const char *s)
 {
-	size_t n = strnlen(s, sizeof(((struct arc_volume *)0)->id));
+	size_t n = strlen(s);
 
-	if (n == 0 || n >= sizeof(((struct arc_volume *)0)->id) || !strcmp(s, ".") ||
-	    !strcmp(s, ".."))
-		return false;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+	return n && strcmp(s, ".") && strcmp(s, "..") &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
 static bool record_size_ok(uint64_t n)
@@ -385,7 +384,8 @@ static int parse_set(struct lparse *lp, struct arc_label *l)
 	if ((rc = take_num(lp, "tape", 1, UINT32_MAX, &n)))
 		return rc;
 	l->tape_no = (uint32_t)n;
-	if (!take_key(lp, "flags", &v, &vn) || arc_parse_flags(v, vn, set_flag_name, NSET_FLAGS, "none", &l->flags))
+	if (!take_key(lp, "flags", &v, &vn) ||
+	    arc_parse_flags(v, vn, set_flag_name, NSET_FLAGS, "none", &l->flags))
 		return damaged(lp, "no 'flags:' line of known names");
 	return 0;
 }

@@ -28,7 +28,7 @@ mod_of_dir() {
 # The module a project header belongs to, and whether it is public.
 hdr_mod() {
 	case $1 in
-	err.h | text.h | le.h | buf.h | progress.h | stop.h) echo "common public" ;;
+	err.h | text.h | le.h | buf.h | progress.h | stop.h | hash.h) echo "common public" ;;
 	tape.h) echo "tape public" ;;
 	tape_*.h) echo "tape private" ;;
 	fs.h) echo "fs public" ;;
