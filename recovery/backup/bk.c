@@ -143,7 +143,7 @@ static void describe(struct bk *b, size_t i, const char *name)
 	struct fs_volume fv;
 	struct err e = { 0 };
 
-	snprintf(v->id, sizeof(v->id), "v%zu", i);
+	snprintf(v->id, sizeof(v->id), "v%u", (unsigned)i % 1000);  /* i < ARC_VOL_MAX */
 	snprintf(v->source, sizeof(v->source), "%s", name);
 	snprintf(v->fstype, sizeof(v->fstype), "%s", fs_kind_name(fs_kind(b->src[i])));
 	if (fs_kind(b->src[i]) == FS_KIND_DIR ||
@@ -224,6 +224,7 @@ struct bk_member {
 	const char *path;          /* in the volume */
 	const struct fs_stat *st;
 	char name[PATH_MAX + 32];  /* vN/path in the archive */
+	char target[PATH_MAX];     /* a symlink's */
 	struct arc_entry ce;
 	struct archive_entry *e;
 };
@@ -324,7 +325,7 @@ static int add_xattrs(struct bk *b, struct bk_member *m)
 static int sparse_map(struct bk *b, struct fs_file *f, struct bk_member *m)
 {
 	uint64_t off = 0, d, l, total = 0;
-	int rc;
+	int rc = 0;
 
 	(void)b;
 	if (m->st->alloc >= m->st->size)
@@ -407,7 +408,6 @@ static int write_file(struct bk *b, struct bk_member *m)
 static int write_member(struct bk *b, struct bk_member *m)
 {
 	const char *first = NULL;
-	char target[PATH_MAX];
 	int rc = 0;
 
 	set_stat(m->e, m->st);
@@ -415,13 +415,13 @@ static int write_member(struct bk *b, struct bk_member *m)
 	m->ce.type = member_type(m->st->mode);
 	m->ce.size = S_ISREG(m->st->mode) ? m->st->size : 0;
 	if (S_ISLNK(m->st->mode)) {
-		ssize_t n = fs_readlink(b->src[b->vol], m->path, target, sizeof(target));
+		ssize_t n = fs_readlink(b->src[b->vol], m->path, m->target, sizeof(m->target));
 
-		if (n < 0 || (size_t)n >= sizeof(target))
+		if (n < 0 || (size_t)n >= sizeof(m->target))
 			return n < 0 ? (int)n : -ENAMETOOLONG;
-		target[n] = 0;
-		archive_entry_copy_symlink(m->e, target);
-		m->ce.target = target;
+		m->target[n] = 0;
+		archive_entry_copy_symlink(m->e, m->target);
+		m->ce.target = m->target;
 	}
 	if (S_ISREG(m->st->mode) && m->st->nlink > 1 && (first = link_seen(b, m))) {
 		archive_entry_copy_hardlink(m->e, first);

@@ -271,9 +271,11 @@ static int queue_entry(void *arg, const struct arc_entry *e)
 	return 0;
 }
 
+/* Every entry, the ones handed out too: a caller keeps an entry only until
+ * its next call. */
 static void drop_queue(struct cursor *c)
 {
-	for (size_t k = c->head; k < c->nq; k++) {
+	for (size_t k = 0; k < c->nq; k++) {
 		free(c->q[k].path);
 		free(c->q[k].target);
 	}
@@ -307,7 +309,6 @@ static struct rs_ent *next_entry(struct cursor *c, int *rc)
 
 static void free_cursor(struct cursor *c)
 {
-	c->head = 0;
 	drop_queue(c);
 	free(c->q);
 	if (c->cr)
