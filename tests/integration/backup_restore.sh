@@ -20,7 +20,7 @@
 #   - verify catches a flipped byte in the data and names the member;
 #   - a mounted target, or a volume without a target, is refused before
 #     anything is written (cmp).
-#   backup_restore.sh SYSRECOVER
+#   backup_restore.sh SYSRECOVER [SYSRECOVER_ASAN]   (the second runs it all again)
 set -u
 . "$(dirname "$0")/../lib/check.sh"
 workdir bkrs
@@ -194,5 +194,9 @@ if ntfs-3g "$w/n.img" "$mnt"; then
 		bad ntfs-same "$(diff "$w/n.sums" "$w/n2.sums" | head -n 4 | tr '\n' ' ')"
 else
 	bad mount-ntfs "ntfs-3g failed"
+fi
+# the same under ASan and UBSan, when the run-all gives that build
+if [ -n "${2:-}" ] && [ -x "$2" ]; then
+	CHECK_PREFIX="asan: " sh "$0" "$2" || fails=$((fails + 1))
 fi
 finish
