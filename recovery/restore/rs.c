@@ -6,6 +6,7 @@
  * lookahead is all it keeps, whatever the size of the set.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -380,6 +381,49 @@ const char *rs_norm_name(const char *in, char *buf, size_t cap)
 	while (n > 1 && buf[n - 1] == '/' && strchr(buf, '/') != buf + n - 1)
 		buf[--n] = 0;
 	return buf;
+}
+
+/* The first component of a name: is it one of the restore's own
+ * temporary directories (".sysrecover-tmp", ".sysrecover-tmp1", ...)? */
+static bool is_tmp_dir(const char *p)
+{
+	static const char tmp[] = "/.sysrecover-tmp";
+
+	return !strncmp(p, tmp, sizeof(tmp) - 1) &&
+	       strspn(p + sizeof(tmp) - 1, "0123456789") == strcspn(p + sizeof(tmp) - 1, "/");
+}
+
+const char *rs_member_path(const struct rs_set *s, const char *name, uint32_t *vol,
+			   const char **why)
+{
+	const char *slash, *p;
+	size_t n;
+
+	*why = "it is not named vN/PATH";
+	if (!name || name[0] != 'v' || !(slash = strchr(name, '/')))
+		return NULL;
+	for (*vol = 0, p = name + 1; p < slash; p++) {
+		if (*p < '0' || *p > '9' || *vol > ARC_VOL_MAX)
+			return NULL;
+		*vol = *vol * 10 + (uint32_t)(*p - '0');
+	}
+	*why = "it names a volume the set does not have";
+	if (p == name + 1 || *vol >= s->label.nvol)
+		return NULL;
+	*why = "its path is too long";
+	if (strlen(slash) >= RS_PATH_MAX)
+		return NULL;
+	if (!strcmp(slash, "/"))
+		return slash;   /* "vN/": the root */
+	*why = "its path has an empty, \".\" or \"..\" component";
+	for (p = slash; *p; p += n) {
+		p++;   /* past the '/' */
+		n = strcspn(p, "/");
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return NULL;
+	}
+	*why = "it is inside the directory the restore keeps its temporary files in";
+	return is_tmp_dir(slash) ? NULL : slash;
 }
 
 /* "vN/path" of an entry. */

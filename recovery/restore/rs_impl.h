@@ -9,6 +9,7 @@
 #include "tape.h"
 
 #define RS_RECORD_MAX TAPE_SIMH_MAX_RECORD
+#define RS_PATH_MAX 4096
 #define RS_BUF (1u << 20)
 
 struct rs {
@@ -38,6 +39,13 @@ la_ssize_t rs_read_cb(struct archive *a, void *ctx, const void **buf);
 /* A member name without the trailing '/' of a directory ("v0/" stays);
  * in itself when it does not fit buf. */
 const char *rs_norm_name(const char *in, char *buf, size_t cap);
+
+/* The PATH of a member named vN/PATH (after rs_norm_name), checked: N a
+ * volume of the set, PATH "/" or plain components (no empty, "." or "..")
+ * shorter than RS_PATH_MAX, not inside the restore's temporary directory.
+ * The volume in *vol; NULL with *why (a phrase) when the name is refused. */
+const char *rs_member_path(const struct rs_set *s, const char *name, uint32_t *vol,
+			   const char **why);
 
 /* "vN/path" of a catalog entry. */
 void rs_member_name(const struct rs_set *s, const struct arc_entry *e, char *buf,

@@ -38,7 +38,7 @@
 #include "rs_impl.h"
 #include "stop.h"
 
-#define RS_PATH_MAX 4096
+
 #define RS_TMP "/.sysrecover-tmp"
 
 /* A directory the data is inside of: its metadata waits for its end. */
@@ -168,41 +168,6 @@ static int open_targets(struct restore *x)
 }
 
 /* ---- names ---------------------------------------------------------------------- */
-
-/* PATH of a member named vN/PATH, checked; the volume in *vol.  NULL with
- * why when hostile. */
-static const char *split_name(const struct restore *x, const char *name, uint32_t *vol,
-			      const char **why)
-{
-	const char *slash, *p;
-	size_t n;
-
-	*why = "it is not named vN/PATH";
-	if (!name || name[0] != 'v' || !(slash = strchr(name, '/')))
-		return NULL;
-	for (*vol = 0, p = name + 1; p < slash; p++) {
-		if (*p < '0' || *p > '9' || *vol > ARC_VOL_MAX)
-			return NULL;
-		*vol = *vol * 10 + (uint32_t)(*p - '0');
-	}
-	*why = "it names a volume the set does not have";
-	if (p == name + 1 || *vol >= x->s->label.nvol)
-		return NULL;
-	*why = "its path is too long";
-	if (strlen(slash) >= RS_PATH_MAX)
-		return NULL;
-	*why = "its path has an empty, \".\" or \"..\" component";
-	for (p = slash; *p; p += n) {
-		p++;   /* past the '/' */
-		n = strcspn(p, "/");
-		if (n == 0 && p[0] == 0 && p == slash + 1)
-			break;   /* "vN/": the root */
-		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-			return NULL;
-	}
-	return strcmp(slash, "/") && slash[strlen(slash) - 1] == '/' ?
-	       NULL : slash;
-}
 
 /* ---- directories' metadata at their end -------------------------------------------- */
 
@@ -441,7 +406,7 @@ static const char *link_target(struct restore *x, uint32_t vol, const char *name
 			       const char **why)
 {
 	uint32_t lv;
-	const char *p = split_name(x, name, &lv, why);
+	const char *p = rs_member_path(x->s, name, &lv, why);
 
 	if (p && lv != vol) {
 		*why = "it is a hard link to another volume";
@@ -458,7 +423,7 @@ static int apply(struct restore *x, struct archive_entry *ae)
 	uint32_t vol;
 	int rc;
 
-	path = split_name(x, name, &vol, &why);
+	path = rs_member_path(x->s, name, &vol, &why);
 	if (path && hl)
 		lp = link_target(x, vol, hl, &why);
 	if (!path || (hl && !lp)) {
