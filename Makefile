@@ -160,6 +160,9 @@ fuzz:
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_arc_catalog tests/fuzz/fuzz_arc_catalog.c $(ARC_SRC) $(COMMON_SRC) \
 		$(shell $(PKG_CONFIG) --libs nettle)
+	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-o $(B)/fuzz/fuzz_rs_names tests/fuzz/fuzz_rs_names.c recovery/restore/rs.c \
+		$(ARC_SRC) $(COMMON_SRC) $(TAPE_SRC) $(shell $(PKG_CONFIG) --libs libarchive nettle)
 
 FUZZ_SECONDS ?= 60
 fuzz-run: all fuzz

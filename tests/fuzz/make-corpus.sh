@@ -1,7 +1,7 @@
 #!/bin/sh
 # make-corpus.sh SYSRECOVER OUTDIR [TARGET] - seed inputs for one fuzz target:
-# fuzz_simh (the default), fuzz_hive_rules, fuzz_srd_parse, fuzz_arc_label or
-# fuzz_arc_catalog.
+# fuzz_simh (the default), fuzz_hive_rules, fuzz_srd_parse, fuzz_arc_label,
+# fuzz_arc_catalog or fuzz_rs_names (a tar or pax archive).
 #
 # fuzz_hive_rules: first byte 0 = a KeysNotToRestore entry, 1 = a
 # FilesNotToBackup entry (optionally a TAB and a path to match), 2 = a
@@ -127,8 +127,42 @@ for name, data in seeds.items():
 PY
 	echo "make-corpus: $(ls "$OUT" | wc -l) seeds in $OUT"
 	exit 0 ;;
+fuzz_rs_names)
+	# pax and ustar archives from python's tarfile: good names, hostile
+	# ones, long ones (pax path records), hard links
+	python3 - "$OUT" <<'PY'
+import io, os, sys, tarfile
+out = sys.argv[1]
+def tar(names, fmt=tarfile.PAX_FORMAT):
+    b = io.BytesIO()
+    t = tarfile.open(fileobj=b, mode="w", format=fmt)
+    for n, link in names:
+        i = tarfile.TarInfo(n)
+        if link:
+            i.type, i.linkname = tarfile.LNKTYPE, link
+            t.addfile(i)
+        else:
+            i.size = 1
+            t.addfile(i, io.BytesIO(b"x"))
+    t.close()
+    return b.getvalue()
+seeds = {
+    "good": tar([("v0/", None), ("v0/etc/passwd", None), ("v1/a b/c", None)]),
+    "hostile": tar([("v0/../x", None), ("/abs", None), ("v9/x", None), ("v0//x", None),
+                    ("v0/.sysrecover-tmp/0", None), ("v0/./x", None)]),
+    "links": tar([("v0/a", None), ("v0/b", "v0/a"), ("v0/c", "v1/a"), ("v0/d", "../x")]),
+    "long": tar([("v0/" + "d/" * 200 + "f" * 200, None)]),
+    "ustar": tar([("v0/x", None)], tarfile.USTAR_FORMAT),
+    "gnu": tar([("v0/" + "n" * 300, None)], tarfile.GNU_FORMAT),
+}
+for name, data in seeds.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+PY
+	echo "make-corpus: $(ls "$OUT" | wc -l) seeds in $OUT"
+	exit 0 ;;
 *)
-	echo "make-corpus: unknown target $TARGET (fuzz_simh, fuzz_hive_rules, fuzz_srd_parse, fuzz_arc_label or fuzz_arc_catalog)" >&2
+	echo "make-corpus: unknown target $TARGET (fuzz_simh, fuzz_hive_rules, fuzz_srd_parse, fuzz_arc_label, fuzz_arc_catalog or fuzz_rs_names)" >&2
 	exit 2 ;;
 esac
 W=$(mktemp -d "${TMPDIR:-/tmp}/mkcorpus.XXXXXX")
