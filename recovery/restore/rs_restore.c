@@ -145,6 +145,54 @@ static const char *target_of(const struct restore *x, uint32_t v, char *buf, siz
 	return buf;
 }
 
+/* Temporary files a killed restore left: its own directories, holding
+ * only its numbered partial files (one per run: it writes one file at a
+ * time).  Removed before this run writes; a directory holding anything
+ * else is left alone.  Names are gathered first: no removal while the
+ * directory is being read. */
+#define RS_STALE_MAX 16
+
+struct stale {
+	char names[RS_STALE_MAX][24];
+	size_t n;
+	bool foreign;
+};
+
+static int note_stale(void *arg, const char *name, const struct fs_stat *st)
+{
+	struct stale *s = arg;
+	size_t len = strlen(name);
+
+	if (!S_ISREG(st->mode) || len >= sizeof(s->names[0]) || s->n == RS_STALE_MAX ||
+	    strspn(name, "0123456789") != len) {
+		s->foreign = true;
+		return 1;
+	}
+	memcpy(s->names[s->n++], name, len + 1);
+	return 0;
+}
+
+static void drop_stale(struct fs *fs)
+{
+	for (int i = 0; i < 100; i++) {
+		struct stale s = { .n = 0 };
+		struct fs_stat st;
+		char dir[64], p[96];
+		bool ok = true;
+
+		snprintf(dir, sizeof(dir), RS_TMP "%.0d", i);
+		if (fs_lookup(fs, dir, &st) < 0 || !S_ISDIR(st.mode) ||
+		    fs_readdir(fs, dir, note_stale, &s) != 0 || s.foreign)
+			continue;
+		for (size_t k = 0; k < s.n; k++) {
+			snprintf(p, sizeof(p), "%s/%s", dir, s.names[k]);
+			ok = fs_unlink(fs, p) == 0 && ok;
+		}
+		if (ok)
+			fs_rmdir(fs, dir);
+	}
+}
+
 static int open_targets(struct restore *x)
 {
 	for (uint32_t v = 0; v < x->s->label.nvol; v++) {
@@ -163,6 +211,8 @@ static int open_targets(struct restore *x)
 		rc = fs_open(t, x->o->dry_run ? 0 : FS_O_RDWR, &x->tg[v].fs, &x->r->err);
 		if (rc < 0)
 			return err_context(&x->r->err, "the target of %s", x->s->label.vol[v].id);
+		if (!x->o->dry_run)
+			drop_stale(x->tg[v].fs);
 	}
 	return 0;
 }
