@@ -37,7 +37,8 @@ hdr_mod() {
 	hive_*.h) echo "hive private" ;;
 	arc.h) echo "archive public" ;;
 	arc_*.h) echo "archive private" ;;
-	backup.h | restore.h) echo "engine public" ;;
+	bk.h | rs.h) echo "engine public" ;;
+	bk_*.h | rs_*.h) echo "engine private" ;;
 	srd.h) echo "srd public" ;;
 	srd_*.h) echo "srd private" ;;
 	cli.h) echo "cli public" ;;
@@ -64,7 +65,8 @@ lib_ok() { # module header
 	case $2 in
 	ext2fs/* | et/* | ntfs-3g/* | blkid.h | blkid/*) [ "$1" = fs ] ;;
 	hivex.h) [ "$1" = hive ] ;;
-	archive.h | archive_entry.h) [ "$1" = archive ] ;;
+	# libarchive: the pax data is the engines' (arc.h: label and catalog)
+	archive.h | archive_entry.h) [ "$1" = archive ] || [ "$1" = engine ] ;;
 	openssl/* | gcrypt.h | nettle/*) [ "$1" = common ] || [ "$1" = archive ] ;;
 	*) true ;;
 	esac
