@@ -40,12 +40,15 @@
 
 
 #define RS_TMP "/.sysrecover-tmp"
+#define RS_DROPS_MAX 32
 
 /* A directory the data is inside of: its metadata waits for its end. */
 struct rs_dir {
 	char *path;
 	uint32_t vol;
 	struct fs_times t;
+	unsigned char ntimes[32];  /* system.ntfs_times, set last */
+	size_t nlen;
 };
 
 struct target {
@@ -68,6 +71,8 @@ struct restore {
 	struct rs_dir *dirs;
 	size_t ndirs, capdirs;
 	char *buf;
+	char drops[RS_DROPS_MAX][300];  /* kinds of metadata dropped, reported */
+	size_t ndrops;
 };
 
 /* ---- reports ---------------------------------------------------------------- */
@@ -224,6 +229,11 @@ static int open_targets(struct restore *x)
 static void times_of(struct archive_entry *ae, struct fs_times *t)
 {
 	t->mask = FS_T_ATIME | FS_T_MTIME;
+	if (archive_entry_ctime_is_set(ae)) {
+		t->mask |= FS_T_CTIME;
+		t->ctime.tv_sec = archive_entry_ctime(ae);
+		t->ctime.tv_nsec = archive_entry_ctime_nsec(ae);
+	}
 	t->atime.tv_sec = archive_entry_atime(ae);
 	t->atime.tv_nsec = archive_entry_atime_nsec(ae);
 	t->mtime.tv_sec = archive_entry_mtime(ae);
@@ -251,8 +261,12 @@ static void pop_dir(struct restore *x)
 {
 	struct rs_dir *d = &x->dirs[--x->ndirs];
 
-	if (!x->o->dry_run)
+	if (!x->o->dry_run) {
 		fs_set_times(x->tg[d->vol].fs, d->path, &d->t);
+		if (d->nlen)
+			fs_xattr_set(x->tg[d->vol].fs, d->path, "system.ntfs_times", d->ntimes,
+				     d->nlen);
+	}
 	free(d->path);
 }
 
@@ -268,6 +282,9 @@ static int push_dir(struct restore *x, uint32_t vol, const char *path,
 		    struct archive_entry *ae)
 {
 	struct rs_dir *d;
+	const char *xn;
+	const void *xv;
+	size_t xl;
 
 	if (x->ndirs == x->capdirs) {
 		size_t nc = x->capdirs ? x->capdirs * 2 : 64;
@@ -284,37 +301,84 @@ static int push_dir(struct restore *x, uint32_t vol, const char *path,
 		return -ENOMEM;
 	d->vol = vol;
 	times_of(ae, &d->t);
+	d->nlen = 0;
+	archive_entry_xattr_reset(ae);
+	while (archive_entry_xattr_next(ae, &xn, &xv, &xl) == ARCHIVE_OK)
+		if (!strcmp(xn, "system.ntfs_times") && xl <= sizeof(d->ntimes)) {
+			memcpy(d->ntimes, xv, xl);
+			d->nlen = xl;
+		}
 	x->ndirs++;
 	return 0;
 }
 
 /* ---- metadata ------------------------------------------------------------------------ */
 
-/* Owner, mode and xattrs; what the target cannot hold is counted once per
- * member, never an error. */
+/* Something the target cannot hold: counted per member, and the first
+ * member of each kind is named (an owner, an xattr name), so that a cross
+ * restore says what it dropped instead of dropping it silently. */
+static void dropped(struct restore *x, const char *path, const char *what, int err)
+{
+	for (size_t i = 0; i < x->ndrops; i++)
+		if (!strcmp(x->drops[i], what))
+			return;
+	if (x->ndrops < RS_DROPS_MAX)
+		snprintf(x->drops[x->ndrops++], sizeof(x->drops[0]), "%s", what);
+	report(x, path, "%s: %s not kept: %s (reported once; see the count)", path, what,
+	       strerror(-err));
+}
+
+/* Owner, mode and xattrs.  On a volume without POSIX owners (NTFS) an
+ * NTFS security descriptor (system.ntfs_acl) carries the owner; without
+ * one, owner and mode are what is dropped. */
 static void set_meta(struct restore *x, struct fs *fs, const char *path,
 		     struct archive_entry *ae, bool link)
 {
 	const char *xn;
 	const void *xv;
 	size_t xl;
-	bool dropped = false;
+	bool lost = false, has_acl = false;
+	int rc;
 
-	if (fs_caps(fs) & FS_CAP_OWNER) {
-		if (fs_set_owner(fs, path, (uint32_t)archive_entry_uid(ae),
-				 (uint32_t)archive_entry_gid(ae)) < 0)
-			dropped = true;
-		if (!link && fs_set_mode(fs, path, archive_entry_mode(ae) & 07777) < 0)
-			dropped = true;
-	} else {
-		dropped = true;
+	archive_entry_xattr_reset(ae);
+	while (archive_entry_xattr_next(ae, &xn, &xv, &xl) == ARCHIVE_OK) {
+		has_acl |= !strcmp(xn, "system.ntfs_acl");
+		if ((rc = fs_xattr_set(fs, path, xn, xv, xl)) < 0) {
+			char what[300];
+
+			snprintf(what, sizeof(what), "xattr %s", xn);
+			dropped(x, path, what, rc);
+			lost = true;
+		}
 	}
+	if (fs_caps(fs) & FS_CAP_OWNER) {
+		rc = fs_set_owner(fs, path, (uint32_t)archive_entry_uid(ae),
+				  (uint32_t)archive_entry_gid(ae));
+		if (rc == 0 && !link)
+			rc = fs_set_mode(fs, path, archive_entry_mode(ae) & 07777);
+	} else {
+		rc = has_acl ? 0 : -EOPNOTSUPP;
+	}
+	if (rc < 0) {
+		dropped(x, path, "owner and mode", rc);
+		lost = true;
+	}
+	if (lost)
+		x->res->not_kept++;
+}
+
+/* NTFS's four times (creation, write, access, MFT change) go last: setting
+ * anything else changes the MFT change time. */
+static void set_ntfs_times(struct fs *fs, const char *path, struct archive_entry *ae)
+{
+	const char *xn;
+	const void *xv;
+	size_t xl;
+
 	archive_entry_xattr_reset(ae);
 	while (archive_entry_xattr_next(ae, &xn, &xv, &xl) == ARCHIVE_OK)
-		if (fs_xattr_set(fs, path, xn, xv, xl) < 0)
-			dropped = true;
-	if (dropped)
-		x->res->not_kept++;
+		if (!strcmp(xn, "system.ntfs_times"))
+			fs_xattr_set(fs, path, xn, xv, xl);
 }
 
 /* ---- objects -------------------------------------------------------------------------- */
@@ -390,6 +454,7 @@ static int put_file(struct restore *x, uint32_t vol, const char *path,
 	}
 	times_of(ae, &t);
 	fs_set_times(fs, path, &t);
+	set_ntfs_times(fs, path, ae);
 	x->res->files++;
 	return 0;
 }
@@ -447,6 +512,7 @@ static int put_other(struct restore *x, uint32_t vol, const char *path,
 	set_meta(x, fs, path, ae, type == AE_IFLNK);
 	times_of(ae, &t);
 	fs_set_times(fs, path, &t);
+	set_ntfs_times(fs, path, ae);
 	*(type == AE_IFLNK ? &x->res->symlinks : &x->res->specials) += 1;
 	return 0;
 }

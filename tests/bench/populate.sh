@@ -21,10 +21,10 @@ MIN_BYTES=${MIN_BYTES:-500000000}
 for t in mke2fs e2fsck mkntfs ntfs-3g wimlib-imagex tar sha256sum; do
 	command -v $t >/dev/null || { echo "populate: $t missing (sh .ci/deps.sh)" >&2; exit 1; }
 done
-rm -rf "$W"
+rm -rf "${W:?}"
 mkdir -p "$W/src" "$W/mnt"
 MNT=$W/mnt
-trap 'mountpoint -q "$MNT" && umount "$MNT"; rm -rf "$W"' EXIT
+trap 'mountpoint -q "$MNT" && umount "$MNT"; rm -rf "${W:?}"' EXIT
 
 now() { date +%s.%N; }
 sub() { awk "BEGIN { printf \"%.2f\", $1 - $2 }"; }

@@ -1,0 +1,172 @@
+#!/bin/sh
+# engine.sh - backup and restore of a real tree (>= 30,000 files, >= 500 MB: the
+# largest /usr/share subdirectories, as populate.sh) against what a user would
+# run instead, all in one run, every result checked (e2fsck -fn or an ntfs-3g
+# mount, the object count, sha256 of a sample):
+#   backup of an unmounted ext4  vs  GNU tar of the same tree from a loop mount
+#                                    into a file, then sync
+#   backup of an unmounted NTFS  vs  wimlib-imagex capture of the same image
+#   backup's tape throughput     vs  dd writing the same bytes in the same
+#                                    records (conv=fdatasync)
+#   restore onto a fresh ext4    vs  GNU tar extracting the set's own pax data
+#                                    into a loop-mounted ext4, then sync
+#   restore onto a fresh NTFS    vs  wimlib-imagex apply of a WIM of the tree
+# Untimed: building the source images, the WIM, mkfs.  Tapes are SIMH images
+# beside the work directory; every timed run ends with sync.
+#   engine.sh SYSRECOVER [WORKDIR]     (root: loop and FUSE mounts)
+set -u
+SR=$(realpath "$1")
+W=${2:-/tmp/sysrecover-bench-engine}
+MIN_FILES=${MIN_FILES:-30000}
+MIN_BYTES=${MIN_BYTES:-500000000}
+for t in mke2fs e2fsck mkntfs ntfs-3g wimlib-imagex tar sha256sum; do
+	command -v $t >/dev/null || { echo "engine: $t missing (sh .ci/deps.sh)" >&2; exit 1; }
+done
+rm -rf "${W:?}"
+mkdir -p "$W/src" "$W/mnt"
+MNT=$W/mnt
+trap 'mountpoint -q "$MNT" && umount "$MNT"; rm -rf "${W:?}"' EXIT
+
+now() { date +%s.%N; }
+sub() { awk "BEGIN { printf \"%.2f\", $1 - $2 }"; }
+ratio() { awk "BEGIN { if ($2 > 0) printf \"%.2f\", $1 / $2; else print \"-\" }"; }
+die() { echo "engine: $*" >&2; exit 1; }
+
+# ---- the source ---------------------------------------------------------------
+files=0 bytes=0 pick=
+for d in $(cd /usr/share && for x in */; do
+		printf '%s %s\n' "$(du -sb "$x" | cut -f1)" "${x%/}"; done | sort -rn | cut -d' ' -f2); do
+	[ "$files" -ge "$MIN_FILES" ] && [ "$bytes" -ge "$MIN_BYTES" ] && break
+	pick="$pick $d"
+	files=$((files + $(find "/usr/share/$d" | wc -l)))
+	bytes=$((bytes + $(du -sb "/usr/share/$d" | cut -f1)))
+done
+for d in $pick; do cp -a "/usr/share/$d" "$W/src/"; done
+S=$W/src
+nobj=$(find "$S" -mindepth 1 | wc -l)
+nreg=$(find "$S" -type f | wc -l)
+sbytes=$(du -sb --apparent-size "$S" | cut -f1)
+echo "source:$pick -> $nobj objects, $nreg files, $sbytes bytes (in page cache)"
+find "$S" -type f -size +100k | sort | awk 'NR % 97 == 1' | head -n 20 >"$W/sample"
+(cd "$S" && sed "s|^$S/||" "$W/sample" | xargs -d '\n' sha256sum) >"$W/sample.sha"
+# image: twice the data, at least 2 GiB
+isz=$(( (sbytes * 2 / 1048576 + 2048) ))M
+tar -C "$S" -cf "$W/src.tar" .
+wimlib-imagex capture "$S" "$W/x.wim" --compress=none >/dev/null 2>&1 || die "wim capture failed"
+sync
+
+# ---- checks -------------------------------------------------------------------
+# Same objects (names of everything but lost+found) and the sample's hashes.
+check_tree() { # NAME DIR
+	n=$(cd "$2" && find . -mindepth 1 -path ./lost+found -prune -o -print | wc -l)
+	[ "$n" -eq "$nobj" ] || { echo "BROKEN $1: $n objects, want $nobj"; return 1; }
+	(cd "$2" && sha256sum -c --quiet "$W/sample.sha") >/dev/null 2>&1 ||
+		{ echo "BROKEN $1: sample hashes differ"; return 1; }
+	return 0
+}
+check_ext() { # NAME IMG
+	e2fsck -fn "$2" >"$W/fsck" 2>&1 || { echo "BROKEN $1: e2fsck"; tail -n 5 "$W/fsck"; return 1; }
+	mount -o ro,loop,noload "$2" "$MNT" || { echo "BROKEN $1: mount"; return 1; }
+	check_tree "$1" "$MNT"; r=$?
+	umount "$MNT"
+	return $r
+}
+check_ntfs() { # NAME IMG
+	ntfs-3g -o ro "$2" "$MNT" || { echo "BROKEN $1: ntfs-3g mount"; return 1; }
+	check_tree "$1" "$MNT"; r=$?
+	umount "$MNT"
+	return $r
+}
+wait_unused() { while fuser -s "$1" 2>/dev/null; do sleep 0.05; done; }
+
+IMG=$W/img
+fresh() { rm -f "$IMG"; truncate -s "$isz" "$IMG"; }
+mk_ext() { fresh; mke2fs -q -F -t ext4 "$IMG"; sync; }
+mk_ntfs() { fresh; mkntfs -Q -F -q "$IMG" >/dev/null 2>&1; sync; }
+
+IMG=$W/img
+fresh() { rm -f "$1"; truncate -s "$isz" "$1"; }
+mk_ext() { fresh "$1"; mke2fs -q -F -t ext4 "$1"; sync; }
+mk_ntfs() { fresh "$1"; mkntfs -Q -F -q "$1" >/dev/null 2>&1; sync; }
+
+# ---- the two source volumes (untimed) ------------------------------------------------
+mk_ext "$W/src-ext.img"
+mount -o loop "$W/src-ext.img" "$MNT" || die "loop mount failed"
+tar -C "$MNT" -xf "$W/src.tar" && umount "$MNT" || die "filling the ext4 source failed"
+mk_ntfs "$W/src-ntfs.img"
+wimlib-imagex apply "$W/x.wim" 1 "$W/src-ntfs.img" >/dev/null 2>&1 || die "filling the NTFS source failed"
+sync
+
+# ---- backup -------------------------------------------------------------------------------
+rm -f "$W/e.tap" "$W/e.tap.idx"
+t0=$(now); "$SR" backup -t "$W/e.tap" "$W/src-ext.img" >"$W/bk.log" 2>&1; rc=$?; sync; t1=$(now)
+t_bk_ext=$(sub "$t1" "$t0")
+[ $rc -eq 0 ] || { cat "$W/bk.log"; die "our ext4 backup failed"; }
+cat "$W/bk.log"
+mount -o ro,loop "$W/src-ext.img" "$MNT" || die "loop mount failed"
+t0=$(now); tar -C "$MNT" -cf "$W/gnu.tar" .; sync; t1=$(now)
+umount "$MNT"
+t_tar_c=$(sub "$t1" "$t0")
+
+rm -f "$W/n.tap" "$W/n.tap.idx"
+t0=$(now); "$SR" backup -t "$W/n.tap" "$W/src-ntfs.img" >"$W/bkn.log" 2>&1; rc=$?; sync; t1=$(now)
+t_bk_ntfs=$(sub "$t1" "$t0")
+[ $rc -eq 0 ] || { cat "$W/bkn.log"; die "our NTFS backup failed"; }
+cat "$W/bkn.log"
+rm -f "$W/cap.wim"
+t0=$(now); wimlib-imagex capture "$W/src-ntfs.img" "$W/cap.wim" --compress=none >/dev/null 2>&1; rc=$?; sync; t1=$(now)
+t_wim_cap=$(sub "$t1" "$t0")
+[ $rc -eq 0 ] || t_wim_cap=BROKEN
+
+# the set's data file, and dd writing as many bytes in the same records
+"$SR" tape "$W/e.tap" rewind fsf 1 read "$W/data.tar" >/dev/null 2>&1 || die "cannot read the data file back"
+dbytes=$(stat -c %s "$W/data.tar")
+t0=$(now); dd if="$W/data.tar" of="$W/dd.out" bs=256k conv=fdatasync status=none; t1=$(now)
+t_dd=$(sub "$t1" "$t0")
+rm -f "$W/dd.out"
+"$SR" verify -t "$W/e.tap" >/dev/null 2>&1 || die "the ext4 set does not verify"
+
+# ---- restore -------------------------------------------------------------------------------
+mk_ext "$IMG"
+t0=$(now); "$SR" restore -t "$W/e.tap" --to "v0=$IMG" >"$W/rs.log" 2>&1; rc=$?; sync; t1=$(now)
+t_rs_ext=$(sub "$t1" "$t0")
+[ $rc -eq 0 ] || { cat "$W/rs.log"; die "our ext4 restore failed"; }
+cat "$W/rs.log"
+check_ext "restore-ext4" "$IMG" || t_rs_ext=BROKEN
+
+mk_ext "$IMG"
+mount -o loop "$IMG" "$MNT" || die "loop mount failed"
+t0=$(now); tar -C "$MNT" -xf "$W/data.tar" --strip-components=1; sync; umount "$MNT"; t1=$(now)
+t_tar_x=$(sub "$t1" "$t0")
+check_ext "gnu-tar-x" "$IMG" || t_tar_x=BROKEN
+
+mk_ntfs "$IMG"
+t0=$(now); "$SR" restore -t "$W/n.tap" --to "v0=$IMG" >"$W/rsn.log" 2>&1; rc=$?; sync; t1=$(now)
+t_rs_ntfs=$(sub "$t1" "$t0")
+[ $rc -eq 0 ] || { cat "$W/rsn.log"; die "our NTFS restore failed"; }
+cat "$W/rsn.log"
+check_ntfs "restore-ntfs" "$IMG" || t_rs_ntfs=BROKEN
+
+mk_ntfs "$IMG"
+t0=$(now); wimlib-imagex apply "$W/x.wim" 1 "$IMG" >/dev/null 2>&1; rc=$?; sync; t1=$(now)
+t_wim_apply=$(sub "$t1" "$t0")
+[ $rc -eq 0 ] || t_wim_apply=BROKEN
+check_ntfs "wimlib-apply" "$IMG" || t_wim_apply=BROKEN
+
+# ---- the table ----------------------------------------------------------------------------
+printf '\n%-46s %10s\n' "$nobj objects / $sbytes bytes, image $isz" seconds
+printf '%-46s %10s\n' "backup ext4: sysrecover backup" "$t_bk_ext" \
+	"backup ext4: GNU tar from a loop mount + sync" "$t_tar_c" \
+	"backup NTFS: sysrecover backup" "$t_bk_ntfs" \
+	"backup NTFS: wimlib-imagex capture" "$t_wim_cap" \
+	"dd of the data file ($dbytes bytes, 256k)" "$t_dd" \
+	"restore ext4: sysrecover restore" "$t_rs_ext" \
+	"restore ext4: GNU tar -x into a loop mount" "$t_tar_x" \
+	"restore NTFS: sysrecover restore" "$t_rs_ntfs" \
+	"restore NTFS: wimlib-imagex apply" "$t_wim_apply"
+printf '\n%-46s %8s %8s\n' ratio value goal
+printf '%-46s %8s %8s\n' "backup ext4: ours / GNU tar" "$(ratio "$t_bk_ext" "$t_tar_c")" "<= 1.0" \
+	"backup NTFS: ours / wimlib capture" "$(ratio "$t_bk_ntfs" "$t_wim_cap")" "<= 1.0" \
+	"tape throughput: ours / dd (ext4 set)" "$(ratio "$t_dd" "$t_bk_ext")" ">= 0.8" \
+	"restore ext4: ours / GNU tar" "$(ratio "$t_rs_ext" "$t_tar_x")" "<= 1.0" \
+	"restore NTFS: ours / wimlib apply" "$(ratio "$t_rs_ntfs" "$t_wim_apply")" "<= 0.8"
