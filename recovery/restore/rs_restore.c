@@ -71,6 +71,7 @@ struct restore {
 	struct rs_dir *dirs;
 	size_t ndirs, capdirs;
 	char *buf;
+	uint32_t cur_vol;         /* of the member being applied */
 	char drops[RS_DROPS_MAX][300];  /* kinds of metadata dropped, reported */
 	size_t ndrops;
 };
@@ -357,7 +358,10 @@ static void set_meta(struct restore *x, struct fs *fs, const char *path,
 		if (rc == 0 && !link)
 			rc = fs_set_mode(fs, path, archive_entry_mode(ae) & 07777);
 	} else {
-		rc = has_acl ? 0 : -EOPNOTSUPP;
+		/* dropped only when there was a POSIX owner to drop */
+		const char *kind = x->s->label.vol[x->cur_vol].fstype;
+
+		rc = has_acl || !strcmp(kind, "ntfs") ? 0 : -EOPNOTSUPP;
 	}
 	if (rc < 0) {
 		dropped(x, path, "owner and mode", rc);
@@ -550,6 +554,7 @@ static int apply(struct restore *x, struct archive_entry *ae)
 	if (!wanted(x, name, path) || !x->tg[vol].fs)
 		return 0;
 	leave_dirs(x, vol, path);
+	x->cur_vol = vol;
 	if (x->o->dry_run) {
 		x->res->members++;
 		return 0;
