@@ -26,6 +26,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <pthread.h>
 
 #include "arc.h"
 #include "bk.h"
@@ -46,6 +47,20 @@ struct bk_link {
 	char name[];
 };
 
+#define BK_SLOTS 8   /* records queued for the tape writer thread */
+
+struct bk_pipe {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool inited, started, done;
+	unsigned char *slot[BK_SLOTS];
+	size_t len[BK_SLOTS];
+	size_t head, tail, count;   /* ring: fill at head, write at tail */
+	int err;                    /* the tape's first failure, sticky */
+	char msg[256];
+};
+
 struct bk {
 	const struct bk_opts *o;
 	struct bk_result *r;
@@ -61,6 +76,7 @@ struct bk {
 	struct arc_catw *cat;
 	FILE *spool;              /* catalog records, until the data is done */
 	int werr;                 /* the tape's failure inside the callback */
+	struct bk_pipe pipe;
 	char *buf;
 	unsigned char *xbuf;
 	struct bk_link **links;   /* hash buckets */
@@ -173,24 +189,122 @@ static int write_label(struct bk *b)
 
 /* ---- libarchive --------------------------------------------------------------- */
 
+/* ---- the tape writer thread -------------------------------------------------------
+ *
+ * libarchive hands over full records; a thread of its own writes them to
+ * the tape, so that reading and hashing the next files overlaps the
+ * tape's write (a streaming drive must not wait for the disk).  The main
+ * thread touches the tape again only after bk_pipe_end has joined it.
+ */
+static void *pipe_main(void *arg)
+{
+	struct bk *b = arg;
+	struct bk_pipe *p = &b->pipe;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		size_t i, n;
+		ssize_t w;
+
+		while (p->count == 0 && !p->done)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->count == 0)
+			break;
+		i = p->tail, n = p->len[i];
+		pthread_mutex_unlock(&p->mu);
+		w = tape_write(b->t, p->slot[i], n);
+		pthread_mutex_lock(&p->mu);
+		if (w != (ssize_t)n) {
+			p->err = w < 0 ? (int)w : -EIO;
+			snprintf(p->msg, sizeof(p->msg), "%s", tape_errmsg(b->t));
+			pthread_cond_broadcast(&p->cv);
+			break;
+		}
+		p->tail = (p->tail + 1) % BK_SLOTS;
+		p->count--;
+		b->r->data_records++;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static int pipe_start(struct bk *b)
+{
+	struct bk_pipe *p = &b->pipe;
+	int rc;
+
+	for (size_t i = 0; i < BK_SLOTS; i++)
+		if (!(p->slot[i] = malloc(b->label.record_size)))
+			return err_set(b->err, -ENOMEM, "out of memory");
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->inited = true;
+	rc = pthread_create(&p->th, NULL, pipe_main, b);
+	if (rc)
+		return err_set(b->err, -rc, "cannot start the tape writer: %s", strerror(rc));
+	p->started = true;
+	return 0;
+}
+
+/* Everything queued written (or the first failure); the thread joined. */
+static int pipe_end(struct bk *b)
+{
+	struct bk_pipe *p = &b->pipe;
+
+	if (p->started) {
+		pthread_mutex_lock(&p->mu);
+		p->done = true;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->th, NULL);
+		p->started = false;
+	}
+	return p->err;
+}
+
+static void pipe_free(struct bk *b)
+{
+	struct bk_pipe *p = &b->pipe;
+
+	pipe_end(b);
+	for (size_t i = 0; i < BK_SLOTS; i++)
+		free(p->slot[i]);
+	if (p->inited) {
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+	}
+}
+
+/* libarchive's write callback: one full record into the queue. */
 static la_ssize_t bk_write_cb(struct archive *a, void *ctx, const void *buf, size_t n)
 {
 	struct bk *b = ctx;
-	ssize_t w = tape_write(b->t, buf, n);
+	struct bk_pipe *p = &b->pipe;
 
-	if (w != (ssize_t)n) {
-		b->werr = w < 0 ? (int)w : -EIO;
-		archive_set_error(a, -b->werr, "%s", tape_errmsg(b->t));
+	pthread_mutex_lock(&p->mu);
+	while (p->count == BK_SLOTS && !p->err)
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->err || n > b->label.record_size) {
+		b->werr = p->err ? p->err : -EINVAL;
+		pthread_mutex_unlock(&p->mu);
+		archive_set_error(a, -b->werr, "%s", p->msg[0] ? p->msg : strerror(-b->werr));
 		return -1;
 	}
-	b->r->data_records++;
+	memcpy(p->slot[p->head], buf, n);
+	p->len[p->head] = n;
+	p->head = (p->head + 1) % BK_SLOTS;
+	p->count++;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
 	return (la_ssize_t)n;
 }
 
 static int la_fail(struct bk *b, const char *what)
 {
 	if (b->werr)
-		return tape_fail(b, b->werr, "write to");
+		return err_set(b->err, b->werr, "cannot write to %s: %s", b->o->tape,
+			       b->pipe.msg[0] ? b->pipe.msg : strerror(-b->werr));
 	return err_set(b->err, -EIO, "cannot %s: %s", what,
 		       archive_error_string(b->a) ? archive_error_string(b->a) : "libarchive failed");
 }
@@ -213,8 +327,11 @@ static int open_data(struct bk *b)
 		rc = archive_write_set_format_option(b->a, "pax", "xattrheader", "SCHILY");
 	if (rc == ARCHIVE_OK)
 		rc = archive_write_set_bytes_per_block(b->a, (int)b->label.record_size);
-	if (rc == ARCHIVE_OK)
-		rc = archive_write_open2(b->a, b, NULL, bk_write_cb, NULL, NULL);
+	if (rc != ARCHIVE_OK)
+		return la_fail(b, "start the data of the set");
+	if ((rc = pipe_start(b)) < 0)
+		return rc;
+	rc = archive_write_open2(b->a, b, NULL, bk_write_cb, NULL, NULL);
 	return rc == ARCHIVE_OK ? 0 : la_fail(b, "start the data of the set");
 }
 
@@ -626,17 +743,13 @@ static int run_walks(struct bk *b)
 				     b->label.vol[b->vol].source,
 				     fs_errmsg(b->src[b->vol]));
 	}
-	if (rc == -EINTR && stop_requested())
-		rc = err_setc(b->err, ERR_FATAL, ERR_SYSTEM, -EINTR, "interrupted by %s "
-			      "after %" PRIu64 " members: the set on %s is incomplete and "
-			      "has no catalog (list --scan reads what it holds)",
-			      stop_signame(), b->r->members, b->o->tape);
 	return rc;
 }
 
 static int write_set(struct bk *b)
 {
 	int rc = tape_open(b->o->tape, NULL, &b->t);
+	bool stopped;
 
 	if (rc < 0)
 		return err_set(b->err, rc, "cannot open %s: %s", b->o->tape, strerror(-rc));
@@ -649,15 +762,28 @@ static int write_set(struct bk *b)
 		rc = open_data(b);
 	if (rc == 0)
 		rc = run_walks(b);
+	/* SIGINT/SIGTERM between two members: the set is finished with what
+	 * was written (data, catalog), a consistent, smaller set */
+	if ((stopped = rc == -EINTR && stop_requested()))
+		rc = 0;
 	if (rc == 0) {
 		archive_write_finish_entry(b->a);
 		if (archive_write_close(b->a) != ARCHIVE_OK)
 			rc = la_fail(b, "finish the data of the set");
 	}
+	if (rc == 0 && pipe_end(b) < 0) {   /* the tape is ours again from here */
+		b->werr = b->pipe.err;
+		rc = la_fail(b, "finish the data of the set");
+	}
 	if (rc == 0)
 		rc = put_mark(b);
 	if (rc == 0)
 		rc = write_catalog(b);
+	if (rc == 0 && stopped)
+		rc = err_setc(b->err, ERR_FATAL, ERR_SYSTEM, -EINTR, "interrupted by %s after "
+			      "%" PRIu64 " members: the set on %s holds those, with its catalog; "
+			      "the rest was not backed up", stop_signame(), b->r->members,
+			      b->o->tape);
 	return rc;
 }
 
@@ -678,8 +804,9 @@ int bk_run(const struct bk_opts *o, struct bk_result *r, struct err *err)
 		rc = write_set(&b);
 	snprintf(r->uuid, sizeof(r->uuid), "%s", b.label.uuid);
 	r->label_file = b.label.tape_file;
-	if (b.a)
+	if (b.a)   /* (may flush a last record through the writer thread) */
 		archive_write_free(b.a);
+	pipe_free(&b);   /* joined before the tape is closed */
 	if (b.cat)
 		arc_catw_abort(b.cat);
 	if (b.spool)

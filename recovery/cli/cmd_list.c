@@ -18,12 +18,13 @@
 struct list_cli {
 	const char *tape;
 	long set;                 /* 1-based; 0 = list the sets */
-	bool json;
+	long file;                /* --file: another tool's tape file, or -1 */
+	bool json, scan;
 };
 
 static const struct cli_cmd list_self = {
 	"list", NULL, 0, 0, -1, NULL, NULL,
-	"-t DEV [--set N] [--json] [PATTERN...]",
+	"-t DEV [--set N | --file F] [--scan] [--json] [PATTERN...]",
 	"the sets on a tape (from their labels), or the members of one (its catalog)",
 };
 
@@ -41,6 +42,11 @@ static void list_help(const struct cli_cmd *self)
 	     "                   for verify; for list, without --set the sets are listed)\n"
 	     "  --json           machine-readable output");
 	if (self == &list_self)
+		puts("  --scan           read the members from the data itself, not the catalog\n"
+		     "                   (a set cut off before its catalog)\n"
+		     "  --file F         tape file F, written by another tool (GNU tar, bsdtar,\n"
+		     "                   star; list shows their numbers): its members");
+	if (self == &list_self)
 		puts("\nPATTERN: fnmatch(3) patterns on member names (vN/PATH) or paths;\n"
 		     "members matching any are listed.");
 }
@@ -53,12 +59,15 @@ static int parse(struct cli_ctx *c, const struct cli_cmd *self, int argc, char *
 		{ "set", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "scan", no_argument, NULL, 'S' },
+		{ "file", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
 	int ch;
 
 	o->tape = getenv("TAPE");
+	o->file = -1;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+t:h", opts, NULL)) != -1) {
@@ -66,6 +75,19 @@ static int parse(struct cli_ctx *c, const struct cli_cmd *self, int argc, char *
 		case 't': o->tape = optarg; break;
 		case 'j': o->json = true; break;
 		case 'h': list_help(self); return CLI_DONE;
+		case 'S':
+		case 'f':
+			if (self != &list_self)
+				return cli_bad_option(c, argc, argv);
+			if (ch == 'S') {
+				o->scan = true;
+				break;
+			}
+			o->file = strtol(optarg, &end, 10);
+			if (*end || o->file < 0)
+				return cli_usage_err(c, "--file: '%s' is not a tape file number",
+						     optarg);
+			break;
 		case 's':
 			o->set = strtol(optarg, &end, 10);
 			if (*end || o->set < 1)
@@ -149,12 +171,19 @@ static int list_sets(struct rs *r, bool json)
 		else
 			print_set(rs_set(r, i));
 	}
-	if (json)
-		printf("\n], \"foreign_files\": %zu}\n", rs_foreign(r));
-	else if (rs_foreign(r))
-		printf("(%zu tape files of other tools)\n", rs_foreign(r));
-	else if (!rs_count(r))
+	if (json) {
+		fputs("\n], \"foreign_files\": [", stdout);
+		for (size_t k = 0; k < rs_foreign(r); k++)
+			printf("%s%" PRIu32, k ? ", " : "", rs_foreign_file(r, k));
+		puts("]}");
+	} else if (rs_foreign(r)) {
+		fputs("tape files of other tools (list --file F):", stdout);
+		for (size_t k = 0; k < rs_foreign(r); k++)
+			printf(" %" PRIu32, rs_foreign_file(r, k));
+		putchar('\n');
+	} else if (!rs_count(r)) {
 		puts("no sets on this tape");
+	}
 	return 0;
 }
 
@@ -207,8 +236,19 @@ static int print_member(void *arg, const struct arc_entry *e)
 	return 0;
 }
 
+/* Another tool's tar file: its members by the names it gave them. */
+static int list_foreign(struct cli_ctx *c, struct rs *r, long file, struct members *m)
+{
+	for (size_t k = 0; k < rs_foreign(r); k++)
+		if (rs_foreign_file(r, k) == (uint32_t)file)
+			return rs_scan(r, k, true, print_member, m);
+	return err_set(&c->err, -ENOENT, "tape file %ld is not another tool's archive "
+		       "(list shows them)", file);
+}
+
 static int list_run(struct cli_ctx *c, int argc, char **argv)
 {
+	static const struct rs_set foreign = { .label = { .nvol = 1, .vol = { { .id = "" } } } };
 	struct list_cli o = { 0 };
 	struct members m = { 0 };
 	struct rs *r = NULL;
@@ -218,18 +258,26 @@ static int list_run(struct cli_ctx *c, int argc, char **argv)
 		return rc;
 	if ((rc = rs_open(o.tape, &r, &c->err)) < 0)
 		return rc;
-	if (!o.set) {
+	if (!o.set && o.file < 0) {
 		rc = list_sets(r, o.json);
 		goto out;
 	}
-	m.s = rs_set(r, (size_t)o.set - 1);
+	m.s = o.file >= 0 ? &foreign : rs_set(r, (size_t)o.set - 1);
 	m.pat = argv + optind, m.npat = argc - optind, m.json = o.json;
 	if (o.json)
-		printf("{\"set\": %ld, \"members\": [", o.set);
-	rc = rs_catalog(r, (size_t)o.set - 1, print_member, &m);
+		printf("{\"%s\": %ld, \"members\": [", o.file >= 0 ? "file" : "set",
+		       o.file >= 0 ? o.file : o.set);
+	rc = o.file >= 0 ? list_foreign(c, r, o.file, &m) :
+	     o.scan ? rs_scan(r, (size_t)o.set - 1, false, print_member, &m) :
+	     rs_catalog(r, (size_t)o.set - 1, print_member, &m);
 	if (o.json)
 		puts("\n]}");
-	if (rc < 0)
+	if (rc > 0) {   /* listed what there was; the rest is missing */
+		err_say("%s", rs_error(r)->msg);
+		c->worst = err_worse(c->worst, ERR_ITEM);
+		rc = 0;
+	}
+	if (rc < 0 && !err_failed(&c->err))
 		err_copy(&c->err, rs_error(r));
 out:
 	rs_close(r);

@@ -20,12 +20,13 @@ struct restore_cli {
 	long set;
 	struct rs_map maps[RESTORE_MAX_MAPS];
 	size_t nmaps;
-	bool dry_run, json;
+	long file;
+	bool dry_run, json, scan;
 };
 
 static const struct cli_cmd restore_self = {
 	"restore", NULL, 0, 0, -1, NULL, NULL,
-	"-t DEV [--set N] [--to SRC=TARGET]... [--dry-run] [--json] [PATTERN...]",
+	"-t DEV [--set N [--scan] | --file F] [--to SRC=TARGET]... [--dry-run] [--json] [PATTERN...]",
 	"restore a set, or the members matching PATTERN, onto unmounted volumes",
 };
 
@@ -44,6 +45,10 @@ static void restore_help(void)
 	     "  --to SRC=TARGET     where volume SRC goes: SRC is its id (v0), its source\n"
 	     "                      as listed, or its UUID; TARGET an unmounted volume\n"
 	     "                      (/dev/sdb1, IMAGE@N, UUID=...) or a directory\n"
+	     "  --scan              no catalog: read the set's data from its start (a set\n"
+	     "                      cut off before its catalog; nothing is checked first)\n"
+	     "  --file F            tape file F, another tool's tar (GNU tar, bsdtar,\n"
+	     "                      star): its members go to --to v0=TARGET\n"
 	     "  --dry-run           check the set and the targets, write nothing\n"
 	     "  --json              the summary as JSON\n\n"
 	     "PATTERN: fnmatch(3) on member names (v0/etc/passwd) or paths (/etc/*);\n"
@@ -78,12 +83,15 @@ static int parse(struct cli_ctx *c, int argc, char **argv, struct restore_cli *o
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "scan", no_argument, NULL, 'S' },
+		{ "file", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
 	int ch, rc;
 
 	o->tape = getenv("TAPE");
+	o->file = -1;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+t:h", opts, NULL)) != -1) {
@@ -92,6 +100,13 @@ static int parse(struct cli_ctx *c, int argc, char **argv, struct restore_cli *o
 		case 'n': o->dry_run = true; break;
 		case 'j': o->json = true; break;
 		case 'h': restore_help(); return CLI_DONE;
+		case 'S': o->scan = true; break;
+		case 'f':
+			o->file = strtol(optarg, &end, 10);
+			if (*end || o->file < 0)
+				return cli_usage_err(c, "--file: '%s' is not a tape file number",
+						     optarg);
+			break;
 		case 'o':
 			if ((rc = add_map(c, o, optarg)) < 0)
 				return rc;
@@ -157,12 +172,13 @@ static int restore_run(struct cli_ctx *c, int argc, char **argv)
 		return err_set(&c->err, rc, "cannot catch SIGINT: %s", strerror(-rc));
 	if ((rc = rs_open(o.tape, &r, &c->err)) < 0)
 		return rc;
-	if (!rs_count(r)) {
+	if (!rs_count(r) && o.file < 0) {
 		rc = err_set(&c->err, -ENOENT, "no sets on %s", o.tape);
 		goto out;
 	}
-	i = o.set ? (size_t)o.set - 1 : rs_count(r) - 1;
+	i = o.set ? (size_t)o.set - 1 : rs_count(r) ? rs_count(r) - 1 : 0;
 	ro.maps = o.maps, ro.nmaps = o.nmaps, ro.dry_run = o.dry_run;
+	ro.scan = o.scan, ro.foreign_file = o.file;
 	ro.patterns = argv + optind, ro.npat = (size_t)(argc - optind);
 	progress_start(&p, "restore", 0, 0, o.json ? PROGRESS_QUIET : 0);
 	ro.progress = &p;

@@ -43,6 +43,11 @@ size_t rs_foreign(const struct rs *r)
 	return r->foreign;
 }
 
+uint32_t rs_foreign_file(const struct rs *r, size_t k)
+{
+	return k < r->foreign ? r->foreign_files[k] : UINT32_MAX;
+}
+
 int rs_tape_fail(struct rs *r, int rc, const char *what)
 {
 	return err_set(&r->err, rc, "cannot %s %s: %s", what, r->name,
@@ -113,7 +118,12 @@ static int scan_file(struct rs *r, uint32_t *file, bool *end)
 	if (rc < 0)
 		return err_context(&r->err, "tape file %" PRIu32 " of %s", *file, r->name);
 	if (rc == 0) {
-		r->foreign++;
+		uint32_t *nf = realloc(r->foreign_files, (r->foreign + 1) * sizeof(*nf));
+
+		if (!nf)
+			return err_set(&r->err, -ENOMEM, "out of memory");
+		r->foreign_files = nf;
+		r->foreign_files[r->foreign++] = *file;
 		rc = tape_space(r->t, TAPE_SP_FILEMARKS, 1);
 		*end = rc < 0;
 		(*file)++;
@@ -175,6 +185,7 @@ void rs_close(struct rs *r)
 	if (r->t)
 		tape_close(r->t);
 	free(r->sets);
+	free(r->foreign_files);
 	free(r->rec);
 	free(r->name);
 	free(r);
@@ -222,6 +233,96 @@ int rs_catalog(struct rs *r, size_t i, arc_entry_fn cb, void *arg)
 	if (rc < 0 && !err_failed(&r->err))
 		err_set(&r->err, rc, "cannot read the catalog of set %zu on %s", i + 1,
 			r->name);
+	return rc;
+}
+
+/* ---- scanning a data file ---------------------------------------------------------------- */
+
+const char *rs_foreign_name(const char *in, char *buf, size_t cap)
+{
+	while (in && in[0] == '.' && in[1] == '/')
+		in += 2;
+	if (!in || (size_t)snprintf(buf, cap, "v0/%s", in) >= cap)
+		return NULL;
+	return buf;
+}
+
+static enum arc_type scan_type(struct archive_entry *ae)
+{
+	if (archive_entry_hardlink(ae))
+		return ARC_T_HARDLINK;
+	switch (archive_entry_filetype(ae)) {
+	case AE_IFDIR: return ARC_T_DIR;
+	case AE_IFLNK: return ARC_T_SYMLINK;
+	case AE_IFCHR: return ARC_T_CHR;
+	case AE_IFBLK: return ARC_T_BLK;
+	case AE_IFIFO: return ARC_T_FIFO;
+	case AE_IFSOCK: return ARC_T_SOCK;
+	default: return ARC_T_FILE;
+	}
+}
+
+/* One header as a catalog entry would say it. */
+static int scan_one(struct archive *a, struct archive_entry *ae, uint32_t file,
+		    uint32_t rs, uint64_t index, bool foreign, arc_entry_fn cb, void *arg)
+{
+	char buf[8192];
+	const char *name = rs_norm_name(archive_entry_pathname(ae), buf, sizeof(buf));
+	const char *slash = name && !foreign ? strchr(name, '/') : NULL;
+	la_int64_t off = archive_read_header_position(a);
+	struct arc_entry e = {
+		.index = index, .type = scan_type(ae),
+		.size = (uint64_t)archive_entry_size(ae),
+		.pos = { .file = file, .block = (uint64_t)off / rs,
+			 .offset = (uint32_t)((uint64_t)off % rs), .lblock = UINT64_MAX },
+		.path = slash ? slash : name ? name : "?",
+		.target = archive_entry_hardlink(ae) ? archive_entry_hardlink(ae) :
+			  archive_entry_symlink(ae),
+	};
+
+	if (name && slash && name[0] == 'v')
+		e.vol = (uint32_t)strtoul(name + 1, NULL, 10);
+	return cb(arg, &e);
+}
+
+int rs_scan(struct rs *r, size_t i, bool foreign, arc_entry_fn cb, void *arg)
+{
+	struct rs_reader rd = { .r = r };
+	struct archive_entry *ae;
+	struct archive *a;
+	uint32_t file, rs = 512;
+	uint64_t n = 0;
+	int rc, ar = ARCHIVE_OK;
+
+	err_clear(&r->err);
+	if (foreign ? i >= r->foreign : i >= r->nsets)
+		return err_set(&r->err, -ENOENT, "%s has no %s %zu", r->name,
+			       foreign ? "foreign tape file number" : "set", i + 1);
+	file = foreign ? r->foreign_files[i] : r->sets[i].label.tape_file + 1;
+	if (!foreign)
+		rs = r->sets[i].label.record_size;
+	rc = rs_goto_file(r, file);
+	if (rc < 0)
+		return rc;
+	a = archive_read_new();
+	if (!a)
+		return err_set(&r->err, -ENOMEM, "out of memory");
+	archive_read_support_format_tar(a);
+	if (archive_read_open(a, &rd, NULL, rs_read_cb, NULL) != ARCHIVE_OK)
+		ar = ARCHIVE_FATAL;
+	while (ar == ARCHIVE_OK && rc == 0 && (ar = archive_read_next_header(a, &ae)) == ARCHIVE_OK)
+		rc = scan_one(a, ae, file, rs, n++, foreign, cb, arg);
+	if (rc == 0 && ar != ARCHIVE_EOF && !rd.err) {   /* cut off: what was there */
+		err_setc(&r->err, ERR_ITEM, ERR_CORRUPT, -EIO, "tape file %" PRIu32 " of %s "
+			 "ends early, after %" PRIu64 " members: %s", file, r->name, n,
+			 archive_error_string(a) ? archive_error_string(a) : "cut off");
+		rc = 1;
+	} else if (rc == 0 && ar != ARCHIVE_EOF) {
+		rc = err_set(&r->err, rd.err, "cannot read tape file %" PRIu32 " of %s after %"
+			     PRIu64 " members: %s", file, r->name, n,
+			     archive_error_string(a) ? archive_error_string(a) : "damaged");
+	}
+	archive_read_free(a);
 	return rc;
 }
 

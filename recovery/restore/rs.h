@@ -38,11 +38,20 @@ int rs_open(const char *tape, struct rs **out, struct err *err);
 void rs_close(struct rs *r);
 size_t rs_count(const struct rs *r);
 const struct rs_set *rs_set(const struct rs *r, size_t i);
-/* Tape files that are not ours (another tool's archive), for `list`. */
+/* Tape files that are not ours (another tool's archive: GNU tar, bsdtar,
+ * star): how many, and the tape file number of the kth. */
 size_t rs_foreign(const struct rs *r);
+uint32_t rs_foreign_file(const struct rs *r, size_t k);
 
 /* Stream the catalog of set i to cb (arc.h); the trailer is checked. */
 int rs_catalog(struct rs *r, size_t i, arc_entry_fn cb, void *arg);
+
+/* The members of a data file read from the tape itself, for a set cut
+ * off before its catalog (set i, foreign false) or another tool's tar file
+ * (tape file i, foreign true: member names as that tool wrote them).  cb
+ * gets index, type, size, path, target and the position; no hashes.
+ * 1 when the data ends early (cut off; rs_error says after what). */
+int rs_scan(struct rs *r, size_t i, bool foreign, arc_entry_fn cb, void *arg);
 
 /* A member whose data does not match, or that is missing. */
 typedef void (*rs_report_fn)(void *arg, const char *name, const char *why);
@@ -81,6 +90,11 @@ struct rs_restore_opts {
 	char *const *patterns;  /* fnmatch(3) on vN/PATH or PATH; none: all */
 	size_t npat;
 	bool dry_run;           /* check everything, write nothing */
+	bool scan;              /* no catalog: read the data from its start
+				 * (a set cut off before its catalog) */
+	long foreign_file;      /* >= 0: restore this tape file, another tool's
+				 * tar, as volume v0 (its names, made
+				 * relative); the set index is then unused */
 	rs_report_fn report;    /* every member refused, failed or lost */
 	void *arg;
 	struct progress *progress;

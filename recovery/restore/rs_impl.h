@@ -19,6 +19,7 @@ struct rs {
 	struct rs_set *sets;
 	size_t nsets, cap;
 	size_t foreign;
+	uint32_t *foreign_files;  /* their tape file numbers */
 	unsigned char *rec;       /* one tape record, of any size */
 };
 
@@ -46,6 +47,10 @@ const char *rs_norm_name(const char *in, char *buf, size_t cap);
  * The volume in *vol; NULL with *why (a phrase) when the name is refused. */
 const char *rs_member_path(const struct rs_set *s, const char *name, uint32_t *vol,
 			   const char **why);
+
+/* A foreign member's name as a set's: "v0/" + the name without leading
+ * "./" (a name tar made absolute or with ".." stays refusable: "v0//x"). */
+const char *rs_foreign_name(const char *in, char *buf, size_t cap);
 
 /* "vN/path" of a catalog entry. */
 void rs_member_name(const struct rs_set *s, const struct arc_entry *e, char *buf,

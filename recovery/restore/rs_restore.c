@@ -72,6 +72,9 @@ struct restore {
 	size_t ndirs, capdirs;
 	char *buf;
 	uint32_t cur_vol;         /* of the member being applied */
+	uint32_t data_file;       /* tape file of the data */
+	bool foreign;             /* another tool's tar: names made v0/... */
+	struct rs_set fset;       /* the one-volume "set" of a foreign file */
 	char drops[RS_DROPS_MAX][300];  /* kinds of metadata dropped, reported */
 	size_t ndrops;
 };
@@ -537,11 +540,16 @@ static const char *link_target(struct restore *x, uint32_t vol, const char *name
 
 static int apply(struct restore *x, struct archive_entry *ae)
 {
-	char nbuf[RS_PATH_MAX + 32];
+	char nbuf[RS_PATH_MAX + 32], fbuf[RS_PATH_MAX + 40], hbuf[RS_PATH_MAX + 40];
 	const char *name = rs_norm_name(archive_entry_pathname(ae), nbuf, sizeof(nbuf));
 	const char *hl = archive_entry_hardlink(ae), *why, *path, *lp = NULL;
 	uint32_t vol;
 	int rc;
+
+	if (x->foreign) {   /* etc/passwd, ./etc/passwd: v0/etc/passwd */
+		name = rs_foreign_name(name, fbuf, sizeof(fbuf));
+		hl = hl ? rs_foreign_name(hl, hbuf, sizeof(hbuf)) : NULL;
+	}
 
 	path = rs_member_path(x->s, name, &vol, &why);
 	if (path && hl)
@@ -585,7 +593,7 @@ static int apply(struct restore *x, struct archive_entry *ae)
 /* At the record of the first wanted member: the data file, then space. */
 static int position(struct restore *x, struct rs_reader *rd)
 {
-	int rc = rs_goto_file(x->r, x->s->label.tape_file + 1);
+	int rc = rs_goto_file(x->r, x->data_file);
 
 	if (rc == 0 && x->first.block) {
 		rc = tape_space(x->r->t, TAPE_SP_RECORDS, (long)x->first.block);
@@ -625,8 +633,17 @@ static int read_data(struct restore *x, size_t i)
 			left--;
 	}
 	x->res->records = rd.records;
-	if (rc == 0 && left && ar != ARCHIVE_EOF)
+	if (((rc == 0 && left && ar != ARCHIVE_EOF) || rc == -EPIPE) &&
+	    x->wanted == UINT64_MAX && !rd.err) {
+		rc = 0;
+		/* no catalog: data cut off is what this mode is for */
+		x->res->failed++;
+		report(x, "(data)", "the data ends early, after %" PRIu64 " members: %s",
+		       x->res->members, archive_error_string(x->a) ?
+		       archive_error_string(x->a) : "cut off");
+	} else if (rc == 0 && left && ar != ARCHIVE_EOF) {
 		rc = -EPIPE;
+	}
 	if (rc == -EPIPE)
 		err_set(&x->r->err, rd.err ? rd.err : -EIO, "cannot read the data of set %zu "
 			"on %s: %s", i + 1, x->r->name, archive_error_string(x->a) ?
@@ -648,6 +665,65 @@ static void finish(struct restore *x)
 	}
 }
 
+/* Every volume, every member, from the start of the data: no catalog to
+ * plan with (cut off), so nothing is skipped and nothing is counted. */
+static void plan_all(struct restore *x)
+{
+	for (size_t v = 0; v < x->s->label.nvol; v++)
+		x->want[v] = true;
+	x->any = true;
+	x->wanted = UINT64_MAX;
+	x->first = (struct arc_pos){ .file = x->data_file };
+}
+
+static int plan_set(struct restore *x, size_t i)
+{
+	struct rs *r = x->r;
+	int rc;
+
+	if (i >= r->nsets)
+		return err_set(&r->err, -ENOENT, "%s holds %zu sets: there is no set %zu",
+			       r->name, r->nsets, i + 1);
+	x->s = &r->sets[i];
+	x->data_file = x->s->label.tape_file + 1;
+	if (x->o->scan) {
+		plan_all(x);
+		return 0;
+	}
+	if (!x->s->complete)
+		return err_setc(&r->err, ERR_FATAL, ERR_CORRUPT, -ENODATA, "set %zu on %s "
+				"was cut off before its catalog: restore --scan reads its data "
+				"without one", i + 1, r->name);
+	rc = rs_catalog(r, i, plan_entry, x);
+	if (rc == 0 && !x->any)
+		rc = err_set(&r->err, -ENOENT, "nothing in set %zu matches", i + 1);
+	return rc;
+}
+
+/* Another tool's tar file: one volume, v0, whose target --to must name. */
+static int plan_foreign(struct restore *x)
+{
+	struct rs *r = x->r;
+	long f = x->o->foreign_file;
+	size_t k;
+
+	for (k = 0; k < rs_foreign(r) && rs_foreign_file(r, k) != (uint32_t)f; k++)
+		;
+	if (k == rs_foreign(r))
+		return err_set(&r->err, -ENOENT, "tape file %ld of %s is not another tool's "
+			       "archive (list shows them)", f, r->name);
+	x->foreign = true;
+	x->fset.label.nvol = 1;
+	snprintf(x->fset.label.vol[0].id, sizeof(x->fset.label.vol[0].id), "v0");
+	snprintf(x->fset.label.vol[0].fstype, sizeof(x->fset.label.vol[0].fstype), "tar");
+	snprintf(x->fset.label.vol[0].source, sizeof(x->fset.label.vol[0].source),
+		 "tape file %ld", f);
+	x->s = &x->fset;
+	x->data_file = (uint32_t)f;
+	plan_all(x);
+	return 0;
+}
+
 int rs_restore(struct rs *r, size_t i, const struct rs_restore_opts *o,
 	       struct rs_restore_result *res)
 {
@@ -656,16 +732,10 @@ int rs_restore(struct rs *r, size_t i, const struct rs_restore_opts *o,
 
 	memset(res, 0, sizeof(*res));
 	err_clear(&r->err);
-	if (i >= r->nsets)
-		return err_set(&r->err, -ENOENT, "%s holds %zu sets: there is no set %zu",
-			       r->name, r->nsets, i + 1);
-	x.s = &r->sets[i];
-	rc = rs_catalog(r, i, plan_entry, &x);
-	if (rc == 0 && !x.any)
-		rc = err_set(&r->err, -ENOENT, "nothing in set %zu matches", i + 1);
+	rc = o->foreign_file >= 0 ? plan_foreign(&x) : plan_set(&x, i);
 	if (rc == 0)
 		rc = open_targets(&x);
-	if (rc == 0 && o->progress) {
+	if (rc == 0 && o->progress && x.wanted != UINT64_MAX) {
 		o->progress->total_bytes = x.total_bytes;
 		o->progress->total_objects = x.wanted;
 	}
