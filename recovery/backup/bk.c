@@ -503,10 +503,10 @@ static void position(struct bk *b, struct arc_pos *p)
 	p->lblock = b->lblock_ok ? b->lblock0 + p->block : UINT64_MAX;
 }
 
-static int write_file(struct bk *b, struct bk_member *m)
+static int write_file(struct bk *b, struct bk_member *m, const char *stream)
 {
 	struct fs_file *f = NULL;
-	int rc = fs_file_open(b->src[b->vol], m->path, NULL, 0, &f);
+	int rc = fs_file_open(b->src[b->vol], m->path, stream, 0, &f);
 
 	if (rc < 0)
 		return rc;
@@ -551,9 +551,99 @@ static int write_member(struct bk *b, struct bk_member *m)
 	if (rc < 0)
 		return rc;
 	if (S_ISREG(m->st->mode) && !first)
-		return write_file(b, m);
+		return write_file(b, m, NULL);
 	position(b, &m->ce.pos);
 	return archive_write_header(b->a, m->e) < ARCHIVE_WARN ? -EPIPE : 0;
+}
+
+static int lost(struct bk *b, struct bk_member *m, int rc);
+
+/* ---- NTFS alternate data streams ------------------------------------------------------
+ *
+ * Each named stream is a member of its own, "vN/PATH:NAME", right after
+ * its file, marked by the xattr BK_ADS_XATTR (its value: the stream's
+ * name), a name in no namespace, so that GNU tar --xattrs cannot apply it
+ * to anything; the catalog calls it type 'a'.  GNU tar alone extracts it
+ * as a file named "PATH:NAME".
+ */
+#define BK_ADS_XATTR "sysrecover.ads"
+
+struct bk_streams {
+	char **name;
+	uint64_t *size;
+	size_t n;
+	int rc;
+};
+
+static int note_stream(void *arg, const char *name, uint64_t size)
+{
+	struct bk_streams *ss = arg;
+	char **nn = realloc(ss->name, (ss->n + 1) * sizeof(*nn));
+	uint64_t *ns = nn ? realloc(ss->size, (ss->n + 1) * sizeof(*ns)) : NULL;
+
+	if (nn)
+		ss->name = nn;
+	if (!nn || !ns || !(ss->name[ss->n] = strdup(name))) {
+		ss->rc = -ENOMEM;
+		return 1;
+	}
+	ss->size = ns;
+	ss->size[ss->n++] = size;
+	return 0;
+}
+
+static int write_stream(struct bk *b, const struct bk_member *file, const char *name,
+			uint64_t size)
+{
+	struct fs_stat st = *file->st;
+	struct bk_member m = { .path = file->path, .st = &st };
+	int rc;
+
+	st.mode = S_IFREG | 0644;
+	st.nlink = 1;
+	st.size = st.alloc = size;
+	if ((size_t)snprintf(m.name, sizeof(m.name), "%s:%s", file->name, name) >= sizeof(m.name) ||
+	    (size_t)snprintf(m.target, sizeof(m.target), "%s:%s", file->path, name) >=
+	    sizeof(m.target))
+		return err_set(b->err, -ENAMETOOLONG, "cannot back up stream '%s' of '%s': the "
+			       "name is too long", name, file->path);
+	m.ce = (struct arc_entry){ .index = b->r->members, .vol = b->vol,
+				   .type = ARC_T_STREAM, .size = size, .path = m.target };
+	if (!(m.e = archive_entry_new()))
+		return -ENOMEM;
+	set_stat(m.e, &st);
+	archive_entry_copy_pathname(m.e, m.name);
+	archive_entry_xattr_add_entry(m.e, BK_ADS_XATTR, name, strlen(name));
+	rc = write_file(b, &m, name);
+	archive_entry_free(m.e);
+	if (rc == -EPIPE)
+		return rc;
+	if (rc < 0)
+		lost(b, &m, rc);
+	else
+		b->r->streams++;
+	b->r->members++;
+	return arc_catw_add(b->cat, &m.ce);
+}
+
+/* The named streams of a file or directory on NTFS, after it. */
+static int write_streams(struct bk *b, const struct bk_member *m)
+{
+	struct bk_streams ss = { 0 };
+	int rc = 0;
+
+	if (!(fs_caps(b->src[b->vol]) & FS_CAP_NTFS) ||
+	    !(S_ISREG(m->st->mode) || S_ISDIR(m->st->mode)))
+		return 0;
+	if (fs_stream_list(b->src[b->vol], m->path, note_stream, &ss) < 0 || ss.rc < 0)
+		rc = ss.rc ? ss.rc : 0;   /* a file without streams (or we cannot tell) */
+	for (size_t i = 0; rc == 0 && i < ss.n; i++)
+		rc = write_stream(b, m, ss.name[i], ss.size[i]);
+	for (size_t i = 0; i < ss.n; i++)
+		free(ss.name[i]);
+	free(ss.name);
+	free(ss.size);
+	return rc;
 }
 
 static bool excluded(const struct bk *b, const char *path)
@@ -643,6 +733,12 @@ static int walk_one(void *arg, const char *path, const struct fs_stat *st)
 			count(b, &m.ce);
 		if ((rc = arc_catw_add(b->cat, &m.ce)) < 0)
 			return rc;
+		b->r->members++;
+		if (!(m.ce.flags & ARC_M_LOST) && (rc = write_streams(b, &m)) < 0)
+			return rc == -EPIPE ? la_fail(b, "write the data of the set") : rc;
+		if (b->o->progress)
+			progress_add(b->o->progress, 0, 1);
+		return 0;
 	} else {
 		m.ce.type = member_type(st->mode);
 		count(b, &m.ce);

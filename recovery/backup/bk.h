@@ -46,6 +46,7 @@ struct bk_result {
 	uint32_t label_file;               /* tape file of the set's label */
 	uint64_t members;                  /* in the catalog */
 	uint64_t files, dirs, symlinks, links, specials;
+	uint64_t streams;                  /* NTFS named data streams */
 	uint64_t bytes;                    /* file data, apparent size */
 	uint64_t failed;                   /* members left out */
 	uint64_t data_records;             /* records of the data file */

@@ -409,13 +409,13 @@ static int tmp_name(struct restore *x, uint32_t vol, char *buf, size_t cap)
 
 /* The data, sparse as it came (a block libarchive skips stays a hole). */
 static int write_data(struct restore *x, struct fs *fs, const char *tmp,
-		      struct archive_entry *ae)
+		      const char *stream, struct archive_entry *ae)
 {
 	struct fs_file *f = NULL;
 	const void *blk;
 	size_t len;
 	la_int64_t off;
-	int rc = fs_file_open(fs, tmp, NULL, FS_F_WRITE, &f), ar;
+	int rc = fs_file_open(fs, tmp, stream, FS_F_WRITE | (stream ? FS_F_CREATE : 0), &f), ar;
 
 	while (rc == 0 && (ar = archive_read_data_block(x->a, &blk, &len, &off)) == ARCHIVE_OK) {
 		ssize_t w = len ? fs_file_pwrite(f, blk, len, (uint64_t)off) : 0;
@@ -450,7 +450,7 @@ static int put_file(struct restore *x, uint32_t vol, const char *path,
 		rc = fs_create(fs, tmp, archive_entry_mode(ae) & 07777);
 	if (rc < 0)
 		return rc;
-	rc = write_data(x, fs, tmp, ae);
+	rc = write_data(x, fs, tmp, NULL, ae);
 	if (rc == 0) {
 		set_meta(x, fs, tmp, ae, false);
 		rc = fs_rename(fs, tmp, path, 0);   /* over what is there */
@@ -464,6 +464,48 @@ static int put_file(struct restore *x, uint32_t vol, const char *path,
 	set_ntfs_times(fs, path, ae);
 	x->res->files++;
 	return 0;
+}
+
+/* The stream name of an alternate-data-stream member (bk.c marks them),
+ * or NULL. */
+static const char *ads_name(struct archive_entry *ae, char *buf, size_t cap)
+{
+	const char *xn;
+	const void *xv;
+	size_t xl;
+
+	archive_entry_xattr_reset(ae);
+	while (archive_entry_xattr_next(ae, &xn, &xv, &xl) == ARCHIVE_OK)
+		if (!strcmp(xn, "sysrecover.ads") && xl && xl < cap && !memchr(xv, 0, xl)) {
+			memcpy(buf, xv, xl);
+			buf[xl] = 0;
+			return buf;
+		}
+	return NULL;
+}
+
+/* "PATH:NAME" into the named stream NAME of PATH, restored just before it
+ * (written in place: the file itself went through a temporary name). */
+static int put_stream(struct restore *x, uint32_t vol, const char *path,
+		      const char *stream, struct archive_entry *ae)
+{
+	struct fs *fs = x->tg[vol].fs;
+	size_t pl = strlen(path), sl = strlen(stream);
+	char base[RS_PATH_MAX];
+
+	if (pl <= sl + 1 || path[pl - sl - 1] != ':' || strcmp(path + pl - sl, stream) ||
+	    pl - sl - 1 >= sizeof(base))
+		return -EINVAL;
+	memcpy(base, path, pl - sl - 1);
+	base[pl - sl - 1] = 0;
+	if (!(fs_caps(fs) & FS_CAP_NTFS)) {
+		dropped(x, path, "alternate data stream", -EOPNOTSUPP);
+		x->res->not_kept++;
+		return 0;
+	}
+	fs_stream_remove(fs, base, stream);   /* replaced, not merged */
+	x->res->streams++;
+	return write_data(x, fs, base, stream, ae);
 }
 
 /* What is at path, when it is not a directory, goes (a symlink, a fifo: they
@@ -541,6 +583,7 @@ static const char *link_target(struct restore *x, uint32_t vol, const char *name
 static int apply(struct restore *x, struct archive_entry *ae)
 {
 	char nbuf[RS_PATH_MAX + 32], fbuf[RS_PATH_MAX + 40], hbuf[RS_PATH_MAX + 40];
+	char sbuf[512];
 	const char *name = rs_norm_name(archive_entry_pathname(ae), nbuf, sizeof(nbuf));
 	const char *hl = archive_entry_hardlink(ae), *why, *path, *lp = NULL;
 	uint32_t vol;
@@ -567,7 +610,9 @@ static int apply(struct restore *x, struct archive_entry *ae)
 		x->res->members++;
 		return 0;
 	}
-	if (archive_entry_filetype(ae) == AE_IFDIR)
+	if (ads_name(ae, sbuf, sizeof(sbuf)))
+		rc = put_stream(x, vol, path, sbuf, ae);
+	else if (archive_entry_filetype(ae) == AE_IFDIR)
 		rc = put_dir(x, vol, path, ae);
 	else if (archive_entry_filetype(ae) == AE_IFREG && !hl)
 		rc = put_file(x, vol, path, ae);

@@ -177,8 +177,12 @@ if ntfs-3g "$w/n.img" "$mnt"; then
 	head -c 500000 /dev/urandom >"$mnt/Windows/System32/k.dll"
 	echo "hello" >"$mnt/Users/a b/note.txt"
 	setfattr -n system.ntfs_attrib_be -v 0x00000021 "$mnt/Users/a b/note.txt"
+	# named data streams (ntfs-3g shows them as user.* xattrs)
+	setfattr -n user.Zone.Identifier -v "[ZoneTransfer] ZoneId=3" "$mnt/Users/a b/note.txt"
+	python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.big", os.urandom(60000))' \
+		"$mnt/Windows/System32/k.dll" || bad ntfs-stream-write "cannot write a stream"
 	umount "$mnt"
-	exits backup-ntfs 0 "0 failed" "$S" backup -t "$T" "$w/n.img"
+	exits backup-ntfs 0 "2 streams.* 0 failed" "$S" backup -t "$T" "$w/n.img"
 	truncate -s 64M "$w/n2.img"
 	mkntfs -Q -F -q "$w/n2.img" >/dev/null 2>&1
 	exits restore-ntfs 0 "0 failed" "$S" restore -t "$T" --set 3 --to "v0=$w/n2.img"
@@ -186,11 +190,14 @@ if ntfs-3g "$w/n.img" "$mnt"; then
 	for img in n n2; do
 		ntfs-3g -o ro "$w/$img.img" "$mnt" || { bad "mount-$img" "ntfs-3g failed"; continue; }
 		(cd "$mnt" && find Windows Users -type f | sort | xargs -d '\n' sha256sum &&
-			getfattr --only-values -n system.ntfs_attrib_be "Users/a b/note.txt" | od -An -tx1) \
+			getfattr --only-values -n system.ntfs_attrib_be "Users/a b/note.txt" | od -An -tx1 &&
+			getfattr --only-values -n user.Zone.Identifier "Users/a b/note.txt" &&
+			getfattr --only-values -n user.big Windows/System32/k.dll | sha256sum) \
 			>"$w/$img.sums" 2>&1
 		umount "$mnt"
 	done
-	cmp -s "$w/n.sums" "$w/n2.sums" && ok "ntfs-same-files-and-attributes" ||
+	grep -q ZoneId=3 "$w/n.sums" || bad ntfs-stream-setup "the source has no stream"
+	cmp -s "$w/n.sums" "$w/n2.sums" && ok "ntfs-same-files-attributes-and-streams" ||
 		bad ntfs-same "$(diff "$w/n.sums" "$w/n2.sums" | head -n 4 | tr '\n' ' ')"
 else
 	bad mount-ntfs "ntfs-3g failed"
