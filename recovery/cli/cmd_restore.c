@@ -21,6 +21,7 @@ struct restore_cli {
 	struct rs_map maps[RESTORE_MAX_MAPS];
 	size_t nmaps;
 	long file;
+	long inject;              /* test only: read error at logical object N */
 	bool dry_run, json, scan;
 };
 
@@ -85,6 +86,7 @@ static int parse(struct cli_ctx *c, int argc, char **argv, struct restore_cli *o
 		{ "help", no_argument, NULL, 'h' },
 		{ "scan", no_argument, NULL, 'S' },
 		{ "file", required_argument, NULL, 'f' },
+		{ "inject", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -92,6 +94,7 @@ static int parse(struct cli_ctx *c, int argc, char **argv, struct restore_cli *o
 
 	o->tape = getenv("TAPE");
 	o->file = -1;
+	o->inject = -1;
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+t:h", opts, NULL)) != -1) {
@@ -101,6 +104,11 @@ static int parse(struct cli_ctx *c, int argc, char **argv, struct restore_cli *o
 		case 'j': o->json = true; break;
 		case 'h': restore_help(); return CLI_DONE;
 		case 'S': o->scan = true; break;
+		case 'I':   /* like tape's --inject; read errors only, undocumented */
+			if (strncmp(optarg, "read-error@", 11) ||
+			    (o->inject = strtol(optarg + 11, &end, 10)) < 0 || *end)
+				return cli_usage_err(c, "--inject: '%s' is not read-error@N", optarg);
+			break;
 		case 'f':
 			o->file = strtol(optarg, &end, 10);
 			if (*end || o->file < 0)
@@ -173,7 +181,7 @@ static int restore_run(struct cli_ctx *c, int argc, char **argv)
 		return rc;
 	if ((rc = stop_install()) < 0)
 		return err_set(&c->err, rc, "cannot catch SIGINT: %s", strerror(-rc));
-	if ((rc = rs_open(o.tape, &r, &c->err)) < 0)
+	if ((rc = rs_open_faulty(o.tape, o.inject, &r, &c->err)) < 0)
 		return rc;
 	if (!rs_count(r) && o.file < 0) {
 		rc = err_set(&c->err, -ENOENT, "no sets on %s", o.tape);

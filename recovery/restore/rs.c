@@ -152,6 +152,12 @@ static int scan(struct rs *r)
 
 int rs_open(const char *tape, struct rs **out, struct err *err)
 {
+	return rs_open_faulty(tape, -1, out, err);
+}
+
+int rs_open_faulty(const char *tape, long read_error_at, struct rs **out,
+		   struct err *err)
+{
 	struct tape_vopts vo;
 	struct rs *r = calloc(1, sizeof(*r));
 	int rc;
@@ -164,6 +170,7 @@ int rs_open(const char *tape, struct rs **out, struct err *err)
 	tape_vopts_init(&vo);
 	vo.read_only = true;
 	vo.must_exist = true;
+	vo.fault_read_error = read_error_at;
 	rc = tape_open(tape, &vo, &r->t);
 	if (rc < 0)
 		err_set(&r->err, rc, "cannot open %s: %s", tape, strerror(-rc));

@@ -35,6 +35,10 @@ struct rs_set {
 /* Open the tape read-only and find its sets.  A damaged label is an error
  * (ERR_CORRUPT) that names the tape file; rs_open does not guess past it. */
 int rs_open(const char *tape, struct rs **out, struct err *err);
+/* The same with a read error injected at logical object N of a virtual
+ * tape (tests only: media errors). */
+int rs_open_faulty(const char *tape, long read_error_at, struct rs **out,
+		   struct err *err);
 void rs_close(struct rs *r);
 size_t rs_count(const struct rs *r);
 const struct rs_set *rs_set(const struct rs *r, size_t i);

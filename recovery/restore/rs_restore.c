@@ -72,6 +72,12 @@ struct restore {
 	size_t ndirs, capdirs;
 	char *buf;
 	uint32_t cur_vol;         /* of the member being applied */
+	uint64_t left;            /* wanted members not yet met */
+	struct arc_pos seg;       /* where the current reader started */
+	uint64_t done;            /* stream offset of the last member completed */
+	bool any_done;
+	char parent[RS_PATH_MAX]; /* the last parent directory known to exist */
+	uint32_t parent_vol;
 	uint32_t data_file;       /* tape file of the data */
 	bool foreign;             /* another tool's tar: names made v0/... */
 	struct rs_set fset;       /* the one-volume "set" of a foreign file */
@@ -580,6 +586,46 @@ static const char *link_target(struct restore *x, uint32_t vol, const char *name
 	return p;
 }
 
+/* The directory a member goes into exists: a directory member lost to a
+ * read error (or left out of a selective restore) is made with mode 0755,
+ * as tar makes missing parents.  The last parent seen is remembered, so
+ * this is one lookup per directory, not per member. */
+static int ensure_parent(struct restore *x, uint32_t vol, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+	struct fs *fs = x->tg[vol].fs;
+	char dir[RS_PATH_MAX];
+	struct fs_stat st;
+	int rc = 0;
+
+	if (n == 0 || n >= sizeof(dir))
+		return 0;   /* in the root, or the root itself */
+	memcpy(dir, path, n);
+	dir[n] = 0;
+	if (x->parent_vol == vol && !strcmp(x->parent, dir))
+		return 0;
+	for (char *p = dir + 1; rc == 0; p++) {
+		char c = *p;
+
+		if (c != '/' && c != 0)
+			continue;
+		*p = 0;
+		if (fs_lookup(fs, dir, &st) < 0)
+			rc = fs_mkdir(fs, dir, 0755);
+		else if (!S_ISDIR(st.mode))
+			rc = -ENOTDIR;
+		*p = c;
+		if (!c)
+			break;
+	}
+	if (rc == 0) {
+		memcpy(x->parent, dir, n + 1);
+		x->parent_vol = vol;
+	}
+	return rc;
+}
+
 static int apply(struct restore *x, struct archive_entry *ae)
 {
 	char nbuf[RS_PATH_MAX + 32], fbuf[RS_PATH_MAX + 40], hbuf[RS_PATH_MAX + 40];
@@ -610,7 +656,10 @@ static int apply(struct restore *x, struct archive_entry *ae)
 		x->res->members++;
 		return 0;
 	}
-	if (ads_name(ae, sbuf, sizeof(sbuf)))
+	rc = ensure_parent(x, vol, path);
+	if (rc < 0)
+		;
+	else if (ads_name(ae, sbuf, sizeof(sbuf)))
 		rc = put_stream(x, vol, path, sbuf, ae);
 	else if (archive_entry_filetype(ae) == AE_IFDIR)
 		rc = put_dir(x, vol, path, ae);
@@ -635,59 +684,150 @@ static int apply(struct restore *x, struct archive_entry *ae)
 
 /* ---- the data ----------------------------------------------------------------------- */
 
-/* At the record of the first wanted member: the data file, then space. */
-static int position(struct restore *x, struct rs_reader *rd)
+/* ---- media errors ------------------------------------------------------------------
+ *
+ * A record that cannot be read costs only the members it touched: the
+ * catalog is read again to find the first member whose header starts after
+ * the bad record, the tape is positioned there, and reading goes on.
+ * Every wanted member in between (the one cut, and any whose header sat in
+ * the bad record) is named and counted as failed.
+ */
+struct resync {
+	struct restore *x;
+	uint64_t done;            /* stream offset of the last member completed */
+	bool any_done;
+	char parent[RS_PATH_MAX]; /* the last parent directory known to exist */
+	uint32_t parent_vol;
+	uint64_t bad;             /* the record that failed */
+	bool found;
+	struct arc_pos next;
+};
+
+static int resync_entry(void *arg, const struct arc_entry *e)
+{
+	struct resync *y = arg;
+	struct restore *x = y->x;
+	uint64_t off = e->pos.block * x->s->label.record_size + e->pos.offset;
+	char name[RS_PATH_MAX + 32];
+
+	if ((e->flags & ARC_M_LOST) && !e->pos.file)
+		return 0;   /* never in the data */
+	if (y->any_done && off <= y->done)
+		return 0;
+	if (e->pos.block > y->bad) {
+		y->next = e->pos;
+		y->found = true;
+		return 1;   /* stop reading the catalog */
+	}
+	rs_member_name(x->s, e, name, sizeof(name));
+	if (wanted(x, name, e->path) && !(e->flags & ARC_M_LOST)) {
+		x->res->failed++;
+		x->left -= x->left ? 1 : 0;
+		report(x, name, "%s: lost to a read error in tape record %" PRIu64 " of the data",
+		       name, y->bad);
+	}
+	return 0;
+}
+
+/* After a read error at record bad: where to go on, or false at the end. */
+static int resync(struct restore *x, size_t i, uint64_t bad, struct arc_pos *next)
+{
+	struct resync y = { .x = x, .done = x->done, .any_done = x->any_done, .bad = bad };
+	int rc = rs_catalog(x->r, i, resync_entry, &y);
+
+	if (rc < 0)
+		return rc;
+	*next = y.next;
+	return y.found;
+}
+
+/* At the record of member position p of the data file: go there. */
+static int position(struct restore *x, const struct arc_pos *p, struct rs_reader *rd)
 {
 	int rc = rs_goto_file(x->r, x->data_file);
 
-	if (rc == 0 && x->first.block) {
-		rc = tape_space(x->r->t, TAPE_SP_RECORDS, (long)x->first.block);
+	if (rc == 0 && p->block) {
+		rc = tape_space(x->r->t, TAPE_SP_RECORDS, (long)p->block);
 		if (rc < 0)
-			return rs_tape_fail(x->r, rc, "space to the first member on");
-		x->res->skipped_records = x->first.block;
+			return rs_tape_fail(x->r, rc, "space to a member on");
+		x->res->skipped_records += p->block;
 	}
-	rd->skip = x->first.offset;
+	*rd = (struct rs_reader){ .r = x->r, .skip = p->offset };
+	x->seg = *p;
 	return rc;
 }
 
-static int read_data(struct restore *x, size_t i)
+static int open_reader(struct restore *x, const struct arc_pos *p, struct rs_reader *rd)
 {
-	struct rs_reader rd = { .r = x->r };
-	struct archive_entry *ae;
-	int rc = position(x, &rd), ar = ARCHIVE_OK;
-	uint64_t left = x->wanted;
+	int rc = position(x, p, rd);
 
+	if (x->a)
+		archive_read_free(x->a);
 	x->a = rc == 0 ? archive_read_new() : NULL;
 	if (rc == 0 && !x->a)
 		return err_set(&x->r->err, -ENOMEM, "out of memory");
 	if (rc == 0) {
 		archive_read_support_format_tar(x->a);
-		if (archive_read_open(x->a, &rd, NULL, rs_read_cb, NULL) != ARCHIVE_OK)
+		if (archive_read_open(x->a, rd, NULL, rs_read_cb, NULL) != ARCHIVE_OK)
 			rc = -EPIPE;
 	}
-	/* a selective restore stops after its last member */
-	while (rc == 0 && left && (ar = archive_read_next_header(x->a, &ae)) == ARCHIVE_OK) {
-		uint64_t before = x->res->members + x->res->failed;
+	return rc;
+}
 
-		if (stop_requested()) {
-			rc = -EINTR;
-			break;
-		}
-		rc = apply(x, ae);
+/* Members until the data (or, selective, the wanted ones) end: 0, or
+ * -EPIPE when the stream broke (rd->err: the tape's error). */
+static int read_members(struct restore *x, struct rs_reader *rd, int *ar)
+{
+	struct archive_entry *ae;
+	int rc = 0;
+
+	while (x->left && (*ar = archive_read_next_header(x->a, &ae)) == ARCHIVE_OK) {
+		uint64_t before = x->res->members + x->res->failed;
+		uint64_t hpos = x->seg.block * x->s->label.record_size + x->seg.offset +
+				(uint64_t)archive_read_header_position(x->a);
+
+		if (stop_requested())
+			return -EINTR;
+		if ((rc = apply(x, ae)) < 0)
+			return rc;
+		x->done = hpos, x->any_done = true;
 		if (x->res->members + x->res->failed > before)
-			left--;
+			x->left--;
 	}
-	x->res->records = rd.records;
-	if (((rc == 0 && left && ar != ARCHIVE_EOF) || rc == -EPIPE) &&
-	    x->wanted == UINT64_MAX && !rd.err) {
+	(void)rd;
+	return 0;
+}
+
+static int read_data(struct restore *x, size_t i)
+{
+	struct rs_reader rd;
+	struct arc_pos at = x->first;
+	int rc, ar = ARCHIVE_OK, more;
+
+	x->left = x->wanted;
+	for (;;) {
+		rc = open_reader(x, &at, &rd);
+		if (rc == 0)
+			rc = read_members(x, &rd, &ar);
+		x->res->records += rd.records;
+		if (rc == 0 && x->left && ar != ARCHIVE_EOF && !rd.err)
+			rc = -EPIPE;
+		if (!(rc == -EPIPE && rd.err == -EIO && x->wanted != UINT64_MAX))
+			break;
+		/* a media error: on from the next member the catalog places after it */
+		more = resync(x, i, at.block + rd.records, &at);
+		if (more < 0)
+			return more;
 		rc = 0;
-		/* no catalog: data cut off is what this mode is for */
+		if (!more)
+			break;
+	}
+	if (rc == -EPIPE && x->wanted == UINT64_MAX && !rd.err) {
+		rc = 0;   /* no catalog: data cut off is what this mode is for */
 		x->res->failed++;
 		report(x, "(data)", "the data ends early, after %" PRIu64 " members: %s",
 		       x->res->members, archive_error_string(x->a) ?
 		       archive_error_string(x->a) : "cut off");
-	} else if (rc == 0 && left && ar != ARCHIVE_EOF) {
-		rc = -EPIPE;
 	}
 	if (rc == -EPIPE)
 		err_set(&x->r->err, rd.err ? rd.err : -EIO, "cannot read the data of set %zu "
