@@ -199,6 +199,35 @@ if ntfs-3g "$w/n.img" "$mnt"; then
 	grep -q ZoneId=3 "$w/n.sums" || bad ntfs-stream-setup "the source has no stream"
 	cmp -s "$w/n.sums" "$w/n2.sums" && ok "ntfs-same-files-attributes-and-streams" ||
 		bad ntfs-same "$(diff "$w/n.sums" "$w/n2.sums" | head -n 4 | tr '\n' ' ')"
+	# ---- cross restores: what the other kind cannot hold is counted and named ----
+	truncate -s 64M "$w/x2e.img"
+	mkfs.ext4 -q -F "$w/x2e.img"
+	out cross1 sh -c '"$1" restore -t "$2" --set 3 --to "v0=$3" 2>&1' sh "$S" "$T" "$w/x2e.img"
+	has ntfs-to-ext-counted "$cross1" "0 failed, 0 refused, 0 lost at backup"
+	has ntfs-to-ext-names-acl "$cross1" "xattr system.ntfs_acl not kept"
+	has ntfs-to-ext-names-stream "$cross1" "alternate data stream not kept"
+	check ntfs-to-ext-e2fsck e2fsck -fn "$w/x2e.img"
+	if mount -o ro,loop "$w/x2e.img" "$mnt"; then
+		(cd "$mnt" && find Windows Users -type f | sort | xargs -d '\n' sha256sum) >"$w/x2e.sums"
+		umount "$mnt"
+		head -n 2 "$w/n.sums" | cmp -s - "$w/x2e.sums" && ok ntfs-to-ext-data ||
+			bad ntfs-to-ext-data "$(cat "$w/x2e.sums" | tr '\n' ' ')"
+	fi
+	truncate -s 160M "$w/x2n.img"
+	mkntfs -Q -F -q "$w/x2n.img" >/dev/null 2>&1
+	out cross2 sh -c '"$1" restore -t "$2" --set 1 --to "v0=$3" 2>&1' sh "$S" "$T" "$w/x2n.img"
+	has ext-to-ntfs-counted "$cross2" "0 failed, 0 refused, 0 lost at backup"
+	has ext-to-ntfs-names-owner "$cross2" "owner and mode not kept"
+	has ext-to-ntfs-names-acl "$cross2" "xattr system.posix_acl_access not kept"
+	n=$(printf '%s' "$cross2" | sed -n 's/.*, \([0-9]*\) with metadata the target cannot hold.*/\1/p')
+	[ "${n:-0}" -gt 0 ] && ok "ext-to-ntfs: $n members with metadata NTFS cannot hold" ||
+		bad ext-to-ntfs-count "no count: $cross2"
+	check ext-to-ntfs-ntfsfix ntfsfix -n "$w/x2n.img"
+	if ntfs-3g -o ro "$w/x2n.img" "$mnt"; then
+		is ext-to-ntfs-data "$(sha256sum <"$mnt/a/b/c/random" | cut -d' ' -f1)" \
+			"$(awk -F'\t' '$1 == "a/b/c/random" { print $9 }' "$w/src.manifest")"
+		umount "$mnt"
+	fi
 else
 	bad mount-ntfs "ntfs-3g failed"
 fi
