@@ -43,11 +43,15 @@ set -eu
 #                                pages, groff -ww checks them, bash runs the completion
 #   strace                       tests/integration/bigdir_io.sh counts the image reads of
 #                                an apply (an untimed proof that big directories are linear)
+#   libarchive-tools             bsdtar: the second stock tar that must extract a set's data
+#                                alone (tests/integration/backup_restore.sh)
+#   time                         /usr/bin/time -v: peak memory of the engine at scale
+#                                (tests/bench/scale.sh)
 PKGS="libwin-hivex-perl build-essential pkg-config libblkid-dev libext2fs-dev ntfs-3g-dev libhivex-dev
 libarchive-dev nettle-dev libcmocka-dev clang libclang-rt-14-dev qemu-system-x86 busybox-static cpio
 mt-st e2fsprogs ntfs-3g libhivex-bin attr acl xz-utils gzip zstd tar python3
 ca-certificates debian-archive-keyring forensics-samples-ntfs forensics-samples-ext4 fdisk dosfstools
-wimtools libregf-utils man-db groff-base bash strace"
+wimtools libregf-utils man-db groff-base bash strace libarchive-tools time"
 
 missing() {
 	for p in $PKGS; do

@@ -24,7 +24,7 @@
 set -u
 . "$(dirname "$0")/../lib/check.sh"
 workdir bkrs
-need mkfs.ext4 e2fsck mkntfs ntfs-3g ntfsfix python3 tar setfacl getfattr
+need mkfs.ext4 e2fsck mkntfs ntfs-3g ntfsfix python3 tar bsdtar setfacl getfattr
 S=$1
 M=$(cd "$(dirname "$0")/../lib" && pwd)/manifest.py
 T=$w/t.tap
@@ -85,6 +85,11 @@ check tar-extract tar -x --xattrs -b 512 -f "$w/data.tar" -C "$w/tarx"
 is tar-random "$(sha256sum <"$w/tarx/v0/a/b/c/random" | cut -d' ' -f1)" \
 	"$(awk -F'\t' '$1 == "a/b/c/random" { print $9 }' "$w/src.manifest")"
 is tar-user-xattr "$(getfattr --only-values -n user.colour "$w/tarx/v0/a/small" 2>/dev/null)" blue
+mkdir -p "$w/bsdx"
+check bsdtar-extract bsdtar -x -f "$w/data.tar" -C "$w/bsdx"
+is bsdtar-random "$(sha256sum <"$w/bsdx/v0/a/b/c/random" | cut -d' ' -f1)" \
+	"$(awk -F'\t' '$1 == "a/b/c/random" { print $9 }' "$w/src.manifest")"
+is bsdtar-sparse-holes "$(du -k "$w/bsdx/v0/sparse" | cut -f1)" "$(du -k "$w/tarx/v0/sparse" | cut -f1)"
 
 # ---- restore onto a fresh ext4, compare through the kernel ------------------------------
 truncate -s 160M "$w/dst.img"
