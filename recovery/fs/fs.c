@@ -452,6 +452,15 @@ int fs_sync(struct fs *fs)
 	return fs->ops->sync ? fs->ops->sync(fs) : 0;
 }
 
+int fs_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size)
+{
+	err_clear(&fs->err);
+	*free_bytes = *size = 0;
+	if (!fs->ops->space)
+		return unsupported(fs, "measure the free space of", "/");
+	return fs->ops->space(fs, free_bytes, size);
+}
+
 int fs_lookup(struct fs *fs, const char *path, struct fs_stat *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -170,6 +171,18 @@ static int dir_close(struct fs *fs)
 		close(d->cfd);
 	close(d->root);
 	free(d);
+	return 0;
+}
+
+static int dir_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(ROOT(fs), &sv) < 0)
+		return err_set(&fs->err, -errno, "cannot measure the free space of %s: %s",
+			       fs->name, strerror(errno));
+	*free_bytes = (uint64_t)sv.f_bfree * sv.f_frsize;
+	*size = (uint64_t)sv.f_blocks * sv.f_frsize;
 	return 0;
 }
 
@@ -591,6 +604,7 @@ const struct fs_ops fs_dir_ops = {
 	.open = dir_open,
 	.close = dir_close,
 	.sync = dir_sync,
+	.space = dir_space,
 	.lookup = dir_lookup,
 	.readdir = dir_readdir,
 	.create = dir_create,

@@ -696,6 +696,15 @@ static int ext_close(struct fs *fs)
 	return e ? ext_fail(fs, e, "close", fs->name) : 0;
 }
 
+static int ext_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size)
+{
+	ext2_filsys e = P(fs)->fs;
+
+	*free_bytes = ext2fs_free_blocks_count(e->super) * (uint64_t)e->blocksize;
+	*size = ext2fs_blocks_count(e->super) * (uint64_t)e->blocksize;
+	return 0;
+}
+
 static int ext_sync(struct fs *fs)
 {
 	struct ext_priv *p = P(fs);
@@ -1754,6 +1763,7 @@ const struct fs_ops fs_ext_ops = {
 	.close = ext_close,
 	.mark = ext_mark_op,
 	.sync = ext_sync,
+	.space = ext_space,
 	.lookup = ext_lookup,
 	.readdir = ext_readdir,
 	.create = ext_create,

@@ -329,6 +329,18 @@ static int ntfs_close(struct fs *fs)
 	return rc;
 }
 
+static int ntfs_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size)
+{
+	ntfs_volume *vol = P(fs)->vol;
+
+	if (ntfs_volume_get_free_space(vol) < 0)
+		return err_set(&fs->err, errno_or(EIO), "cannot count the free clusters of %s",
+			       fs->name);
+	*free_bytes = (uint64_t)vol->free_clusters * vol->cluster_size;
+	*size = (uint64_t)vol->nr_clusters * vol->cluster_size;
+	return 0;
+}
+
 static int ntfs_sync(struct fs *fs)
 {
 	struct ntfs_device *dev = P(fs)->vol->dev;
@@ -1769,6 +1781,7 @@ const struct fs_ops fs_ntfs_ops = {
 	.close = ntfs_close,
 	.mark = ntfs_mark,
 	.sync = ntfs_sync,
+	.space = ntfs_space,
 	.lookup = ntfs_lookup,
 	.readdir = ntfs_readdir_op,
 	.create = ntfs_create_op,

@@ -64,6 +64,8 @@ struct restore {
 	struct rs_restore_result *res;
 	struct target tg[ARC_VOL_MAX];
 	bool want[ARC_VOL_MAX];   /* volumes with wanted members */
+	uint64_t need[ARC_VOL_MAX]; /* bytes of data each volume will get */
+	uint64_t credit[ARC_VOL_MAX]; /* bytes of files the restore replaces */
 	bool any;
 	struct arc_pos first;     /* of the first wanted member */
 	uint64_t wanted, total_bytes;
@@ -136,8 +138,14 @@ static int plan_entry(void *arg, const struct arc_entry *e)
 	}
 	x->want[e->vol] = true;
 	x->wanted++;
-	if (e->type == ARC_T_FILE || e->type == ARC_T_STREAM)
+	if (e->type == ARC_T_FILE || e->type == ARC_T_STREAM) {
 		x->total_bytes += e->size;
+		/* whole blocks; a sparse file's holes take none, and the catalog
+		 * does not say how much of it is data: counted as none, so that
+		 * the check never refuses what fits (ENOSPC still stops it) */
+		if (!(e->flags & ARC_M_SPARSE))
+			x->need[e->vol] += (e->size + 4095) / 4096 * 4096;
+	}
 	return 0;
 }
 
@@ -229,6 +237,51 @@ static int open_targets(struct restore *x)
 		if (!x->o->dry_run)
 			drop_stale(x->tg[v].fs);
 	}
+	return 0;
+}
+
+/* ---- free space ------------------------------------------------------------------ */
+
+/* Files the restore will replace free their blocks: counted only when the
+ * plain comparison fails (one lookup per member). */
+static int credit_entry(void *arg, const struct arc_entry *e)
+{
+	struct restore *x = arg;
+	char name[RS_PATH_MAX + 32];
+	struct fs_stat st;
+
+	if (e->type != ARC_T_FILE || (e->flags & ARC_M_LOST) || !x->tg[e->vol].fs)
+		return 0;
+	rs_member_name(x->s, e, name, sizeof(name));
+	if (wanted(x, name, e->path) && fs_lookup(x->tg[e->vol].fs, e->path, &st) == 0 &&
+	    S_ISREG(st.mode))
+		x->credit[e->vol] += st.alloc;
+	return 0;
+}
+
+/* Every target has room for what it will get, before anything is written. */
+static int check_space(struct restore *x, size_t i)
+{
+	uint64_t fr[ARC_VOL_MAX], size;
+	bool short_any = false;
+	int rc;
+
+	for (uint32_t v = 0; v < x->s->label.nvol; v++) {
+		fr[v] = UINT64_MAX;
+		if (x->tg[v].fs && x->need[v] && fs_space(x->tg[v].fs, &fr[v], &size) == 0)
+			short_any |= x->need[v] > fr[v];
+	}
+	if (!short_any)
+		return 0;
+	if ((rc = rs_catalog(x->r, i, credit_entry, x)) < 0)
+		return rc;
+	for (uint32_t v = 0; v < x->s->label.nvol; v++)
+		if (fr[v] != UINT64_MAX && x->need[v] > fr[v] + x->credit[v])
+			return err_setc(&x->r->err, ERR_FATAL, ERR_REFUSED, -ENOSPC, "%s (%s) "
+					"needs %" PRIu64 " bytes and its target %s has %" PRIu64
+					" free (%" PRIu64 " more in files it replaces): nothing was "
+					"written", x->s->label.vol[v].id, x->s->label.vol[v].source,
+					x->need[v], fs_name(x->tg[v].fs), fr[v], x->credit[v]);
 	return 0;
 }
 
@@ -920,6 +973,8 @@ int rs_restore(struct rs *r, size_t i, const struct rs_restore_opts *o,
 	rc = o->foreign_file >= 0 ? plan_foreign(&x) : plan_set(&x, i);
 	if (rc == 0)
 		rc = open_targets(&x);
+	if (rc == 0 && !x.foreign && x.wanted != UINT64_MAX)
+		rc = check_space(&x, i);
 	if (rc == 0 && o->progress && x.wanted != UINT64_MAX) {
 		o->progress->total_bytes = x.total_bytes;
 		o->progress->total_objects = x.wanted;

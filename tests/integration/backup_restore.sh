@@ -125,6 +125,12 @@ mount -o ro,loop "$w/dst.img" "$mnt"
 refuses refuse-mounted "mounted" "$S" restore -t "$T" --to "v0=$w/dst.img"
 umount "$mnt"
 check refuse-mounted-unchanged cmp "$w/dst.img" "$w/dst.before"
+truncate -s 4M "$w/tiny.img"
+mkfs.ext4 -q -F "$w/tiny.img"
+cp "$w/tiny.img" "$w/tiny.before"
+refuses refuse-too-small "needs [0-9]* bytes and its target .* has [0-9]* free.*nothing was written" \
+	"$S" restore -t "$T" --to "v0=$w/tiny.img"
+check refuse-too-small-unchanged cmp "$w/tiny.img" "$w/tiny.before"
 
 # ---- a directory source, and a second set on the same tape --------------------------------
 D=$w/dirsrc
