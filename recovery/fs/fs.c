@@ -452,13 +452,13 @@ int fs_sync(struct fs *fs)
 	return fs->ops->sync ? fs->ops->sync(fs) : 0;
 }
 
-int fs_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size)
+int fs_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size, uint64_t *free_files)
 {
 	err_clear(&fs->err);
-	*free_bytes = *size = 0;
+	*free_bytes = *size = *free_files = 0;
 	if (!fs->ops->space)
 		return unsupported(fs, "measure the free space of", "/");
-	return fs->ops->space(fs, free_bytes, size);
+	return fs->ops->space(fs, free_bytes, size, free_files);
 }
 
 int fs_lookup(struct fs *fs, const char *path, struct fs_stat *st)

@@ -172,8 +172,9 @@ int fs_open(const char *path, unsigned flags, struct fs **out, struct err *err);
 int fs_close(struct fs *fs);
 int fs_sync(struct fs *fs);
 /* Bytes free for new data (what an unprivileged writer may not use counts as
- * free: we write as root) and the volume's size. */
-int fs_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size);
+ * free: we write as root), the volume's size, and how many more objects it
+ * can hold (free inodes; UINT64_MAX where that is not fixed, as on NTFS). */
+int fs_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size, uint64_t *free_files);
 
 enum fs_kind fs_kind(const struct fs *fs);
 const char *fs_kind_name(enum fs_kind kind);

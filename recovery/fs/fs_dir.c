@@ -174,7 +174,8 @@ static int dir_close(struct fs *fs)
 	return 0;
 }
 
-static int dir_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size)
+static int dir_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size,
+		     uint64_t *free_files)
 {
 	struct statvfs sv;
 
@@ -183,6 +184,7 @@ static int dir_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size)
 			       fs->name, strerror(errno));
 	*free_bytes = (uint64_t)sv.f_bfree * sv.f_frsize;
 	*size = (uint64_t)sv.f_blocks * sv.f_frsize;
+	*free_files = sv.f_files ? (uint64_t)sv.f_ffree : UINT64_MAX;
 	return 0;
 }
 

@@ -696,10 +696,12 @@ static int ext_close(struct fs *fs)
 	return e ? ext_fail(fs, e, "close", fs->name) : 0;
 }
 
-static int ext_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size)
+static int ext_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size,
+		     uint64_t *free_files)
 {
 	ext2_filsys e = P(fs)->fs;
 
+	*free_files = e->super->s_free_inodes_count;
 	*free_bytes = ext2fs_free_blocks_count(e->super) * (uint64_t)e->blocksize;
 	*size = ext2fs_blocks_count(e->super) * (uint64_t)e->blocksize;
 	return 0;

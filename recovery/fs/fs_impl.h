@@ -30,7 +30,8 @@ struct fs_ops {
 	 * that changes nothing leaves the volume byte for byte as it was. */
 	int (*mark)(struct fs *fs);
 	int (*sync)(struct fs *fs);
-	int (*space)(struct fs *fs, uint64_t *free_bytes, uint64_t *size);
+	int (*space)(struct fs *fs, uint64_t *free_bytes, uint64_t *size,
+		     uint64_t *free_files);
 
 	int (*lookup)(struct fs *fs, const char *path, struct fs_stat *st);
 	int (*readdir)(struct fs *fs, const char *path, fs_dir_cb cb, void *arg);

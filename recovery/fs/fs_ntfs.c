@@ -329,10 +329,12 @@ static int ntfs_close(struct fs *fs)
 	return rc;
 }
 
-static int ntfs_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size)
+static int ntfs_space(struct fs *fs, uint64_t *free_bytes, uint64_t *size,
+		      uint64_t *free_files)
 {
 	ntfs_volume *vol = P(fs)->vol;
 
+	*free_files = UINT64_MAX;   /* the MFT grows into free clusters */
 	if (ntfs_volume_get_free_space(vol) < 0)
 		return err_set(&fs->err, errno_or(EIO), "cannot count the free clusters of %s",
 			       fs->name);

@@ -65,6 +65,7 @@ struct restore {
 	struct target tg[ARC_VOL_MAX];
 	bool want[ARC_VOL_MAX];   /* volumes with wanted members */
 	uint64_t need[ARC_VOL_MAX]; /* bytes of data each volume will get */
+	uint64_t objs[ARC_VOL_MAX]; /* new inodes it may take */
 	uint64_t credit[ARC_VOL_MAX]; /* bytes of files the restore replaces */
 	bool any;
 	struct arc_pos first;     /* of the first wanted member */
@@ -138,6 +139,8 @@ static int plan_entry(void *arg, const struct arc_entry *e)
 	}
 	x->want[e->vol] = true;
 	x->wanted++;
+	if (e->type != ARC_T_HARDLINK && e->type != ARC_T_STREAM)
+		x->objs[e->vol]++;
 	if (e->type == ARC_T_FILE || e->type == ARC_T_STREAM) {
 		x->total_bytes += e->size;
 		/* whole blocks; a sparse file's holes take none, and the catalog
@@ -262,14 +265,24 @@ static int credit_entry(void *arg, const struct arc_entry *e)
 /* Every target has room for what it will get, before anything is written. */
 static int check_space(struct restore *x, size_t i)
 {
-	uint64_t fr[ARC_VOL_MAX], size;
+	uint64_t fr[ARC_VOL_MAX], size, files;
 	bool short_any = false;
 	int rc;
 
 	for (uint32_t v = 0; v < x->s->label.nvol; v++) {
 		fr[v] = UINT64_MAX;
-		if (x->tg[v].fs && x->need[v] && fs_space(x->tg[v].fs, &fr[v], &size) == 0)
-			short_any |= x->need[v] > fr[v];
+		if (!x->tg[v].fs || fs_space(x->tg[v].fs, &fr[v], &size, &files) < 0) {
+			fr[v] = UINT64_MAX;
+			continue;
+		}
+		/* an existing file keeps its inode: only a clearly short target */
+		if (x->objs[v] > files && x->objs[v] - files > x->objs[v] / 2)
+			return err_setc(&x->r->err, ERR_FATAL, ERR_REFUSED, -ENOSPC, "%s (%s) "
+					"has %" PRIu64 " objects and its target %s room for %"
+					PRIu64 " more: nothing was written", x->s->label.vol[v].id,
+					x->s->label.vol[v].source, x->objs[v],
+					fs_name(x->tg[v].fs), files);
+		short_any |= x->need[v] > fr[v];
 	}
 	if (!short_any)
 		return 0;

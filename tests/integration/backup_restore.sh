@@ -128,7 +128,7 @@ check refuse-mounted-unchanged cmp "$w/dst.img" "$w/dst.before"
 truncate -s 4M "$w/tiny.img"
 mkfs.ext4 -q -F "$w/tiny.img"
 cp "$w/tiny.img" "$w/tiny.before"
-refuses refuse-too-small "needs [0-9]* bytes and its target .* has [0-9]* free.*nothing was written" \
+refuses refuse-too-small "its target .* (has [0-9]* free|room for [0-9]* more).*nothing was written" \
 	"$S" restore -t "$T" --to "v0=$w/tiny.img"
 check refuse-too-small-unchanged cmp "$w/tiny.img" "$w/tiny.before"
 
@@ -145,6 +145,12 @@ exits backup-dir 0 "at tape file 3:" "$S" backup -t "$T" --record-size 64k "$D"
 out sets2 "$S" list -t "$T"
 has list-two-sets "$sets2" "set 2"
 refuses refuse-no-target "no UUID" "$S" restore -t "$T" --set 2
+truncate -s 4M "$w/tiny2.img"
+mkfs.ext4 -q -F -N 2048 "$w/tiny2.img"
+cp "$w/tiny2.img" "$w/tiny2.before"
+refuses refuse-no-room-for-data "needs [0-9]* bytes and its target .* has [0-9]* free.*nothing was written" \
+	"$S" restore -t "$T" --set 2 --to "v0=$w/tiny2.img"
+check refuse-no-room-unchanged cmp "$w/tiny2.img" "$w/tiny2.before"
 truncate -s 64M "$w/dir.img"
 mkfs.ext4 -q -F "$w/dir.img"
 exits restore-dir 0 "0 failed" "$S" restore -t "$T" --set 2 --to "v0=$w/dir.img"
