@@ -172,6 +172,10 @@ bench: all
 	@sh tests/bench/simh_vs_dd.sh $(B)/sysrecover
 	@sh tests/bench/srd_vs_debugfs.sh $(B)/sysrecover
 	@sh tests/bench/bigdir_vs_debugfs.sh $(B)/sysrecover
+	@sh tests/bench/populate.sh $(B)/sysrecover
+	@sh tests/bench/engine.sh $(B)/sysrecover
+	@sh tests/bench/selective.sh $(B)/sysrecover
+	@sh tests/bench/scale.sh $(B)/sysrecover
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPDIR)

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -152,4 +153,16 @@ int cli_finish(struct cli_ctx *c, int rc)
 	if (c->err.code == ERR_USAGE || c->err.code == ERR_INTERNAL)
 		return err_exit_code(&c->err);
 	return err_exit_level(err_worse(c->worst, c->err.level));
+}
+
+int cli_number(struct cli_ctx *c, const char *opt, const char *arg, long min,
+	       const char *what, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || *out < min)
+		return cli_usage_err(c, "%s: '%s' is not %s", opt, arg, what);
+	return 0;
 }

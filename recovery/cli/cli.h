@@ -89,6 +89,11 @@ int cli_args_flag(struct cli_ctx *c, const char *prefix, const struct cli_cmd *c
  * error naming what is missing. */
 int cli_check_count(struct cli_ctx *c, const char *prefix,
 		    const struct cli_cmd *cmd, int n);
+/* A whole number given to option opt ("--set"), at least min: 0 with *out,
+ * or a usage error naming the option and what it wants. */
+int cli_number(struct cli_ctx *c, const char *opt, const char *arg, long min,
+	       const char *what, long *out);
+
 /* The usage error for the option getopt_long (opterr = 0) just refused. */
 int cli_bad_option(struct cli_ctx *c, int argc, char **argv);
 /* A usage error: the message in c->err, returned as -EINVAL. */

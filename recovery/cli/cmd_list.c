@@ -63,8 +63,7 @@ static int parse(struct cli_ctx *c, const struct cli_cmd *self, int argc, char *
 		{ "file", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
-	int ch;
+	int ch, rc;
 
 	o->tape = getenv("TAPE");
 	o->file = -1;
@@ -83,16 +82,14 @@ static int parse(struct cli_ctx *c, const struct cli_cmd *self, int argc, char *
 				o->scan = true;
 				break;
 			}
-			o->file = strtol(optarg, &end, 10);
-			if (*end || o->file < 0)
-				return cli_usage_err(c, "--file: '%s' is not a tape file number",
-						     optarg);
+			if ((rc = cli_number(c, "--file", optarg, 0, "a tape file number",
+					     &o->file)) < 0)
+				return rc;
 			break;
 		case 's':
-			o->set = strtol(optarg, &end, 10);
-			if (*end || o->set < 1)
-				return cli_usage_err(c, "--set: '%s' is not a set number "
-						     "(1 = the first set)", optarg);
+			if ((rc = cli_number(c, "--set", optarg, 1, "a set number (1 = the "
+					     "first set)", &o->set)) < 0)
+				return rc;
 			break;
 		default:
 			return cli_bad_option(c, argc, argv);

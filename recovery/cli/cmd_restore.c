@@ -110,20 +110,18 @@ static int parse(struct cli_ctx *c, int argc, char **argv, struct restore_cli *o
 				return cli_usage_err(c, "--inject: '%s' is not read-error@N", optarg);
 			break;
 		case 'f':
-			o->file = strtol(optarg, &end, 10);
-			if (*end || o->file < 0)
-				return cli_usage_err(c, "--file: '%s' is not a tape file number",
-						     optarg);
+			if ((rc = cli_number(c, "--file", optarg, 0, "a tape file number",
+					     &o->file)) < 0)
+				return rc;
 			break;
 		case 'o':
 			if ((rc = add_map(c, o, optarg)) < 0)
 				return rc;
 			break;
 		case 's':
-			o->set = strtol(optarg, &end, 10);
-			if (*end || o->set < 1)
-				return cli_usage_err(c, "--set: '%s' is not a set number "
-						     "(1 = the first set)", optarg);
+			if ((rc = cli_number(c, "--set", optarg, 1, "a set number (1 = the "
+					     "first set)", &o->set)) < 0)
+				return rc;
 			break;
 		default:
 			return cli_bad_option(c, argc, argv);

@@ -231,17 +231,13 @@ static void nc_update_range(struct ntfs_range *r, const unsigned char *buf,
 	}
 }
 
-/* count bytes at off, already clamped to the volume by the caller. */
-s64 ntfs_cache_pread(struct ntfs_range *r, void *buf, s64 count, uint64_t off)
+/* Bytes through the pages: into buf (a read) or out of it (a write, which
+ * dirties them).  A short count when a page cannot be read. */
+static s64 nc_span(struct ntfs_range *r, unsigned char *buf, uint64_t len, uint64_t off,
+		   bool write)
 {
-	unsigned char *b = buf;
-	uint64_t done = 0, len = (uint64_t)count;
+	uint64_t done = 0;
 
-	if (!r->cache || len > NC_DIRECT) {
-		if (r->cache && len && nc_flush_range(r, off, len) < 0)
-			return -1;
-		return pread(r->fd, buf, (size_t)len, (off_t)(r->off + off));
-	}
 	while (done < len) {
 		uint64_t pos = off + done, in = pos & (NC_PAGE - 1);
 		size_t n = (size_t)(NC_PAGE - in < len - done ? NC_PAGE - in : len - done);
@@ -249,16 +245,35 @@ s64 ntfs_cache_pread(struct ntfs_range *r, void *buf, s64 count, uint64_t off)
 
 		if (!p)
 			return done ? (s64)done : -1;
-		memcpy(b + done, p->data + in, n);
+		if (write) {
+			memcpy(p->data + in, buf + done, n);
+			p->dirty = true;
+		} else {
+			memcpy(buf + done, p->data + in, n);
+		}
 		done += n;
 	}
 	return (s64)done;
 }
 
+/* count bytes at off, already clamped to the volume by the caller. */
+s64 ntfs_cache_pread(struct ntfs_range *r, void *buf, s64 count, uint64_t off)
+{
+	unsigned char *b = buf;
+	uint64_t len = (uint64_t)count;
+
+	if (!r->cache || len > NC_DIRECT) {
+		if (r->cache && len && nc_flush_range(r, off, len) < 0)
+			return -1;
+		return pread(r->fd, buf, (size_t)len, (off_t)(r->off + off));
+	}
+	return nc_span(r, b, len, off, false);
+}
+
 s64 ntfs_cache_pwrite(struct ntfs_range *r, const void *buf, s64 count, uint64_t off)
 {
 	const unsigned char *b = buf;
-	uint64_t done = 0, len = (uint64_t)count;
+	uint64_t len = (uint64_t)count;
 
 	if (!r->cache || len > NC_DIRECT) {
 		if (nc_put(r, buf, (size_t)len, off) < 0)
@@ -267,18 +282,7 @@ s64 ntfs_cache_pwrite(struct ntfs_range *r, const void *buf, s64 count, uint64_t
 			nc_update_range(r, buf, off, len);
 		return count;
 	}
-	while (done < len) {
-		uint64_t pos = off + done, in = pos & (NC_PAGE - 1);
-		size_t n = (size_t)(NC_PAGE - in < len - done ? NC_PAGE - in : len - done);
-		struct nc_page *p = nc_get(r, pos >> NC_SHIFT);
-
-		if (!p)
-			return done ? (s64)done : -1;
-		memcpy(p->data + in, b + done, n);
-		p->dirty = true;
-		done += n;
-	}
-	return (s64)done;
+	return nc_span(r, (unsigned char *)b, len, off, true);
 }
 
 /* From now on every request goes straight to the file (see the header). */
