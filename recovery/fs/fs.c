@@ -146,6 +146,23 @@ int fs_state(const char *path, enum fs_state *state, struct err *err)
 	return rc < 0 ? rc : ops->state(&tg, state, err);
 }
 
+static int refuse_mounted(const char *name, const struct fs_target *tg,
+			  struct err *err);
+
+int fs_index_dirs(const char *path, struct err *err)
+{
+	struct fs_volume vol;
+	struct fs_target tg;
+	const struct fs_ops *ops;
+	int rc = find_ops(path, &tg, &vol, &ops, err);
+
+	if (rc == 0)
+		rc = refuse_mounted(path, &tg, err);
+	if (rc < 0 || !ops->index_dirs)
+		return rc;
+	return ops->index_dirs(&tg, path, err);
+}
+
 /* A read-write open must not touch a mounted volume: checked first, by
  * identity, so that the refusal names the mount and not a symptom of it. */
 static int refuse_mounted(const char *name, const struct fs_target *tg,

@@ -168,6 +168,14 @@ int fs_state(const char *path, enum fs_state *state, struct err *err);
  * chkdsk at the next boot.  A session that changes nothing writes nothing.  `path` may be "image@N"
  * for partition N (1-based) of a partitioned image. */
 int fs_open(const char *path, unsigned flags, struct fs **out, struct err *err);
+/* Give every directory of a closed volume the hashed index the kernel would
+ * (ext: e2fsck -fpD, run on the file, or on FILE?offset=N for a partition
+ * inside an image, as the journal replay does); 0 with nothing to do on other
+ * kinds.  A restore that wrote big directories calls it: libext2fs links
+ * names into linear directories, which stay linear.  Refuses a mounted
+ * volume. */
+int fs_index_dirs(const char *path, struct err *err);
+
 /* Flush everything and close; the first error wins.  Always frees. */
 int fs_close(struct fs *fs);
 int fs_sync(struct fs *fs);

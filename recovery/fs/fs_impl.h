@@ -32,6 +32,8 @@ struct fs_ops {
 	int (*sync)(struct fs *fs);
 	int (*space)(struct fs *fs, uint64_t *free_bytes, uint64_t *size,
 		     uint64_t *free_files);
+	/* on a closed volume: see fs_index_dirs; NULL: nothing to do */
+	int (*index_dirs)(const struct fs_target *tg, const char *name, struct err *err);
 
 	int (*lookup)(struct fs *fs, const char *path, struct fs_stat *st);
 	int (*readdir)(struct fs *fs, const char *path, fs_dir_cb cb, void *arg);

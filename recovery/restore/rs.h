@@ -114,6 +114,7 @@ struct rs_restore_result {
 	uint64_t not_kept;      /* members with metadata the target cannot hold */
 	uint64_t records;       /* tape records read */
 	uint64_t skipped_records; /* records spaced over to reach the first member */
+	uint64_t indexed;       /* ext volumes whose directories were indexed */
 };
 
 /* Restore set i (or the members matching o->patterns) onto the volumes

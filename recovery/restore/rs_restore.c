@@ -46,6 +46,7 @@
 struct rs_dir {
 	char *path;
 	uint32_t vol;
+	uint64_t ents;            /* bytes its entries take, about */
 	struct fs_times t;
 	unsigned char ntimes[32];  /* system.ntfs_times, set last */
 	size_t nlen;
@@ -66,6 +67,8 @@ struct restore {
 	bool want[ARC_VOL_MAX];   /* volumes with wanted members */
 	uint64_t need[ARC_VOL_MAX]; /* bytes of data each volume will get */
 	uint64_t objs[ARC_VOL_MAX]; /* new inodes it may take */
+	bool index[ARC_VOL_MAX];  /* a directory past one block was written */
+	const char *tname[ARC_VOL_MAX]; /* what each target was opened as */
 	uint64_t credit[ARC_VOL_MAX]; /* bytes of files the restore replaces */
 	bool any;
 	struct arc_pos first;     /* of the first wanted member */
@@ -234,6 +237,7 @@ static int open_targets(struct restore *x)
 					"should %s (%s) go? It has no UUID: say --to %s=TARGET",
 					x->s->label.vol[v].id, x->s->label.vol[v].source,
 					x->s->label.vol[v].id);
+		x->tname[v] = t == def ? NULL : t;   /* def is this frame's */
 		rc = fs_open(t, x->o->dry_run ? 0 : FS_O_RDWR, &x->tg[v].fs, &x->r->err);
 		if (rc < 0)
 			return err_context(&x->r->err, "the target of %s", x->s->label.vol[v].id);
@@ -346,6 +350,21 @@ static void pop_dir(struct restore *x)
 	free(d->path);
 }
 
+/* A name going into the directory on top of the stack (its parent: the
+ * data has parents before children): past one 4 KiB block of entries, the
+ * volume's directories get indexed at the end (fs_index_dirs). */
+static void note_entry(struct restore *x, uint32_t vol, const char *path)
+{
+	struct rs_dir *d = x->ndirs ? &x->dirs[x->ndirs - 1] : NULL;
+	const char *leaf = strrchr(path, '/');
+
+	if (!d || d->vol != vol || !leaf)
+		return;
+	d->ents += (8 + strlen(leaf + 1) + 3) & ~3u;   /* an ext directory entry */
+	if (d->ents > 4096)
+		x->index[vol] = true;
+}
+
 /* Leave every directory that path is not inside of. */
 static void leave_dirs(struct restore *x, uint32_t vol, const char *path)
 {
@@ -376,6 +395,7 @@ static int push_dir(struct restore *x, uint32_t vol, const char *path,
 	if (!d->path)
 		return -ENOMEM;
 	d->vol = vol;
+	d->ents = 0;
 	times_of(ae, &d->t);
 	d->nlen = 0;
 	archive_entry_xattr_reset(ae);
@@ -717,6 +737,7 @@ static int apply(struct restore *x, struct archive_entry *ae)
 	if (!wanted(x, name, path) || !x->tg[vol].fs)
 		return 0;
 	leave_dirs(x, vol, path);
+	note_entry(x, vol, path);
 	x->cur_vol = vol;
 	if (x->o->dry_run) {
 		x->res->members++;
@@ -916,6 +937,26 @@ static void finish(struct restore *x)
 	}
 }
 
+/* Big directories as the kernel leaves them (hashed), on each closed ext
+ * target that got one; a failure leaves the volume usable and is said. */
+static void index_dirs(struct restore *x)
+{
+	for (uint32_t v = 0; v < ARC_VOL_MAX; v++) {
+		char def[128];
+		const char *t = x->tname[v];
+		struct err e = { 0 };
+
+		if (!x->index[v] || !x->tg[v].fs)
+			continue;
+		if (!t && !(t = target_of(x, v, def, sizeof(def))))
+			continue;
+		if (fs_index_dirs(t, &e) < 0)
+			report(x, t, "%s", e.msg);
+		else
+			x->res->indexed++;
+	}
+}
+
 /* Every volume, every member, from the start of the data: no catalog to
  * plan with (cut off), so nothing is skipped and nothing is counted. */
 static void plan_all(struct restore *x)
@@ -999,6 +1040,8 @@ int rs_restore(struct rs *r, size_t i, const struct rs_restore_opts *o,
 		if (x.tg[v].fs && fs_close(x.tg[v].fs) < 0 && rc == 0)
 			rc = err_set(&r->err, -EIO, "cannot close the target of v%zu", v);
 	}
+	if (rc == 0 && !o->dry_run)
+		index_dirs(&x);
 	if (x.a)
 		archive_read_free(x.a);
 	free(x.dirs);

@@ -24,7 +24,7 @@
 set -u
 . "$(dirname "$0")/../lib/check.sh"
 workdir bkrs
-need mkfs.ext4 e2fsck mkntfs ntfs-3g ntfsfix python3 tar bsdtar setfacl getfattr
+need mkfs.ext4 e2fsck mkntfs ntfs-3g ntfsfix python3 tar bsdtar setfacl getfattr lsattr
 S=$1
 M=$(cd "$(dirname "$0")/../lib" && pwd)/manifest.py
 T=$w/t.tap
@@ -61,7 +61,9 @@ mount -o loop "$w/src.img" "$mnt" || { bad mount-src "cannot loop-mount"; finish
 	touch -h -d '1999-12-31 23:59:59.5' rel-link
 ) || bad fill-src "filling the source failed"
 python3 "$M" "$mnt" --holes >"$w/src.manifest" || bad manifest-src "manifest.py failed"
+lsattr -d "$mnt/big" "$mnt/a" | cut -d' ' -f1 >"$w/src.lsattr"
 umount "$mnt"
+grep -q I "$w/src.lsattr" || bad src-htree "the kernel did not index the big directory"
 e2fsck -fn "$w/src.img" >/dev/null 2>&1 || bad src-fsck "the source is not clean"
 
 # ---- backup, list, verify ---------------------------------------------------------------
@@ -98,7 +100,9 @@ exits restore 0 "0 failed, 0 refused" "$S" restore -t "$T" --to "v0=$w/dst.img"
 check restore-e2fsck e2fsck -fn "$w/dst.img"
 if mount -o ro,loop "$w/dst.img" "$mnt"; then
 	python3 "$M" "$mnt" --holes >"$w/dst.manifest" || bad manifest-dst "manifest.py failed"
+	lsattr -d "$mnt/big" "$mnt/a" | cut -d' ' -f1 >"$w/dst.lsattr"
 	umount "$mnt"
+	check restore-htree-as-the-kernel cmp "$w/src.lsattr" "$w/dst.lsattr"
 	if cmp -s "$w/src.manifest" "$w/dst.manifest"; then
 		ok "restore-same-tree: $(wc -l <"$w/src.manifest") objects, every field"
 	else
