@@ -25,7 +25,8 @@ cat "$W/data.tar" >/dev/null   # in the page cache, as the tape image is
 t0=$(now)
 "$SR" restore -t "$W/t.tap" --json --to "v0=$W/x" 'v0/zz-last' >"$W/ours.json"
 t1=$(now)
-tar -x -b 512 -f "$W/data.tar" -C "$W/y" v0/zz-last
+# --no-seek: a tape cannot seek; from a regular file GNU tar would lseek over data
+tar --no-seek --warning=no-unknown-keyword -x -b 512 -f "$W/data.tar" -C "$W/y" v0/zz-last
 t2=$(now)
 cmp "$W/src/zz-last" "$W/x/zz-last" && cmp "$W/src/zz-last" "$W/y/v0/zz-last" ||
 	{ echo "selective: a restored member differs" >&2; exit 1; }

@@ -129,6 +129,17 @@ mount -o ro,loop "$w/dst.img" "$mnt"
 refuses refuse-mounted "mounted" "$S" restore -t "$T" --to "v0=$w/dst.img"
 umount "$mnt"
 check refuse-mounted-unchanged cmp "$w/dst.img" "$w/dst.before"
+# a target that was not cleanly closed (its state says so), and a damaged catalog
+cp "$w/dst.before" "$w/dirty.img"
+debugfs -w -R "ssv state 0" "$w/dirty.img" >/dev/null 2>&1
+cp "$w/dirty.img" "$w/dirty.before"
+refuses refuse-dirty "not cleanly closed|has errors|needs" "$S" restore -t "$T" --to "v0=$w/dirty.img"
+check refuse-dirty-unchanged cmp "$w/dirty.img" "$w/dirty.before"
+cp "$T" "$w/badcat.tap"
+off=$(grep -obUa 'SYSRECOVER CATALOG 1' "$w/badcat.tap" | head -n 1 | cut -d: -f1)
+printf 'X' | dd of="$w/badcat.tap" bs=1 seek=$((off + 60)) conv=notrunc status=none
+refuses refuse-damaged-catalog "catalog" "$S" restore -t "$w/badcat.tap" --to "v0=$w/dst.img"
+check refuse-damaged-catalog-unchanged cmp "$w/dst.img" "$w/dst.before"
 truncate -s 4M "$w/tiny.img"
 mkfs.ext4 -q -F "$w/tiny.img"
 cp "$w/tiny.img" "$w/tiny.before"
