@@ -28,10 +28,21 @@ t1=$(now)
 # --no-seek: a tape cannot seek; from a regular file GNU tar would lseek over data
 tar --no-seek --warning=no-unknown-keyword -x -b 512 -f "$W/data.tar" -C "$W/y" v0/zz-last
 t2=$(now)
-cmp "$W/src/zz-last" "$W/x/zz-last" && cmp "$W/src/zz-last" "$W/y/v0/zz-last" ||
+# and through the tape, as tar on a drive reads it (the records, in order)
+mkdir -p "$W/z"
+"$SR" tape "$W/t.tap" rewind fsf 1 >/dev/null
+t3=$(now)
+"$SR" tape "$W/t.tap" read - 2>/dev/null |
+	tar --warning=no-unknown-keyword -x -b 512 -f - -C "$W/z" v0/zz-last
+t4=$(now)
+cmp "$W/src/zz-last" "$W/x/zz-last" && cmp "$W/src/zz-last" "$W/y/v0/zz-last" &&
+	cmp "$W/src/zz-last" "$W/z/v0/zz-last" ||
 	{ echo "selective: a restored member differs" >&2; exit 1; }
 ours=$(sub "$t1" "$t0")
 tar=$(sub "$t2" "$t1")
+tape=$(sub "$t4" "$t3")
 echo "set data: $size bytes; $(sed 's/.*"records_read": \([0-9]*\).*"records_skipped": \([0-9]*\).*/records read \1, spaced over \2/' "$W/ours.json")"
-printf 'ours %s s, GNU tar %s s, ratio %s (goal >= 100)\n' "$ours" "$tar" \
-	"$(awk "BEGIN { printf \"%.0f\", $tar / $ours }")"
+printf 'ours %s s; GNU tar on the data file (page cache, --no-seek) %s s: ratio %s\n' \
+	"$ours" "$tar" "$(awk "BEGIN { printf \"%.0f\", $tar / $ours }")"
+printf 'GNU tar reading the records off the tape image %s s: ratio %s (goal >= 100)\n' \
+	"$tape" "$(awk "BEGIN { printf \"%.0f\", $tape / $ours }")"
