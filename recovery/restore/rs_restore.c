@@ -946,7 +946,7 @@ static void index_dirs(struct restore *x)
 		const char *t = x->tname[v];
 		struct err e = { 0 };
 
-		if (!x->index[v] || !x->tg[v].fs)
+		if (!x->index[v])   /* set only for a volume that was open */
 			continue;
 		if (!t && !(t = target_of(x, v, def, sizeof(def))))
 			continue;
@@ -1039,6 +1039,8 @@ int rs_restore(struct rs *r, size_t i, const struct rs_restore_opts *o,
 	for (size_t v = 0; v < ARC_VOL_MAX; v++) {
 		if (x.tg[v].fs && fs_close(x.tg[v].fs) < 0 && rc == 0)
 			rc = err_set(&r->err, -EIO, "cannot close the target of v%zu", v);
+		x.index[v] = x.index[v] && x.tg[v].fs;
+		x.tg[v].fs = NULL;
 	}
 	if (rc == 0 && !o->dry_run)
 		index_dirs(&x);
