@@ -37,6 +37,11 @@
 #include "tape.h"
 
 #define BK_BUF (1u << 20)
+/* The creation time, "SECONDS.NANOSECONDS", where libarchive would drop it:
+ * it writes one only before mtime, and a copied file often has it after.
+ * trusted.*: a stock tar run as root that restores it stores a hidden,
+ * harmless attribute; GNU tar leaves it out unless asked. */
+#define BK_BTIME_XATTR "trusted.sysrecover.btime"
 #define BK_XATTR_MAX 65536
 
 /* A source inode with more names still to come: its first member name. */
@@ -427,6 +432,24 @@ static int add_xattr(void *arg, const char *name)
 	return 0;
 }
 
+static void add_btime(struct bk *b, struct bk_member *m)
+{
+	const struct fs_stat *st = m->st;
+	char v[48];
+	int n;
+
+	if ((!st->btime.tv_sec && !st->btime.tv_nsec) ||
+	    fs_caps(b->src[b->vol]) & FS_CAP_NTFS)   /* system.ntfs_times has it */
+		return;
+	/* libarchive (3.6.2) writes it itself only when its second is before
+	 * mtime's: a file created and written within one second is not */
+	if (st->btime.tv_sec < st->mtime.tv_sec)
+		return;
+	n = snprintf(v, sizeof(v), "%lld.%09ld", (long long)st->btime.tv_sec,
+		     st->btime.tv_nsec);
+	archive_entry_xattr_add_entry(m->e, BK_BTIME_XATTR, v, (size_t)n);
+}
+
 static int add_xattrs(struct bk *b, struct bk_member *m)
 {
 	struct bk_xa x = { b, m, 0 };
@@ -550,6 +573,7 @@ static int write_member(struct bk *b, struct bk_member *m)
 	rc = add_xattrs(b, m);
 	if (rc < 0)
 		return rc;
+	add_btime(b, m);
 	if (S_ISREG(m->st->mode) && !first)
 		return write_file(b, m, NULL);
 	position(b, &m->ce.pos);

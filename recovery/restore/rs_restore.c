@@ -306,6 +306,35 @@ static int check_space(struct restore *x, size_t i)
 
 /* ---- directories' metadata at their end -------------------------------------------- */
 
+/* The creation time our backup keeps in the xattr trusted.sysrecover.btime
+ * ("SECONDS.NANOSECONDS"): libarchive has it only when it is before mtime. */
+static void btime_xattr(struct archive_entry *ae, struct timespec *bt)
+{
+	const char *xn;
+	const void *xv;
+	size_t xl;
+
+	archive_entry_xattr_reset(ae);
+	while (archive_entry_xattr_next(ae, &xn, &xv, &xl) == ARCHIVE_OK) {
+		char v[48], *end;
+		long long sec;
+		long ns;
+
+		if (strcmp(xn, "trusted.sysrecover.btime") || xl >= sizeof(v))
+			continue;
+		memcpy(v, xv, xl);
+		v[xl] = 0;
+		sec = strtoll(v, &end, 10);
+		if (*end != '.' || strlen(end + 1) != 9)
+			continue;
+		ns = strtol(end + 1, &end, 10);
+		if (!*end && ns >= 0 && ns < 1000000000) {
+			bt->tv_sec = (time_t)sec;
+			bt->tv_nsec = ns;
+		}
+	}
+}
+
 static void times_of(struct archive_entry *ae, struct fs_times *t)
 {
 	t->mask = FS_T_ATIME | FS_T_MTIME;
@@ -326,6 +355,7 @@ static void times_of(struct archive_entry *ae, struct fs_times *t)
 		t->btime.tv_sec = archive_entry_birthtime(ae);
 		t->btime.tv_nsec = archive_entry_birthtime_nsec(ae);
 	}
+	btime_xattr(ae, &t->btime);
 }
 
 static bool inside(const char *path, const char *dir)
@@ -438,6 +468,8 @@ static void set_meta(struct restore *x, struct fs *fs, const char *path,
 
 	archive_entry_xattr_reset(ae);
 	while (archive_entry_xattr_next(ae, &xn, &xv, &xl) == ARCHIVE_OK) {
+		if (!strncmp(xn, "sysrecover.", 11) || !strncmp(xn, "trusted.sysrecover.", 19))
+			continue;   /* ours: stream marker, creation time */
 		has_acl |= !strcmp(xn, "system.ntfs_acl");
 		if ((rc = fs_xattr_set(fs, path, xn, xv, xl)) < 0) {
 			char what[300];
