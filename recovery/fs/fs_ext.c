@@ -1523,26 +1523,95 @@ static int ext_file_err(struct fs_file *ff, errcode_t e, const char *verb)
 	return ext_fail(ff->fs, e, verb, ff->path);
 }
 
-static ssize_t ext_file_pread(struct fs_file *ff, void *buf, size_t len, uint64_t off)
+#define EXT_BATCH 1024   /* blocks mapped and read or written per direct batch */
+
+/* Through ext2fs_file_read: partial blocks, inline data, the tail. */
+static errcode_t ext_read_buffered(struct ext_file *f, char *buf, size_t len,
+				   uint64_t off, size_t *done)
 {
-	struct ext_file *f = ff->priv;
-	size_t done = 0;
-	errcode_t e = f ? ext2fs_file_llseek(f->f, off, EXT2_SEEK_SET, NULL) : EBADF;
+	errcode_t e = ext2fs_file_llseek(f->f, off, EXT2_SEEK_SET, NULL);
 
-	while (!e && done < len) {
-		unsigned got = 0, n = len - done > (1u << 30) ? 1u << 30 : (unsigned)(len - done);
+	*done = 0;
+	while (!e && *done < len) {
+		unsigned got = 0, n = len - *done > (1u << 30) ? 1u << 30 : (unsigned)(len - *done);
 
-		e = ext2fs_file_read(f->f, (char *)buf + done, n, &got);
-		done += got;
+		e = ext2fs_file_read(f->f, buf + *done, n, &got);
+		*done += got;
 		if (!got)
 			break;
 	}
+	return e;
+}
+
+/* Whole blocks inside the file straight from the disk, one read per run of
+ * physically contiguous blocks: ext2fs_file_read moves one block per call
+ * (a backup of 700 MB made 190,000 of them).  Holes and unwritten extents
+ * read as zeros.  Returns the blocks read before an error. */
+static blk64_t ext_read_direct(ext2_filsys fs, struct ext_file *f, char *buf,
+			       blk64_t lblk, blk64_t n, errcode_t *e)
+{
+	struct ext2_inode in;
+	blk64_t i = 0;
+
+	*e = ext2fs_file_flush(f->f);   /* a write it still holds goes first */
+	if (!*e)
+		*e = ext2fs_read_inode(fs, f->ino, &in);
+	while (!*e && i < n) {
+		blk64_t p = 0, j = i + 1;
+		int rf = 0;
+
+		*e = ext2fs_bmap2(fs, f->ino, &in, NULL, 0, lblk + i, &rf, &p);
+		if (*e)
+			break;
+		if (!p || (rf & BMAP_RET_UNINIT)) {
+			memset(buf + i * fs->blocksize, 0, fs->blocksize);
+			i++;
+			continue;
+		}
+		for (; j < n && j - i < EXT_BATCH; j++) {
+			blk64_t q = 0;
+			int rq = 0;
+
+			if (ext2fs_bmap2(fs, f->ino, &in, NULL, 0, lblk + j, &rq, &q) ||
+			    q != p + (j - i) || (rq & BMAP_RET_UNINIT))
+				break;
+		}
+		*e = io_channel_read_blk64(fs->io, p, (int)(j - i), buf + i * fs->blocksize);
+		if (!*e)
+			i = j;
+	}
+	return i;
+}
+
+static ssize_t ext_file_pread(struct fs_file *ff, void *buf, size_t len, uint64_t off)
+{
+	struct ext_file *f = ff->priv;
+	ext2_filsys fs = f ? ext2fs_file_get_fs(f->f) : NULL;
+	uint64_t size = f ? ext2fs_file_get_size(f->f) : 0;
+	size_t done = 0, got = 0;
+	unsigned bs = fs ? fs->blocksize : 1;
+	errcode_t e = f ? 0 : EBADF;
+	struct ext2_inode *in = f ? ext2fs_file_get_inode(f->f) : NULL;
+
+	if (off >= size)
+		return 0;
+	if (len > size - off)
+		len = (size_t)(size - off);
+	/* the aligned middle of a big read, when the data is in blocks */
+	if (!e && off % bs == 0 && len >= 8u * bs && in &&
+	    !(in->i_flags & EXT4_INLINE_DATA_FL)) {
+		blk64_t nb = len / bs, m = ext_read_direct(fs, f, buf, off / bs, nb, &e);
+
+		done = (size_t)m * bs;
+	}
+	if (!e && done < len)
+		e = ext_read_buffered(f, (char *)buf + done, len - done, off + done, &got);
+	done += got;
 	return e && !done ? ext_file_err(ff, e, "read") : (ssize_t)done;
 }
 
 /* ext2fs_file_write maps only the blocks it writes: skipped ranges stay
  * holes (and i_size follows the end of the write). */
-#define EXT_BATCH 1024   /* blocks mapped and written per direct batch */
 
 /* Map n blocks from lblk, allocating holes and initialising preallocated
  * extents, exactly as ext2fs_file_write does block by block (bmap2 keeps

@@ -43,6 +43,8 @@ mount -o loop "$w/src.img" "$mnt" || { bad mount-src "cannot loop-mount"; finish
 	ln -s a/small rel-link
 	ln -s /etc/passwd abs-link
 	truncate -s 20M sparse && printf 'middle' | dd of=sparse bs=1 seek=10000000 conv=notrunc status=none
+	# preallocated (unwritten) extents read as zeros, around some data
+	fallocate -l 3M prealloc && printf 'in the middle' | dd of=prealloc bs=1 seek=1500000 conv=notrunc status=none
 	mkfifo fifo
 	mknod null-dev c 1 3
 	chmod 4755 a/small
