@@ -76,7 +76,6 @@ struct restore {
 	struct archive *a;
 	struct rs_dir *dirs;
 	size_t ndirs, capdirs;
-	char *buf;
 	uint32_t cur_vol;         /* of the member being applied */
 	uint64_t left;            /* wanted members not yet met */
 	struct arc_pos seg;       /* where the current reader started */
