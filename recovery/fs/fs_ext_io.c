@@ -8,8 +8,9 @@
  * data) go straight through, and a write refreshes any held copy, so
  * nothing is ever read back stale.
  *
- * Used for read-write opens only; ext2fs_flush2/close2 flush it.  unix_io's
- * own cache is switched off underneath (see cio_open).
+ * Used for every open (a read-only one only ever holds clean blocks);
+ * ext2fs_flush2/close2 flush it.  unix_io's own cache is switched off
+ * underneath (see cio_open).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -245,18 +246,8 @@ static errcode_t cio_read_blk64(io_channel ch, unsigned long long blk,
 		e = write_back(ch);
 		return e ? e : io_channel_read_blk64(c->real, blk, count, data);
 	}
-	if (count > CIO_SMALL) {
-		e = io_channel_read_blk64(c->real, blk, count, data);
-		if (!e)
-			refresh(ch, blk, count, p, false);  /* (copies it back: same) */
-		for (int i = 0; !e && c->n && i < count; i++) {
-			struct cio_ent *x = find(c, blk + (unsigned)i);
-
-			if (x)
-				memcpy(p + (size_t)i * bs, x->buf, bs);
-		}
-		return e;
-	}
+	if (count > CIO_SMALL)
+		return fs_ext_io_read_data(ch, blk, count, data);
 	for (int i = 0; !e && i < count; i++) {
 		unsigned long long b = blk + (unsigned)i;
 		struct cio_ent *x = c->n ? find(c, b) : NULL;
@@ -268,6 +259,23 @@ static errcode_t cio_read_blk64(io_channel ch, unsigned long long blk,
 		e = io_channel_read_blk64(c->real, b, 1, p + (size_t)i * bs);
 		if (!e)
 			e = keep(ch, b, p + (size_t)i * bs, false);
+	}
+	return e;
+}
+
+errcode_t fs_ext_io_read_data(io_channel ch, unsigned long long blk, int count,
+			      void *data)
+{
+	struct cio *c = C(ch);
+	size_t bs = (size_t)ch->block_size;
+	char *p = data;
+	errcode_t e = io_channel_read_blk64(c->real, blk, count, data);
+
+	for (int i = 0; !e && c->n && i < count; i++) {
+		struct cio_ent *x = find(c, blk + (unsigned)i);
+
+		if (x)
+			memcpy(p + (size_t)i * bs, x->buf, bs);
 	}
 	return e;
 }

@@ -7,4 +7,10 @@
 /* unix_io with a large write-back cache for small (metadata) writes. */
 extern io_manager fs_ext_cache_io;
 
+/* File data: count blocks from below the cache (held blocks, newer, laid
+ * over them), without keeping them: data read once must not push metadata
+ * out.  ch must be a channel of fs_ext_cache_io. */
+errcode_t fs_ext_io_read_data(io_channel ch, unsigned long long blk, int count,
+			      void *data);
+
 #endif
