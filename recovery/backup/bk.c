@@ -462,12 +462,11 @@ static int add_xattrs(struct bk *b, struct bk_member *m)
 
 /* The data extents of a file, for the pax sparse map; a file without
  * holes gets none (libarchive then writes it plainly). */
-static int sparse_map(struct bk *b, struct fs_file *f, struct bk_member *m)
+static int sparse_map(struct fs_file *f, struct bk_member *m)
 {
 	uint64_t off = 0, d, l, total = 0;
 	int rc = 0;
 
-	(void)b;
 	if (m->st->alloc >= m->st->size)
 		return 0;
 	while (off < m->st->size && (rc = fs_file_next_data(f, off, &d, &l)) == 0) {
@@ -534,7 +533,7 @@ static int write_file(struct bk *b, struct bk_member *m, const char *stream)
 	if (rc < 0)
 		return rc;
 	archive_entry_set_size(m->e, (la_int64_t)m->st->size);
-	rc = sparse_map(b, f, m);
+	rc = sparse_map(f, m);
 	if (rc == 0)
 		position(b, &m->ce.pos);
 	if (rc == 0 && archive_write_header(b->a, m->e) < ARCHIVE_WARN)

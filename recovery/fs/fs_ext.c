@@ -464,22 +464,16 @@ static int ext_state(const struct fs_target *tg, enum fs_state *st,
 	return 0;
 }
 
-/* `e2fsck -E journal_only -y FILE`: replays the journal, checks nothing. */
-static int ext_replay(struct fs *fs, const struct fs_target *tg)
+/* Run e2fsck with opt1, opt2, opt3 (NULL ends them early) on target, its
+ * output discarded: its exit status, or -1 when it could not run. */
+static int ext_e2fsck(const char *target, const char *opt1, const char *opt2,
+		      const char *opt3)
 {
 	int status;
-	pid_t pid;
+	pid_t pid = fork();
 
-	if (tg->offset)
-		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "%s: the journal needs recovery, and"
-			       " e2fsck cannot replay it inside an image (at byte"
-			       " %llu): attach the partition with 'losetup -o %llu"
-			       " -f --show %s' and open the loop device", fs->name,
-			       (unsigned long long)tg->offset,
-			       (unsigned long long)tg->offset, tg->file);
-	pid = fork();
 	if (pid < 0)
-		return err_set(&fs->err, -errno, "cannot run e2fsck: %s", strerror(errno));
+		return -1;
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDWR);
 
@@ -488,15 +482,36 @@ static int ext_replay(struct fs *fs, const struct fs_target *tg)
 			dup2(nul, 1);
 			dup2(nul, 2);
 		}
-		execlp("e2fsck", "e2fsck", "-E", "journal_only", "-y", tg->file,
-		       (char *)NULL);
+		if (!opt2)
+			execlp("e2fsck", "e2fsck", opt1, target, (char *)NULL);
+		else if (!opt3)
+			execlp("e2fsck", "e2fsck", opt1, opt2, target, (char *)NULL);
+		else
+			execlp("e2fsck", "e2fsck", opt1, opt2, opt3, target, (char *)NULL);
 		_exit(127);
 	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) >= 4)
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* `e2fsck -E journal_only -y FILE`: replays the journal, checks nothing. */
+static int ext_replay(struct fs *fs, const struct fs_target *tg)
+{
+	int st;
+
+	if (tg->offset)
+		return err_setc(&fs->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "%s: the journal needs recovery, and"
+			       " e2fsck cannot replay it inside an image (at byte"
+			       " %llu): attach the partition with 'losetup -o %llu"
+			       " -f --show %s' and open the loop device", fs->name,
+			       (unsigned long long)tg->offset,
+			       (unsigned long long)tg->offset, tg->file);
+	st = ext_e2fsck(tg->file, "-E", "journal_only", "-y");
+	if (st < 0 || st >= 4)
 		return err_set(&fs->err, -EIO, "%s: 'e2fsck -E journal_only -y %s' failed"
 			       " (exit status %d): run e2fsck by hand", fs->name,
-			       tg->file, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			       tg->file, st);
 	return 0;
 }
 
@@ -506,33 +521,19 @@ static int ext_replay(struct fs *fs, const struct fs_target *tg)
 static int ext_index_dirs(const struct fs_target *tg, const char *name, struct err *err)
 {
 	char target[4200];
-	int status;
-	pid_t pid;
+	int st;
 
 	if (tg->offset)
 		snprintf(target, sizeof(target), "%s?offset=%llu", tg->file,
 			 (unsigned long long)tg->offset);
 	else
 		snprintf(target, sizeof(target), "%s", tg->file);
-	pid = fork();
-	if (pid < 0)
-		return err_set(err, -errno, "cannot run e2fsck: %s", strerror(errno));
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-
-		if (nul >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-			dup2(nul, 2);
-		}
-		execlp("e2fsck", "e2fsck", "-f", "-p", "-D", target, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) > 1)
+	st = ext_e2fsck(target, "-fpD", NULL, NULL);
+	if (st < 0 || st > 1)
 		return err_setc(err, ERR_WARNING, ERR_SYSTEM, -EIO, "%s: 'e2fsck -fpD %s' "
 				"(indexing its directories) failed with exit status %d: the "
 				"volume is usable, its big directories are linear", name,
-				target, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+				target, st);
 	return 0;
 }
 

@@ -54,6 +54,7 @@ struct rs_dir {
 
 struct target {
 	struct fs *fs;
+	char *name;               /* what it was opened as (index_dirs, closed) */
 	char tmpdir[64];          /* "" until made */
 	unsigned tmpseq;
 };
@@ -68,7 +69,6 @@ struct restore {
 	uint64_t need[ARC_VOL_MAX]; /* bytes of data each volume will get */
 	uint64_t objs[ARC_VOL_MAX]; /* new inodes it may take */
 	bool index[ARC_VOL_MAX];  /* a directory past one block was written */
-	const char *tname[ARC_VOL_MAX]; /* what each target was opened as */
 	uint64_t credit[ARC_VOL_MAX]; /* bytes of files the restore replaces */
 	bool any;
 	struct arc_pos first;     /* of the first wanted member */
@@ -236,7 +236,8 @@ static int open_targets(struct restore *x)
 					"should %s (%s) go? It has no UUID: say --to %s=TARGET",
 					x->s->label.vol[v].id, x->s->label.vol[v].source,
 					x->s->label.vol[v].id);
-		x->tname[v] = t == def ? NULL : t;   /* def is this frame's */
+		if (!(x->tg[v].name = strdup(t)))
+			return err_set(&x->r->err, -ENOMEM, "out of memory");
 		rc = fs_open(t, x->o->dry_run ? 0 : FS_O_RDWR, &x->tg[v].fs, &x->r->err);
 		if (rc < 0)
 			return err_context(&x->r->err, "the target of %s", x->s->label.vol[v].id);
@@ -973,16 +974,12 @@ static void finish(struct restore *x)
 static void index_dirs(struct restore *x)
 {
 	for (uint32_t v = 0; v < ARC_VOL_MAX; v++) {
-		char def[128];
-		const char *t = x->tname[v];
 		struct err e = { 0 };
 
 		if (!x->index[v])   /* set only for a volume that was open */
 			continue;
-		if (!t && !(t = target_of(x, v, def, sizeof(def))))
-			continue;
-		if (fs_index_dirs(t, &e) < 0)
-			report(x, t, "%s", e.msg);
+		if (fs_index_dirs(x->tg[v].name, &e) < 0)
+			report(x, x->tg[v].name, "%s", e.msg);
 		else
 			x->res->indexed++;
 	}
@@ -1075,6 +1072,8 @@ int rs_restore(struct rs *r, size_t i, const struct rs_restore_opts *o,
 	}
 	if (rc == 0 && !o->dry_run)
 		index_dirs(&x);
+	for (size_t v = 0; v < ARC_VOL_MAX; v++)
+		free(x.tg[v].name);
 	if (x.a)
 		archive_read_free(x.a);
 	free(x.dirs);
