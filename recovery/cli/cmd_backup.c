@@ -32,7 +32,7 @@ static const struct cli_cmd backup_self = {
 
 static void backup_help(void)
 {
-	cli_help(stdout, "sysrecover", &backup_self);
+	cli_help(stdout, "sysrecover ", &backup_self);
 	puts("\nSOURCE: an unmounted volume (/dev/sda2, IMAGE@N, UUID=..., LABEL=...),\n"
 	     "opened read-only, or a directory of the running system.  Each source\n"
 	     "is volume vN of the set; its members are named vN/PATH in the pax data,\n"

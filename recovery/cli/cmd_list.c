@@ -35,7 +35,7 @@ static const struct cli_cmd verify_self = {
 
 static void list_help(const struct cli_cmd *self)
 {
-	cli_help(stdout, "sysrecover", self);
+	cli_help(stdout, "sysrecover ", self);
 	puts("\noptions:\n"
 	     "  -t, --tape DEV   the tape: /dev/nstN or a SIMH image (default $TAPE)\n"
 	     "  --set N          the Nth set on the tape (1 = first; default: the last\n"

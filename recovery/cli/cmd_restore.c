@@ -33,7 +33,7 @@ static const struct cli_cmd restore_self = {
 
 static void restore_help(void)
 {
-	cli_help(stdout, "sysrecover", &restore_self);
+	cli_help(stdout, "sysrecover ", &restore_self);
 	puts("\nEach volume of the set goes to the attached volume with its UUID, unless\n"
 	     "--to says otherwise.  Before anything is written the catalog is read and\n"
 	     "checked and every target is opened read-write (a mounted, dirty or\n"
