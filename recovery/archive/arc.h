@@ -109,7 +109,8 @@ enum arc_type {
 /* Member flags (by name in the catalog line). */
 enum {
 	ARC_M_SPARSE = 1u << 0,
-	ARC_M_SIS_COPY = 1u << 1,   /* identical content stored once (later) */
+	ARC_M_COPY = 1u << 1,       /* content stored once, in the member named
+				       by target (a file: type 'f') */
 	ARC_M_EFS_RAW = 1u << 2,    /* raw encrypted data (later) */
 	ARC_M_LOST = 1u << 3,       /* could not be read at backup: not in data */
 };
@@ -126,7 +127,8 @@ struct arc_entry {
 	uint8_t sha256[32];   /* of the data, for files and streams */
 	struct arc_pos pos;
 	const char *path;     /* in the volume: "/etc/passwd", never empty */
-	const char *target;   /* link target (hard or symbolic), else NULL */
+	const char *target;   /* link target (hard or symbolic), or the member
+				 ("vN/path") holding a copy's content, else NULL */
 };
 
 /* ---- catalog writer -------------------------------------------------------- */

@@ -21,7 +21,7 @@
 #define CAT_MAGIC "SYSRECOVER CATALOG "
 #define CAT_FIELDS 12          /* without the optional target */
 
-static const char *const member_flag_name[] = { "sparse", "sis-copy", "efs-raw", "lost" };
+static const char *const member_flag_name[] = { "sparse", "copy", "efs-raw", "lost" };
 #define NMEMBER_FLAGS (sizeof(member_flag_name) / sizeof(member_flag_name[0]))
 
 static bool type_ok(int t)
@@ -29,9 +29,11 @@ static bool type_ok(int t)
 	return t && strchr("fdlhcbpsa", t);
 }
 
-static bool type_has_target(int t)
+/* Links name their target; a copy names the member that holds its content. */
+static bool has_target(int t, uint32_t flags)
 {
-	return t == ARC_T_SYMLINK || t == ARC_T_HARDLINK;
+	return t == ARC_T_SYMLINK || t == ARC_T_HARDLINK ||
+	       (t == ARC_T_FILE && (flags & ARC_M_COPY));
 }
 
 /* ---- writer -------------------------------------------------------------- */
@@ -160,8 +162,10 @@ static const char *check_entry(const struct arc_catw *w, const struct arc_entry 
 		return "it has unknown flags";
 	if (!e->path || e->path[0] != '/')
 		return "its path does not start with '/'";
-	if (type_has_target(e->type) ? !e->target || !e->target[0] : e->target != NULL)
-		return "it has a target and is not a link, or is a link without one";
+	if (has_target(e->type, e->flags) ? !e->target || !e->target[0] : e->target != NULL)
+		return "it has a target and is not a link or copy, or is one without";
+	if ((e->flags & ARC_M_COPY) && (e->type != ARC_T_FILE || !e->has_hash))
+		return "it is a copy and not a file with a hash";
 	return NULL;
 }
 
@@ -383,8 +387,11 @@ static int r_member(struct arc_catr *r, char *s, size_t n)
 	if (k > CAT_FIELDS && arc_unesc(f[12], len[12], f[12], len[12] + 1, 0) <= 0)
 		return r_bad(r, "member %" PRIu64 ": bad target", e.index);
 	e.target = k > CAT_FIELDS ? f[12] : NULL;
-	if (type_has_target(e.type) != (e.target != NULL))
+	if (has_target(e.type, e.flags) != (e.target != NULL))
 		return r_bad(r, "member %" PRIu64 ": a link without a target or a target without a link",
+			     e.index);
+	if ((e.flags & ARC_M_COPY) && (e.type != ARC_T_FILE || !e.has_hash))
+		return r_bad(r, "member %" PRIu64 ": a copy that is not a file with a hash",
 			     e.index);
 	rc = r->cb ? r->cb(r->arg, &e) : 0;
 	if (rc == 0)

@@ -30,6 +30,7 @@
 
 #include "arc.h"
 #include "bk.h"
+#include "bk_si.h"
 #include "fs.h"
 #include "hash.h"
 #include "progress.h"
@@ -43,6 +44,16 @@
  * harmless attribute; GNU tar leaves it out unless asked. */
 #define BK_BTIME_XATTR "trusted.sysrecover.btime"
 #define BK_XATTR_MAX 65536
+
+/* Single instance: a file whose content an earlier member of the set
+ * already holds is written as a hard-link member naming that member, with
+ * this xattr (its value: the content's SHA-256 in hex), in no namespace so
+ * that no tar applies it; the catalog says "copy".  Below BK_SI_MIN bytes
+ * a copy member (its headers take 1.5 to 3 KiB) saves nothing.  The table
+ * of contents seen is bounded by BK_SI_BUDGET. */
+#define BK_COPY_XATTR "sysrecover.copy"
+#define BK_SI_MIN 4096
+#define BK_SI_BUDGET (16u << 20)
 
 /* A source inode with more names still to come: its first member name. */
 struct bk_link {
@@ -88,6 +99,7 @@ struct bk {
 	size_t nbuckets;
 	char *skip;               /* an excluded or failed directory */
 	size_t skip_len;
+	struct bk_si *si;         /* contents already in the set */
 };
 
 /* ---- tape ------------------------------------------------------------------ */
@@ -544,6 +556,88 @@ static int write_file(struct bk *b, struct bk_member *m, const char *stream)
 	return rc;
 }
 
+/* ---- single instance ----------------------------------------------------------- */
+
+static bool si_eligible(const struct bk *b, const struct bk_member *m)
+{
+	/* a sparse (or compressed) file is stored as it is: a copy made on
+	 * restore would not keep its holes */
+	return b->si && m->st->size >= BK_SI_MIN && m->st->alloc >= m->st->size;
+}
+
+/* The content's SHA-256 before it is written: read once more, but only
+ * when some content already in the set has the same size. */
+static int hash_file(struct bk *b, struct bk_member *m, uint8_t sha[HASH_SHA256_LEN])
+{
+	struct fs_file *f = NULL;
+	struct hash_sha256 h;
+	uint64_t off = 0;
+	int rc = fs_file_open(b->src[b->vol], m->path, NULL, 0, &f);
+
+	hash_sha256_init(&h);
+	while (rc == 0 && off < m->st->size) {
+		size_t want = m->st->size - off < BK_BUF ? (size_t)(m->st->size - off) : BK_BUF;
+		ssize_t n = fs_file_pread(f, b->buf, want, off);
+
+		if (n <= 0)
+			rc = n < 0 ? (int)n : -EIO;   /* shrank while read */
+		else
+			hash_sha256_update(&h, b->buf, (size_t)n);
+		off += n > 0 ? (uint64_t)n : 0;
+	}
+	if (f)
+		fs_file_close(f);
+	if (rc == 0)
+		hash_sha256_final(&h, sha);
+	return rc;
+}
+
+/* A hard-link member naming the member that holds the content, marked as
+ * a copy: tar makes it a hard link (the right content), a restore of ours
+ * a file of its own with its own metadata. */
+static int write_copy(struct bk *b, struct bk_member *m, const char *held,
+		      const uint8_t sha[HASH_SHA256_LEN])
+{
+	char hex[HASH_SHA256_HEX + 1];
+
+	hash_hex(sha, HASH_SHA256_LEN, hex);
+	archive_entry_copy_hardlink(m->e, held);
+	archive_entry_set_size(m->e, 0);
+	archive_entry_xattr_add_entry(m->e, BK_COPY_XATTR, hex, HASH_SHA256_HEX);
+	m->ce.flags |= ARC_M_COPY;
+	m->ce.target = held;
+	memcpy(m->ce.sha256, sha, HASH_SHA256_LEN);
+	m->ce.has_hash = true;
+	b->r->copies++;
+	b->r->copy_bytes += m->st->size;
+	position(b, &m->ce.pos);
+	return archive_write_header(b->a, m->e) < ARCHIVE_WARN ? -EPIPE : 0;
+}
+
+/* A regular file's content: once per set. */
+static int write_content(struct bk *b, struct bk_member *m)
+{
+	uint8_t sha[HASH_SHA256_LEN];
+	const char *held;
+	int rc;
+
+	if (!si_eligible(b, m))
+		return write_file(b, m, NULL);
+	if (bk_si_size_known(b->si, m->st->size)) {
+		if ((rc = hash_file(b, m, sha)) < 0)
+			return rc;
+		if ((held = bk_si_find(b->si, m->st->size, sha)))
+			return write_copy(b, m, held, sha);
+	}
+	rc = write_file(b, m, NULL);
+	/* out of memory here costs only later copies of this content */
+	if (rc == 0 && m->ce.has_hash && !(m->ce.flags & ARC_M_SPARSE))
+		bk_si_add(b->si, m->st->size, m->ce.sha256, m->name);
+	return rc;
+}
+
+/* ---- one member, continued ------------------------------------------------------- */
+
 static int write_member(struct bk *b, struct bk_member *m)
 {
 	const char *first = NULL;
@@ -574,7 +668,7 @@ static int write_member(struct bk *b, struct bk_member *m)
 		return rc;
 	add_btime(b, m);
 	if (S_ISREG(m->st->mode) && !first)
-		return write_file(b, m, NULL);
+		return write_content(b, m);
 	position(b, &m->ce.pos);
 	return archive_write_header(b->a, m->e) < ARCHIVE_WARN ? -EPIPE : 0;
 }
@@ -916,7 +1010,8 @@ int bk_run(const struct bk_opts *o, struct bk_result *r, struct err *err)
 	fill_label(&b);
 	b.buf = malloc(BK_BUF > b.label.record_size ? BK_BUF : b.label.record_size);
 	b.xbuf = malloc(BK_XATTR_MAX);
-	rc = b.buf && b.xbuf ? open_sources(&b) : err_set(err, -ENOMEM, "out of memory");
+	rc = b.buf && b.xbuf && bk_si_new(&b.si, BK_SI_BUDGET) == 0 ? open_sources(&b) :
+	     err_set(err, -ENOMEM, "out of memory");
 	if (rc == 0 && o->dry_run)
 		rc = run_walks(&b);
 	else if (rc == 0)
@@ -945,6 +1040,8 @@ int bk_run(const struct bk_opts *o, struct bk_result *r, struct err *err)
 			free(l);
 		}
 	free(b.links);
+	r->si_full = b.si && bk_si_full(b.si);
+	bk_si_free(b.si);
 	free(b.skip);
 	free(b.buf);
 	free(b.xbuf);

@@ -11,6 +11,11 @@
  * GNU tar or bsdtar extract the data file with nothing else.  A member that
  * cannot be read is reported, counted as failed and left out (its catalog
  * line says "lost"); the set is still complete and usable.
+ *
+ * Single instance: a file whose content (SHA-256) an earlier member of the
+ * set holds is written as a hard-link member naming that member and marked
+ * as a copy (the xattr sysrecover.copy; "copy" in the catalog), so its
+ * bytes go on tape once; tar extracts it as a hard link to that member.
  */
 #ifndef SYSRECOVER_BK_H
 #define SYSRECOVER_BK_H
@@ -48,6 +53,11 @@ struct bk_result {
 	uint64_t files, dirs, symlinks, links, specials;
 	uint64_t streams;                  /* NTFS named data streams */
 	uint64_t bytes;                    /* file data, apparent size */
+	uint64_t copies;                   /* files whose content an earlier member
+					      holds: stored once (counted in files) */
+	uint64_t copy_bytes;               /* their bytes, not written again */
+	bool si_full;                      /* the single-instance table filled:
+					      later copies were stored again */
 	uint64_t failed;                   /* members left out */
 	uint64_t data_records;             /* records of the data file */
 	uint64_t catalog_records;

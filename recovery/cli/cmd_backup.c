@@ -109,22 +109,33 @@ static void print_result(const struct backup_cli *o, const struct bk_result *r)
 		printf("{\"set\": \"%s\", \"label_file\": %" PRIu32 ", \"dry_run\": %s, "
 		       "\"members\": %" PRIu64 ", \"files\": %" PRIu64 ", \"dirs\": %" PRIu64
 		       ", \"symlinks\": %" PRIu64 ", \"hard_links\": %" PRIu64 ", \"special\": %"
-		       PRIu64 ", \"streams\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"failed\": %" PRIu64 ", "
+		       PRIu64 ", \"streams\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"copies\": %"
+		       PRIu64 ", \"copy_bytes\": %" PRIu64 ", \"failed\": %" PRIu64 ", "
 		       "\"data_records\": %" PRIu64 ", \"catalog_records\": %" PRIu64 "}\n",
 		       o->dry_run ? "" : r->uuid, r->label_file, o->dry_run ? "true" : "false",
 		       r->members, r->files, r->dirs, r->symlinks, r->links, r->specials,
-		       r->streams, r->bytes, r->failed, r->data_records, r->catalog_records);
+		       r->streams, r->bytes, r->copies, r->copy_bytes, r->failed,
+		       r->data_records, r->catalog_records);
 		return;
 	}
-	if (o->dry_run)
-		printf("would write %" PRIu64 " members (%" PRIu64 " files, %s of data)\n",
-		       r->members, r->files, b);
-	else
-		printf("set %s at tape file %" PRIu32 ": %" PRIu64 " members (%" PRIu64
-		       " files, %" PRIu64 " dirs, %" PRIu64 " symlinks, %" PRIu64
-		       " hard links, %" PRIu64 " special, %" PRIu64 " streams), %s of data, %"
-		       PRIu64 " failed\n", r->uuid, r->label_file, r->members, r->files, r->dirs,
-		       r->symlinks, r->links, r->specials, r->streams, b, r->failed);
+	if (o->dry_run) {
+		printf("would write %" PRIu64 " members (%" PRIu64 " files, %s of data, less "
+		       "what single instance finds while writing)\n", r->members, r->files, b);
+		return;
+	}
+	printf("set %s at tape file %" PRIu32 ": %" PRIu64 " members (%" PRIu64
+	       " files, %" PRIu64 " dirs, %" PRIu64 " symlinks, %" PRIu64
+	       " hard links, %" PRIu64 " special, %" PRIu64 " streams), %s of data, %"
+	       PRIu64 " failed\n", r->uuid, r->label_file, r->members, r->files, r->dirs,
+	       r->symlinks, r->links, r->specials, r->streams, b, r->failed);
+	if (r->copies) {
+		progress_bytes(r->copy_bytes, b, sizeof(b));
+		printf("single instance: %" PRIu64 " files are copies of content already in "
+		       "the set (%s not written again)\n", r->copies, b);
+	}
+	if (r->si_full)
+		fprintf(stderr, "sysrecover: backup: the single-instance table reached its "
+			"memory limit: later copies of content not yet seen were stored in full\n");
 }
 
 static int backup_run(struct cli_ctx *c, int argc, char **argv)

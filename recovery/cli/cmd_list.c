@@ -215,16 +215,21 @@ static int print_member(void *arg, const struct arc_entry *e)
 		printf("%s\n  {\"index\": %" PRIu64 ", \"name\": ", m->shown ? "," : "",
 		       e->index);
 		text_json_str(stdout, name);
-		printf(", \"type\": \"%c\", \"size\": %" PRIu64 ", \"lost\": %s, "
-		       "\"tape_file\": %" PRIu32 ", \"record\": %" PRIu64 ", \"offset\": %"
-		       PRIu32 "}", (char)e->type, e->size,
-		       e->flags & ARC_M_LOST ? "true" : "false", e->pos.file, e->pos.block,
-		       e->pos.offset);
+		printf(", \"type\": \"%c\", \"size\": %" PRIu64 ", \"lost\": %s, ",
+		       (char)e->type, e->size, e->flags & ARC_M_LOST ? "true" : "false");
+		if (e->flags & ARC_M_COPY) {
+			fputs("\"copy_of\": ", stdout);
+			text_json_str(stdout, e->target);
+			fputs(", ", stdout);
+		}
+		printf("\"tape_file\": %" PRIu32 ", \"record\": %" PRIu64 ", \"offset\": %"
+		       PRIu32 "}", e->pos.file, e->pos.block, e->pos.offset);
 	} else {
 		printf("%c %12" PRIu64 "  ", (char)e->type, e->size);
 		text_name(stdout, name);
 		if (e->target) {
-			fputs(e->type == ARC_T_HARDLINK ? " link to " : " -> ", stdout);
+			fputs(e->flags & ARC_M_COPY ? " copy of " :
+			      e->type == ARC_T_HARDLINK ? " link to " : " -> ", stdout);
 			text_name(stdout, e->target);
 		}
 		puts(e->flags & ARC_M_LOST ? "  (lost at backup)" : "");

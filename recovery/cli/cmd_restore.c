@@ -145,23 +145,24 @@ static void print_result(const struct restore_cli *o, size_t set,
 	if (o->json) {
 		printf("{\"set\": %zu, \"dry_run\": %s, \"members\": %" PRIu64 ", \"files\": %"
 		       PRIu64 ", \"dirs\": %" PRIu64 ", \"symlinks\": %" PRIu64 ", \"hard_links\": %"
-		       PRIu64 ", \"special\": %" PRIu64 ", \"streams\": %" PRIu64 ", \"bytes\": %"
-		       PRIu64 ", \"failed\": %"
+		       PRIu64 ", \"special\": %" PRIu64 ", \"streams\": %" PRIu64 ", \"copies\": %"
+		       PRIu64 ", \"bytes\": %" PRIu64 ", \"failed\": %"
 		       PRIu64 ", \"refused\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"not_kept\": %"
 		       PRIu64 ", \"records_read\": %" PRIu64 ", \"records_skipped\": %" PRIu64
 		       "}\n", set + 1, o->dry_run ? "true" : "false", r->members, r->files,
-		       r->dirs, r->symlinks, r->links, r->specials, r->streams, r->bytes,
-		       r->failed, r->refused, r->lost, r->not_kept, r->records,
+		       r->dirs, r->symlinks, r->links, r->specials, r->streams, r->copies,
+		       r->bytes, r->failed, r->refused, r->lost, r->not_kept, r->records,
 		       r->skipped_records);
 		return;
 	}
-	printf("set %zu: %s%" PRIu64 " members (%" PRIu64 " files, %" PRIu64 " dirs, %" PRIu64
+	printf("set %zu: %s%" PRIu64 " members (%" PRIu64 " files of which %" PRIu64
+	       " copies, %" PRIu64 " dirs, %" PRIu64
 	       " symlinks, %" PRIu64 " hard links, %" PRIu64 " special, %" PRIu64 " streams, %"
 	       PRIu64 " bytes); "
 	       "%" PRIu64 " failed, %" PRIu64 " refused, %" PRIu64 " lost at backup, %" PRIu64
 	       " with metadata the target cannot hold; %" PRIu64 " records read, %" PRIu64
 	       " spaced over\n", set + 1, o->dry_run ? "would restore " : "", r->members,
-	       r->files, r->dirs, r->symlinks, r->links, r->specials, r->streams, r->bytes,
+	       r->files, r->copies, r->dirs, r->symlinks, r->links, r->specials, r->streams, r->bytes,
 	       r->failed, r->refused, r->lost, r->not_kept, r->records, r->skipped_records);
 }
 

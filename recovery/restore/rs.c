@@ -289,6 +289,11 @@ static int scan_one(struct archive *a, struct archive_entry *ae, uint32_t file,
 
 	if (name && slash && name[0] == 'v')
 		e.vol = (uint32_t)strtoul(name + 1, NULL, 10);
+	if (!foreign && rs_copy_mark(ae, e.sha256)) {
+		e.type = ARC_T_FILE;
+		e.flags |= ARC_M_COPY;
+		e.has_hash = true;
+	}
 	return cb(arg, &e);
 }
 
@@ -479,6 +484,21 @@ la_ssize_t rs_read_cb(struct archive *a, void *ctx, const void **buf)
 
 /* Without the trailing '/' tar gives directory names ("v0/etc/"); "v0/"
  * (the root) stays. */
+bool rs_copy_mark(struct archive_entry *ae, uint8_t sha[32])
+{
+	const char *xn;
+	const void *xv;
+	size_t xl;
+
+	if (!archive_entry_hardlink(ae))
+		return false;
+	archive_entry_xattr_reset(ae);
+	while (archive_entry_xattr_next(ae, &xn, &xv, &xl) == ARCHIVE_OK)
+		if (!strcmp(xn, "sysrecover.copy"))
+			return hash_unhex(xv, xl, sha, 32) == 0;
+	return false;
+}
+
 const char *rs_norm_name(const char *in, char *buf, size_t cap)
 {
 	size_t n;
@@ -585,6 +605,26 @@ static int check_data(struct verify *v, const struct rs_ent *x, const char *name
 	return 0;
 }
 
+/* A copy carries no data: its mark must name the catalog's holder and
+ * hash (the holder's own data was checked against the same hash). */
+static int check_copy(struct verify *v, const struct rs_ent *x, struct archive_entry *ae,
+		      const char *name)
+{
+	char hbuf[8192];
+	const char *held = rs_norm_name(archive_entry_hardlink(ae), hbuf, sizeof(hbuf));
+	uint8_t sum[32];
+	char why[300];
+
+	v->res->checked++;
+	if (!rs_copy_mark(ae, sum) || !held || strcmp(held, x->e.target) ||
+	    memcmp(sum, x->e.sha256, sizeof(sum))) {
+		snprintf(why, sizeof(why), "the data does not mark it as the catalog's copy "
+			 "of %.200s", x->e.target);
+		bad(v, name, why);
+	}
+	return 0;
+}
+
 /* The next catalog entry that has a member in the data. */
 static struct rs_ent *next_in_data(struct verify *v, int *rc)
 {
@@ -620,6 +660,8 @@ static int verify_member(struct verify *v, struct archive_entry *ae)
 	}
 	if (x->e.flags & ARC_M_LOST)
 		return 0;
+	if (x->e.flags & ARC_M_COPY)
+		return check_copy(v, x, ae, name);
 	if (x->e.has_hash && x->e.type != ARC_T_HARDLINK)
 		return check_data(v, x, name);
 	return 0;

@@ -108,6 +108,8 @@ struct rs_restore_result {
 	uint64_t members;       /* restored */
 	uint64_t files, dirs, symlinks, links, specials, bytes;
 	uint64_t streams;       /* NTFS named data streams */
+	uint64_t copies;        /* files whose content came from another member
+				   (single instance; counted in files too) */
 	uint64_t failed;        /* could not be written: reported */
 	uint64_t refused;       /* hostile names: reported, never written */
 	uint64_t lost;          /* lost at backup (the catalog says so) */

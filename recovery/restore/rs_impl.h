@@ -52,6 +52,11 @@ const char *rs_member_path(const struct rs_set *s, const char *name, uint32_t *v
  * "./" (a name tar made absolute or with ".." stays refusable: "v0//x"). */
 const char *rs_foreign_name(const char *in, char *buf, size_t cap);
 
+/* Is this member a copy (bk.c's single instance: a hard-link member with
+ * the xattr sysrecover.copy, its content's SHA-256 in hex)?  The hash into
+ * sha when it is. */
+bool rs_copy_mark(struct archive_entry *ae, uint8_t sha[32]);
+
 /* "vN/path" of a catalog entry. */
 void rs_member_name(const struct rs_set *s, const struct arc_entry *e, char *buf,
 		    size_t cap);

@@ -19,6 +19,13 @@
  * metadata are complete; directories get their times when the walk leaves
  * them (their children would change them), from a stack as deep as the
  * tree.
+ *
+ * A copy (single instance: a hard-link member marked sysrecover.copy) gets
+ * its content from the member that holds it, as this run restored it,
+ * checked against the copy's SHA-256 while it is copied.  When a selective
+ * restore does not want that member, the plan adds it as a "stash": its
+ * data goes to a temporary file that the copies are made from and that is
+ * removed at the end.  The data is still read once, in order.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -34,6 +41,7 @@
 #include <archive_entry.h>
 
 #include "fs.h"
+#include "hash.h"
 #include "progress.h"
 #include "rs_impl.h"
 #include "stop.h"
@@ -50,6 +58,14 @@ struct rs_dir {
 	struct fs_times t;
 	unsigned char ntimes[32];  /* system.ntfs_times, set last */
 	size_t nlen;
+};
+
+/* A member whose content copies need but that is not wanted itself: its
+ * data goes to a temporary file on the volume of the first copy. */
+struct rs_stash {
+	char *name;               /* "vN/path" */
+	uint32_t vol;             /* where its temporary file goes */
+	char tmp[128];            /* "" until written */
 };
 
 struct target {
@@ -88,6 +104,10 @@ struct restore {
 	struct rs_set fset;       /* the one-volume "set" of a foreign file */
 	char drops[RS_DROPS_MAX][300];  /* kinds of metadata dropped, reported */
 	size_t ndrops;
+	struct rs_stash *stash;   /* members wanted only for copies' content */
+	size_t nstash, capstash;
+	uint64_t stashed;         /* of them, met in the data */
+	unsigned char *cbuf;      /* for copies, RS_BUF bytes */
 };
 
 /* ---- reports ---------------------------------------------------------------- */
@@ -116,6 +136,88 @@ static bool wanted(const struct restore *x, const char *name, const char *path)
 		    !fnmatch(x->o->patterns[i], path, 0))
 			return true;
 	return x->o->npat == 0;
+}
+
+static int stash_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rs_stash *)a)->name, ((const struct rs_stash *)b)->name);
+}
+
+static struct rs_stash *stash_find(const struct restore *x, const char *name)
+{
+	struct rs_stash key = { .name = (char *)name };
+
+	if (!x->nstash || !name)
+		return NULL;
+	return bsearch(&key, x->stash, x->nstash, sizeof(key), stash_cmp);
+}
+
+/* A wanted copy whose holder is not wanted: the holder goes on the stash
+ * list (sorted and made unique when the catalog has been read). */
+static int plan_copy(struct restore *x, const struct arc_entry *e)
+{
+	uint32_t hv;
+	const char *why, *hp = rs_member_path(x->s, e->target, &hv, &why);
+
+	if (!hp || wanted(x, e->target, hp))
+		return 0;   /* restored anyway, or refused (the copy then fails) */
+	if (x->nstash == x->capstash) {
+		size_t nc = x->capstash ? x->capstash * 2 : 16;
+		struct rs_stash *ns = realloc(x->stash, nc * sizeof(*ns));
+
+		if (!ns)
+			return err_set(&x->r->err, -ENOMEM, "out of memory");
+		x->stash = ns;
+		x->capstash = nc;
+	}
+	x->stash[x->nstash] = (struct rs_stash){ .name = strdup(e->target), .vol = e->vol };
+	if (!x->stash[x->nstash].name)
+		return err_set(&x->r->err, -ENOMEM, "out of memory");
+	x->nstash++;
+	return 0;
+}
+
+static bool pos_before(const struct arc_pos *a, const struct arc_pos *b)
+{
+	return a->block < b->block || (a->block == b->block && a->offset < b->offset);
+}
+
+/* Second catalog pass, only when copies need stashed holders: where each
+ * one is, so that the data is read from the first of them on. */
+static int plan_stash_entry(void *arg, const struct arc_entry *e)
+{
+	struct restore *x = arg;
+	char name[RS_PATH_MAX + 32];
+	struct rs_stash *st;
+
+	if (e->type != ARC_T_FILE || (e->flags & (ARC_M_LOST | ARC_M_COPY)))
+		return 0;
+	rs_member_name(x->s, e, name, sizeof(name));
+	if (!(st = stash_find(x, name)))
+		return 0;
+	if (pos_before(&e->pos, &x->first))
+		x->first = e->pos;
+	x->wanted++;
+	x->total_bytes += e->size;
+	x->need[st->vol] += (e->size + 4095) / 4096 * 4096;
+	return 0;
+}
+
+static int plan_stash(struct restore *x, size_t i)
+{
+	size_t k = 0;
+
+	if (!x->nstash)
+		return 0;
+	qsort(x->stash, x->nstash, sizeof(*x->stash), stash_cmp);
+	for (size_t j = 0; j < x->nstash; j++) {
+		if (k && !strcmp(x->stash[k - 1].name, x->stash[j].name))
+			free(x->stash[j].name);
+		else
+			x->stash[k++] = x->stash[j];
+	}
+	x->nstash = k;
+	return rs_catalog(x->r, i, plan_stash_entry, x);
 }
 
 static int plan_entry(void *arg, const struct arc_entry *e)
@@ -151,7 +253,7 @@ static int plan_entry(void *arg, const struct arc_entry *e)
 		if (!(e->flags & ARC_M_SPARSE))
 			x->need[e->vol] += (e->size + 4095) / 4096 * 4096;
 	}
-	return 0;
+	return (e->flags & ARC_M_COPY) ? plan_copy(x, e) : 0;
 }
 
 /* ---- targets -------------------------------------------------------------------- */
@@ -562,19 +664,13 @@ static int write_data(struct restore *x, struct fs *fs, const char *tmp,
 	return rc;
 }
 
-static int put_file(struct restore *x, uint32_t vol, const char *path,
-		    struct archive_entry *ae)
+/* A file written under tmp (rc: how that went) gets its metadata and
+ * replaces what is at path; a failure leaves nothing behind. */
+static int commit_file(struct restore *x, struct fs *fs, const char *tmp, const char *path,
+		       struct archive_entry *ae, int rc)
 {
-	struct fs *fs = x->tg[vol].fs;
 	struct fs_times t;
-	char tmp[128];
-	int rc = tmp_name(x, vol, tmp, sizeof(tmp));
 
-	if (rc == 0)
-		rc = fs_create(fs, tmp, archive_entry_mode(ae) & 07777);
-	if (rc < 0)
-		return rc;
-	rc = write_data(x, fs, tmp, NULL, ae);
 	if (rc == 0) {
 		set_meta(x, fs, tmp, ae, false);
 		rc = fs_rename(fs, tmp, path, 0);   /* over what is there */
@@ -588,6 +684,118 @@ static int put_file(struct restore *x, uint32_t vol, const char *path,
 	set_ntfs_times(fs, path, ae);
 	x->res->files++;
 	return 0;
+}
+
+static int put_file(struct restore *x, uint32_t vol, const char *path,
+		    struct archive_entry *ae)
+{
+	struct fs *fs = x->tg[vol].fs;
+	char tmp[128];
+	int rc = tmp_name(x, vol, tmp, sizeof(tmp));
+
+	if (rc == 0)
+		rc = fs_create(fs, tmp, archive_entry_mode(ae) & 07777);
+	if (rc < 0)
+		return rc;
+	rc = write_data(x, fs, tmp, NULL, ae);
+	return commit_file(x, fs, tmp, path, ae, rc);
+}
+
+/* ---- single instance ------------------------------------------------------------------ */
+
+/* A holder's data into a temporary file, for the copies after it. */
+static int put_stash(struct restore *x, struct rs_stash *st, struct archive_entry *ae)
+{
+	struct fs *fs = x->tg[st->vol].fs;
+	int rc;
+
+	x->stashed++;
+	if (x->o->dry_run || st->tmp[0] || archive_entry_filetype(ae) != AE_IFREG ||
+	    archive_entry_hardlink(ae))
+		return 0;
+	rc = tmp_name(x, st->vol, st->tmp, sizeof(st->tmp));
+	if (rc == 0)
+		rc = fs_create(fs, st->tmp, 0600);
+	if (rc == 0)
+		rc = write_data(x, fs, st->tmp, NULL, ae);
+	if (rc < 0 && st->tmp[0])
+		fs_unlink(fs, st->tmp);
+	if (rc < 0)
+		st->tmp[0] = 0;   /* its copies fail, each named */
+	return rc == -EPIPE ? rc : 0;
+}
+
+/* src:from into a new temporary file for path, checked against the
+ * copy's SHA-256 as it goes: -ESTALE when the source is missing or not
+ * that content (nothing is left behind), else as a write fails. */
+static int copy_in(struct restore *x, uint32_t vol, const char *path,
+		   struct archive_entry *ae, struct fs *src, const char *from,
+		   const uint8_t sha[HASH_SHA256_LEN])
+{
+	struct fs *fs = x->tg[vol].fs;
+	struct fs_file *in = NULL, *out = NULL;
+	struct hash_sha256 h;
+	uint8_t got[HASH_SHA256_LEN];
+	struct fs_stat st;
+	uint64_t off = 0;
+	char tmp[128];
+	int rc;
+
+	if (!x->cbuf && !(x->cbuf = malloc(RS_BUF)))
+		return -ENOMEM;
+	if (fs_lookup(src, from, &st) < 0 || !S_ISREG(st.mode) ||
+	    fs_file_open(src, from, NULL, 0, &in) < 0)
+		return -ESTALE;
+	rc = tmp_name(x, vol, tmp, sizeof(tmp));
+	if (rc == 0)
+		rc = fs_create(fs, tmp, archive_entry_mode(ae) & 07777);
+	if (rc < 0) {
+		fs_file_close(in);
+		return rc;
+	}
+	rc = fs_file_open(fs, tmp, NULL, FS_F_WRITE, &out);
+	hash_sha256_init(&h);
+	while (rc == 0 && off < st.size) {
+		size_t want = st.size - off < RS_BUF ? (size_t)(st.size - off) : RS_BUF;
+		ssize_t n = fs_file_pread(in, x->cbuf, want, off), w;
+
+		if (n <= 0) {
+			rc = -ESTALE;
+			break;
+		}
+		hash_sha256_update(&h, x->cbuf, (size_t)n);
+		w = fs_file_pwrite(out, x->cbuf, (size_t)n, off);
+		if (w != n)
+			rc = w < 0 ? (int)w : -ENOSPC;
+		off += (uint64_t)n;
+		x->res->bytes += (uint64_t)n;
+		if (x->o->progress)
+			progress_add(x->o->progress, (uint64_t)n, 0);
+	}
+	hash_sha256_final(&h, got);
+	if (rc == 0 && memcmp(got, sha, sizeof(got)))
+		rc = -ESTALE;
+	if (out) {
+		int crc = fs_file_close(out);
+
+		rc = rc ? rc : crc;
+	}
+	fs_file_close(in);
+	return commit_file(x, fs, tmp, path, ae, rc);
+}
+
+/* A copy: from the stashed holder, or from the holder as this run
+ * restored it on its own target. */
+static int put_copy(struct restore *x, uint32_t vol, const char *path,
+		    struct archive_entry *ae, const char *held, uint32_t hvol,
+		    const char *hpath, const uint8_t sha[HASH_SHA256_LEN])
+{
+	struct rs_stash *st = stash_find(x, held);
+	struct fs *src = st ? (st->tmp[0] ? x->tg[st->vol].fs : NULL) : x->tg[hvol].fs;
+	int rc = src ? copy_in(x, vol, path, ae, src, st ? st->tmp : hpath, sha) : -ESTALE;
+
+	x->res->copies += rc == 0;
+	return rc;
 }
 
 /* The stream name of an alternate-data-stream member (bk.c marks them),
@@ -750,7 +958,10 @@ static int apply(struct restore *x, struct archive_entry *ae)
 	char sbuf[512];
 	const char *name = rs_norm_name(archive_entry_pathname(ae), nbuf, sizeof(nbuf));
 	const char *hl = archive_entry_hardlink(ae), *why, *path, *lp = NULL;
-	uint32_t vol;
+	uint8_t csum[HASH_SHA256_LEN];
+	bool copy = hl && !x->foreign && rs_copy_mark(ae, csum);
+	struct rs_stash *st;
+	uint32_t vol, hvol = 0;
 	int rc;
 
 	if (x->foreign) {   /* etc/passwd, ./etc/passwd: v0/etc/passwd */
@@ -759,13 +970,17 @@ static int apply(struct restore *x, struct archive_entry *ae)
 	}
 
 	path = rs_member_path(x->s, name, &vol, &why);
-	if (path && hl)
+	if (path && copy)   /* a copy's holder may be on another volume */
+		lp = rs_member_path(x->s, hl, &hvol, &why);
+	else if (path && hl)
 		lp = link_target(x, vol, hl, &why);
 	if (!path || (hl && !lp)) {
 		x->res->refused++;
 		report(x, name ? name : "?", "%s: refused: %s", name ? name : "?", why);
 		return 0;
 	}
+	if (!wanted(x, name, path) && (st = stash_find(x, name)))
+		return put_stash(x, st, ae);
 	if (!wanted(x, name, path) || !x->tg[vol].fs)
 		return 0;
 	leave_dirs(x, vol, path);
@@ -784,10 +999,18 @@ static int apply(struct restore *x, struct archive_entry *ae)
 		rc = put_dir(x, vol, path, ae);
 	else if (archive_entry_filetype(ae) == AE_IFREG && !hl)
 		rc = put_file(x, vol, path, ae);
+	else if (copy)
+		rc = put_copy(x, vol, path, ae, hl, hvol, lp, csum);
 	else
 		rc = put_other(x, vol, path, ae, lp);
 	if (rc == -EPIPE)
 		return rc;     /* the data stream itself failed */
+	if (rc == -ESTALE) {
+		x->res->failed++;
+		report(x, name, "%s: not restored: it is a copy of %s, which this restore "
+		       "did not write (or not with this content)", name, hl);
+		return 0;
+	}
 	if (rc < 0) {
 		const struct err *fe = fs_error(x->tg[vol].fs);
 
@@ -901,7 +1124,7 @@ static int read_members(struct restore *x, struct rs_reader *rd, int *ar)
 	int rc = 0;
 
 	while (x->left && (*ar = archive_read_next_header(x->a, &ae)) == ARCHIVE_OK) {
-		uint64_t before = x->res->members + x->res->failed;
+		uint64_t before = x->res->members + x->res->failed + x->stashed;
 		uint64_t hpos = x->seg.block * x->s->label.record_size + x->seg.offset +
 				(uint64_t)archive_read_header_position(x->a);
 
@@ -910,7 +1133,7 @@ static int read_members(struct restore *x, struct rs_reader *rd, int *ar)
 		if ((rc = apply(x, ae)) < 0)
 			return rc;
 		x->done = hpos, x->any_done = true;
-		if (x->res->members + x->res->failed > before)
+		if (x->res->members + x->res->failed + x->stashed > before)
 			x->left--;
 	}
 	(void)rd;
@@ -963,6 +1186,9 @@ static void finish(struct restore *x)
 {
 	while (x->ndirs)
 		pop_dir(x);
+	for (size_t k = 0; k < x->nstash; k++)
+		if (x->stash[k].tmp[0])
+			fs_unlink(x->tg[x->stash[k].vol].fs, x->stash[k].tmp);
 	for (size_t v = 0; v < ARC_VOL_MAX; v++) {
 		if (x->tg[v].fs && x->tg[v].tmpdir[0])
 			fs_rmdir(x->tg[v].fs, x->tg[v].tmpdir);
@@ -1017,7 +1243,7 @@ static int plan_set(struct restore *x, size_t i)
 	rc = rs_catalog(r, i, plan_entry, x);
 	if (rc == 0 && !x->any)
 		rc = err_set(&r->err, -ENOENT, "nothing in set %zu matches", i + 1);
-	return rc;
+	return rc == 0 ? plan_stash(x, i) : rc;
 }
 
 /* Another tool's tar file: one volume, v0, whose target --to must name. */
@@ -1076,6 +1302,10 @@ int rs_restore(struct rs *r, size_t i, const struct rs_restore_opts *o,
 		free(x.tg[v].name);
 	if (x.a)
 		archive_read_free(x.a);
+	for (size_t k = 0; k < x.nstash; k++)
+		free(x.stash[k].name);
+	free(x.stash);
+	free(x.cbuf);
 	free(x.dirs);
 	if (rc < 0)
 		return rc;

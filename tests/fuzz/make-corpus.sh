@@ -110,7 +110,8 @@ members = [[b"0", b"0", b"d", b"-", b"0", b"-", b"0", b"4", b"0", b"-", b"0", b"
            [b"1", b"0", b"f", b"sparse", b"1048576", H, b"0", b"4", b"0", b"1234", b"1536", b"/etc/passwd"],
            [b"2", b"1", b"l", b"-", b"0", b"-", b"0", b"4", b"1", b"-", b"512", b"/a%20b%09c", b"../t%25"],
            [b"3", b"1", b"h", b"lost", b"0", b"-", b"1", b"4", b"2", b"99", b"0", b"/caf\xc3\xa9%FF", b"/etc/passwd"],
-           [b"4", b"0", b"a", b"sparse,sis-copy,efs-raw,lost", b"7", H, b"0", b"4", b"3", b"-", b"0", b"/f:stream"]]
+           [b"4", b"0", b"a", b"sparse,efs-raw,lost", b"7", H, b"0", b"4", b"3", b"-", b"0", b"/f:stream"],
+           [b"5", b"0", b"f", b"copy", b"4096", H, b"0", b"4", b"3", b"-", b"1024", b"/etc/copy", b"v0/etc/passwd"]]
 if target == "fuzz_arc_label":
     seeds = {"valid": label(), "valid-none": label(vols=(), flags=b"none"),
              "valid-padded": label() + b"\0" * 300, "newer": label(fmt=b"2"),
