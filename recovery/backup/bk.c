@@ -53,7 +53,7 @@
  * of contents seen is bounded by BK_SI_BUDGET. */
 #define BK_COPY_XATTR "sysrecover.copy"
 #define BK_SI_MIN 4096
-#define BK_SI_BUDGET (16u << 20)
+#define BK_SI_BUDGET (32u << 20)
 
 /* A source inode with more names still to come: its first member name. */
 struct bk_link {

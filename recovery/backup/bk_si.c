@@ -24,7 +24,7 @@ struct si_chunk {
 
 struct bk_si {
 	size_t budget, spent;
-	struct si_ent *ent;        /* a power of two, at most half full */
+	struct si_ent *ent;        /* a power of two, at most 3/4 full */
 	size_t nent, cap;
 	uint64_t *sizes;           /* size + 1 (0: a free slot), likewise */
 	size_t nsizes, capsizes;
@@ -213,9 +213,9 @@ int bk_si_add(struct bk_si *si, uint64_t size, const uint8_t sha[32], const char
 		return 1;
 	if (bk_si_find(si, size, sha))
 		return 0;
-	if (2 * (si->nent + 1) > si->cap)
+	if (4 * (si->nent + 1) > 3 * si->cap)
 		rc = grow_ents(si);
-	if (rc == 0 && 2 * (si->nsizes + 1) > si->capsizes)
+	if (rc == 0 && 4 * (si->nsizes + 1) > 3 * si->capsizes)
 		rc = grow_sizes(si);
 	if (rc == 0 && !(e.name = keep_name(si, name, &rc)))
 		return rc;

@@ -269,9 +269,11 @@ static void gen(uint64_t i, struct arc_entry *e, struct names *nm)
 	e->index = i;
 	e->vol = (uint32_t)(i % 3);
 	e->type = (enum arc_type)"fdlhcbpsa"[i % 9];
-	e->flags = (uint32_t)(i % 16);
+	e->flags = (uint32_t)(i % 16) & ~(uint32_t)ARC_M_COPY;
 	e->size = i * 7919 + (i % 5 ? 0 : UINT64_MAX - 100000000);
 	e->has_hash = i % 2;
+	if (e->type == ARC_T_FILE && i % 2) /* a copy: a file with a hash, naming its holder */
+		e->flags |= ARC_M_COPY;
 	for (size_t k = 0; k < 32 && e->has_hash; k++)
 		e->sha256[k] = (uint8_t)(i * 31 + k);
 	e->pos = (struct arc_pos){ .partition = (uint32_t)(i % 2), .file = 1, .block = i / 3,
@@ -279,7 +281,7 @@ static void gen(uint64_t i, struct arc_entry *e, struct names *nm)
 				   .offset = (uint32_t)(i * 512 % 262144) };
 	snprintf(nm->path, sizeof(nm->path), "/d%" PRIu64 "/%s.%" PRIu64, i % 97, odd[i % NODD], i);
 	e->path = nm->path;
-	if (e->type == ARC_T_SYMLINK || e->type == ARC_T_HARDLINK) {
+	if (e->type == ARC_T_SYMLINK || e->type == ARC_T_HARDLINK || (e->flags & ARC_M_COPY)) {
 		snprintf(nm->target, sizeof(nm->target), "../t %" PRIu64 "%s", i, odd[(i + 3) % NODD]);
 		e->target = nm->target;
 	}
@@ -548,6 +550,11 @@ static void test_catalog_bad_lines(void **state)
 	bad_line("SYSRECOVER CATALOG 1\n0\t0\tf\t-\t1\t-\t0\t1\t0\t-\t0\t/a\xff\n", "bad path");
 	bad_line("SYSRECOVER CATALOG 1\n0\t0\tl\t-\t1\t-\t0\t1\t0\t-\t0\t/a\n", "without a target");
 	bad_line("SYSRECOVER CATALOG 1\n0\t0\tf\t-\t1\t-\t0\t1\t0\t-\t0\t/a\tt\n", "without a target");
+	bad_line("SYSRECOVER CATALOG 1\n0\t0\tf\tcopy\t1\t-\t0\t1\t0\t-\t0\t/a\n", "without a target");
+	bad_line("SYSRECOVER CATALOG 1\n0\t0\tf\tcopy\t1\t-\t0\t1\t0\t-\t0\t/a\tv0/b\n",
+		 "a copy that is not a file with a hash");
+	bad_line("SYSRECOVER CATALOG 1\n0\t0\td\tcopy\t1\t-\t0\t1\t0\t-\t0\t/a\n",
+		 "a copy that is not a file with a hash");
 	bad_line("SYSRECOVER CATALOG 1\n" L0 "END 2 0\n", "END line is not");
 	bad_line("SYSRECOVER CATALOG 1\n" L0 "END 2 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n",
 		 "END says 2 members, the catalog has 1");
