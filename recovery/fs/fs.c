@@ -825,6 +825,8 @@ static int walk_dir(struct fs *fs, char *path, size_t plen, fs_walk_cb cb,
 		}
 		path[plen] = '/';
 		memcpy(path + plen + 1, l.e[i].name, nl + 1);
+		if (fs->ops->seen)
+			fs->ops->seen(fs, path, &l.e[i].st);
 		rc = cb(arg, path, &l.e[i].st);
 		if (rc == 0 && S_ISDIR(l.e[i].st.mode))
 			rc = walk_dir(fs, path, plen + 1 + nl, cb, arg);

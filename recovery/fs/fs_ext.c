@@ -48,6 +48,7 @@ struct ext_vol {
 	bool marked;
 	uint16_t saved_state;
 	char saved_last[64];        /* s_last_mounted */
+	char *bounce;               /* one block: a file's partial last block */
 };
 
 #define P(fs) ((struct ext_priv *)(fs)->priv)
@@ -728,6 +729,7 @@ static int ext_close(struct fs *fs)
 		e = e2;
 	fs_ext_dc_clear(&p->dc);
 	fs_ext_made_free(p);
+	free(v->bounce);
 	free(v);
 	fs->priv = NULL;
 	return e ? ext_fail(fs, e, "close", fs->name) : 0;
@@ -759,6 +761,11 @@ static int ext_sync(struct fs *fs)
 }
 
 /* ---- names: lookup and readdir ------------------------------------------------ */
+
+static void ext_seen(struct fs *fs, const char *path, const struct fs_stat *st)
+{
+	fs_ext_seen(P(fs), path, (ext2_ino_t)st->ino);
+}
 
 static int ext_lookup(struct fs *fs, const char *path, struct fs_stat *st)
 {
@@ -1598,12 +1605,21 @@ static ssize_t ext_file_pread(struct fs_file *ff, void *buf, size_t len, uint64_
 		return 0;
 	if (len > size - off)
 		len = (size_t)(size - off);
-	/* the aligned middle of a big read, when the data is in blocks */
-	if (!e && off % bs == 0 && len >= 8u * bs && in &&
-	    !(in->i_flags & EXT4_INLINE_DATA_FL)) {
-		blk64_t nb = len / bs, m = ext_read_direct(fs, f, buf, off / bs, nb, &e);
+	/* A read from a block boundary, when the data is in blocks: straight
+	 * from the disk, the partial last block through a bounce buffer.
+	 * Through ext2fs_file_read each block would be a read of its own and
+	 * land in the metadata cache (fs_ext_io.c), a malloc and a copy for
+	 * every block of every small file a backup reads. */
+	if (!e && off % bs == 0 && in && !(in->i_flags & EXT4_INLINE_DATA_FL)) {
+		struct ext_vol *v = ff->fs->priv;
+		blk64_t nb = len / bs, m = nb ? ext_read_direct(fs, f, buf, off / bs, nb, &e) : 0;
 
 		done = (size_t)m * bs;
+		if (!e && m == nb && done < len && (v->bounce || (v->bounce = malloc(bs))) &&
+		    ext_read_direct(fs, f, v->bounce, off / bs + nb, 1, &e) == 1) {
+			memcpy((char *)buf + done, v->bounce, len - done);
+			done = len;
+		}
 	}
 	if (!e && done < len)
 		e = ext_read_buffered(f, (char *)buf + done, len - done, off + done, &got);
@@ -1867,6 +1883,7 @@ const struct fs_ops fs_ext_ops = {
 		FS_CAP_XATTR | FS_CAP_POSIX_ACL | FS_CAP_BTIME,
 	.probe = ext_probe,
 	.state = ext_state,
+	.seen = ext_seen,
 	.open = ext_open,
 	.close = ext_close,
 	.mark = ext_mark_op,

@@ -521,6 +521,18 @@ static errcode_t ext_resolve_dir(struct ext_priv *p, const char *d, size_t len,
 	return 0;
 }
 
+void fs_ext_seen(struct ext_priv *p, const char *path, ext2_ino_t ino)
+{
+	size_t n = strlen(path);
+
+	p->seen.ino = 0;
+	if ((p->fs->flags & EXT2_FLAG_RW) || n >= sizeof(p->seen.path))
+		return;
+	memcpy(p->seen.path, path, n + 1);
+	p->seen.len = n;
+	p->seen.ino = ino;
+}
+
 void fs_ext_forget_paths(struct ext_priv *p)
 {
 	p->ldir[0].ino = p->ldir[1].ino = 0;
@@ -558,6 +570,10 @@ errcode_t fs_ext_resolve(struct ext_priv *p, const char *path,
 
 	if (!path[1]) {
 		*ino = EXT2_ROOT_INO;
+		return 0;
+	}
+	if (p->seen.ino && !strcmp(path, p->seen.path)) {
+		*ino = p->seen.ino;
 		return 0;
 	}
 	e = fs_ext_parent(p, path, &dir, &base);

@@ -68,6 +68,11 @@ struct ext_priv {
 		ext2_ino_t ino;
 	} ldir[2];
 	unsigned ldir_mru;         /* the slot used last */
+	/* Read-only sessions: the path a walk is at and its inode, so that
+	 * the calls a backup makes on each member (xattrs, open, readlink)
+	 * do not look its name up again, one directory scan and checksum
+	 * each.  Never set in a read-write session, where names change. */
+	struct ext_ldir seen;
 	/* Directories this session made.  Their blocks were checksummed when
 	 * we wrote them, under our exclusive lock, so reading them back skips
 	 * the check: crc32c of each directory block on every read was most of
@@ -89,6 +94,8 @@ void fs_ext_dc_forget(struct dcache *dc, ext2_ino_t dir);
 errcode_t fs_ext_dlookup(struct ext_priv *p, ext2_ino_t dir, const char *name,
 	size_t len, ext2_ino_t *ino);
 void fs_ext_forget_paths(struct ext_priv *p);
+/* A walk of a read-only session is at path, inode ino (see ext_priv.seen). */
+void fs_ext_seen(struct ext_priv *p, const char *path, ext2_ino_t ino);
 /* Remember a directory this session made (see ext_priv.made); free all. */
 void fs_ext_made_dir(struct ext_priv *p, ext2_ino_t ino);
 void fs_ext_made_free(struct ext_priv *p);

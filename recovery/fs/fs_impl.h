@@ -35,6 +35,9 @@ struct fs_ops {
 	/* on a closed volume: see fs_index_dirs; NULL: nothing to do */
 	int (*index_dirs)(const struct fs_target *tg, const char *name, struct err *err);
 
+	/* fs_walk met path with stat st, just before its callback: a
+	 * read-only session may remember where it is (NULL: nothing) */
+	void (*seen)(struct fs *fs, const char *path, const struct fs_stat *st);
 	int (*lookup)(struct fs *fs, const char *path, struct fs_stat *st);
 	int (*readdir)(struct fs *fs, const char *path, fs_dir_cb cb, void *arg);
 	int (*create)(struct fs *fs, const char *path, uint32_t mode);
