@@ -69,10 +69,17 @@ struct tape_vstore_ops {
 	unsigned (*parts)(void *s);
 	int (*sync)(void *s);
 	/* Optional: keep the index of a partition beside it, so the next open
-	 * need not scan the image.  load fails unless the bytes it describes
-	 * are exactly those stored now; the blob is malloc'd. */
-	int (*index_load)(void *s, unsigned part, uint8_t **blob, size_t *len);
-	int (*index_save)(void *s, unsigned part, const uint8_t *blob, size_t len);
+	 * need not scan the image.  load fails unless the store is, by its
+	 * stamp, the one the blob was saved for (the blob is malloc'd), and
+	 * sets *exact only when the store vouches that its bytes have not
+	 * changed since `exact` (below) confirmed the blob against them; else
+	 * the caller checks the blob against the bytes itself.  save calls
+	 * exact(arg, part) only once a change made after that call is sure to
+	 * change the stamp, and keeps whether it returned true. */
+	int (*index_load)(void *s, unsigned part, uint8_t **blob, size_t *len,
+			  bool *exact);
+	int (*index_save)(void *s, unsigned part, const uint8_t *blob, size_t len,
+			  bool (*exact)(void *arg, unsigned part), void *arg);
 	/* Optional: the name of a partition's store, for messages. */
 	const char *(*part_name)(void *s, unsigned part);
 	/* Persist what it wants of the final drive state, then free. */

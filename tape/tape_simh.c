@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tape_impl.h"
@@ -234,29 +235,126 @@ static int simh_close(void *s, const struct tape_vstate *st)
 }
 
 /* IMAGE.idx (IMAGE.p1.idx): the stamp of the image it describes, then the
- * index blob.  Written through a temporary file and rename. */
+ * index blob.  Written through a temporary file and rename.
+ *
+ * The stamp is what the kernel keeps of the image: device, inode, size,
+ * mtime and ctime, in nanoseconds.  Any program can put an mtime back
+ * (touch -d, utimensat), but none can choose the ctime: every change of the
+ * bytes (write, truncate, a file renamed over it) sets it to the clock, and
+ * so does putting an mtime back.  Only a change within the same tick of the
+ * timestamp clock as the stamped ctime would keep it; so the index is only
+ * marked exact when the clock has moved past the image's ctime (a timestamp
+ * the filesystem gives our temporary file) before the index is checked
+ * against the image's bytes: whatever changes the image after that check
+ * began gets a later ctime.  Otherwise the index is kept unmarked, and the
+ * next open checks it against the image (tape_virt.c).
+ *
+ * A mark by someone else is not believed: an exact index must be a regular
+ * file owned by us or by root that no one else may write, on the image's
+ * filesystem.  Whoever can still forge one could equally rewrite the image.
+ *   u64 magic "SRVSTMP1", size, mtime ns, ctime ns, dev, ino, flags
+ *   (bit 0: exact), then the blob                      (native byte order)
+ */
+#define IDX_STAMP_MAGIC 0x31504d5453565253ull  /* "SRVSTMP1" */
+#define IDX_STAMP_WORDS 7
+#define IDX_EXACT 1u
+#define SETTLE_TRIES 40  /* of 1 ms: a jiffy is 10 ms at HZ=100 */
+
 static int idx_path(struct simh_store *h, unsigned part, char **out)
 {
 	return asprintf(out, "%s.idx", h->path[part]) < 0 ? -ENOMEM : 0;
 }
 
+static uint64_t ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+}
+
+static void stamp_words(const struct stat *sb, uint64_t w[IDX_STAMP_WORDS])
+{
+	w[0] = IDX_STAMP_MAGIC;
+	w[1] = (uint64_t)sb->st_size;
+	w[2] = ts_ns(&sb->st_mtim);
+	w[3] = ts_ns(&sb->st_ctim);
+	w[4] = (uint64_t)sb->st_dev;
+	w[5] = (uint64_t)sb->st_ino;
+	w[6] = 0;
+}
+
+/* Wait (briefly) until the filesystem's clock, read as the mtime it gives
+ * `fd` (the new index, beside the image), has moved past the image's ctime,
+ * and return the image's stat in *img.  False if it does not within
+ * SETTLE_TRIES ms (a filesystem with a coarse clock), or if the two files
+ * are not on one filesystem. */
+static bool settled(struct simh_store *h, unsigned part, int fd, struct stat *img)
+{
+	const struct timespec ms = { 0, 1000000 };
+	struct stat ib;
+
+	for (int i = 0; i < SETTLE_TRIES; i++) {
+		if (i)
+			nanosleep(&ms, NULL);
+		if (futimens(fd, NULL) < 0 || fstat(fd, &ib) < 0 ||
+		    fstat(h->fd[part], img) < 0 || ib.st_dev != img->st_dev)
+			return false;
+		if (ts_ns(&img->st_ctim) < ts_ns(&ib.st_mtim))
+			return true;
+	}
+	return false;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		buf = (const char *)buf + w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 static int simh_index_save(void *s, unsigned part, const uint8_t *blob,
-			   size_t len)
+			   size_t len, bool (*exact)(void *arg, unsigned part),
+			   void *arg)
 {
 	struct simh_store *h = s;
 	char *path = NULL, *tmp = NULL;
-	uint64_t st[2];
+	uint64_t st[IDX_STAMP_WORDS];
+	struct stat img;
+	bool sure = false;
 	int fd = -1, rc = idx_path(h, part, &path);
 
 	if (rc == 0 && asprintf(&tmp, "%s.tmp", path) < 0)
 		tmp = NULL, rc = -ENOMEM;
 	if (rc < 0)
 		goto out;
-	stamp(h, part, &st[0], &st[1]);
+	/* The bytes reach the disk before an index that vouches for them. */
+	if (fdatasync(h->fd[part]) < 0)
+		goto fail;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, st, sizeof(st)) != (ssize_t)sizeof(st) ||
-	    write(fd, blob, len) != (ssize_t)len || rename(tmp, path) < 0)
+	if (fd < 0 || fchmod(fd, 0644) < 0)
+		goto fail;
+	if (settled(h, part, fd, &img))
+		sure = exact && exact(arg, part);
+	else if (fstat(h->fd[part], &img) < 0)
+		goto fail;
+	stamp_words(&img, st);
+	st[6] = sure ? IDX_EXACT : 0;
+	rc = write_all(fd, st, sizeof(st));
+	if (rc == 0)
+		rc = write_all(fd, blob, len);
+	if (rc == 0 && sure && fdatasync(fd) < 0)
 		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	goto out;
+fail:
+	rc = -errno;
 out:
 	if (fd >= 0)
 		close(fd);
@@ -267,26 +365,39 @@ out:
 	return rc;
 }
 
-static int simh_index_load(void *s, unsigned part, uint8_t **blob, size_t *len)
+/* May an index file vouch for the image?  See above. */
+static bool idx_believed(const struct stat *ib, const struct stat *img)
+{
+	return S_ISREG(ib->st_mode) && !(ib->st_mode & (S_IWGRP | S_IWOTH)) &&
+	       (ib->st_uid == geteuid() || ib->st_uid == 0) &&
+	       ib->st_dev == img->st_dev;
+}
+
+static int simh_index_load(void *s, unsigned part, uint8_t **blob, size_t *len,
+			   bool *exact)
 {
 	struct simh_store *h = s;
-	uint64_t want[2], have[2];
+	uint64_t want[IDX_STAMP_WORDS], have[IDX_STAMP_WORDS];
 	char *path = NULL;
-	struct stat sb;
+	struct stat sb, img;
 	int fd = -1, rc = idx_path(h, part, &path);
 
 	*blob = NULL;
+	*exact = false;
 	if (rc < 0)
 		goto out;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	rc = -ESTALE;
-	if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size < 16 ||
-	    sb.st_size > (off_t)1 << 30 ||
-	    read(fd, have, sizeof(have)) != (ssize_t)sizeof(have))
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size < (off_t)sizeof(have) || sb.st_size > (off_t)1 << 30 ||
+	    simh_read_all(fd, (uint8_t *)have, sizeof(have)) < 0 ||
+	    fstat(h->fd[part], &img) < 0)
 		goto out;
-	stamp(h, part, &want[0], &want[1]);
-	if (have[0] != want[0] || have[1] != want[1])
+	stamp_words(&img, want);
+	if (memcmp(have, want, sizeof(want) - sizeof(want[6])) ||
+	    (have[6] & ~(uint64_t)IDX_EXACT))
 		goto out;  /* the image changed since: scan it */
+	*exact = (have[6] & IDX_EXACT) && idx_believed(&sb, &img);
 	*len = (size_t)sb.st_size - sizeof(have);
 	*blob = malloc(*len ? *len : 1);
 	if (*blob && simh_read_all(fd, *blob, *len) == 0)
@@ -295,6 +406,7 @@ out:
 	if (rc < 0) {
 		free(*blob);
 		*blob = NULL;
+		*exact = false;
 	}
 	if (fd >= 0)
 		close(fd);

@@ -43,6 +43,8 @@ struct tv_part {
 	uint64_t tail;       /* bytes in the store; > end when junk follows */
 	uint64_t capacity;   /* 0 = unlimited */
 	char damage[240];    /* why indexing stopped early; "" if it did not */
+	bool exact;          /* the kept index was vouched for (not changed since) */
+	bool dirty;          /* written since it was indexed */
 };
 
 /* st's early-warning cadence: the crossing write succeeds, the next is
@@ -261,13 +263,20 @@ static void free_parts(struct tv *v)
 
 /* ---- the kept index ------------------------------------------------------
  * At close the index of an image is saved (simh: IMAGE.idx), and at open it
- * is used if the store's stamp (size, mtime) still matches.  A stamp cannot
- * tell an image rewritten within the mtime granularity, or one whose mtime
- * was put back, so every entry is then checked against the image itself:
- * possible after the one before, and its length words (leading, and the
- * trailing one of a record) read back equal; only gaps between entries.
- * Any difference discards the index and the image is scanned.  The check
- * reads what a scan reads, so the index saves the parsing, not the I/O.
+ * is used if the store's stamp still matches.  Where the store vouches that
+ * the image has not changed since the index was checked against its bytes
+ * (simh: device, inode, size, mtime and ctime, taken only once the clock
+ * has moved past the image's last change; see tape_simh.c), the index is
+ * used as it is: it is then what a scan would find, so every operation
+ * (read, space, locate, the position, end of data) answers as after a scan.
+ * Otherwise every entry is checked against the image itself: possible after
+ * the one before, and its length words (leading, and the trailing one of a
+ * record) read back equal; only gaps between entries.  Any difference
+ * discards the index and the image is scanned.  The check reads only those
+ * words: where entries follow each other, the trailing word of one and the
+ * leading word of the next are 8 adjacent bytes, one small read, and words
+ * close together (marks, small records) share one read.  An index the store
+ * vouches for and that nothing has changed since is not saved again.
  *   "SRVIDX1\0", u64 end, u64 tail, u32 n, u32 damage length, damage,
  *   n x { u64 offset, u32 length, u8 kind, 3 bytes zero }     (little endian)
  */
@@ -284,31 +293,6 @@ static void put_le64(uint8_t *b, uint64_t v)
 static uint64_t get_le64(const uint8_t *b)
 {
 	return get_le32(b) | (uint64_t)get_le32(b + 4) << 32;
-}
-
-static void save_index(struct tv *v, unsigned part)
-{
-	struct tv_part *p = &v->part[part];
-	size_t dl = strlen(p->damage), len = IDX_HEAD + dl + p->n * IDX_ENT;
-	uint8_t *b = calloc(1, len), *e;
-
-	if (!b || p->tail == UINT64_MAX || p->n > UINT32_MAX)
-		goto out;
-	memcpy(b, IDX_MAGIC, 8);
-	put_le64(b + 8, p->end);
-	put_le64(b + 16, p->tail);
-	put_le32(b + 24, (uint32_t)p->n);
-	put_le32(b + 28, (uint32_t)dl);
-	memcpy(b + IDX_HEAD, p->damage, dl);
-	e = b + IDX_HEAD + dl;
-	for (size_t i = 0; i < p->n; i++, e += IDX_ENT) {
-		put_le64(e, p->obj[i].off);
-		put_le32(e + 8, p->obj[i].len);
-		e[12] = p->obj[i].kind;
-	}
-	v->sops->index_save(v->store, part, b, len);  /* a cache: may fail */
-out:
-	free(b);
 }
 
 /* Is entry i possible after the one before it, inside `tail` bytes? */
@@ -343,18 +327,75 @@ static bool skip_gaps(struct tv_scan *sc, uint64_t *off, uint64_t to)
 	return *off == to;
 }
 
-/* Is the loaded index exactly what a scan of the store would find?  The
- * stamp (size and mtime) cannot tell an image rewritten within the mtime
- * granularity, so every entry's length words are read back: the leading
- * one, and the trailing one of a record; between entries only gaps; after
- * the last, gaps up to the end of the store or an end-of-medium marker.
- * An index of a damaged image is never trusted: those are scanned. */
+/* The length words of entry o: its leading one, and a record's trailing. */
+static unsigned entry_words(const struct tv_obj *o, uint64_t w[2])
+{
+	w[0] = o->off;
+	if (o->kind == TV_FM)
+		return 1;
+	w[1] = o->off + 4 + o->len + (o->len & 1u);
+	return 2;
+}
+
+/* Where a read for the word at `from` (one of entry i's or after) should
+ * end: past the words of entries i, i+1, ... that lie close behind it
+ * (within SCAN_SMALL of the one before), inside one SCAN_WINDOW. */
+static uint64_t span_end(const struct tv_part *p, size_t i, uint64_t from)
+{
+	uint64_t end = from + 4, w[2];
+
+	for (; i < p->n; i++) {
+		unsigned k = entry_words(&p->obj[i], w);
+
+		for (unsigned j = 0; j < k; j++) {
+			if (w[j] < from)
+				continue;
+			if (w[j] > end + SCAN_SMALL || w[j] + 4 - from > SCAN_WINDOW)
+				return end;
+			end = w[j] + 4;
+		}
+	}
+	return end;
+}
+
+/* The word at off, needed for entry i: from what was read, or read now
+ * with the words close behind it.  Nonzero if the store ends first. */
+static int entry_word(struct tv_scan *sc, const struct tv_part *p, size_t i,
+		      uint64_t off, uint32_t *w)
+{
+	uint64_t end;
+	ssize_t n;
+
+	if (off + 4 > sc->size)
+		return 1;
+	if (off < sc->boff || off + 4 > sc->boff + sc->blen) {
+		end = span_end(p, i, off);
+		if (end > sc->size)
+			end = sc->size;
+		n = sc->v->sops->pread(sc->v->store, sc->part, sc->buf,
+				       (size_t)(end - off), off);
+		if (n < 0)
+			return (int)n;
+		sc->boff = off;
+		sc->blen = (size_t)n;
+		if (n < 4)
+			return 1;
+	}
+	*w = get_le32(sc->buf + (off - sc->boff));
+	return 0;
+}
+
+/* Is the loaded index exactly what a scan of the store would find?  Every
+ * entry's length words are read back: the leading one, and the trailing one
+ * of a record; between entries only gaps; after the last, gaps up to the
+ * end of the store or an end-of-medium marker.  An index of a damaged image
+ * is never trusted: those are scanned. */
 static bool index_matches(struct tv *v, unsigned part, uint8_t *window)
 {
 	struct tv_part *p = &v->part[part];
 	struct tv_scan sc = { .v = v, .part = part, .buf = window, .size = p->tail };
-	uint64_t off = 0;
-	uint32_t w, tw;
+	uint64_t off = 0, at[2];
+	uint32_t w;
 
 	if (p->damage[0])
 		return false;
@@ -362,18 +403,14 @@ static bool index_matches(struct tv *v, unsigned part, uint8_t *window)
 		const struct tv_obj *o = &p->obj[i];
 		uint32_t want = o->kind == TV_FM ? SIMH_TMK :
 				o->len | (o->kind == TV_BAD ? SIMH_ERF : 0);
-		uint64_t padded = (uint64_t)o->len + (o->len & 1u);
+		unsigned k = entry_words(o, at);
 
-		if (!skip_gaps(&sc, &off, o->off) || scan_word(&sc, off, &w) != 0 ||
-		    w != want)
+		if (!skip_gaps(&sc, &off, o->off))
 			return false;
-		if (o->kind == TV_FM) {
-			off += 4;
-			continue;
-		}
-		if (scan_word(&sc, off + 4 + padded, &tw) != 0 || tw != want)
-			return false;
-		off += 8 + padded;
+		for (unsigned j = 0; j < k; j++)
+			if (entry_word(&sc, p, i, at[j], &w) != 0 || w != want)
+				return false;
+		off = at[k - 1] + 4;
 	}
 	if (p->end != off)
 		return false;
@@ -392,15 +429,55 @@ static bool index_matches(struct tv *v, unsigned part, uint8_t *window)
 	return off == p->tail;
 }
 
+/* For the store's index_save: check the index against the image now. */
+static bool index_exact(void *arg, unsigned part)
+{
+	uint8_t *window = malloc(SCAN_WINDOW);
+	bool ok = window && index_matches(arg, part, window);
+
+	free(window);
+	return ok;
+}
+
+static void save_index(struct tv *v, unsigned part)
+{
+	struct tv_part *p = &v->part[part];
+	size_t dl = strlen(p->damage), len = IDX_HEAD + dl + p->n * IDX_ENT;
+	uint8_t *b, *e;
+
+	if (p->exact && !p->dirty)
+		return;  /* the kept one still stands, vouched for */
+	b = calloc(1, len);
+	if (!b || p->tail == UINT64_MAX || p->n > UINT32_MAX)
+		goto out;
+	memcpy(b, IDX_MAGIC, 8);
+	put_le64(b + 8, p->end);
+	put_le64(b + 16, p->tail);
+	put_le32(b + 24, (uint32_t)p->n);
+	put_le32(b + 28, (uint32_t)dl);
+	memcpy(b + IDX_HEAD, p->damage, dl);
+	e = b + IDX_HEAD + dl;
+	for (size_t i = 0; i < p->n; i++, e += IDX_ENT) {
+		put_le64(e, p->obj[i].off);
+		put_le32(e + 8, p->obj[i].len);
+		e[12] = p->obj[i].kind;
+	}
+	/* a cache: may fail */
+	v->sops->index_save(v->store, part, b, len, index_exact, v);
+out:
+	free(b);
+}
+
 static bool load_index(struct tv *v, unsigned part, uint8_t *window)
 {
 	struct tv_part *p = &v->part[part];
 	uint8_t *b = NULL;
 	size_t len = 0, dl, n;
 	uint64_t size;
-	bool ok = false;
+	bool ok = false, exact = false;
 
-	if (!v->sops->index_load || v->sops->index_load(v->store, part, &b, &len) < 0 ||
+	if (!v->sops->index_load ||
+	    v->sops->index_load(v->store, part, &b, &len, &exact) < 0 ||
 	    v->sops->size(v->store, part, &size) < 0 || len < IDX_HEAD ||
 	    memcmp(b, IDX_MAGIC, 8))
 		goto out;
@@ -421,7 +498,9 @@ static bool load_index(struct tv *v, unsigned part, uint8_t *window)
 		    push_obj(p, o.off, o.len, o.kind) < 0)
 			goto out;
 	}
-	ok = index_matches(v, part, window);
+	/* Vouched for: what was checked then is what a scan finds now. */
+	ok = !p->damage[0] && (exact || index_matches(v, part, window));
+	p->exact = ok && exact;
 out:
 	if (!ok) {
 		free(p->obj);
@@ -493,6 +572,7 @@ static int cut_here(struct tv *v)
 	p->n = v->pos;
 	p->end = p->tail = off;
 	p->damage[0] = 0;
+	p->dirty = true;
 	return 0;
 }
 

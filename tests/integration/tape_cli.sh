@@ -160,6 +160,23 @@ is idx-same-stamp "$(stat -c '%s %y' "$w/i.tap")" "$(stat -c '%s %y' "$w/i.ref")
 head -c 208 /dev/zero | tr '\0' n >"$w/new208"
 check idx-stale-new-records sh -c "'$SR' tape '$w/i.tap' rewind read - > '$w/i.out' 2>/dev/null && cmp '$w/new208' '$w/i.out'"
 
+# 9b. An index kept after the write is marked exact and a later open uses
+# it without reading the image (no pread of it at all); one that another
+# user could have written (group-writable) is checked against the image.
+if command -v strace >/dev/null 2>&1; then
+	check idx-exact-write sr --record-size 100 "$w/j.tap" write "$w/old200" weof 1
+	preads() {
+		strace -e trace=pread64 -P "$w/j.tap" -o "$w/j.st" "$SR" tape --read-only "$w/j.tap" status >/dev/null 2>&1
+		grep -c '^pread64' "$w/j.st"
+	}
+	is idx-exact-no-reads "$(preads)" 0
+	chmod g+w "$w/j.tap.idx"
+	n=$(preads)
+	check idx-not-believed-checked test "$n" -gt 0
+else
+	skip idx-exact-no-reads "no strace"
+fi
+
 # 10. --record-size above what a SIMH length word holds (24 bits) is a
 # usage error when the options are read, before anything is opened.
 exits record-size-too-big 64 'record-size 16777216 is larger than a tape record can be' \

@@ -268,6 +268,163 @@ static void t_stale_index_trailing(void **state)
 	assert_int_equal(tape_close(t), 0);
 }
 
+/* IMAGE.idx starts with 7 native u64: magic, the image's size, mtime ns,
+ * ctime ns, device, inode, then flags (bit 0: the index was checked against
+ * the image after the clock had passed its ctime, so it is used unread). */
+enum { IX_MAGIC, IX_SIZE, IX_MTIME, IX_CTIME, IX_DEV, IX_INO, IX_FLAGS, IX_N };
+
+static void idx_head(uint64_t h[IX_N])
+{
+	char ip[600];
+
+	snprintf(ip, sizeof(ip), "%s.idx", img);
+	assert_int_equal(get_file(ip, h, IX_N * sizeof(h[0])), IX_N * sizeof(h[0]));
+}
+
+static uint64_t ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+}
+
+/* Two records of 100 'o' and a filemark, closed: the index is kept,
+ * marked exact.  *sb is the image's stat then. */
+static void two_records(struct stat *sb)
+{
+	uint64_t h[IX_N];
+	struct tape *t = open_img(false);
+
+	memset(rbuf, 'o', 100);
+	assert_int_equal(tape_write(t, rbuf, 100), 100);
+	assert_int_equal(tape_write(t, rbuf, 100), 100);
+	assert_int_equal(tape_write_marks(t, TAPE_MK_FILEMARK, 1), 0);
+	assert_int_equal(tape_close(t), 0);
+	assert_int_equal(stat(img, sb), 0);
+	idx_head(h);
+	assert_int_equal(h[IX_FLAGS], 1);
+	assert_int_equal(h[IX_CTIME], ns(&sb->st_ctim));
+	assert_int_equal(h[IX_INO], sb->st_ino);
+}
+
+/* Another program writes the same 220 bytes as one record of 208 and a
+ * filemark, in place, and puts the mtime back: size and mtime are those
+ * the index was stamped with. */
+static void rewrite_in_place(const struct stat *old)
+{
+	struct timespec ts[2] = { old->st_atim, old->st_mtim };
+	uint8_t b[512];
+	struct stat sb;
+	size_t n = simh_rec(b, 208, 'n');
+	int fd = open(img, O_WRONLY | O_CLOEXEC);
+
+	memset(b + n, 0, 4);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, b, n + 4, 0), (ssize_t)(n + 4));
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(utimensat(AT_FDCWD, img, ts, 0), 0);
+	assert_int_equal(stat(img, &sb), 0);
+	assert_int_equal(sb.st_size, old->st_size);
+	assert_int_equal(ns(&sb.st_mtim), ns(&old->st_mtim));
+	assert_int_equal(sb.st_ino, old->st_ino);
+}
+
+/* The tape reads the rewritten records: 208 'n', a mark, the end. */
+static void expect_rewritten(void)
+{
+	struct tape *t = open_img(true);
+
+	assert_int_equal(tape_rewind(t), 0);
+	assert_int_equal(tape_read(t, rbuf, sizeof(rbuf), NULL), 208);
+	for (int i = 0; i < 208; i++)
+		assert_int_equal(rbuf[i], 'n');
+	assert_int_equal(tape_read(t, rbuf, sizeof(rbuf), NULL), 0);
+	assert_int_equal(tape_read(t, rbuf, sizeof(rbuf), NULL), 0);
+	assert_int_equal(tape_close(t), 0);
+}
+
+/* An index marked exact, whose image was rewritten in place with records
+ * of other lengths and its mtime put back (same size, mtime, inode): the
+ * ctime moved, so the mark no longer stands and the new records are read.
+ * A stamp of size and mtime alone would fail here. */
+static void t_exact_index_stale(void **state)
+{
+	struct stat sb;
+
+	(void)state;
+	two_records(&sb);
+	rewrite_in_place(&sb);
+	expect_rewritten();
+}
+
+/* An index whose stamp was forged to match the rewritten image (what a
+ * rewrite within one tick of the clock would leave, or a hostile index) is
+ * not believed unless it is ours and no one else can write it: the one
+ * that is group-writable, or owned by another user, is checked against
+ * the image, which the new records fail. */
+static void t_forged_index(void **state)
+{
+	char ip[600];
+	uint64_t h[IX_N];
+	struct stat sb;
+	FILE *f;
+
+	(void)state;
+	snprintf(ip, sizeof(ip), "%s.idx", img);
+	two_records(&sb);
+	rewrite_in_place(&sb);
+	assert_int_equal(stat(img, &sb), 0);
+	idx_head(h);
+	h[IX_CTIME] = ns(&sb.st_ctim);  /* everything else already matches */
+	f = fopen(ip, "r+");
+	assert_non_null(f);
+	assert_int_equal(fwrite(h, sizeof(h[0]), IX_N, f), IX_N);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(ip, 0664), 0);
+	expect_rewritten();
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(ip, 0644), 0);
+		assert_int_equal(chown(ip, 65534, 65534), 0);
+		expect_rewritten();
+	}
+}
+
+/* A read-write session that changed nothing leaves an exact index as it
+ * is (no check, no rewrite); one that writes saves it again, exact. */
+static void t_exact_index_kept(void **state)
+{
+	char ip[600];
+	uint64_t h[IX_N];
+	struct stat sb, a, b;
+	struct tape *t;
+
+	(void)state;
+	snprintf(ip, sizeof(ip), "%s.idx", img);
+	two_records(&sb);
+	assert_int_equal(stat(ip, &a), 0);
+	t = open_img(false);
+	assert_int_equal(tape_rewind(t), 0);  /* the position was kept: at EOD */
+	assert_int_equal(tape_read(t, rbuf, sizeof(rbuf), NULL), 100);
+	assert_int_equal(tape_space(t, TAPE_SP_EOD, 0), 0);
+	assert_int_equal(tape_close(t), 0);
+	assert_int_equal(stat(ip, &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	assert_int_equal(ns(&a.st_mtim), ns(&b.st_mtim));
+	t = open_img(false);
+	assert_int_equal(tape_space(t, TAPE_SP_EOD, 0), 0);
+	assert_int_equal(tape_write(t, rbuf, 7), 7);
+	assert_int_equal(tape_close(t), 0);
+	assert_int_equal(stat(ip, &b), 0);
+	assert_int_not_equal(a.st_ino, b.st_ino);  /* a new file, renamed in */
+	assert_int_equal(stat(img, &sb), 0);
+	idx_head(h);
+	assert_int_equal(h[IX_FLAGS], 1);
+	assert_int_equal(h[IX_SIZE], (uint64_t)sb.st_size);
+	t = open_img(true);
+	assert_int_equal(tape_rewind(t), 0);
+	assert_int_equal(tape_space(t, TAPE_SP_FILEMARKS, 1), 0);
+	assert_int_equal(tape_read(t, rbuf, sizeof(rbuf), NULL), 7);
+	assert_int_equal(tape_close(t), 0);
+}
+
 /* Short-write injection halves a record; a 1-byte record cannot be halved
  * into a 0-byte one, which SIMH reads as a filemark: it fails instead. */
 static void short_write(bool mem)
@@ -327,6 +484,9 @@ int main(void)
 		cmocka_unit_test_setup(t_damaged_tape_opens, setup),
 		cmocka_unit_test_setup(t_stale_index, setup),
 		cmocka_unit_test_setup(t_stale_index_trailing, setup),
+		cmocka_unit_test_setup(t_exact_index_stale, setup),
+		cmocka_unit_test_setup(t_forged_index, setup),
+		cmocka_unit_test_setup(t_exact_index_kept, setup),
 		cmocka_unit_test_setup(t_short_write_mem, setup),
 		cmocka_unit_test_setup(t_short_write_simh, setup),
 	};
