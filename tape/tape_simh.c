@@ -27,9 +27,17 @@ struct simh_store {
 	char *path[TAPE_V_MAX_PARTS];
 	char *state_path;
 	int fd[TAPE_V_MAX_PARTS];
+	uint64_t kicked[TAPE_V_MAX_PARTS];  /* writeback started below this */
 	unsigned n;
 	bool read_only;
 };
+
+/* Writeback of what a stream of records leaves behind is started every
+ * SIMH_KICK bytes (sync_file_range, which does not wait for it), as a
+ * drive writes while it is fed: otherwise the page cache holds a whole
+ * backup set and the final fdatasync writes it all at once, the writer
+ * idle until then. */
+#define SIMH_KICK (8u << 20)
 
 static ssize_t simh_pread(void *s, unsigned part, void *buf, size_t n,
 			  uint64_t off)
@@ -76,6 +84,14 @@ static int simh_pwritev(void *s, unsigned part, const struct iovec *iov,
 			v[i].iov_base = (char *)v[i].iov_base + w;
 			v[i].iov_len -= (size_t)w;
 		}
+	}
+	if (off < h->kicked[part])
+		h->kicked[part] = off;   /* rewritten lower down (after a rewind) */
+	if (off - h->kicked[part] >= SIMH_KICK) {
+		/* advice only: a failure shows at the fdatasync that follows */
+		(void)sync_file_range(h->fd[part], (off_t)h->kicked[part],
+				      (off_t)(off - h->kicked[part]), SYNC_FILE_RANGE_WRITE);
+		h->kicked[part] = off;
 	}
 	return 0;
 }
