@@ -15,7 +15,12 @@ trap 'rm -rf "${W:?}"' EXIT
 now() { date +%s.%N; }
 sub() { awk "BEGIN { printf \"%.3f\", $1 - $2 }"; }
 head -c 67108864 /dev/urandom >"$W/chunk"
-for i in $(seq -w 1 66); do cat "$W/chunk" >"$W/src/big/part$i"; done   # 66 x 64 MiB
+# 66 x 64 MiB, each with other content (its number written over its first
+# bytes): identical files would be stored once (single instance)
+for i in $(seq -w 1 66); do
+	cat "$W/chunk" >"$W/src/big/part$i"
+	printf 'part %s' "$i" | dd of="$W/src/big/part$i" conv=notrunc status=none
+done
 printf 'the member at the end\n' >"$W/src/zz-last"
 rm -f "$W/chunk"
 "$SR" backup -t "$W/t.tap" "$W/src" >/dev/null || { echo "selective: backup failed" >&2; exit 1; }
