@@ -462,13 +462,16 @@ la_ssize_t rs_read_cb(struct archive *a, void *ctx, const void **buf)
 {
 	struct rs_reader *rd = ctx;
 	enum tape_rd what;
-	ssize_t n = tape_read(rd->r->t, rd->r->rec, RS_RECORD_MAX, &what);
+	const unsigned char *rec = rd->r->rec;
+	const char *msg = NULL;
+	ssize_t n = rd->ra ? rs_ahead_read(rd, &rec, &what, &msg) :
+		    tape_read(rd->r->t, rd->r->rec, RS_RECORD_MAX, &what);
 	size_t skip = rd->skip;
 
 	rd->skip = 0;
 	if (n < 0) {
 		rd->err = (int)n;
-		archive_set_error(a, -(int)n, "%s", tape_errmsg(rd->r->t));
+		archive_set_error(a, -(int)n, "%s", msg ? msg : tape_errmsg(rd->r->t));
 		return -1;
 	}
 	if (what != TAPE_RD_DATA)
@@ -478,7 +481,7 @@ la_ssize_t rs_read_cb(struct archive *a, void *ctx, const void **buf)
 		archive_set_error(a, EIO, "a member's offset is past the end of its record");
 		return -1;
 	}
-	*buf = rd->r->rec + skip;
+	*buf = rec + skip;
 	return (la_ssize_t)((size_t)n - skip);
 }
 

@@ -34,8 +34,19 @@ struct rs_reader {
 	size_t skip;              /* bytes of the first record to pass over */
 	uint64_t records;
 	int err;
+	struct rs_ahead *ra;      /* NULL: read in the callback */
 };
 la_ssize_t rs_read_cb(struct archive *a, void *ctx, const void **buf);
+
+/* rs_ahead.c: a thread reads the records ahead, in records of at most
+ * record_size bytes (the set's), until the first filemark or error; the
+ * callback then takes them in order.  Stop it (joined) before the tape is
+ * used for anything else.  0, or -ENOMEM/-EAGAIN (then read in the
+ * callback). */
+int rs_ahead_start(struct rs_reader *rd, size_t record_size);
+void rs_ahead_stop(struct rs_reader *rd);
+ssize_t rs_ahead_read(struct rs_reader *rd, const unsigned char **buf, enum tape_rd *what,
+		      const char **msg);
 
 /* A member name without the trailing '/' of a directory ("v0/" stays);
  * in itself when it does not fit buf. */

@@ -48,6 +48,7 @@
 
 
 #define RS_TMP "/.sysrecover-tmp"
+#define RS_AHEAD_MAX (4u << 20)   /* records read ahead: 8 of at most this */
 #define RS_DROPS_MAX 32
 
 /* A directory the data is inside of: its metadata waits for its end. */
@@ -1088,13 +1089,13 @@ static int position(struct restore *x, const struct arc_pos *p, struct rs_reader
 {
 	int rc = rs_goto_file(x->r, x->data_file);
 
+	*rd = (struct rs_reader){ .r = x->r, .skip = p->offset };
 	if (rc == 0 && p->block) {
 		rc = tape_space(x->r->t, TAPE_SP_RECORDS, (long)p->block);
 		if (rc < 0)
 			return rs_tape_fail(x->r, rc, "space to a member on");
 		x->res->skipped_records += p->block;
 	}
-	*rd = (struct rs_reader){ .r = x->r, .skip = p->offset };
 	x->seg = *p;
 	return rc;
 }
@@ -1108,6 +1109,11 @@ static int open_reader(struct restore *x, const struct arc_pos *p, struct rs_rea
 	x->a = rc == 0 ? archive_read_new() : NULL;
 	if (rc == 0 && !x->a)
 		return err_set(&x->r->err, -ENOMEM, "out of memory");
+	/* our own set: records of a known size, read ahead on a thread of
+	 * their own (another tool's tape: read as libarchive asks) */
+	if (rc == 0 && !x->foreign && x->s->label.record_size &&
+	    x->s->label.record_size <= RS_AHEAD_MAX)
+		rs_ahead_start(rd, x->s->label.record_size);   /* else: synchronous */
 	if (rc == 0) {
 		archive_read_support_format_tar(x->a);
 		if (archive_read_open(x->a, rd, NULL, rs_read_cb, NULL) != ARCHIVE_OK)
@@ -1142,7 +1148,7 @@ static int read_members(struct restore *x, struct rs_reader *rd, int *ar)
 
 static int read_data(struct restore *x, size_t i)
 {
-	struct rs_reader rd;
+	struct rs_reader rd = { .r = x->r };
 	struct arc_pos at = x->first;
 	int rc, ar = ARCHIVE_OK, more;
 
@@ -1151,6 +1157,7 @@ static int read_data(struct restore *x, size_t i)
 		rc = open_reader(x, &at, &rd);
 		if (rc == 0)
 			rc = read_members(x, &rd, &ar);
+		rs_ahead_stop(&rd);   /* the tape is free again (resync reads it) */
 		x->res->records += rd.records;
 		if (rc == 0 && x->left && ar != ARCHIVE_EOF && !rd.err)
 			rc = -EPIPE;
