@@ -161,7 +161,7 @@ fuzz:
 		-o $(B)/fuzz/fuzz_arc_catalog tests/fuzz/fuzz_arc_catalog.c $(ARC_SRC) $(COMMON_SRC) \
 		$(shell $(PKG_CONFIG) --libs nettle)
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
-		-o $(B)/fuzz/fuzz_rs_names tests/fuzz/fuzz_rs_names.c recovery/restore/rs.c \
+		-o $(B)/fuzz/fuzz_rs_names tests/fuzz/fuzz_rs_names.c recovery/restore/rs.c recovery/restore/rs_ahead.c \
 		$(ARC_SRC) $(COMMON_SRC) $(TAPE_SRC) $(shell $(PKG_CONFIG) --libs libarchive nettle)
 
 FUZZ_SECONDS ?= 60

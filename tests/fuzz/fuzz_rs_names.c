@@ -4,7 +4,8 @@
  * that cannot leave the target (starts with '/', no empty, "." or ".."
  * component, shorter than RS_PATH_MAX, volume in range, not in the
  * restore's temporary directory); anything else must be refused, never
- * crash.  The input is a tar/pax archive. */
+ * crash.  A member's single-instance copy mark (rs_copy_mark) is read too.
+ * The input is a tar/pax archive. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +54,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	archive_read_support_format_tar(a);
 	if (archive_read_open_memory(a, data, size) == ARCHIVE_OK) {
 		while (n++ < 64 && archive_read_next_header(a, &e) == ARCHIVE_OK) {
+			uint8_t sha[32];
+
 			one_name(&s, archive_entry_pathname(e));
 			if (archive_entry_hardlink(e))
 				one_name(&s, archive_entry_hardlink(e));
+			if (rs_copy_mark(e, sha) && !archive_entry_hardlink(e))
+				abort();   /* only a hard-link member is a copy */
 			archive_read_data_skip(a);
 		}
 	}

@@ -141,6 +141,8 @@ def tar(names, fmt=tarfile.PAX_FORMAT):
         i = tarfile.TarInfo(n)
         if link:
             i.type, i.linkname = tarfile.LNKTYPE, link
+            if n.endswith("copy"):   # a single-instance copy: bk.c's mark
+                i.pax_headers = {"SCHILY.xattr.sysrecover.copy": "ab" * 32}
             t.addfile(i)
         else:
             i.size = 1
@@ -152,6 +154,8 @@ seeds = {
     "hostile": tar([("v0/../x", None), ("/abs", None), ("v9/x", None), ("v0//x", None),
                     ("v0/.sysrecover-tmp/0", None), ("v0/./x", None)]),
     "links": tar([("v0/a", None), ("v0/b", "v0/a"), ("v0/c", "v1/a"), ("v0/d", "../x")]),
+    "copies": tar([("v0/a", None), ("v0/copy", "v0/a"), ("v1/copy", "v0/a"),
+                   ("v0/x/copy", "v0/../a")]),
     "long": tar([("v0/" + "d/" * 200 + "f" * 200, None)]),
     "ustar": tar([("v0/x", None)], tarfile.USTAR_FORMAT),
     "gnu": tar([("v0/" + "n" * 300, None)], tarfile.GNU_FORMAT),
