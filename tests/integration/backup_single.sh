@@ -86,6 +86,12 @@ umount "$mnt"
 # win/r2 and win/r2-again of dup/d's content)
 is expected-copies "$want" 6
 
+# same_tree NAME A B: $w/A.manifest and $w/B.manifest are the same
+same_tree() {
+	if cmp -s "$w/$2.manifest" "$w/$3.manifest"; then ok "$1"
+	else bad "$1" "$(diff "$w/$2.manifest" "$w/$3.manifest" | head -n 6 | tr '\t\n' ' |')"; fi
+}
+
 for S in "$1" ${2:+"$2"}; do
 t=$(basename "$(dirname "$S")")
 T=$w/$t.tap
@@ -130,14 +136,12 @@ check "$t-restore-ntfsfix" ntfsfix -n "$w/n2.img"
 if mount -o ro,loop,noload "$w/e2.img" "$mnt"; then
 	python3 "$M" "$mnt" --holes --all-times >"$w/e2.manifest"
 	umount "$mnt"
-	cmp -s "$w/ext.manifest" "$w/e2.manifest" && ok "$t-restore-ext-same-tree (copies are files of their own)" ||
-		bad "$t-restore-ext-same-tree" "$(diff "$w/ext.manifest" "$w/e2.manifest" | head -n 6 | tr '\t\n' ' |')"
+	same_tree "$t-restore-ext-same-tree" ext e2
 fi
 if ntfs-3g -o ro "$w/n2.img" "$mnt"; then
 	python3 "$M" "$mnt" --no-owner >"$w/n2.manifest"
 	umount "$mnt"
-	cmp -s "$w/ntfs.manifest" "$w/n2.manifest" && ok "$t-restore-ntfs-same-tree" ||
-		bad "$t-restore-ntfs-same-tree" "$(diff "$w/ntfs.manifest" "$w/n2.manifest" | head -n 6 | tr '\t\n' ' |')"
+	same_tree "$t-restore-ntfs-same-tree" ntfs n2
 fi
 
 # ---- one copy alone: its holder is stashed and removed -----------------------------------------
@@ -164,8 +168,7 @@ exits "$t-scan-restore" 0 "0 failed" "$S" restore -t "$T" --set 1 --scan --to "v
 if mount -o ro,loop,noload "$w/e4.img" "$mnt"; then
 	python3 "$M" "$mnt" --holes --all-times >"$w/e4.manifest"
 	umount "$mnt"
-	cmp -s "$w/ext.manifest" "$w/e4.manifest" && ok "$t-scan-restore-same-tree" ||
-		bad "$t-scan-restore-same-tree" "$(diff "$w/ext.manifest" "$w/e4.manifest" | head -n 6 | tr '\t\n' ' |')"
+	same_tree "$t-scan-restore-same-tree" ext e4
 fi
 truncate -s 64M "$w/e5.img"
 mkfs.ext4 -q -F "$w/e5.img"
