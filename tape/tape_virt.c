@@ -116,18 +116,13 @@ struct tv_scan {
 /* Fetch the 32-bit word at off through a window, so that indexing an image
  * of small records costs one read per 64 KiB rather than two per record.
  * Returns 1 if the image ends before the word does. */
-static int scan_word(struct tv_scan *sc, uint64_t off, uint32_t *w)
+static int window_word(struct tv_scan *sc, uint64_t off, size_t want, uint32_t *w)
 {
-	size_t want = SCAN_WINDOW;
 	ssize_t n;
 
 	if (off + 4 > sc->size)
 		return 1;
 	if (off < sc->boff || off + 4 > sc->boff + sc->blen) {
-		/* Jumping over a large record: a full window would read data
-		 * we only skip, so fetch just a page around the length word. */
-		if (off >= sc->boff + sc->blen + SCAN_SMALL)
-			want = SCAN_SMALL;
 		n = sc->v->sops->pread(sc->v->store, sc->part, sc->buf, want, off);
 		if (n < 0)
 			return (int)n;
@@ -138,6 +133,15 @@ static int scan_word(struct tv_scan *sc, uint64_t off, uint32_t *w)
 	}
 	*w = get_le32(sc->buf + (off - sc->boff));
 	return 0;
+}
+
+static int scan_word(struct tv_scan *sc, uint64_t off, uint32_t *w)
+{
+	/* Jumping over a large record: a full window would read data we
+	 * only skip, so fetch just a page around the length word. */
+	bool jump = off >= sc->boff + sc->blen + SCAN_SMALL;
+
+	return window_word(sc, off, jump ? SCAN_SMALL : SCAN_WINDOW, w);
 }
 
 /* Index one data record at off whose leading word is w; returns the offset
@@ -363,26 +367,14 @@ static uint64_t span_end(const struct tv_part *p, size_t i, uint64_t from)
 static int entry_word(struct tv_scan *sc, const struct tv_part *p, size_t i,
 		      uint64_t off, uint32_t *w)
 {
-	uint64_t end;
-	ssize_t n;
+	uint64_t end = off + 4;
 
-	if (off + 4 > sc->size)
-		return 1;
-	if (off < sc->boff || off + 4 > sc->boff + sc->blen) {
-		end = span_end(p, i, off);
+	if (off + 4 <= sc->size && (off < sc->boff || off + 4 > sc->boff + sc->blen)) {
+		end = span_end(p, i, off);   /* only when a read is due: it walks */
 		if (end > sc->size)
 			end = sc->size;
-		n = sc->v->sops->pread(sc->v->store, sc->part, sc->buf,
-				       (size_t)(end - off), off);
-		if (n < 0)
-			return (int)n;
-		sc->boff = off;
-		sc->blen = (size_t)n;
-		if (n < 4)
-			return 1;
 	}
-	*w = get_le32(sc->buf + (off - sc->boff));
-	return 0;
+	return window_word(sc, off, (size_t)(end - off), w);
 }
 
 /* Is the loaded index exactly what a scan of the store would find?  Every

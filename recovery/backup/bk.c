@@ -501,6 +501,7 @@ static int sparse_map(struct fs_file *f, struct bk_member *m)
  * the SHA-256 is of the logical content, as sha256sum sees it. */
 static int put_data(struct bk *b, struct fs_file *f, struct bk_member *m)
 {
+	bool known = m->ce.has_hash;   /* single instance hashed it already */
 	struct hash_sha256 h;
 	uint64_t off = 0;
 
@@ -511,7 +512,8 @@ static int put_data(struct bk *b, struct fs_file *f, struct bk_member *m)
 
 		if (n <= 0)
 			return n < 0 ? (int)n : -EIO;  /* shrank while read */
-		hash_sha256_update(&h, b->buf, (size_t)n);
+		if (!known)
+			hash_sha256_update(&h, b->buf, (size_t)n);
 		if (archive_write_data(b->a, b->buf, (size_t)n) != n)
 			return -EPIPE;
 		off += (uint64_t)n;
@@ -519,7 +521,8 @@ static int put_data(struct bk *b, struct fs_file *f, struct bk_member *m)
 		if (b->o->progress)
 			progress_add(b->o->progress, (uint64_t)n, 0);
 	}
-	hash_sha256_final(&h, m->ce.sha256);
+	if (!known)
+		hash_sha256_final(&h, m->ce.sha256);
 	m->ce.has_hash = true;
 	return 0;
 }
@@ -628,6 +631,8 @@ static int write_content(struct bk *b, struct bk_member *m)
 			return rc;
 		if ((held = bk_si_find(b->si, m->st->size, sha)))
 			return write_copy(b, m, held, sha);
+		memcpy(m->ce.sha256, sha, sizeof(sha));   /* not hashed again */
+		m->ce.has_hash = true;
 	}
 	rc = write_file(b, m, NULL);
 	/* out of memory here costs only later copies of this content */
