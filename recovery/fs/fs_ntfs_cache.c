@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fs_ntfs_io.h"
@@ -32,6 +33,7 @@
 #define NC_PAGES 8192u           /* 32 MiB */
 #define NC_BUCKETS (NC_PAGES * 2)
 #define NC_DIRECT (64u * 1024)   /* larger requests bypass the pages */
+#define NC_IOV 256u              /* pages per write-back call */
 
 struct nc_page {
 	struct nc_page *next;    /* hash chain */
@@ -117,6 +119,38 @@ static int nc_put(struct ntfs_range *r, const void *buf, size_t len, uint64_t of
 	return 0;
 }
 
+/* Write the pages v[0..n), adjacent on the volume, with as few calls as
+ * pwritev allows; they are not adjacent in memory. */
+static int nc_put_run(struct ntfs_range *r, struct nc_page **v, size_t n)
+{
+	struct iovec iov[NC_IOV];
+
+	while (n) {
+		size_t k = n < NC_IOV ? n : NC_IOV, total = 0;
+		uint64_t off = v[0]->pno << NC_SHIFT;
+		ssize_t w;
+
+		for (size_t i = 0; i < k; i++) {
+			iov[i] = (struct iovec){ v[i]->data, v[i]->len };
+			total += v[i]->len;
+		}
+		w = pwritev(r->fd, iov, (int)k, (off_t)(r->off + off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		if ((size_t)w < total) {
+			/* short: the rest one page at a time, through nc_put's loop */
+			for (size_t i = 0; i < k; i++)
+				if (nc_put(r, v[i]->data, v[i]->len, v[i]->pno << NC_SHIFT) < 0)
+					return -1;
+		}
+		v += k;
+		n -= k;
+	}
+	return 0;
+}
+
 static int nc_cmp(const void *a, const void *b)
 {
 	uint64_t x = (*(struct nc_page *const *)a)->pno;
@@ -137,12 +171,15 @@ int ntfs_cache_flush(struct ntfs_range *r)
 		if (c->pool[i].dirty)
 			c->order[n++] = &c->pool[i];
 	qsort(c->order, n, sizeof(*c->order), nc_cmp);
-	for (size_t i = 0; i < n; i++) {
-		struct nc_page *p = c->order[i];
-
-		if (nc_put(r, p->data, p->len, p->pno << NC_SHIFT) < 0)
+	/* runs of adjacent pages go out in one call each: a restore dirties
+	 * long runs (new MFT records, index blocks, small files' data) */
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && c->order[j]->pno == c->order[j - 1]->pno + 1; j++)
+			;
+		if (nc_put_run(r, c->order + i, j - i) < 0)
 			return -1;
-		p->dirty = false;
+		for (size_t k = i; k < j; k++)
+			c->order[k]->dirty = false;
 	}
 	return 0;
 }
@@ -159,14 +196,26 @@ static int nc_reset(struct ntfs_range *r)
 	return 0;
 }
 
-/* The cached page pno, read from the volume when it is not cached yet. */
-static struct nc_page *nc_get(struct ntfs_range *r, uint64_t pno)
+/* The page's valid length: the last page of the volume may be short. */
+static size_t nc_len(const struct ntfs_range *r, uint64_t pno)
+{
+	uint64_t off = pno << NC_SHIFT;
+
+	return r->size - off < NC_PAGE ? (size_t)(r->size - off) : NC_PAGE;
+}
+
+/* The cached page pno, read from the volume when it is not cached yet --
+ * unless the caller is about to overwrite all of it (fill false): reading
+ * what is about to be replaced cost a restore one 4 KiB read per page of
+ * new data and metadata, and on a sparse image the kernel zero-filled a
+ * readahead window for each. */
+static struct nc_page *nc_get(struct ntfs_range *r, uint64_t pno, bool fill)
 {
 	struct ntfs_cache *c = r->cache;
 	struct nc_page *p = nc_find(c, pno);
 	uint64_t off = pno << NC_SHIFT;
-	size_t want = r->size - off < NC_PAGE ? (size_t)(r->size - off) : NC_PAGE;
-	size_t got = 0;
+	size_t want = nc_len(r, pno);
+	size_t got = fill ? 0 : want;
 
 	if (p)
 		return p;
@@ -241,7 +290,8 @@ static s64 nc_span(struct ntfs_range *r, unsigned char *buf, uint64_t len, uint6
 	while (done < len) {
 		uint64_t pos = off + done, in = pos & (NC_PAGE - 1);
 		size_t n = (size_t)(NC_PAGE - in < len - done ? NC_PAGE - in : len - done);
-		struct nc_page *p = nc_get(r, pos >> NC_SHIFT);
+		bool whole = write && in == 0 && n == nc_len(r, pos >> NC_SHIFT);
+		struct nc_page *p = nc_get(r, pos >> NC_SHIFT, !whole);
 
 		if (!p)
 			return done ? (s64)done : -1;

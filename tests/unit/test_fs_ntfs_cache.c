@@ -3,7 +3,8 @@
  * reads and writes, small (through the pages) and large (straight to the
  * file), in a byte range that starts 1 MiB into the file and ends in a short
  * page, over more pages than the cache holds so that it writes back and
- * starts again many times.  Every read must equal the model; after the last
+ * starts again many times; a quarter of the requests are whole pages, which
+ * it writes without reading them first.  Every read must equal the model; after the last
  * flush the file itself, read with pread(2), must equal it, and the bytes
  * outside the range must be untouched. */
 #include <errno.h>
@@ -45,13 +46,19 @@ static void fill(unsigned char *b, size_t n)
 /* A request as the device layer makes it: clamped to the range. */
 static void pick(uint64_t *off, size_t *len)
 {
-	bool big = next() % 8 == 0;
+	unsigned kind = (unsigned)(next() % 8);
 
-	*len = big ? 65 * 1024 + next() % (300 * 1024) : 1 + next() % 9000;
+	*len = kind == 0 ? 65 * 1024 + next() % (300 * 1024) : 1 + next() % 9000;
 	/* MFT records and index blocks are aligned: so are most requests */
 	*off = next() % SIZE;
 	if (next() % 2)
 		*off &= ~(uint64_t)1023;
+	/* whole pages (new data, new index blocks): written without being
+	 * read first, and written back in runs */
+	if (kind == 1 || kind == 2) {
+		*off &= ~(uint64_t)4095;
+		*len = 4096 * (1 + next() % 16);
+	}
 	if (*off + *len > SIZE)
 		*len = SIZE - *off;
 }
