@@ -51,12 +51,29 @@ t0=$(now); wimlib-imagex capture "$W/src-ntfs.img" "$W/cap.wim" --compress=none 
 t_wim_cap=$(sub "$t1" "$t0")
 [ $rc -eq 0 ] || t_wim_cap=BROKEN
 
-# the set's data file, and dd writing as many bytes in the same records
+# Throughput: the set's data file, and dd writing as many bytes in the
+# same records.  The data file is synced first: its writeback would
+# otherwise slow the dd after it (an earlier version of this bench let it,
+# and reported ratios up to 1.16 where 0.5 was true).  Three rounds,
+# alternating, the median of each: this machine's disk speed moves 3x
+# between minutes.
 "$SR" tape "$W/e.tap" rewind fsf 1 read "$W/data.tar" >/dev/null 2>&1 || die "cannot read the data file back"
+sync
 dbytes=$(stat -c %s "$W/data.tar")
-t0=$(now); dd if="$W/data.tar" of="$W/dd.out" bs=256k conv=fdatasync status=none; t1=$(now)
-t_dd=$(sub "$t1" "$t0")
-rm -f "$W/dd.out"
+med3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+dds= ours=
+for round in 1 2 3; do
+	t0=$(now); dd if="$W/data.tar" of="$W/dd.out" bs=256k conv=fdatasync status=none; t1=$(now)
+	dds="$dds $(sub "$t1" "$t0")"
+	rm -f "$W/dd.out" "$W/t.tap" "$W/t.tap.idx"; sync
+	t0=$(now); "$SR" backup -t "$W/t.tap" "$W/src-ext.img" >/dev/null 2>&1; rc=$?; sync; t1=$(now)
+	[ $rc -eq 0 ] || die "our ext4 backup failed (round $round)"
+	ours="$ours $(sub "$t1" "$t0")"
+	rm -f "$W/t.tap" "$W/t.tap.idx"; sync
+done
+echo "throughput rounds: dd$dds; ours$ours"
+t_dd=$(med3 $dds)
+t_bk_tp=$(med3 $ours)
 "$SR" verify -t "$W/e.tap" >/dev/null 2>&1 || die "the ext4 set does not verify"
 
 # ---- restore -------------------------------------------------------------------------------
@@ -92,7 +109,8 @@ printf '%-46s %10s\n' "backup ext4: sysrecover backup" "$t_bk_ext" \
 	"backup ext4: GNU tar from a loop mount + sync" "$t_tar_c" \
 	"backup NTFS: sysrecover backup" "$t_bk_ntfs" \
 	"backup NTFS: wimlib-imagex capture" "$t_wim_cap" \
-	"dd of the data file ($dbytes bytes, 256k)" "$t_dd" \
+	"dd of the data file ($dbytes bytes, 256k), median" "$t_dd" \
+	"backup ext4 again, median of the same rounds" "$t_bk_tp" \
 	"restore ext4: sysrecover restore" "$t_rs_ext" \
 	"restore ext4: GNU tar -x into a loop mount" "$t_tar_x" \
 	"restore NTFS: sysrecover restore" "$t_rs_ntfs" \
@@ -100,6 +118,6 @@ printf '%-46s %10s\n' "backup ext4: sysrecover backup" "$t_bk_ext" \
 printf '\n%-46s %8s %8s\n' ratio value goal
 printf '%-46s %8s %8s\n' "backup ext4: ours / GNU tar" "$(ratio "$t_bk_ext" "$t_tar_c")" "<= 1.0" \
 	"backup NTFS: ours / wimlib capture" "$(ratio "$t_bk_ntfs" "$t_wim_cap")" "<= 1.0" \
-	"tape throughput: ours / dd (ext4 set)" "$(ratio "$t_dd" "$t_bk_ext")" ">= 0.8" \
+	"tape throughput: ours / dd (ext4 set)" "$(ratio "$t_dd" "$t_bk_tp")" ">= 0.8" \
 	"restore ext4: ours / GNU tar" "$(ratio "$t_rs_ext" "$t_tar_x")" "<= 1.0" \
 	"restore NTFS: ours / wimlib apply" "$(ratio "$t_rs_ntfs" "$t_wim_apply")" "<= 0.8"
