@@ -30,6 +30,7 @@
 
 #include "arc.h"
 #include "bk.h"
+#include "bk_hash.h"
 #include "bk_si.h"
 #include "fs.h"
 #include "hash.h"
@@ -65,6 +66,21 @@ struct bk_link {
 
 #define BK_SLOTS 8   /* records queued for the tape writer thread */
 
+/* A catalog line whose file is still being hashed (bk_hash.h): lines are
+ * added in member order, so the ones behind it wait too.  Fewer than
+ * BK_HASH_KEEP, so that no digest is overwritten before it is fetched, and
+ * more than the hashing thread lets queue up before it is woken. */
+#define BK_PEND 128
+
+struct bk_pend {
+	struct arc_entry ce;        /* path and target point into this */
+	uint64_t ticket;            /* 0: ce is complete */
+	bool si;                    /* to the single-instance table once hashed */
+	char path[PATH_MAX];
+	char target[PATH_MAX + 32];
+	char name[PATH_MAX + 32];   /* vN/path */
+};
+
 struct bk_pipe {
 	pthread_t th;
 	pthread_mutex_t mu;
@@ -73,6 +89,7 @@ struct bk_pipe {
 	unsigned char *slot[BK_SLOTS];
 	size_t len[BK_SLOTS];
 	size_t head, tail, count;   /* ring: fill at head, write at tail */
+	size_t fill;                /* bytes in the slot at head, not queued yet */
 	int err;                    /* the tape's first failure, sticky */
 	char msg[256];
 };
@@ -100,6 +117,9 @@ struct bk {
 	char *skip;               /* an excluded or failed directory */
 	size_t skip_len;
 	struct bk_si *si;         /* contents already in the set */
+	struct bk_hash *hash;     /* NULL in a dry run */
+	struct bk_pend *pend;     /* ring of BK_PEND */
+	size_t phead, npend;
 };
 
 /* ---- tape ------------------------------------------------------------------ */
@@ -293,28 +313,76 @@ static void pipe_free(struct bk *b)
 	}
 }
 
-/* libarchive's write callback: one full record into the queue. */
+/* The slot at head, once the writer has left it (count < BK_SLOTS): 0, or
+ * the tape's failure.  Called with the lock held. */
+static int slot_free(struct bk_pipe *p)
+{
+	while (p->count == BK_SLOTS && !p->err)
+		pthread_cond_wait(&p->cv, &p->mu);
+	return p->err;
+}
+
+/* The record filled at head goes to the writer. */
+static void slot_queue(struct bk *b)
+{
+	struct bk_pipe *p = &b->pipe;
+
+	pthread_mutex_lock(&p->mu);
+	p->len[p->head] = b->label.record_size;
+	p->head = (p->head + 1) % BK_SLOTS;
+	p->count++;
+	p->fill = 0;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* libarchive's write callback.  libarchive does no blocking of its own
+ * (bytes per block 0): what it writes is copied once, straight into the
+ * records queued for the writer thread, instead of into libarchive's
+ * block and then again into a record. */
 static la_ssize_t bk_write_cb(struct archive *a, void *ctx, const void *buf, size_t n)
 {
 	struct bk *b = ctx;
 	struct bk_pipe *p = &b->pipe;
+	const unsigned char *from = buf;
+	size_t left = n, rs = b->label.record_size;
 
-	pthread_mutex_lock(&p->mu);
-	while (p->count == BK_SLOTS && !p->err)
-		pthread_cond_wait(&p->cv, &p->mu);
-	if (p->err || n > b->label.record_size) {
-		b->werr = p->err ? p->err : -EINVAL;
-		pthread_mutex_unlock(&p->mu);
-		archive_set_error(a, -b->werr, "%s", p->msg[0] ? p->msg : strerror(-b->werr));
-		return -1;
+	while (left) {
+		size_t k;
+
+		if (p->fill == 0) {
+			int err;
+
+			pthread_mutex_lock(&p->mu);
+			err = slot_free(p);
+			pthread_mutex_unlock(&p->mu);
+			if (err) {
+				b->werr = err;
+				archive_set_error(a, -err, "%s", p->msg[0] ? p->msg : strerror(-err));
+				return -1;
+			}
+		}
+		k = left < rs - p->fill ? left : rs - p->fill;
+		memcpy(p->slot[p->head] + p->fill, from, k);
+		p->fill += k;
+		from += k;
+		left -= k;
+		if (p->fill == rs)
+			slot_queue(b);
 	}
-	memcpy(p->slot[p->head], buf, n);
-	p->len[p->head] = n;
-	p->head = (p->head + 1) % BK_SLOTS;
-	p->count++;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
 	return (la_ssize_t)n;
+}
+
+/* After libarchive's close: the last record, padded with zeros to the
+ * set's record size, as libarchive would pad its last block. */
+static void slot_last(struct bk *b)
+{
+	struct bk_pipe *p = &b->pipe;
+
+	if (p->fill == 0)
+		return;
+	memset(p->slot[p->head] + p->fill, 0, b->label.record_size - p->fill);
+	slot_queue(b);
 }
 
 static int la_fail(struct bk *b, const char *what)
@@ -343,7 +411,7 @@ static int open_data(struct bk *b)
 	if (rc == ARCHIVE_OK)
 		rc = archive_write_set_format_option(b->a, "pax", "xattrheader", "SCHILY");
 	if (rc == ARCHIVE_OK)
-		rc = archive_write_set_bytes_per_block(b->a, (int)b->label.record_size);
+		rc = archive_write_set_bytes_per_block(b->a, 0);   /* bk_write_cb blocks */
 	if (rc != ARCHIVE_OK)
 		return la_fail(b, "start the data of the set");
 	if ((rc = pipe_start(b)) < 0)
@@ -361,6 +429,8 @@ struct bk_member {
 	char target[PATH_MAX];     /* a symlink's */
 	struct arc_entry ce;
 	struct archive_entry *e;
+	uint64_t ticket;           /* its digest is on the way (bk_hash.h) */
+	bool si;                   /* then to the single-instance table */
 };
 
 static size_t link_hash(const struct bk *b, uint32_t vol, uint64_t ino)
@@ -498,33 +568,39 @@ static int sparse_map(struct fs_file *f, struct bk_member *m)
 }
 
 /* The whole logical file (holes as zeros: libarchive skips them itself);
- * the SHA-256 is of the logical content, as sha256sum sees it. */
+ * the SHA-256 is of the logical content, as sha256sum sees it.  It is
+ * made on the hashing thread from the very buffers written (m->ticket),
+ * unless single instance made it already. */
 static int put_data(struct bk *b, struct fs_file *f, struct bk_member *m)
 {
-	bool known = m->ce.has_hash;   /* single instance hashed it already */
-	struct hash_sha256 h;
+	bool known = m->ce.has_hash;
 	uint64_t off = 0;
+	int rc = 0;
 
-	hash_sha256_init(&h);
-	while (off < m->st->size) {
-		size_t want = m->st->size - off < BK_BUF ? (size_t)(m->st->size - off) : BK_BUF;
-		ssize_t n = fs_file_pread(f, b->buf, want, off);
+	while (rc == 0 && off < m->st->size) {
+		size_t want = m->st->size - off < BK_HASH_BUF ? (size_t)(m->st->size - off)
+							      : BK_HASH_BUF;
+		unsigned char *p = known ? (unsigned char *)b->buf : bk_hash_buf(b->hash, want);
+		ssize_t n = fs_file_pread(f, p, want, off);
 
-		if (n <= 0)
-			return n < 0 ? (int)n : -EIO;  /* shrank while read */
+		if (n <= 0) {
+			rc = n < 0 ? (int)n : -EIO;  /* shrank while read */
+			break;
+		}
 		if (!known)
-			hash_sha256_update(&h, b->buf, (size_t)n);
-		if (archive_write_data(b->a, b->buf, (size_t)n) != n)
-			return -EPIPE;
+			bk_hash_feed(b->hash, (size_t)n);
+		if (archive_write_data(b->a, p, (size_t)n) != n)
+			rc = -EPIPE;
 		off += (uint64_t)n;
 		b->r->bytes += (uint64_t)n;
 		if (b->o->progress)
 			progress_add(b->o->progress, (uint64_t)n, 0);
 	}
-	if (!known)
-		hash_sha256_final(&h, m->ce.sha256);
-	m->ce.has_hash = true;
-	return 0;
+	if (!known && rc < 0)
+		bk_hash_drop(b->hash);
+	else if (!known)
+		m->ticket = bk_hash_end(b->hash);
+	return rc;
 }
 
 static void position(struct bk *b, struct arc_pos *p)
@@ -557,6 +633,86 @@ static int write_file(struct bk *b, struct bk_member *m, const char *stream)
 		rc = put_data(b, f, m);
 	fs_file_close(f);
 	return rc;
+}
+
+/* ---- catalog lines that wait for a digest ------------------------------------ */
+
+/* The oldest waiting line, completed and added: 1; 0 when its digest is
+ * not ready and wait is false. */
+static int pend_pop(struct bk *b, bool wait)
+{
+	struct bk_pend *p = &b->pend[b->phead];
+	int rc;
+
+	if (p->ticket) {
+		if (!bk_hash_result(b->hash, p->ticket, p->ce.sha256, wait))
+			return 0;
+		p->ce.has_hash = true;
+		if (p->si)
+			bk_si_add(b->si, p->ce.size, p->ce.sha256, p->name);
+	}
+	rc = arc_catw_add(b->cat, &p->ce);
+	b->phead = (b->phead + 1) % BK_PEND;
+	b->npend--;
+	return rc < 0 ? rc : 1;
+}
+
+/* Every waiting line whose digest is ready (wait: every one) added. */
+static int pend_pump(struct bk *b, bool wait)
+{
+	int rc = 0;
+
+	while (b->npend && (rc = pend_pop(b, wait)) > 0)
+		;
+	return rc < 0 ? rc : 0;
+}
+
+/* Before the single-instance table is asked about a size: a waiting file
+ * of that size goes into it first, or a copy of it would be missed. */
+static int pend_settle(struct bk *b, uint64_t size)
+{
+	size_t last = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < b->npend; i++) {
+		const struct bk_pend *p = &b->pend[(b->phead + i) % BK_PEND];
+
+		if (p->si && p->ce.size == size)
+			last = i + 1;
+	}
+	while (rc >= 0 && last--)
+		rc = pend_pop(b, true);
+	return rc < 0 ? rc : 0;
+}
+
+static void pend_copy(char *dst, size_t cap, const char **s)
+{
+	if (*s) {
+		snprintf(dst, cap, "%s", *s);
+		*s = dst;
+	}
+}
+
+/* A member's catalog line: now, or behind the lines still waiting. */
+static int cat_add(struct bk *b, const struct bk_member *m)
+{
+	struct bk_pend *p;
+	int rc;
+
+	if (!m->ticket && !b->npend)
+		return arc_catw_add(b->cat, &m->ce);
+	if (b->npend == BK_PEND && (rc = pend_pop(b, true)) < 0)
+		return rc;
+	p = &b->pend[(b->phead + b->npend) % BK_PEND];
+	p->ce = m->ce;
+	p->ticket = m->ticket;
+	p->si = m->si;
+	pend_copy(p->path, sizeof(p->path), &p->ce.path);
+	pend_copy(p->target, sizeof(p->target), &p->ce.target);
+	if (m->si)
+		snprintf(p->name, sizeof(p->name), "%s", m->name);
+	b->npend++;
+	return pend_pump(b, false);
 }
 
 /* ---- single instance ----------------------------------------------------------- */
@@ -626,6 +782,8 @@ static int write_content(struct bk *b, struct bk_member *m)
 
 	if (!si_eligible(b, m))
 		return write_file(b, m, NULL);
+	if ((rc = pend_settle(b, m->st->size)) < 0)
+		return rc;
 	if (bk_si_size_known(b->si, m->st->size)) {
 		if ((rc = hash_file(b, m, sha)) < 0)
 			return rc;
@@ -636,7 +794,9 @@ static int write_content(struct bk *b, struct bk_member *m)
 	}
 	rc = write_file(b, m, NULL);
 	/* out of memory here costs only later copies of this content */
-	if (rc == 0 && m->ce.has_hash && !(m->ce.flags & ARC_M_SPARSE))
+	if (rc == 0 && m->ticket)
+		m->si = true;   /* once it is hashed (pend_pop) */
+	else if (rc == 0 && m->ce.has_hash)
 		bk_si_add(b->si, m->st->size, m->ce.sha256, m->name);
 	return rc;
 }
@@ -745,7 +905,7 @@ static int write_stream(struct bk *b, const struct bk_member *file, const char *
 	else
 		b->r->streams++;
 	b->r->members++;
-	return arc_catw_add(b->cat, &m.ce);
+	return cat_add(b, &m);
 }
 
 /* The named streams of a file or directory on NTFS, after it. */
@@ -815,6 +975,8 @@ static int lost(struct bk *b, struct bk_member *m, int rc)
 	}
 	m->ce.flags |= ARC_M_LOST;
 	m->ce.has_hash = false;
+	m->ticket = 0;
+	m->si = false;
 	m->ce.pos = (struct arc_pos){ .lblock = UINT64_MAX };
 	return 0;
 }
@@ -853,7 +1015,7 @@ static int walk_one(void *arg, const char *path, const struct fs_stat *st)
 			lost(b, &m, rc);
 		else
 			count(b, &m.ce);
-		if ((rc = arc_catw_add(b->cat, &m.ce)) < 0)
+		if ((rc = cat_add(b, &m)) < 0)
 			return rc;
 		b->r->members++;
 		if (!(m.ce.flags & ARC_M_LOST) && (rc = write_streams(b, &m)) < 0)
@@ -978,16 +1140,24 @@ static int write_set(struct bk *b)
 		rc = open_catalog(b);
 	if (rc == 0)
 		rc = open_data(b);
+	if (rc == 0 && ((rc = bk_hash_new(&b->hash)) < 0 ||
+			!(b->pend = malloc(BK_PEND * sizeof(*b->pend)))))
+		rc = err_set(b->err, rc < 0 ? rc : -ENOMEM, "cannot start the hashing thread: %s",
+			     strerror(rc < 0 ? -rc : ENOMEM));
 	if (rc == 0)
 		rc = run_walks(b);
 	/* SIGINT/SIGTERM between two members: the set is finished with what
 	 * was written (data, catalog), a consistent, smaller set */
 	if ((stopped = rc == -EINTR && stop_requested()))
 		rc = 0;
+	if (rc == 0)   /* the lines still waiting for their digests */
+		rc = pend_pump(b, true);
 	if (rc == 0) {
 		archive_write_finish_entry(b->a);
 		if (archive_write_close(b->a) != ARCHIVE_OK)
 			rc = la_fail(b, "finish the data of the set");
+		else
+			slot_last(b);
 	}
 	if (rc == 0 && pipe_end(b) < 0) {   /* the tape is ours again from here */
 		b->werr = b->pipe.err;
@@ -1026,6 +1196,8 @@ int bk_run(const struct bk_opts *o, struct bk_result *r, struct err *err)
 	if (b.a)   /* (may flush a last record through the writer thread) */
 		archive_write_free(b.a);
 	pipe_free(&b);   /* joined before the tape is closed */
+	bk_hash_free(b.hash);
+	free(b.pend);
 	if (b.cat)
 		arc_catw_abort(b.cat);
 	if (b.spool)

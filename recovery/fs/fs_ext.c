@@ -1555,39 +1555,85 @@ static errcode_t ext_read_buffered(struct ext_file *f, char *buf, size_t len,
  * physically contiguous blocks: ext2fs_file_read moves one block per call
  * (a backup of 700 MB made 190,000 of them).  Holes and unwritten extents
  * read as zeros.  Returns the blocks read before an error. */
+/* The run of blocks from lblk (at most max) that are one extent of the
+ * file: *p its first physical block, 0 for a hole or an unwritten extent
+ * (they read as zeros).  Through the extent tree when the file has one:
+ * ext2fs_bmap2, block by block, opened the extent tree and allocated a
+ * block buffer for every block, a malloc and a free per 4 KiB read. */
+static errcode_t ext_run(ext2_filsys fs, struct ext_file *f, struct ext2_inode *in,
+			 ext2_extent_handle_t h, char *bb, blk64_t lblk, blk64_t max,
+			 blk64_t *p, blk64_t *run)
+{
+	struct ext2fs_extent x;
+	errcode_t e;
+	int rf = 0;
+
+	*p = 0;
+	*run = 1;
+	if (!h) {   /* block-mapped (ext2/3): block by block */
+		e = ext2fs_bmap2(fs, f->ino, in, bb, 0, lblk, &rf, p);
+		if (!e && (rf & BMAP_RET_UNINIT))
+			*p = 0;
+		return e;
+	}
+	e = ext2fs_extent_goto2(h, 0, lblk);
+	if (e == EXT2_ET_EXTENT_NOT_FOUND)
+		return 0;   /* a hole: one block of zeros */
+	if (!e)
+		e = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &x);
+	if (e)
+		return e;
+	if (lblk < x.e_lblk || lblk - x.e_lblk >= x.e_len)
+		return 0;
+	*run = x.e_lblk + x.e_len - lblk;
+	if (*run > max)
+		*run = max;
+	if (!(x.e_flags & EXT2_EXTENT_FLAGS_UNINIT))
+		*p = x.e_pblk + (lblk - x.e_lblk);
+	return 0;
+}
+
 static blk64_t ext_read_direct(ext2_filsys fs, struct ext_file *f, char *buf,
 			       blk64_t lblk, blk64_t n, errcode_t *e)
 {
 	struct ext2_inode in;
+	ext2_extent_handle_t h = NULL;
+	char *bb = NULL;
 	blk64_t i = 0;
 
 	*e = ext2fs_file_flush(f->f);   /* a write it still holds goes first */
 	if (!*e)
 		*e = ext2fs_read_inode(fs, f->ino, &in);
+	if (!*e && (in.i_flags & EXT4_EXTENTS_FL))
+		*e = ext2fs_extent_open2(fs, f->ino, &in, &h);
+	else if (!*e && !(bb = malloc(3 * (size_t)fs->blocksize)))
+		*e = EXT2_ET_NO_MEMORY;
 	while (!*e && i < n) {
-		blk64_t p = 0, j = i + 1;
-		int rf = 0;
+		blk64_t p, run, max = n - i < EXT_BATCH ? n - i : EXT_BATCH;
 
-		*e = ext2fs_bmap2(fs, f->ino, &in, NULL, 0, lblk + i, &rf, &p);
+		*e = ext_run(fs, f, &in, h, bb, lblk + i, max, &p, &run);
 		if (*e)
 			break;
-		if (!p || (rf & BMAP_RET_UNINIT)) {
-			memset(buf + i * fs->blocksize, 0, fs->blocksize);
-			i++;
+		if (!p) {
+			memset(buf + i * fs->blocksize, 0, (size_t)run * fs->blocksize);
+			i += run;
 			continue;
 		}
-		for (; j < n && j - i < EXT_BATCH; j++) {
-			blk64_t q = 0;
-			int rq = 0;
+		/* a block-mapped file: extend the run while it stays contiguous */
+		while (!h && run < max) {
+			blk64_t q, one;
 
-			if (ext2fs_bmap2(fs, f->ino, &in, NULL, 0, lblk + j, &rq, &q) ||
-			    q != p + (j - i) || (rq & BMAP_RET_UNINIT))
+			if (ext_run(fs, f, &in, h, bb, lblk + i + run, 1, &q, &one) || q != p + run)
 				break;
+			run++;
 		}
-		*e = fs_ext_io_read_data(fs->io, p, (int)(j - i), buf + i * fs->blocksize);
+		*e = fs_ext_io_read_data(fs->io, p, (int)run, buf + i * fs->blocksize);
 		if (!*e)
-			i = j;
+			i += run;
 	}
+	if (h)
+		ext2fs_extent_free(h);
+	free(bb);
 	return i;
 }
 
