@@ -39,6 +39,7 @@
 #include "tape.h"
 
 #define BK_BUF (1u << 20)
+_Static_assert(BK_BUF >= BK_HASH_BUF, "put_data reads pieces of BK_HASH_BUF into b->buf");
 /* The creation time, "SECONDS.NANOSECONDS", where libarchive would drop it:
  * it writes one only before mtime, and a copied file often has it after.
  * trusted.*: a stock tar run as root that restores it stores a hidden,
@@ -339,7 +340,11 @@ static void slot_queue(struct bk *b)
 /* libarchive's write callback.  libarchive does no blocking of its own
  * (bytes per block 0): what it writes is copied once, straight into the
  * records queued for the writer thread, instead of into libarchive's
- * block and then again into a record. */
+ * block and then again into a record.
+ *
+ * Once the tape has failed, everything is taken and dropped, and the
+ * failure (b->werr) stops the walk: a callback that fails makes the archive
+ * fatal, and libarchive 3.6.2 then never frees its output state. */
 static la_ssize_t bk_write_cb(struct archive *a, void *ctx, const void *buf, size_t n)
 {
 	struct bk *b = ctx;
@@ -347,20 +352,16 @@ static la_ssize_t bk_write_cb(struct archive *a, void *ctx, const void *buf, siz
 	const unsigned char *from = buf;
 	size_t left = n, rs = b->label.record_size;
 
-	while (left) {
+	(void)a;
+	while (left && !b->werr) {
 		size_t k;
 
 		if (p->fill == 0) {
-			int err;
-
 			pthread_mutex_lock(&p->mu);
-			err = slot_free(p);
+			b->werr = slot_free(p);
 			pthread_mutex_unlock(&p->mu);
-			if (err) {
-				b->werr = err;
-				archive_set_error(a, -err, "%s", p->msg[0] ? p->msg : strerror(-err));
-				return -1;
-			}
+			if (b->werr)
+				break;
 		}
 		k = left < rs - p->fill ? left : rs - p->fill;
 		memcpy(p->slot[p->head] + p->fill, from, k);
@@ -577,7 +578,7 @@ static int put_data(struct bk *b, struct fs_file *f, struct bk_member *m)
 	uint64_t off = 0;
 	int rc = 0;
 
-	while (rc == 0 && off < m->st->size) {
+	while (rc == 0 && !b->werr && off < m->st->size) {
 		size_t want = m->st->size - off < BK_HASH_BUF ? (size_t)(m->st->size - off)
 							      : BK_HASH_BUF;
 		unsigned char *p = known ? (unsigned char *)b->buf : bk_hash_buf(b->hash, want);
@@ -589,7 +590,7 @@ static int put_data(struct bk *b, struct fs_file *f, struct bk_member *m)
 		}
 		if (!known)
 			bk_hash_feed(b->hash, (size_t)n);
-		if (archive_write_data(b->a, p, (size_t)n) != n)
+		if (archive_write_data(b->a, p, (size_t)n) != n || b->werr)
 			rc = -EPIPE;
 		off += (uint64_t)n;
 		b->r->bytes += (uint64_t)n;
@@ -898,8 +899,8 @@ static int write_stream(struct bk *b, const struct bk_member *file, const char *
 	archive_entry_xattr_add_entry(m.e, BK_ADS_XATTR, name, strlen(name));
 	rc = write_file(b, &m, name);
 	archive_entry_free(m.e);
-	if (rc == -EPIPE)
-		return rc;
+	if (rc == -EPIPE || b->werr)
+		return -EPIPE;
 	if (rc < 0)
 		lost(b, &m, rc);
 	else
@@ -1009,7 +1010,7 @@ static int walk_one(void *arg, const char *path, const struct fs_stat *st)
 			return err_set(b->err, -ENOMEM, "out of memory");
 		rc = write_member(b, &m);
 		archive_entry_free(m.e);
-		if (rc == -EPIPE)   /* the archive (the tape) failed: fatal */
+		if (rc == -EPIPE || b->werr)   /* the archive (the tape) failed: fatal */
 			return la_fail(b, "write the data of the set");
 		if (rc < 0)
 			lost(b, &m, rc);

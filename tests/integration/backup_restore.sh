@@ -270,6 +270,16 @@ if ntfs-3g "$w/n.img" "$mnt"; then
 else
 	bad mount-ntfs "ntfs-3g failed"
 fi
+# A medium that fills up under the backup (a tape on a 1 MiB tmpfs): the
+# writer thread's failure reaches the reader, the hashing thread and the
+# catalog, and the backup ends with the error, not a hang or a "set" line.
+if mount -t tmpfs -o size=1M tmpfs "$mnt"; then
+	exits full-medium 2 "cannot write to .*No space left on device" \
+		timeout 120 "$S" backup -t "$mnt/full.tap" "$w/src.img"
+	umount "$mnt"
+else
+	bad full-medium-tmpfs "cannot mount a tmpfs"
+fi
 # the same under ASan and UBSan, when the run-all gives that build
 if [ -n "${2:-}" ] && [ -x "$2" ]; then
 	CHECK_PREFIX="asan: " sh "$0" "$2" || fails=$((fails + 1))
