@@ -467,8 +467,9 @@ static int ext_state(const struct fs_target *tg, enum fs_state *st,
 
 /* Run e2fsck with opt1, opt2, opt3 (NULL ends them early) on target, its
  * output discarded: its exit status, or -1 when it could not run. */
-static int ext_e2fsck(const char *target, const char *opt1, const char *opt2,
-		      const char *opt3)
+/* Runs e2fsck with argv (argv[0] "e2fsck", NULL-terminated), quietly:
+ * its exit status, or -1 when it could not run. */
+static int ext_e2fsck(char *const argv[])
 {
 	int status;
 	pid_t pid = fork();
@@ -483,12 +484,7 @@ static int ext_e2fsck(const char *target, const char *opt1, const char *opt2,
 			dup2(nul, 1);
 			dup2(nul, 2);
 		}
-		if (!opt2)
-			execlp("e2fsck", "e2fsck", opt1, target, (char *)NULL);
-		else if (!opt3)
-			execlp("e2fsck", "e2fsck", opt1, opt2, target, (char *)NULL);
-		else
-			execlp("e2fsck", "e2fsck", opt1, opt2, opt3, target, (char *)NULL);
+		execvp("e2fsck", argv);
 		_exit(127);
 	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
@@ -508,7 +504,8 @@ static int ext_replay(struct fs *fs, const struct fs_target *tg)
 			       " -f --show %s' and open the loop device", fs->name,
 			       (unsigned long long)tg->offset,
 			       (unsigned long long)tg->offset, tg->file);
-	st = ext_e2fsck(tg->file, "-E", "journal_only", "-y");
+	st = ext_e2fsck((char *const[]){ "e2fsck", "-E", "journal_only", "-y",
+					(char *)tg->file, NULL });
 	if (st < 0 || st >= 4)
 		return err_set(&fs->err, -EIO, "%s: 'e2fsck -E journal_only -y %s' failed"
 			       " (exit status %d): run e2fsck by hand", fs->name,
@@ -529,7 +526,7 @@ static int ext_index_dirs(const struct fs_target *tg, const char *name, struct e
 			 (unsigned long long)tg->offset);
 	else
 		snprintf(target, sizeof(target), "%s", tg->file);
-	st = ext_e2fsck(target, "-fpD", NULL, NULL);
+	st = ext_e2fsck((char *const[]){ "e2fsck", "-fpD", target, NULL });
 	if (st < 0 || st > 1)
 		return err_setc(err, ERR_WARNING, ERR_SYSTEM, -EIO, "%s: 'e2fsck -fpD %s' "
 				"(indexing its directories) failed with exit status %d: the "
