@@ -196,3 +196,13 @@ const char *th_testdata(const char *rel)
 		fail_msg("%s missing, and this run requires the real data", p);
 	return NULL;
 }
+
+uint64_t th_rand(void)
+{
+	static uint64_t x = 88172645463325252ull;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return x;
+}

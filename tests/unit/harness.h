@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A scratch directory made once per test binary (mkdtemp under $TMPDIR or
  * /tmp) and removed with everything in it at exit (KEEP=1 keeps it). */
@@ -33,5 +34,9 @@ void th_must_(const char *file, int line, const char *fmt, ...)
  * inside it, or NULL when it is absent; under SYSRECOVER_REQUIRE_TESTDATA=1
  * (CI) absence fails the test instead.  A caller that gets NULL calls skip(). */
 const char *th_testdata(const char *rel);
+
+/* A fixed pseudo-random sequence (xorshift64): the same on every run, so
+ * a failing case can be found again. */
+uint64_t th_rand(void);
 
 #endif

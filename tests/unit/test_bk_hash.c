@@ -16,28 +16,19 @@
 #include <nettle/sha2.h>
 
 #include "bk_hash.h"
+#include "harness.h"
 
 #define NFILES 3000u
 #define LAG 200u    /* < BK_HASH_KEEP */
 
-static uint64_t rng = 0x2545F4914F6CDD1Dull;
-
-static uint64_t next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
 static size_t file_size(void)
 {
-	switch (next() % 6) {
+	switch (th_rand() % 6) {
 	case 0: return 0;
-	case 1: return 1 + next() % 100;
-	case 2: case 3: return 100 + next() % 20000;    /* share a buffer */
-	case 4: return BK_HASH_BUF - 10 + next() % 20;  /* around one buffer */
-	default: return next() % (3 * BK_HASH_BUF);     /* several */
+	case 1: return 1 + th_rand() % 100;
+	case 2: case 3: return 100 + th_rand() % 20000;    /* share a buffer */
+	case 4: return BK_HASH_BUF - 10 + th_rand() % 20;  /* around one buffer */
+	default: return th_rand() % (3 * BK_HASH_BUF);     /* several */
 	}
 }
 
@@ -58,8 +49,8 @@ static void plan(struct want *w, const unsigned char *pool, size_t poolsize)
 		struct sha256_ctx c;
 
 		w[i].size = file_size();
-		w[i].off = next() % (poolsize - w[i].size + 1);
-		w[i].drop = next() % 20 == 0 && w[i].size > 0;
+		w[i].off = th_rand() % (poolsize - w[i].size + 1);
+		w[i].drop = th_rand() % 20 == 0 && w[i].size > 0;
 		sha256_init(&c);
 		sha256_update(&c, w[i].size, pool + w[i].off);
 		sha256_digest(&c, 32, w[i].sha);
@@ -70,13 +61,13 @@ static void plan(struct want *w, const unsigned char *pool, size_t poolsize)
 static void feed(struct bk_hash *h, const unsigned char *src, size_t size, size_t stop)
 {
 	for (size_t off = 0; off < stop;) {
-		size_t want = 1 + next() % BK_HASH_BUF, n;
+		size_t want = 1 + th_rand() % BK_HASH_BUF, n;
 		unsigned char *p;
 
 		if (want > size - off)
 			want = size - off;
 		p = bk_hash_buf(h, want);
-		n = want > 1 && next() % 4 == 0 ? want / 2 : want;
+		n = want > 1 && th_rand() % 4 == 0 ? want / 2 : want;
 		memcpy(p, src + off, n);
 		bk_hash_feed(h, n);
 		off += n;
@@ -96,7 +87,7 @@ static void t_digests_match(void **state)
 	assert_non_null(w);
 	assert_non_null(pool);
 	for (size_t k = 0; k < poolsize; k++)
-		pool[k] = (unsigned char)next();
+		pool[k] = (unsigned char)th_rand();
 	plan(w, pool, poolsize);
 	assert_int_equal(bk_hash_new(&h), 0);
 	for (unsigned i = 0; i < NFILES; i++) {

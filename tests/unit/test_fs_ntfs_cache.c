@@ -27,37 +27,27 @@
 #define SIZE (40u * 1024 * 1024 + 1234)  /* > the cache's 32 MiB, short last page */
 #define TAIL 4096u
 
-static uint64_t rng = 88172645463325252ull;
-
-static uint64_t next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
 static void fill(unsigned char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		b[i] = (unsigned char)next();
+		b[i] = (unsigned char)th_rand();
 }
 
 /* A request as the device layer makes it: clamped to the range. */
 static void pick(uint64_t *off, size_t *len)
 {
-	unsigned kind = (unsigned)(next() % 8);
+	unsigned kind = (unsigned)(th_rand() % 8);
 
-	*len = kind == 0 ? 65 * 1024 + next() % (300 * 1024) : 1 + next() % 9000;
+	*len = kind == 0 ? 65 * 1024 + th_rand() % (300 * 1024) : 1 + th_rand() % 9000;
 	/* MFT records and index blocks are aligned: so are most requests */
-	*off = next() % SIZE;
-	if (next() % 2)
+	*off = th_rand() % SIZE;
+	if (th_rand() % 2)
 		*off &= ~(uint64_t)1023;
 	/* whole pages (new data, new index blocks): written without being
 	 * read first, and written back in runs */
 	if (kind == 1 || kind == 2) {
 		*off &= ~(uint64_t)4095;
-		*len = 4096 * (1 + next() % 16);
+		*len = 4096 * (1 + th_rand() % 16);
 	}
 	if (*off + *len > SIZE)
 		*len = SIZE - *off;
@@ -87,7 +77,7 @@ static void t_cache_matches_model(void **state)
 		size_t len;
 
 		pick(&off, &len);
-		if (next() % 2) {
+		if (th_rand() % 2) {
 			fill(buf, len);
 			assert_int_equal(ntfs_cache_pwrite(&r, buf, (s64)len, off), (s64)len);
 			memcpy(model + off, buf, len);
@@ -95,7 +85,7 @@ static void t_cache_matches_model(void **state)
 			assert_int_equal(ntfs_cache_pread(&r, buf, (s64)len, off), (s64)len);
 			assert_memory_equal(buf, model + off, len);
 		}
-		if (next() % 5000 == 0)
+		if (th_rand() % 5000 == 0)
 			assert_int_equal(ntfs_cache_flush(&r), 0);
 	}
 	assert_int_equal(ntfs_cache_bypass(&r), 0);
