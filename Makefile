@@ -8,6 +8,8 @@
 #   make install       PREFIX=/usr/local DESTDIR=  (binary, srdelayed link, man
 #                      pages, bash completion); make uninstall removes them
 #   make readme        rewrite README.md's command reference from --help
+#   make initramfs     the recovery image, build/initramfs.img (docs/booting.md);
+#                      INITRAMFS_ARGS="--modules-dir DIR" (default: --kernel-version `uname -r`)
 #
 # Libraries are found with pkg-config; a missing -dev package stops the build
 # here with its name (install them all with: sudo sh .ci/deps.sh).
@@ -80,7 +82,7 @@ CLI_OBJ = $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all deps pkgcheck pkgcheck-test unit-bins asan check check-unit demo \
-	fuzz fuzz-run bench install uninstall readme clean FORCE
+	fuzz fuzz-run bench install uninstall readme initramfs clean FORCE
 
 all: $(B)/sysrecover
 
@@ -195,6 +197,11 @@ uninstall:
 # tests/integration/cli_docs.sh fails when it is out of date.
 readme: all
 	sh tools/cmdref --update README.md $(B)/sysrecover
+
+# The recovery image (initramfs/build.sh --help for its options).
+INITRAMFS_ARGS ?= --kernel-version $(shell uname -r)
+initramfs: all
+	bash initramfs/build.sh -o $(B)/initramfs.img --sysrecover $(B)/sysrecover $(INITRAMFS_ARGS)
 
 clean:
 	rm -rf $(B) $(BA)

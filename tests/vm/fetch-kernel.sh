@@ -2,7 +2,11 @@
 # fetch-kernel.sh — fetch and cache a Linux kernel (>= 6.16) with the SCSI tape
 # test modules for the QEMU VM tests (tests/vm/README.md).
 #
-# Usage: tests/vm/fetch-kernel.sh [EXTRA_MODULE...]
+# Usage: tests/vm/fetch-kernel.sh [--tree] [EXTRA_MODULE...]
+#
+#   --tree   also keep the package's whole modules tree (as shipped: .ko.xz, modules.order,
+#            modules.builtin*) in kernel-<abi>/tree/lib/modules/<kver>/, for
+#            initramfs/build.sh --modules-dir (the recovery image's storage and tape drivers).
 #
 # Takes the newest linux-binary-<abi>-cloud-amd64 / linux-modules-<abi>-cloud-amd64
 # pair from Debian's trixie-backports suite, using a private, temporary apt
@@ -11,7 +15,8 @@
 # from the machine's apt sources; no host name is written anywhere.
 #
 # Cache: ${SYSRECOVER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sysrecover}/vm/kernel-<abi>/
-#          vmlinuz, modules/<name>.ko (decompressed), modules/load-order, VERSION
+#          vmlinuz, modules/<name>.ko (decompressed), modules/load-order, VERSION,
+#          and with --tree: tree/lib/modules/<kver>/ (the package's modules tree)
 # Prints the path of that directory as the last line on stdout; everything else
 # goes to stderr.  Exits non-zero with a clear message when it cannot produce a kernel.
 #
@@ -37,6 +42,8 @@ CACHE_ROOT=${SYSRECOVER_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/sysrecove
 CACHE=$CACHE_ROOT/vm
 mkdir -p "$CACHE" || die "cannot create cache directory $CACHE"
 
+WANT_TREE=0
+if [ "${1:-}" = --tree ]; then WANT_TREE=1; shift; fi
 WANT_MODULES="$BASE_MODULES $*"
 
 # Serialise concurrent runs (parallel make).
@@ -88,6 +95,13 @@ kernel_complete() { # DIR -> 0 if it holds vmlinuz and every wanted module
     for m in $WANT_MODULES; do
         [ -s "$d/modules/${m//-/_}.ko" ] || return 1
     done
+    [ "$WANT_TREE" = 0 ] || [ -d "$(tree_dir "$d")/kernel" ]
+}
+
+tree_dir() { # DIR -> its tree/lib/modules/<kver> (empty when there is none)
+    local t
+    for t in "$1"/tree/lib/modules/*; do [ -d "$t" ] && { echo "$t"; return 0; }; done
+    echo ""
 }
 
 newest_cached() {
@@ -207,6 +221,7 @@ fi
 if [ -s "$DEST/modules/load-order" ]; then
     WANT_MODULES="$WANT_MODULES $(cat "$DEST/modules/load-order")"
 fi
+[ -d "$DEST" ] && [ -n "$(tree_dir "$DEST")" ] && WANT_TREE=1
 
 note "downloading linux-binary-$abi-$FLAVOUR and linux-modules-$abi-$FLAVOUR"
 (cd "$TMP/dl" && apt-get -q download "linux-binary-$abi-$FLAVOUR" "linux-modules-$abi-$FLAVOUR") \
@@ -247,6 +262,13 @@ add_module() {
 for m in $WANT_MODULES; do add_module "$m"; done
 printf '%s\n' "${order[@]}" > "$DEST.new/modules/load-order"
 echo "$abi" > "$DEST.new/VERSION"
+if [ "$WANT_TREE" = 1 ]; then
+    kver=$(basename "$(dirname "$moddir")")
+    mkdir -p "$DEST.new/tree/lib/modules"
+    cp -a "$(dirname "$moddir")" "$DEST.new/tree/lib/modules/$kver" ||
+        die "cannot copy the modules tree of $kver"
+    rm -f "$DEST.new/tree/lib/modules/$kver/vmlinuz"
+fi
 
 rm -rf "$DEST"
 mv "$DEST.new" "$DEST"

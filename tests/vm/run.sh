@@ -1,27 +1,34 @@
 #!/bin/bash
-# run.sh — the QEMU VM test: the real st tape driver, and srdelayed applying a
-# queue at boot on a real block device.
+# run.sh — the QEMU VM tests: the real st tape driver, srdelayed applying a queue at boot
+# on a real block device, and the product recovery image (initramfs/build.sh, /init).
 #
 # Usage: tests/vm/run.sh BUILD_DIR/sysrecover
 #
-# Fetches (cached) a Debian trixie-backports kernel >= 6.16 with fetch-kernel.sh, builds
-# an initramfs (build-initramfs.sh) holding busybox, the given sysrecover binary, mt-st
-# and the st/scsi_debug/virtio_blk modules, boots it under QEMU with software emulation
-# (TCG; KVM is not usable here), and parses the "VMTEST ..." lines that /init (init.sh),
-# tape-suite.sh and srd-suite.sh print on the serial console.  A virtio disk holds an
-# ext4 volume with a native srdelayed queue: the VM applies it without being told where
-# it is, and the disk is checked on the host afterwards (debugfs, e2fsck).
+# Fetches (cached) a Debian trixie-backports kernel >= 6.16 and its modules tree with
+# fetch-kernel.sh --tree, and boots it under QEMU with software emulation (TCG; KVM is not
+# usable here) twice, both times with an image made by the product builder
+# initramfs/build.sh:
+#  1. the suites: the image plus vmtest.sh, tape-suite.sh, srd-suite.sh and scsi_debug.ko
+#     (--add), booted with "sysrecover=run sysrecover.run=/vmtest.sh": the real st driver on
+#     scsi_debug, and a virtio ext4 disk whose native srdelayed queue the VM applies without
+#     being told where it is (checked on the host afterwards with debugfs and e2fsck).
+#     The "VMTEST ..." lines of vmtest.sh, tape-suite.sh and srd-suite.sh are parsed.
+#  2. VM test A (apply-a.sh): the plain product image (default compression and budget)
+#     with "sysrecover=apply sysrecover.then=poweroff", an ext4 disk with a native queue
+#     and an NTFS disk whose SYSTEM hive has pending renames; checked on the host.
+# Also: the builder gives the same bytes twice, and refuses an image over its budget.
 #
-# Writes BUILD_DIR/vm/initramfs.cpio.gz and BUILD_DIR/vm/console.log (the full console,
-# with the kernel log at the end).  Prints every check, then as its last line
+# Writes BUILD_DIR/vm/{initramfs.cpio.gz,console.log,apply-a.img,apply-a.log}.  Prints
+# every check, then as its last line
 #     vm: N passed, N failed, N skipped
 # and exits 0 only when nothing failed, at least one check passed and the VM reported
 # VMTEST DONE.  A kernel that cannot be fetched is a failure, not a skip.  Result
 # lines are tests/lib/check.sh's, behind "vm: " (tests/run-all.sh counts them).
 #
-# Environment: SYSRECOVER_VM_TIMEOUT (seconds for the whole VM run, default 150),
-# SYSRECOVER_VM_APPEND (extra kernel command-line words), and those of fetch-kernel.sh
-# (SYSRECOVER_CACHE, SYSRECOVER_VM_KERNEL, SYSRECOVER_VM_OFFLINE, ...).
+# Environment: SYSRECOVER_VM_TIMEOUT (seconds for each VM run, default 150),
+# SYSRECOVER_VM_APPEND (extra kernel command-line words), SYSRECOVER_TESTDATA (the real
+# hives, for test A's NTFS disk), and those of fetch-kernel.sh (SYSRECOVER_CACHE,
+# SYSRECOVER_VM_KERNEL, SYSRECOVER_VM_OFFLINE, ...).
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -46,11 +53,13 @@ mkdir -p "$OUT" || fatal "cannot create $OUT"
 LOG=$OUT/console.log
 INITRD=$OUT/initramfs.cpio.gz
 
-# Debian packages this needs: qemu-system-x86 busybox-static mt-st cpio xz-utils e2fsprogs
-# debian-archive-keyring (plus apt, dpkg, util-linux, coreutils, gzip: always present)
+# Debian packages this needs: qemu-system-x86 busybox-static mt-st cpio xz-utils zstd
+# e2fsprogs ntfs-3g libhivex-bin debian-archive-keyring (plus apt, dpkg, util-linux,
+# coreutils, gzip: always present)
 missing=
 for tool in qemu-system-x86_64:qemu-system-x86 busybox:busybox-static mt-st:mt-st \
-            cpio:cpio xz:xz-utils dpkg-deb:dpkg apt-get:apt flock:util-linux; do
+            cpio:cpio xz:xz-utils zstd:zstd dpkg-deb:dpkg apt-get:apt flock:util-linux \
+            mkntfs:ntfs-3g hivexget:libhivex-bin; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || missing="$missing ${tool#*:}"
 done
 [ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || missing="$missing debian-archive-keyring"
@@ -58,9 +67,18 @@ done
 QEMU=$(command -v qemu-system-x86_64)
 
 t0=$(date +%s)
-KDIR=$("$HERE/fetch-kernel.sh" virtio_blk | tail -n 1)
+KDIR=$("$HERE/fetch-kernel.sh" --tree virtio_blk | tail -n 1)
 [ -n "$KDIR" ] && [ -s "$KDIR/vmlinuz" ] || fatal "could not fetch the test kernel (see fetch-kernel messages above)"
-"$HERE/build-initramfs.sh" "$INITRD" "$KDIR" "$SR" || fatal "could not build the initramfs"
+MODTREE=$(ls -d "$KDIR"/tree/lib/modules/* 2>/dev/null | head -n 1)
+[ -n "$MODTREE" ] || fatal "fetch-kernel.sh --tree gave no modules tree in $KDIR"
+BUILDER=$HERE/../../initramfs/build.sh
+# The suites' image: the product image (gzip: quicker to build) plus the test scripts.
+suite_image() { # OUTPUT
+    bash "$BUILDER" -o "$1" --sysrecover "$SR" --modules-dir "$MODTREE" --compress gzip --budget 64 \
+        --add "$HERE/vmtest.sh=/vmtest.sh" --add "$HERE/tape-suite.sh=/tape-suite.sh" \
+        --add "$HERE/srd-suite.sh=/srd-suite.sh" --add "$KDIR/modules/scsi_debug.ko=/lib/modules/scsi_debug.ko"
+}
+suite_image "$INITRD" || fatal "could not build the initramfs"
 
 # A virtio disk: ext4 with a native srdelayed queue, applied in the VM by
 # srd-suite.sh (which names no volume: it must find this one), checked below.
@@ -79,7 +97,7 @@ timeout --kill-after=10 "$TIMEOUT" "$QEMU" -accel tcg -cpu max -m 512 -smp 1 \
     -nographic -no-reboot -nic none \
     -kernel "$KDIR/vmlinuz" -initrd "$INITRD" \
     -drive file="$DISK",format=raw,if=virtio \
-    -append "console=ttyS0 panic=-1 quiet ${SYSRECOVER_VM_APPEND:-}" \
+    -append "console=ttyS0 panic=-1 quiet sysrecover=run sysrecover.run=/vmtest.sh sysrecover.then=poweroff sysrecover.onfail=poweroff ${SYSRECOVER_VM_APPEND:-}" \
     < /dev/null > "$LOG" 2>&1
 qrc=$?
 t2=$(date +%s)
@@ -128,6 +146,21 @@ if out applied debugfs -R 'cat /var/lib/sysrecover/srdelayed.queue.applied' "$DI
     is srd/statuses "$(printf '%s\n' "$applied" | grep -c 'SC=00000000')" 3
 fi
 check srd/e2fsck-clean e2fsck -fn "$DISK"
+
+# The builder: the same inputs give the same bytes; an image over the budget is refused.
+if suite_image "$OUT/initramfs-again.cpio.gz" >/dev/null 2>&1; then
+    check initramfs/reproducible cmp "$INITRD" "$OUT/initramfs-again.cpio.gz"
+else
+    bad initramfs/reproducible "the second build failed"
+fi
+rm -f "$OUT/initramfs-again.cpio.gz"
+exits initramfs/over-budget 2 'over the budget of 1 MiB' \
+    bash "$BUILDER" -o "$OUT/too-big.img" --sysrecover "$SR" --modules-dir "$MODTREE" --compress gzip --budget 1
+if [ -e "$OUT/too-big.img" ]; then bad initramfs/over-budget-no-output "$OUT/too-big.img was written"; fi
+
+# VM test A: the product image applies the queues of an ext4 and an NTFS disk.
+# shellcheck source=apply-a.sh
+. "$HERE/apply-a.sh"
 
 if [ "$passes" -eq 0 ]; then
     bad vm/ran "no check passed"
