@@ -8,7 +8,7 @@
 #   make install       PREFIX=/usr/local DESTDIR=  (binary, srdelayed link, man
 #                      pages, bash completion); make uninstall removes them
 #   make readme        rewrite README.md's command reference from --help
-#   make initramfs     the recovery image, build/initramfs.img (docs/booting.md);
+#   make initramfs     the recovery image, build/initramfs.img (README: Booting sysrecover);
 #                      INITRAMFS_ARGS="--modules-dir DIR" (default: --kernel-version `uname -r`)
 #
 # Libraries are found with pkg-config; a missing -dev package stops the build

@@ -7,7 +7,7 @@
 #       says C: is, NTFS there, that hive with its PendingFileRenameOperations replaced
 #       (hivexregedit) by a rename and a delete.  (An MBR disk would be the Windows 10 hive's
 #       layout, but sysrecover does not yet resolve an MBR C: on a partition *device*: see
-#       docs/booting.md.)
+#       README, "Booting sysrecover".)
 # /init applies every queue on every volume, copies its log to LABEL=srdA:/sysrecover.log
 # and powers off.  The host then checks with debugfs, e2fsck, ntfscat, ntfsls, ntfsfix and
 # hivexget; every expected value is what this script put in, never what our code printed.
