@@ -3,11 +3,11 @@
 # initramfs/build.sh with its defaults (zstd, the 16 MiB budget) and the test kernel's
 # modules tree, boots with "sysrecover=apply sysrecover.then=poweroff" and two virtio disks:
 #  vda  ext4 (label srdA) with a native srdelayed queue: a move and a delete;
-#  vdb  a GPT disk whose partition GUID is what the real SYSTEM_B hive's MountedDevices
-#       says C: is, NTFS there, that hive with its PendingFileRenameOperations replaced
-#       (hivexregedit) by a rename and a delete.  (An MBR disk would be the Windows 10 hive's
-#       layout, but sysrecover does not yet resolve an MBR C: on a partition *device*: see
-#       README, "Booting sysrecover".)
+#  vdb  an MBR disk whose signature and partition offset are what the real Windows 10
+#       SYSTEM hive's MountedDevices says C: is, NTFS there, that hive with its
+#       PendingFileRenameOperations replaced (hivexregedit) by a rename and a delete.
+#       C: is the partition device /dev/vdb1, whose own offset is 0: MountedDevices
+#       names it by its start on the disk (fs_volume.part_start).
 # /init applies every queue on every volume, copies its log to LABEL=srdA:/sysrecover.log
 # and powers off.  The host then checks with debugfs, e2fsck, ntfscat, ntfsls, ntfsfix and
 # hivexget; every expected value is what this script put in, never what our code printed.
@@ -40,8 +40,8 @@ a_setup() {
         >"$A_TMP/ext/var/lib/sysrecover/srdelayed.queue"
     mke2fs -q -t ext4 -L srdA -d "$A_TMP/ext" "$A_EXT" 16M >/dev/null || { bad apply-a/mke2fs "$A_EXT"; return 1; }
 
-    # vdb: SYSTEM_B's disk: GPT, C: = partition 09931f21-7faf-44a9-81d8-1e73c14b9eaf
-    hive=${SYSRECOVER_TESTDATA:-}/hives/SYSTEM_B.xz
+    # vdb: the Windows 10 1709 disk layout (signature df4546ae, C: at 501 MiB)
+    hive=${SYSRECOVER_TESTDATA:-}/hives/SYSTEM_WIN_10_1709.xz
     if [ ! -s "$hive" ]; then
         if [ "${SYSRECOVER_REQUIRE_TESTDATA:-}" = 1 ]; then bad apply-a/testdata "$hive missing"
         else skip apply-a/ntfs "the real hives are not at \$SYSRECOVER_TESTDATA/hives"; fi
@@ -62,9 +62,9 @@ with open(out, "w") as f:
 EOF
     check apply-a/hive-made hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$A_TMP/SYSTEM" "$A_TMP/pending.reg"
     out a_pv hivexget "$A_TMP/SYSTEM" "$SM" PendingFileRenameOperations &&
-        is apply-a/hive-pending-set "$(printf '%s\n' "$a_pv" | tr '\n' '|')" '\??\C:\stage\new.dll|\??\C:\app\moved.dll|\??\C:\app\old.dll|'
+        is apply-a/hive-pending-set "$(printf '%s\n' "$a_pv" | tr '\n' '|')" '\??\C:\stage\new.dll|\??\C:\app\moved.dll|\??\C:\app\old.dll||'
     mkdir -p "$A_TMP/mnt"
-    truncate -s 48M "$A_TMP/c.ntfs"
+    truncate -s 64M "$A_TMP/c.ntfs"
     mkntfs -F -Q -q "$A_TMP/c.ntfs" >/dev/null 2>&1 || { bad apply-a/mkntfs "$A_TMP/c.ntfs"; return 1; }
     ntfs-3g "$A_TMP/c.ntfs" "$A_TMP/mnt" || { bad apply-a/ntfs-3g "cannot mount $A_TMP/c.ntfs"; return 1; }
     mkdir -p "$A_TMP/mnt/Windows/System32/config" "$A_TMP/mnt/stage" "$A_TMP/mnt/app"
@@ -75,10 +75,10 @@ EOF
     echo keep >"$A_TMP/mnt/app/keep.dll"
     umount "$A_TMP/mnt" || { bad apply-a/umount "$A_TMP/mnt"; return 1; }
     rm -f "$A_WIN"
-    truncate -s 64M "$A_WIN"
-    printf 'label: gpt\nstart=2048, size=98304, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, uuid=09931F21-7FAF-44A9-81D8-1E73C14B9EAF\n' |
+    truncate -s 600M "$A_WIN"
+    printf 'label: dos\nlabel-id: 0xdf4546ae\nstart=1026048, size=131072, type=7\n' |
         sfdisk -q "$A_WIN" >/dev/null || { bad apply-a/sfdisk "$A_WIN"; return 1; }
-    dd if="$A_TMP/c.ntfs" of="$A_WIN" bs=1M seek=1 conv=notrunc,sparse status=none ||
+    dd if="$A_TMP/c.ntfs" of="$A_WIN" bs=1M seek=501 conv=notrunc,sparse status=none ||
         { bad apply-a/dd "$A_WIN"; return 1; }
 }
 
@@ -140,7 +140,7 @@ a_ntcat() { # part path
 a_check_ntfs() {
     local p=$A_TMP/c.part pv ls
     [ -n "$A_WIN" ] || return 0
-    dd if="$A_WIN" of="$p" bs=1M skip=1 count=48 status=none || { bad apply-a/ntfs-read "dd"; return; }
+    dd if="$A_WIN" of="$p" bs=1M skip=501 count=64 status=none || { bad apply-a/ntfs-read "dd"; return; }
     is apply-a/ntfs-renamed "$(a_ntcat "$p" /app/moved.dll)" new
     is apply-a/ntfs-rename-source-gone "$(a_ntcat "$p" /stage/new.dll)" "<absent>"
     is apply-a/ntfs-deleted "$(a_ntcat "$p" /app/old.dll)" "<absent>"
