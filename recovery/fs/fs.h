@@ -120,6 +120,9 @@ struct fs_volume {
 	char name[4200];      /* how to name it: /dev/sda2, disk.img@2, disk.img */
 	int partno;           /* 1-based partition number, 0 = not a partition */
 	uint64_t offset;      /* byte offset of the volume in `path` */
+	uint64_t part_start;  /* byte offset of the partition in its whole disk
+				 (what an MBR MountedDevices value names), 0 for
+				 no partition; differs from offset for /dev/sda2 */
 	uint64_t size;        /* bytes */
 	char fstype[32];      /* blkid TYPE: ext4, ntfs, BitLocker, swap, ... */
 	char uuid[64], partuuid[64], label[256];

@@ -453,6 +453,7 @@ static int add_partitions(const char *path, int fd, const struct stat *sb,
 			return -ENOMEM;
 		v->partno = blkid_partition_get_partno(par);
 		start = (uint64_t)blkid_partition_get_start(par) * 512;
+		v->part_start = start;
 		v->size = (uint64_t)blkid_partition_get_size(par) * 512;
 		scopy(v->partuuid, sizeof(v->partuuid), blkid_partition_get_uuid(par));
 		scopy(v->pttype, sizeof(v->pttype), blkid_parttable_get_type(tab));
@@ -500,7 +501,7 @@ static int add_partition_dev(const char *path, const struct stat *sb,
 			     blkid_probe pr, struct vol_list *l)
 {
 	struct fs_volume *v = vl_add(l);
-	char no[16] = "";
+	char no[16] = "", start[32] = "";
 
 	if (!v)
 		return -ENOMEM;
@@ -512,6 +513,9 @@ static int add_partition_dev(const char *path, const struct stat *sb,
 	lookup(pr, "PART_ENTRY_SCHEME", v->pttype, sizeof(v->pttype));
 	lookup(pr, "PART_ENTRY_NUMBER", no, sizeof(no));
 	v->partno = atoi(no);
+	/* in 512-byte sectors, whatever the disk's sector size */
+	lookup(pr, "PART_ENTRY_OFFSET", start, sizeof(start));
+	v->part_start = strtoull(start, NULL, 10) * 512;
 	whole_disk_ptuuid(sb->st_rdev, v);
 	vol_mounted(v);
 	return 0;

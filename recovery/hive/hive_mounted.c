@@ -209,7 +209,7 @@ static bool md_matches(const struct hive_md_value *v, const struct fs_volume *vo
 		       strcasecmp(vol->partuuid, v->guid) == 0;
 	snprintf(sig, sizeof(sig), "%08" PRIx32, v->signature);
 	return vol->partno > 0 && strcasecmp(vol->pttype, "dos") == 0 &&
-	       strcasecmp(vol->ptuuid, sig) == 0 && vol->offset == v->offset;
+	       strcasecmp(vol->ptuuid, sig) == 0 && vol->part_start == v->offset;
 }
 
 int hive_md_resolve(const struct hive_md_value *v, const char *const *paths,

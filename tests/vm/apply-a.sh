@@ -62,7 +62,7 @@ with open(out, "w") as f:
 EOF
     check apply-a/hive-made hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$A_TMP/SYSTEM" "$A_TMP/pending.reg"
     out a_pv hivexget "$A_TMP/SYSTEM" "$SM" PendingFileRenameOperations &&
-        is apply-a/hive-pending-set "$(printf '%s\n' "$a_pv" | tr '\n' '|')" '\??\C:\stage\new.dll|\??\C:\app\moved.dll|\??\C:\app\old.dll||'
+        is apply-a/hive-pending-set "$(printf '%s\n' "$a_pv" | tr '\n' '|')" '\??\C:\stage\new.dll|\??\C:\app\moved.dll|\??\C:\app\old.dll|'
     mkdir -p "$A_TMP/mnt"
     truncate -s 64M "$A_TMP/c.ntfs"
     mkntfs -F -Q -q "$A_TMP/c.ntfs" >/dev/null 2>&1 || { bad apply-a/mkntfs "$A_TMP/c.ntfs"; return 1; }
