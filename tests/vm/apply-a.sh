@@ -32,7 +32,7 @@ a_setup() {
     echo "vm: INFO apply-a image: $(printf '%s\n' "$a_build" | tail -n 1) (built in $(($(date +%s) - t0)) s)"
 
     # vda: ext4 with a native queue
-    rm -rf "$A_TMP/ext" "$A_EXT"
+    rm -rf "${A_TMP:?}/ext" "${A_EXT:?}"
     mkdir -p "$A_TMP/ext/var/lib/sysrecover"
     echo "moved by the recovery image" >"$A_TMP/ext/a.txt"
     echo "deleted by the recovery image" >"$A_TMP/ext/gone.txt"

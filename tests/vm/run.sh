@@ -84,7 +84,7 @@ suite_image "$INITRD" || fatal "could not build the initramfs"
 # srd-suite.sh (which names no volume: it must find this one), checked below.
 DISK=$OUT/srd-disk.img
 T=$(printf '\t')
-rm -rf "$OUT/srd-tree" "$DISK"
+rm -rf "${OUT:?}/srd-tree" "${DISK:?}"
 mkdir -p "$OUT/srd-tree/d" "$OUT/srd-tree/var/lib/sysrecover"
 echo moved >"$OUT/srd-tree/a"; echo gone >"$OUT/srd-tree/d/x"
 printf '%s\n' "MoveFile${T}/a${T}/b${T}NotExecuted" "DeleteFile${T}Unused${T}/d/x${T}NotExecuted" \
