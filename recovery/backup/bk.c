@@ -87,8 +87,7 @@ struct bk_pipe {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool inited, started, done;
-	unsigned char *slot[BK_SLOTS];
-	size_t len[BK_SLOTS];
+	unsigned char *slot[BK_SLOTS];   /* each a full record: bk_write_cb blocks */
 	size_t head, tail, count;   /* ring: fill at head, write at tail */
 	size_t fill;                /* bytes in the slot at head, not queued yet */
 	int err;                    /* the tape's first failure, sticky */
@@ -248,7 +247,7 @@ static void *pipe_main(void *arg)
 			pthread_cond_wait(&p->cv, &p->mu);
 		if (p->count == 0)
 			break;
-		i = p->tail, n = p->len[i];
+		i = p->tail, n = b->label.record_size;
 		pthread_mutex_unlock(&p->mu);
 		w = tape_write(b->t, p->slot[i], n);
 		pthread_mutex_lock(&p->mu);
@@ -329,7 +328,6 @@ static void slot_queue(struct bk *b)
 	struct bk_pipe *p = &b->pipe;
 
 	pthread_mutex_lock(&p->mu);
-	p->len[p->head] = b->label.record_size;
 	p->head = (p->head + 1) % BK_SLOTS;
 	p->count++;
 	p->fill = 0;
