@@ -409,6 +409,10 @@ struct srd_apply_opts {
 				    * behind vols, else every block device */
 	size_t ndisks;
 	bool dry_run;              /* read-only: plan and show, change nothing */
+	bool replay_journal;       /* ext: a journal that needs recovery is
+				    * replayed first (e2fsck -E journal_only,
+				    * what a mount would do), not refused: the
+				    * boot hooks run before anything mounts */
 	bool quiet;                /* no progress line (--json); otherwise one
 				    * on stderr when it is a terminal
 				    * (progress.h) */

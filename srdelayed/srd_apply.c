@@ -682,6 +682,24 @@ static char **default_disks(const struct srd_apply_opts *o, size_t *n)
 /* With no volume named: every ext or NTFS volume on the disks given (every
  * attached block device when none is) that is not mounted and holds a
  * queue, a journal or Windows. */
+/* Open a candidate volume to look for a queue.  One whose ext journal needs
+ * recovery may hold its queue, or a newer one, only in that journal: with
+ * --replay-journal the journal is replayed first (as a mount would).  Without,
+ * the stale view is looked at (a queue there is refused later, with the
+ * advice), and *stale says so, for the report.  < 0: not a candidate. */
+static int home_open(const struct srd_apply_opts *o, const struct fs_volume *v,
+		     struct fs **fs, bool *stale)
+{
+	enum fs_state st;
+
+	*stale = fs_state(v->name, &st, NULL) == 0 && st == FS_STATE_NEEDS_RECOVERY;
+	if (*stale && o->replay_journal && !o->dry_run) {
+		*stale = false;
+		return fs_open(v->name, FS_O_REPLAY_JOURNAL, fs, NULL);
+	}
+	return fs_open(v->name, 0, fs, NULL);
+}
+
 static int find_homes(const struct srd_apply_opts *o, struct srd_report *rep,
 		      char ***homes, size_t *n, struct err *err)
 {
@@ -698,9 +716,9 @@ static int find_homes(const struct srd_apply_opts *o, struct srd_report *rep,
 	for (size_t i = 0; *homes && i < nv; i++) {
 		struct fs *fs = NULL;
 		struct fs_stat st;
-		bool q;
+		bool q, stale;
 
-		if (v[i].mounted || fs_open(v[i].name, 0, &fs, &fe) < 0)
+		if (v[i].mounted || home_open(o, &v[i], &fs, &stale) < 0)
 			continue;
 		q = fs_lookup(fs, SRD_NATIVE_QUEUE_PATH, &st) == 0 ||
 		    fs_lookup(fs, SRD_JOURNAL_PATH, &st) == 0;
@@ -713,6 +731,9 @@ static int find_homes(const struct srd_apply_opts *o, struct srd_report *rep,
 		fs_close(fs);
 		if (q)
 			(*homes)[(*n)++] = strdup(v[i].name);
+		else if (stale)
+			srd_note(rep, "%s: its journal needs recovery: not looked at%s",
+				 v[i].name, o->dry_run ? "" : " (--replay-journal replays it)");
 	}
 	for (size_t i = 0; *homes && o->ndisks && i < nv; i++)
 		if (v[i].mounted)  /* on a disk that was named: say so */

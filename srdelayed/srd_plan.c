@@ -142,6 +142,9 @@ static int vol_add(struct srd_run *run, const struct fs_volume *v)
 	unsigned fl = run->o->dry_run ? 0 : FS_O_RDWR;
 	int rc;
 
+	if (fl && run->o->replay_journal)
+		fl |= FS_O_REPLAY_JOURNAL;
+
 	for (size_t i = 0; i < run->nvols; i++)
 		if (!strcmp(run->vols[i].v.path, v->path) &&
 		    run->vols[i].v.offset == v->offset)

@@ -21,16 +21,18 @@
 	"PARTUUID=...:/path.  --windows: an srdelayed input file (UTF-16LE), paths \\??\\C:\\...\n" \
 	"apply with no VOL: every unmounted volume on the --disk images (every attached\n" \
 	"one without --disk) that holds a queue, a journal or Windows.  A progress line\n" \
-	"is shown on stderr when it is a terminal (not with --json).\n"
+	"is shown on stderr when it is a terminal (not with --json).  --replay-journal:\n" \
+	"an ext journal that needs recovery is replayed first (e2fsck -E journal_only,\n" \
+	"as a mount would), not refused.\n"
 
 #define ADD_ARGS "[-q QUEUE | -V VOL] [--windows] move SRC DST | delete PATH | shortname PATH NAME"
 #define LIST_ARGS "[--json] [-q QUEUE | [--disk IMG]... [-V VOL] [VOL...]]"  /* --disk
 	alone: what apply --disk would do */
-#define APPLY_ARGS "[--dry-run] [--json] [--disk IMG]... [-V VOL] [VOL...]"
+#define APPLY_ARGS "[--dry-run] [--json] [--replay-journal] [--disk IMG]... [-V VOL] [VOL...]"
 
 struct srd_cli {
 	const char *queue, *volume;
-	bool windows, json, dry_run;
+	bool windows, json, dry_run, replay;
 	const char **disks;       /* --disk, in order */
 	size_t ndisks;
 	const char **vols;        /* VOL operands (and -V for list/apply) */
@@ -55,6 +57,7 @@ static int parse(struct cli_ctx *c, int argc, char **argv, const char *args,
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "replay-journal", no_argument, NULL, 'r' },
 		{ "windows", no_argument, NULL, 'w' },
 		{ "queue", required_argument, NULL, 'q' },
 		{ "volume", required_argument, NULL, 'V' },
@@ -74,6 +77,7 @@ static int parse(struct cli_ctx *c, int argc, char **argv, const char *args,
 		switch (ch) {
 		case 'j': o->json = true; break;
 		case 'n': o->dry_run = true; break;
+		case 'r': o->replay = true; break;
 		case 'w': o->windows = true; break;
 		case 'q': o->queue = optarg; break;
 		case 'V': o->volume = optarg; break;
@@ -132,6 +136,8 @@ static int cmd_add(struct cli_ctx *c, int argc, char **argv)
 	struct srd_cli o;
 	int rc = parse(c, argc, argv, ADD_ARGS, &o);
 
+	if (rc == 0 && o.replay)
+		rc = cli_usage_err(c, "add: --replay-journal is for apply");
 	if (rc == 0 && (rc = add_req(c, &o, &req)) == 0)
 		rc = o.volume ? srd_queue_add_volume(o.volume, &req, &c->err)
 			      : srd_queue_add_file(o.queue ? o.queue :
@@ -234,7 +240,7 @@ static int run_apply(struct cli_ctx *c, const struct srd_cli *o, bool dry_run)
 	struct srd_apply_opts ao = {
 		.vols = o->vols, .nvols = o->nvols,
 		.disks = o->disks, .ndisks = o->ndisks, .dry_run = dry_run,
-		.quiet = o->json,
+		.quiet = o->json, .replay_journal = o->replay,
 	};
 	struct srd_report rep;
 	int rc = dry_run ? 0 : stop_install();  /* stop between operations */
@@ -294,6 +300,8 @@ static int cmd_list(struct cli_ctx *c, int argc, char **argv)
 	struct srd_cli o;
 	int rc = parse(c, argc, argv, LIST_ARGS, &o);
 
+	if (rc == 0 && o.replay)
+		rc = cli_usage_err(c, "list: --replay-journal is for apply");
 	if (rc == 0 && o.volume)
 		o.vols[o.nvols++] = o.volume;  /* -V VOL: as VOL */
 	if (rc == 0 && (o.queue || (!o.nvols && !o.ndisks)))
