@@ -22,8 +22,8 @@
 	"apply with no VOL: every unmounted volume on the --disk images (every attached\n" \
 	"one without --disk) that holds a queue, a journal or Windows.  A progress line\n" \
 	"is shown on stderr when it is a terminal (not with --json).  --replay-journal:\n" \
-	"an ext journal that needs recovery is replayed first (e2fsck -E journal_only,\n" \
-	"as a mount would), not refused.\n"
+	"an ext journal that needs recovery is replayed first (by e2fsck, as a mount\n" \
+	"would), not refused.\n"
 
 #define ADD_ARGS "[-q QUEUE | -V VOL] [--windows] move SRC DST | delete PATH | shortname PATH NAME"
 #define LIST_ARGS "[--json] [-q QUEUE | [--disk IMG]... [-V VOL] [VOL...]]"  /* --disk
