@@ -25,7 +25,10 @@
  * checked against the copy's SHA-256 while it is copied.  When a selective
  * restore does not want that member, the plan adds it as a "stash": its
  * data goes to a temporary file that the copies are made from and that is
- * removed at the end.  The data is still read once, in order.
+ * removed at the end.  The data is still read once, in order.  A hard
+ * link whose first name is not wanted is planned the same way: that
+ * member's data and metadata go to the temporary file, the wanted names
+ * are linked to it, and removing the temporary name leaves them the inode.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -61,11 +64,13 @@ struct rs_dir {
 	size_t nlen;
 };
 
-/* A member whose content copies need but that is not wanted itself: its
- * data goes to a temporary file on the volume of the first copy. */
+/* A member whose content copies or hard links need but that is not wanted
+ * itself: its data goes to a temporary file on the volume of the first of
+ * them (with its metadata too when links share its inode). */
 struct rs_stash {
 	char *name;               /* "vN/path" */
 	uint32_t vol;             /* where its temporary file goes */
+	bool link;                /* hard links are made to it */
 	char tmp[128];            /* "" until written */
 };
 
@@ -153,9 +158,10 @@ static struct rs_stash *stash_find(const struct restore *x, const char *name)
 	return bsearch(&key, x->stash, x->nstash, sizeof(key), stash_cmp);
 }
 
-/* A wanted copy whose holder is not wanted: the holder goes on the stash
- * list (sorted and made unique when the catalog has been read). */
-static int plan_copy(struct restore *x, const struct arc_entry *e)
+/* A wanted copy or hard link whose holder (the first name of the link
+ * group) is not wanted: the holder goes on the stash list (sorted and made
+ * unique when the catalog has been read). */
+static int plan_holder(struct restore *x, const struct arc_entry *e)
 {
 	uint32_t hv;
 	const char *why, *hp = rs_member_path(x->s, e->target, &hv, &why);
@@ -171,7 +177,8 @@ static int plan_copy(struct restore *x, const struct arc_entry *e)
 		x->stash = ns;
 		x->capstash = nc;
 	}
-	x->stash[x->nstash] = (struct rs_stash){ .name = strdup(e->target), .vol = e->vol };
+	x->stash[x->nstash] = (struct rs_stash){ .name = strdup(e->target), .vol = e->vol,
+						 .link = e->type == ARC_T_HARDLINK };
 	if (!x->stash[x->nstash].name)
 		return err_set(&x->r->err, -ENOMEM, "out of memory");
 	x->nstash++;
@@ -212,9 +219,10 @@ static int plan_stash(struct restore *x, size_t i)
 		return 0;
 	qsort(x->stash, x->nstash, sizeof(*x->stash), stash_cmp);
 	for (size_t j = 0; j < x->nstash; j++) {
-		if (k && !strcmp(x->stash[k - 1].name, x->stash[j].name))
+		if (k && !strcmp(x->stash[k - 1].name, x->stash[j].name)) {
+			x->stash[k - 1].link |= x->stash[j].link;
 			free(x->stash[j].name);
-		else
+		} else
 			x->stash[k++] = x->stash[j];
 	}
 	x->nstash = k;
@@ -254,7 +262,7 @@ static int plan_entry(void *arg, const struct arc_entry *e)
 		if (!(e->flags & ARC_M_SPARSE))
 			x->need[e->vol] += (e->size + 4095) / 4096 * 4096;
 	}
-	return (e->flags & ARC_M_COPY) ? plan_copy(x, e) : 0;
+	return (e->flags & ARC_M_COPY) || e->type == ARC_T_HARDLINK ? plan_holder(x, e) : 0;
 }
 
 /* ---- targets -------------------------------------------------------------------- */
@@ -704,10 +712,12 @@ static int put_file(struct restore *x, uint32_t vol, const char *path,
 
 /* ---- single instance ------------------------------------------------------------------ */
 
-/* A holder's data into a temporary file, for the copies after it. */
+/* A holder's data into a temporary file, for the copies and links after
+ * it; with its metadata when links will share the inode. */
 static int put_stash(struct restore *x, struct rs_stash *st, struct archive_entry *ae)
 {
 	struct fs *fs = x->tg[st->vol].fs;
+	struct fs_times t;
 	int rc;
 
 	x->stashed++;
@@ -716,9 +726,15 @@ static int put_stash(struct restore *x, struct rs_stash *st, struct archive_entr
 		return 0;
 	rc = tmp_name(x, st->vol, st->tmp, sizeof(st->tmp));
 	if (rc == 0)
-		rc = fs_create(fs, st->tmp, 0600);
+		rc = fs_create(fs, st->tmp, st->link ? archive_entry_mode(ae) & 07777 : 0600);
 	if (rc == 0)
 		rc = write_data(x, fs, st->tmp, NULL, ae);
+	if (rc == 0 && st->link) {
+		set_meta(x, fs, st->tmp, ae, false);
+		times_of(ae, &t);
+		fs_set_times(fs, st->tmp, &t);
+		set_ntfs_times(fs, st->tmp, ae);
+	}
 	if (rc < 0 && st->tmp[0])
 		fs_unlink(fs, st->tmp);
 	if (rc < 0)
@@ -973,8 +989,11 @@ static int apply(struct restore *x, struct archive_entry *ae)
 	path = rs_member_path(x->s, name, &vol, &why);
 	if (path && copy)   /* a copy's holder may be on another volume */
 		lp = rs_member_path(x->s, hl, &hvol, &why);
-	else if (path && hl)
+	else if (path && hl) {
 		lp = link_target(x, vol, hl, &why);
+		if (lp && (st = stash_find(x, hl)))   /* its first name is not wanted */
+			lp = st->tmp[0] ? st->tmp : "";
+	}
 	if (!path || (hl && !lp)) {
 		x->res->refused++;
 		report(x, name ? name : "?", "%s: refused: %s", name ? name : "?", why);
@@ -1002,14 +1021,17 @@ static int apply(struct restore *x, struct archive_entry *ae)
 		rc = put_file(x, vol, path, ae);
 	else if (copy)
 		rc = put_copy(x, vol, path, ae, hl, hvol, lp, csum);
+	else if (lp && !*lp)
+		rc = -ENOLINK;  /* the stash of its first name was not written */
 	else
 		rc = put_other(x, vol, path, ae, lp);
 	if (rc == -EPIPE)
 		return rc;     /* the data stream itself failed */
-	if (rc == -ESTALE) {
+	if (rc == -ESTALE || rc == -ENOLINK) {
 		x->res->failed++;
-		report(x, name, "%s: not restored: it is a copy of %s, which this restore "
-		       "did not write (or not with this content)", name, hl);
+		report(x, name, "%s: not restored: it is a %s of %s, which this restore "
+		       "did not write%s", name, rc == -ESTALE ? "copy" : "hard link", hl,
+		       rc == -ESTALE ? " (or not with this content)" : "");
 		return 0;
 	}
 	if (rc < 0) {

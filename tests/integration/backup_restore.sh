@@ -198,6 +198,36 @@ if mount -o ro,loop "$w/sel.img" "$mnt"; then
 	umount "$mnt"
 fi
 
+# ---- selective: hard links whose first name is not wanted ---------------------------------------
+# a/small, a/b/hardlink and hardlink-at-root are one inode; the data travels
+# with the first of them, which is not asked for: the two wanted names must
+# still get the content and the inode's metadata, as the fill above made them.
+truncate -s 64M "$w/sel2.img"
+mkfs.ext4 -q -F "$w/sel2.img"
+first=$("$S" list -t "$T" --set 1 | awk '$1 == "f" && $3 ~ /(small|hardlink)$/ { print $3; exit }')
+wantl=$(for n in v0/a/small v0/a/b/hardlink v0/hardlink-at-root; do [ "$n" = "$first" ] || echo "$n"; done)
+[ -n "$first" ] && [ "$(printf '%s\n' "$wantl" | wc -l)" -eq 2 ] || bad selective-links-setup "first name of the link group not found: '$first'"
+# shellcheck disable=SC2086
+exits selective-links 0 " 2 hard links.*; 0 failed" "$S" restore -t "$T" --set 1 --to "v0=$w/sel2.img" $wantl
+if mount -o ro,loop "$w/sel2.img" "$mnt"; then
+	l1=$mnt/$(printf '%s\n' "$wantl" | sed -n 1p | cut -c4-)
+	l2=$mnt/$(printf '%s\n' "$wantl" | sed -n 2p | cut -c4-)
+	is selective-links-content "$(cat "$l1")" "small file"
+	is selective-links-one-inode "$(stat -c %i "$l1")" "$(stat -c %i "$l2")"
+	is selective-links-nlink "$(stat -c %h "$l1")" 2
+	is selective-links-mode "$(stat -c %a "$l1")" 4755
+	is selective-links-xattr "$(getfattr --only-values -n user.colour "$l1" 2>/dev/null)" blue
+	is selective-links-mtime "$(stat -c %.9Y "$l1")" "$(date -d '2001-02-03 04:05:06.123456789' +%s.%N)"
+	[ ! -e "$mnt/${first#v0/}" ] && ok selective-links-first-not-restored ||
+		bad selective-links-first-not-restored "$first was restored too"
+	is selective-links-no-temporary "$(ls -A "$mnt" | grep -v lost+found | sort | tr '\n' ' ')" \
+		"$(for n in $wantl; do echo "$n" | cut -d/ -f2; done | sort -u | tr '\n' ' ')"
+	umount "$mnt"
+else
+	bad selective-links-mount "cannot mount the target"
+fi
+check selective-links-fsck e2fsck -fn "$w/sel2.img"
+
 # ---- verify catches damage in the data --------------------------------------------------------
 cp "$T" "$w/bad.tap"
 off=$(grep -obUaP 'small file' "$w/bad.tap" | head -n 1 | cut -d: -f1)
