@@ -35,7 +35,15 @@ PKGS = blkid ext2fs libntfs-3g hivex libarchive nettle
 TEST_PKGS = cmocka
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# libarchive is linked statically: Debian's shared libarchive13 needs libxml2 and
+# ICU (libicudata alone is 31 MB), which every recovery image and distro
+# initramfs holding sysrecover would carry.  Only the xar writer uses libxml2,
+# and our code never asks for it, but archive_write_set_format.o (which the pax
+# writer needs for one helper) has a table naming every writer; Debian builds
+# libarchive.a with one section per function, so --gc-sections drops that
+# table, and with it xar, zip, 7zip and their compression libraries.
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(filter-out libarchive,$(PKGS)) 2>/dev/null) \
+	    -Wl,-Bstatic -larchive -Wl,-Bdynamic
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -52,7 +60,7 @@ NTFS_DEFS = -DHAVE_STDINT_H -DHAVE_SYS_TYPES_H -DHAVE_ENDIAN_H -DHAVE_BYTESWAP_H
 	    -DHAVE_CLOCK_GETTIME -DHAVE_STDIO_H -DHAVE_STDLIB_H -DHAVE_STRING_H \
 	    -DHAVE_ERRNO_H -DHAVE_LIMITS_H -DHAVE_UNISTD_H -DHAVE_FCNTL_H
 LDFLAGS ?=
-ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
+ALL_LDFLAGS = -Wl,--as-needed -Wl,--gc-sections $(LDFLAGS)
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=all
