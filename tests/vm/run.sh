@@ -175,6 +175,8 @@ vm_want a && . "$HERE/apply-a.sh"
 # VM test C: Debian's mkinitramfs with our hook (initramfs-tools-c.sh).
 
 # VM test D: dracut with our module, with and without systemd (dracut-d.sh).
+# shellcheck source=dracut-d.sh
+vm_want d && . "$HERE/dracut-d.sh"
 
 # The rescue ISO under SeaBIOS and OVMF (rescue-iso.sh).
 

@@ -63,11 +63,14 @@ sysrecover_dracut_apply() {
     while IFS= read -r line || [ -n "$line" ]; do
         sysrecover_dracut_log $([ $rc -eq 0 ] && echo 5 || echo 3) "$line"
     done <"$log"
-    if [ $rc -eq 0 ]; then
-        sysrecover_dracut_log 5 "applied (status 0)"
-    else
-        sysrecover_dracut_log 3 "apply failed (status $rc): the queue stays, the boot goes on; log in $log"
-    fi
+    # sysrecover's exit codes: 0 done; 1 run, but some records failed (their statuses
+    # are in srdelayed.queue.applied); 2 and up: refused or stopped, what was not done
+    # is still queued
+    case $rc in
+        0) sysrecover_dracut_log 5 "applied (status 0)" ;;
+        1) sysrecover_dracut_log 3 "applied, some records failed (status 1): see the statuses in /var/lib/sysrecover/srdelayed.queue.applied; log in $log" ;;
+        *) sysrecover_dracut_log 3 "not applied (status $rc): what was not done stays queued, the boot goes on; log in $log" ;;
+    esac
     return $rc
 }
 
