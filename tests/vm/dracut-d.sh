@@ -33,7 +33,8 @@ d_prepare() {
     printf '# other volumes to apply besides root\n\n  LABEL=srdDv  # the data disk\n' \
         >"$D_TMP/etc/sysrecover/boot-volumes"
     cp -a "$MODTREE" "$D_TMP/lib/modules/$D_KVER" || return 1
-    depmod -b "$D_TMP" "$D_KVER" || return 1
+    # (its warnings about the absent modules.order and modules.builtin are expected)
+    depmod -b "$D_TMP" "$D_KVER" 2>"$D_TMP/depmod.err" || { cat "$D_TMP/depmod.err" >&2; return 1; }
 }
 
 # d_build OUTPUT [dracut options]: dracut in a private mount namespace (see above).
