@@ -17,6 +17,8 @@
 #     with "sysrecover=apply sysrecover.then=poweroff", an ext4 disk with a native queue
 #     and an NTFS disk whose SYSTEM hive has pending renames; checked on the host.
 # Also: the builder gives the same bytes twice, and refuses an image over its budget.
+# VM test D (dracut-d.sh): dracut-core's initrds, systemd and not, with our dracut module
+# (BUILD_DIR/vm/dracut-d-*: images, console logs, the guests' saved dmesg).
 #
 # Writes BUILD_DIR/vm/{initramfs.cpio.gz,console.log,apply-a.img,apply-a.log}.  Prints
 # every check, then as its last line
