@@ -14,10 +14,12 @@
 #  2. the same, but the root's queue has a record that climbs above the volume: sysrecover
 #     refuses it and changes nothing; the boot must go on into the root, and both queues
 #     must be left as they were.
-# The host checks with debugfs and e2fsck -fn, and the order of events from the kernel's
-# own log (dmesg, saved by proof-init): our "applied" line before the fsck of the root
-# (systemd's "systemd-fsck-root.service" start, or dracut's "Checking ext4") and before
-# the kernel's "EXT4-fs (vda): mounted filesystem".
+# vdc is a swap disk without a hibernation image, and resume=/dev/vdc is on the command
+# line.  The host checks with debugfs and e2fsck -fn.  It reads the order of events from
+# the kernel's own log (dmesg, saved by proof-init): the kernel's "PM: Image not found"
+# (the resume attempt) comes before our first line; our result line comes before the fsck
+# of the root (systemd's "systemd-fsck-root.service" start, or dracut's "Checking ext4")
+# and before the kernel's first "EXT4-fs (vda): mounted filesystem".
 
 D_TMP=$(mktemp -d "${TMPDIR:-/tmp}/sr-vm-d.XXXXXX")
 d_cleanup() { rm -rf "${D_TMP:?}"; }
@@ -71,6 +73,11 @@ d_disks() {
     printf '%s\n' "DeleteFile${D_TAB}Unused${D_TAB}/x${D_TAB}NotExecuted" >"$v/var/lib/sysrecover/srdelayed.queue"
     mke2fs -q -t ext4 -L srdD -d "$r" "$D_TMP/root.img" 32M >/dev/null || return 1
     mke2fs -q -t ext4 -L srdDv -d "$v" "$D_TMP/vol.img" 8M >/dev/null || return 1
+    # vdc: swap holding no hibernation image, for resume= (the resume step runs, finds
+    # nothing, and the apply must come after it)
+    rm -f "${D_TMP:?}/swap.img"
+    # (mkswap's warnings about a sparse, world-readable swap file do not apply to a VM disk)
+    truncate -s 8M "$D_TMP/swap.img" && mkswap "$D_TMP/swap.img" >/dev/null 2>&1 || return 1
 }
 
 # d_boot IMAGE NAME: boots; the console log is $OUT/dracut-d-NAME.log
@@ -82,7 +89,8 @@ d_boot() {
         -kernel "$KDIR/vmlinuz" -initrd "$img" \
         -drive file="$D_TMP/root.img",format=raw,if=virtio \
         -drive file="$D_TMP/vol.img",format=raw,if=virtio \
-        -append "root=LABEL=srdD rw init=/sbin/proof-init console=ttyS0 panic=-1 rd.shell=0 rd.emergency=poweroff systemd.log_target=kmsg systemd.log_level=info" \
+        -drive file="$D_TMP/swap.img",format=raw,if=virtio \
+        -append "root=LABEL=srdD rw resume=/dev/vdc init=/sbin/proof-init console=ttyS0 panic=-1 rd.shell=0 rd.emergency=poweroff systemd.log_target=kmsg systemd.log_level=info" \
         </dev/null >"$log" 2>&1
     qrc=$?
     echo "vm: INFO dracut-d $name VM run $(($(date +%s) - t0)) s, console log $log"
@@ -105,7 +113,7 @@ d_line() { grep -n -m 1 -E -- "$2" "$1" | cut -d: -f1 | grep . || echo 0; }
 # FSCK and before the root's first mount (dracut without systemd mounts it read-only
 # once to read its fstab, before fsck)
 d_order() {
-    local name=$1 dm=$OUT/dracut-d-$1.dmesg a f m
+    local name=$1 dm=$OUT/dracut-d-$1.dmesg a f m r s
     rm -f "$dm"
     if ! debugfs -R "dump /proof-dmesg.txt $dm" "$D_TMP/root.img" >/dev/null 2>&1 || [ ! -s "$dm" ]; then
         bad "dracut-d/$name/order" "debugfs found no /proof-dmesg.txt on the root"
@@ -118,6 +126,15 @@ d_order() {
         ok "dracut-d/$name/apply-before-fsck-and-mount"
     else
         bad "dracut-d/$name/apply-before-fsck-and-mount" "dmesg lines: apply $a, fsck $f, mount $m (0 = absent)"
+    fi
+    # the kernel's answer to the resume attempt (resume=/dev/vdc, a swap without an
+    # image) comes before our first line
+    r=$(d_line "$dm" 'PM: Image not found')
+    s=$(d_line "$dm" 'sysrecover-dracut: applying')
+    if [ "$r" -gt 0 ] && [ "$s" -gt "$r" ]; then
+        ok "dracut-d/$name/resume-before-apply"
+    else
+        bad "dracut-d/$name/resume-before-apply" "dmesg lines: resume $r, apply $s (0 = absent)"
     fi
 }
 
