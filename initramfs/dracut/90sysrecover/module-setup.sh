@@ -57,7 +57,7 @@ boot_volumes() {
 # it needs no filesystem driver.  The root's storage drivers come with the other
 # modules; a host-only image also gets the drivers of the boot-volumes' devices.
 installkernel() {
-    local vol dev
+    local vol dev mods
     [[ $hostonly ]] || return 0
     while IFS= read -r vol; do
         case "$vol" in
@@ -65,7 +65,9 @@ installkernel() {
             *) dev=$vol ;;
         esac
         [[ -b $dev ]] || continue
-        hostonly='' instmods $(get_dev_module "$dev")
+        mods=$(get_dev_module "$dev")
+        # shellcheck disable=SC2086 # one module name a word
+        [[ $mods ]] && hostonly='' instmods $mods
     done < <(boot_volumes)
     return 0
 }
