@@ -21,6 +21,9 @@ struct rs {
 	size_t foreign;
 	uint32_t *foreign_files;  /* their tape file numbers */
 	unsigned char *rec;       /* one tape record, of any size */
+	size_t rdcap;             /* bytes asked for per read: RS_RECORD_MAX, or
+				   * less where the drive's largest block is
+				   * (st refuses a longer read with EINVAL) */
 };
 
 /* "cannot WHAT TAPE: why" into r->err; returns rc. */
