@@ -155,6 +155,13 @@ int rs_open(const char *tape, struct rs **out, struct err *err)
 	return rs_open_faulty(tape, -1, out, err);
 }
 
+int rs_next_header(struct archive *a, struct archive_entry **ae)
+{
+	int ar = archive_read_next_header(a, ae);
+
+	return ar == ARCHIVE_WARN ? ARCHIVE_OK : ar;
+}
+
 /* How much one read asks for: a whole SIMH record, but no more than the
  * drive's largest block (read block limits), which st checks every read
  * against: 1 MiB on tgt's emulated drive, 8 MiB on some LTO drives. */
@@ -336,7 +343,7 @@ int rs_scan(struct rs *r, size_t i, bool foreign, arc_entry_fn cb, void *arg)
 	archive_read_support_format_tar(a);
 	if (archive_read_open(a, &rd, NULL, rs_read_cb, NULL) != ARCHIVE_OK)
 		ar = ARCHIVE_FATAL;
-	while (ar == ARCHIVE_OK && rc == 0 && (ar = archive_read_next_header(a, &ae)) == ARCHIVE_OK)
+	while (ar == ARCHIVE_OK && rc == 0 && (ar = rs_next_header(a, &ae)) == ARCHIVE_OK)
 		rc = scan_one(a, ae, file, rs, n++, foreign, cb, arg);
 	if (rc == 0 && ar != ARCHIVE_EOF && !rd.err) {   /* cut off: what was there */
 		err_setc(&r->err, ERR_ITEM, ERR_CORRUPT, -EIO, "tape file %" PRIu32 " of %s "
@@ -698,7 +705,7 @@ static int verify_data(struct verify *v, size_t i)
 		if (archive_read_open(v->a, &rd, NULL, rs_read_cb, NULL) != ARCHIVE_OK)
 			rc = -EIO;
 	}
-	while (rc == 0 && (ar = archive_read_next_header(v->a, &ae)) == ARCHIVE_OK)
+	while (rc == 0 && (ar = rs_next_header(v->a, &ae)) == ARCHIVE_OK)
 		rc = verify_member(v, ae);
 	if (rc == 0 && ar != ARCHIVE_EOF)
 		rc = -EIO;

@@ -71,6 +71,12 @@ const char *rs_foreign_name(const char *in, char *buf, size_t cap);
  * sha when it is. */
 bool rs_copy_mark(struct archive_entry *ae, uint8_t sha[32]);
 
+/* archive_read_next_header, with ARCHIVE_WARN taken as ARCHIVE_OK: the
+ * entry is whole, and the warning is one of libarchive's name conversions
+ * (a name that cannot be shown in the current locale is kept as its bytes,
+ * which is what a volume wants). */
+int rs_next_header(struct archive *a, struct archive_entry **ae);
+
 /* "vN/path" of a catalog entry. */
 void rs_member_name(const struct rs_set *s, const struct arc_entry *e, char *buf,
 		    size_t cap);
