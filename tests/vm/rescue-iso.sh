@@ -1,0 +1,138 @@
+# rescue-iso.sh - the rescue ISO test, sourced by run.sh (which gives QEMU, KDIR, MODTREE,
+# BUILDER, SR, OUT, TIMEOUT and tests/lib/check.sh): initramfs/rescue-iso.sh makes the ISO
+# from the test kernel and a product recovery image (build.sh defaults: zstd, the 16 MiB
+# budget), then QEMU boots it four times: SeaBIOS (QEMU's default firmware) and OVMF
+# (UEFI, a copy of OVMF_VARS in pflash), each from a CD-ROM and from a virtio disk (the
+# hybrid image as a USB stick would hold it).  Every boot is driven over the serial port
+# (QEMU's pipe chardev): when GRUB's menu shows on ttyS0 we press its hotkey "s" (the
+# shell on ttyS0), wait for the busybox prompt, type a command line and read its real
+# output: the guest's `sysrecover --version` must be the host binary's, $((6*7)) must come
+# back as 42 (the typed line itself shows only the expression), and /sys/firmware/efi
+# must exist under OVMF only.  Then `poweroff -f`, and QEMU must exit 0.
+# On the host: xorriso reports a BIOS and a UEFI El Torito boot image, and the ISO's
+# /boot/initrd.img (extracted by xorriso) is the image we gave it, byte for byte.
+
+I_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sr-vm-iso.XXXXXX")
+I_ISO=$OUT/rescue.iso
+I_IMG=$OUT/rescue-initrd.img
+I_QPID=
+I_CPID=
+i_cleanup() {
+    [ -z "$I_QPID" ] || kill "$I_QPID" 2>/dev/null
+    [ -z "$I_CPID" ] || kill "$I_CPID" 2>/dev/null
+    I_QPID= I_CPID=
+    rm -rf "${I_DIR:?}"
+}
+trap i_cleanup EXIT
+I_OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+I_OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+# each boot takes about 15 s on an idle machine; generous for a loaded one
+I_WAIT=${SYSRECOVER_VM_ISO_WAIT:-120}
+
+i_setup() {
+    local t0 o
+    for t in grub-mkrescue xorriso mformat; do
+        command -v "$t" >/dev/null 2>&1 || { bad iso/tools "$t missing (sh .ci/deps.sh)"; return 1; }
+    done
+    [ -r "$I_OVMF_CODE" ] && [ -r "$I_OVMF_VARS" ] || { bad iso/ovmf "$I_OVMF_CODE missing (apt-get install ovmf)"; return 1; }
+    t0=$(date +%s)
+    out o bash "$BUILDER" -o "$I_IMG" --sysrecover "$SR" --modules-dir "$MODTREE" || return 1
+    out o bash "$HERE/../../initramfs/rescue-iso.sh" -o "$I_ISO" --kernel "$KDIR/vmlinuz" --initrd "$I_IMG" || return 1
+    echo "vm: INFO rescue ISO: $(printf '%s\n' "$o" | tail -n 1) (image and ISO built in $(($(date +%s) - t0)) s)"
+}
+
+# What xorriso reads from the ISO, not what our script says it wrote.
+i_check_iso() {
+    local rep
+    if out rep xorriso -indev "$I_ISO" -report_el_torito plain; then
+        has iso/el-torito-bios "$rep" "El Torito boot img :   1  BIOS"
+        has iso/el-torito-uefi "$rep" "El Torito boot img :   2  UEFI"
+    fi
+    if out rep xorriso -osirrox on -indev "$I_ISO" -extract /boot/initrd.img "$I_DIR/initrd.img"; then
+        check iso/initrd-is-the-image cmp "$I_IMG" "$I_DIR/initrd.img"
+    fi
+    refuses iso/refuses-missing-kernel 'kernel .* not found' \
+        bash "$HERE/../../initramfs/rescue-iso.sh" -o "$I_DIR/x.iso" --kernel "$I_DIR/none" --initrd "$I_IMG"
+}
+
+# i_wait_for LOG TEXT SECONDS: until the console shows TEXT (0), QEMU is gone or time is up (1).
+i_wait_for() {
+    local i=0
+    while [ $i -lt $(($3 * 2)) ]; do
+        tr -d '\r' <"$1" | grep -aqF -- "$2" && return 0
+        kill -0 "$I_QPID" 2>/dev/null || return 1
+        sleep 0.5
+        i=$((i + 1))
+    done
+    return 1
+}
+
+i_boot() { # NAME bios|efi cd|disk
+    local name=iso/$1 log=$OUT/rescue-iso-$1.log fw=() media=() t0 fd qrc want cons
+    if [ "$2" = efi ]; then
+        cp "$I_OVMF_VARS" "$I_DIR/vars.fd"
+        fw=(-drive if=pflash,format=raw,readonly=on,file="$I_OVMF_CODE" -drive if=pflash,format=raw,file="$I_DIR/vars.fd")
+    fi
+    if [ "$3" = cd ]; then media=(-cdrom "$I_ISO")
+    else media=(-drive file="$I_ISO",format=raw,if=virtio,readonly=on); fi
+    rm -f "$I_DIR/ser.in" "$I_DIR/ser.out"
+    mkfifo "$I_DIR/ser.in" "$I_DIR/ser.out" || { bad "$name/fifo" "mkfifo in $I_DIR"; return; }
+    : >"$log"
+    t0=$(date +%s)
+    # -display none: no window; the serial port is the only console the test reads.
+    timeout --kill-after=10 "$TIMEOUT" "$QEMU" -accel tcg -cpu max -m 512 -smp 1 \
+        -display none -monitor none -no-reboot -nic none -serial pipe:"$I_DIR/ser" \
+        "${fw[@]}" "${media[@]}" </dev/null >"$I_DIR/qemu.err" 2>&1 &
+    I_QPID=$!
+    cat "$I_DIR/ser.out" >>"$log" &
+    I_CPID=$!
+    exec {fd}<>"$I_DIR/ser.in"   # read-write: never blocks, whatever QEMU does
+    if i_wait_for "$log" "shell on the serial console ttyS0" "$I_WAIT"; then
+        ok "$name/grub-menu"
+        printf 's' >&"$fd"
+        if i_wait_for "$log" "sysrecover-init: shell" "$I_WAIT"; then
+            ok "$name/init-shell"
+            sleep 1
+            # shellcheck disable=SC2016 # the guest's shell expands it
+            printf '%s\n' 'echo "VER=$(sysrecover --version)"; echo "SUM=$((6*7))"; [ -d /sys/firmware/efi ] && echo FW=uefi || echo FW=bios' >&"$fd"
+            if i_wait_for "$log" "FW=" 30; then
+                cons=$(tr -d '\r' <"$log")
+                has "$name/sysrecover-runs" "$cons" "VER=$("$SR" --version)"
+                has "$name/shell-evaluates" "$cons" "SUM=42"
+                want=bios; [ "$2" = efi ] && want=uefi
+                has "$name/firmware" "$cons" "FW=$want"
+            else
+                bad "$name/command" "no answer to the typed command line"
+            fi
+            printf 'poweroff -f\n' >&"$fd"
+        else
+            bad "$name/init-shell" "no 'sysrecover-init: shell' on ttyS0 after GRUB"
+            kill "$I_QPID" 2>/dev/null
+        fi
+    else
+        bad "$name/grub-menu" "no GRUB menu on ttyS0 within ${I_WAIT}s"
+        kill "$I_QPID" 2>/dev/null
+    fi
+    wait "$I_QPID"
+    qrc=$?
+    I_QPID=
+    exec {fd}>&-
+    kill "$I_CPID" 2>/dev/null
+    wait "$I_CPID" 2>/dev/null
+    I_CPID=
+    is "$name/qemu-exit" "$qrc" 0
+    [ "$qrc" = 0 ] || sed 's/^/vm:   | /' "$I_DIR/qemu.err" | tail -n 5
+    echo "vm: INFO $name: $(($(date +%s) - t0)) s, console log $log"
+}
+
+if i_setup; then
+    i_check_iso
+    i_boot seabios-cd bios cd
+    i_boot ovmf-cd efi cd
+    i_boot seabios-disk bios disk
+    i_boot ovmf-disk efi disk
+else
+    bad iso/setup "the recovery image or the ISO could not be made"
+fi
+i_cleanup
+trap - EXIT
