@@ -17,9 +17,12 @@
 # template.  GRUB is unsigned: with Secure Boot on, the firmware refuses it (README:
 # Rescue ISO).
 #
-# Reproducible: SOURCE_DATE_EPOCH (default: the last commit's time) gives every file
-# date, the volume dates and the volume UUID that GRUB searches for; the same inputs
-# give the same bytes (tests/vm/rescue-iso.sh checks it).
+# Reproducible only in part: the files we put in (kernel, image, grub.cfg) are dated
+# SOURCE_DATE_EPOCH (default: the last commit's time), but grub-mkrescue 2.06 takes the
+# current time for the volume dates and the volume UUID (its core images find their
+# medium by that UUID, so it cannot be replaced afterwards) and for the files it makes
+# (GRUB's modules, the EFI system partition image).  Two builds differ in those bytes
+# only; the same size, the same menu, kernel and image.
 # Prints "rescue-iso: SIZE bytes: OUTPUT" at the end.
 set -euo pipefail
 umask 022
@@ -81,10 +84,8 @@ stage() {
 GRUB_MODULES="normal linux echo test serial terminal terminfo iso9660 part_msdos part_gpt
 fat search search_fs_uuid search_label gzio all_video"
 
-# xorriso honours SOURCE_DATE_EPOCH for the volume dates, the file dates it makes up
-# and the volume UUID (GRUB finds its own medium by that UUID).  The FAT image of the
-# EFI system partition (mformat/mcopy) takes the same epoch through mtools' own
-# SOURCE_DATE_EPOCH support.
+# GRUB's locales, fonts and themes are left out: the menu is plain text.  The modules
+# are xz-compressed on the medium.
 make_iso() {
     grub-mkrescue -o "$WORK/out.iso" --install-modules="$(echo $GRUB_MODULES)" \
         --locales= --fonts= --themes= --compress=xz \
