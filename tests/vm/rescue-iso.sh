@@ -9,6 +9,9 @@
 # output: the guest's `sysrecover --version` must be the host binary's, $((6*7)) must come
 # back as 42 (the typed line itself shows only the expression), and /sys/firmware/efi
 # must exist under OVMF only.  Then `poweroff -f`, and QEMU must exit 0.
+# With Secure Boot enforced (OVMF with Microsoft's keys), the ISO built with --signed-efi
+# (Debian's signed shim and GRUB, fetched once into the cache) boots, the kernel reports
+# Secure Boot and lockdown and loads the image's modules; the plain ISO is refused.
 # With Debian's generic kernel cached (fetch-kernel.sh --flavour generic --tree), its image
 # must hold the USB and SAS/RAID modules (read back with cpio) and its ISO boot under OVMF.
 # On the host: xorriso reports a BIOS and a UEFI El Torito boot image, and the ISO's
@@ -28,6 +31,10 @@ i_cleanup() {
 trap i_cleanup EXIT
 I_OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 I_OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+# Secure Boot: the SMM build of OVMF and variables with Microsoft's keys enrolled
+I_OVMF_SB_CODE=/usr/share/OVMF/OVMF_CODE_4M.ms.fd
+I_OVMF_SB_VARS=/usr/share/OVMF/OVMF_VARS_4M.ms.fd
+I_MODS=
 # each boot takes about 15 s on an idle machine; generous for a loaded one
 I_WAIT=${SYSRECOVER_VM_ISO_WAIT:-120}
 
@@ -41,6 +48,9 @@ i_setup() {
     out o bash "$BUILDER" -o "$I_IMG" --sysrecover "$SR" --modules-dir "$MODTREE" || return 1
     out o bash "$HERE/../../initramfs/rescue-iso.sh" -o "$I_ISO" --kernel "$KDIR/vmlinuz" --initrd "$I_IMG" || return 1
     echo "vm: INFO rescue ISO: $(printf '%s\n' "$o" | tail -n 1) (image and ISO built in $(($(date +%s) - t0)) s)"
+    # how many modules the image loads at boot, read back with cpio
+    out o sh -c 'zstd -dc "$1" | cpio -i --quiet --to-stdout lib/modules/load-order' - "$I_IMG" &&
+        I_MODS=$(printf '%s\n' "$o" | grep -c .)
 }
 
 # What xorriso reads from the ISO, not what our script says it wrote.
@@ -75,12 +85,18 @@ i_line() {
     printf '%s\n' "$2" | sed -n "s/^$1=//p" | head -n 1
 }
 
-i_boot() { # NAME bios|efi cd|disk [ISO]
+i_boot() { # NAME bios|efi|efi-sb cd|disk [ISO [MODULES]]
     local iso=${4:-$I_ISO} name=iso/$1 log=$OUT/rescue-iso-$1.log fw=() media=() t0 fd qrc want cons killed=0
-    if [ "$2" = efi ]; then
-        cp "$I_OVMF_VARS" "$I_DIR/vars.fd"
-        fw=(-drive if=pflash,format=raw,readonly=on,file="$I_OVMF_CODE" -drive if=pflash,format=raw,file="$I_DIR/vars.fd")
-    fi
+    case "$2" in
+        efi)
+            cp "$I_OVMF_VARS" "$I_DIR/vars.fd"
+            fw=(-drive if=pflash,format=raw,readonly=on,file="$I_OVMF_CODE" -drive if=pflash,format=raw,file="$I_DIR/vars.fd") ;;
+        efi-sb)
+            cp "$I_OVMF_SB_VARS" "$I_DIR/vars.fd"
+            fw=(-machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on
+                -drive if=pflash,format=raw,unit=0,readonly=on,file="$I_OVMF_SB_CODE"
+                -drive if=pflash,format=raw,unit=1,file="$I_DIR/vars.fd") ;;
+    esac
     if [ "$3" = cd ]; then media=(-cdrom "$iso")
     else media=(-drive file="$iso",format=raw,if=virtio,readonly=on); fi
     rm -f "$I_DIR/ser.in" "$I_DIR/ser.out"
@@ -102,13 +118,23 @@ i_boot() { # NAME bios|efi cd|disk [ISO]
             ok "$name/init-shell"
             sleep 1
             # shellcheck disable=SC2016 # the guest's shell expands it
-            printf '%s\n' 'echo "VER=$(sysrecover --version)"; echo "SUM=$((6*7))"; [ -d /sys/firmware/efi ] && echo FW=uefi || echo FW=bios' >&"$fd"
-            if i_wait_for "$log" "FW=" 30; then
+            printf '%s\n' 'echo "VER=$(sysrecover --version)"; echo "SUM=$((6*7))"; echo "MODS=$(grep -c . /proc/modules)"' \
+                'echo "SBK=$(dmesg | grep -c "secureboot: Secure boot enabled")"; mount -t securityfs none /sys/kernel/security' \
+                'echo "LD=$(cat /sys/kernel/security/lockdown)"; [ -d /sys/firmware/efi ] && echo FW=uefi || echo FW=bios; echo "END=$((40+2))"' >&"$fd"
+            # the typed line shows "END=$((40+2))": only the guest's answer is END=42
+            if i_wait_for "$log" "END=42" 30; then
                 cons=$(tr -d '\r' <"$log")
                 is "$name/sysrecover-runs" "$(i_line VER "$cons")" "$("$SR" --version)"
                 is "$name/shell-evaluates" "$(i_line SUM "$cons")" 42
-                want=bios; [ "$2" = efi ] && want=uefi
+                want=bios; [ "$2" = bios ] || want=uefi
                 is "$name/firmware" "$(i_line FW "$cons")" "$want"
+                is "$name/modules-loaded" "$(i_line MODS "$cons")" "${5:-$I_MODS}"
+                # the kernel's own account of Secure Boot and of its lockdown mode
+                want=0; [ "$2" = efi-sb ] && want=1
+                is "$name/secure-boot" "$(i_line SBK "$cons")" "$want"
+                want="[none] integrity confidentiality"
+                [ "$2" = efi-sb ] && want="none [integrity] confidentiality"
+                is "$name/lockdown" "$(i_line LD "$cons")" "$want"
             else
                 bad "$name/command" "no answer to the typed command line"
             fi
@@ -155,7 +181,47 @@ i_generic() {
     out o bash "$HERE/../../initramfs/rescue-iso.sh" -o "$OUT/rescue-generic.iso" --kernel "$g/vmlinuz" \
         --initrd "$OUT/rescue-initrd-generic.img" || return 0
     echo "vm: INFO generic $(printf '%s\n' "$o" | tail -n 1)"
-    i_boot generic-ovmf-cd efi cd "$OUT/rescue-generic.iso"
+    i_boot generic-ovmf-cd efi cd "$OUT/rescue-generic.iso" "$(printf '%s\n' $order | grep -c .)"
+}
+
+# Debian's signed shim and CD GRUB (shim-signed, grub-efi-amd64-signed), fetched once with
+# the machine's apt (signed index) and unpacked into the cache, never installed.
+i_signed_efi() {
+    local c=${SYSRECOVER_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/sysrecover}/signed-efi t
+    if [ ! -s "$c/shimx64.efi.signed" ] || [ ! -s "$c/gcdx64.efi.signed" ]; then
+        [ "${SYSRECOVER_VM_OFFLINE:-0}" = 1 ] && return 1
+        t=$(mktemp -d "${TMPDIR:-/tmp}/sr-sb.XXXXXX")
+        (cd "$t" && apt-get -q download shim-signed grub-efi-amd64-signed >/dev/null 2>&1 &&
+            for d in ./*.deb; do dpkg-deb -x "$d" x || exit 1; done) &&
+            mkdir -p "$c" &&
+            cp "$t"/x/usr/lib/shim/shimx64.efi.signed "$t"/x/usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed "$c/"
+        rm -rf "${t:?}"
+    fi
+    [ -s "$c/shimx64.efi.signed" ] && [ -s "$c/gcdx64.efi.signed" ] && echo "$c"
+}
+
+# Secure Boot enforced by OVMF (Microsoft's keys): the ISO with Debian's signed shim and
+# GRUB boots the Debian-signed test kernel with our unsigned image, the kernel says Secure
+# Boot is on and locks down ("integrity"), and still loads every module of the image
+# (Debian-signed); the plain ISO's unsigned GRUB is refused by the firmware.
+i_secure_boot() {
+    local sb o t0 log=$OUT/rescue-iso-sb-refused.log
+    [ -r "$I_OVMF_SB_CODE" ] && [ -r "$I_OVMF_SB_VARS" ] || { skip iso/secure-boot "no $I_OVMF_SB_CODE"; return 0; }
+    sb=$(i_signed_efi) || { skip iso/secure-boot "shim-signed/grub-efi-amd64-signed not cached and not downloadable"; return 0; }
+    out o bash "$HERE/../../initramfs/rescue-iso.sh" -o "$OUT/rescue-sb.iso" --kernel "$KDIR/vmlinuz" \
+        --initrd "$I_IMG" --signed-efi "$sb" || return 0
+    i_boot ovmf-secure-boot-cd efi-sb cd "$OUT/rescue-sb.iso"
+    t0=$(date +%s)
+    cp "$I_OVMF_SB_VARS" "$I_DIR/vars.fd"
+    timeout --kill-after=10 "$I_WAIT" "$QEMU" -accel tcg -cpu max -m 512 -smp 1 -display none -monitor none \
+        -no-reboot -nic none -serial file:"$log" -machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on \
+        -drive if=pflash,format=raw,unit=0,readonly=on,file="$I_OVMF_SB_CODE" \
+        -drive if=pflash,format=raw,unit=1,file="$I_DIR/vars.fd" -cdrom "$I_ISO" </dev/null >/dev/null 2>&1 &
+    I_QPID=$!
+    if i_wait_for "$log" "Access Denied" "$I_WAIT"; then ok iso/secure-boot-refuses-unsigned-grub
+    else bad iso/secure-boot-refuses-unsigned-grub "OVMF did not say 'Access Denied' for the unsigned ISO"; fi
+    kill "$I_QPID" 2>/dev/null; wait "$I_QPID" 2>/dev/null; I_QPID=
+    echo "vm: INFO iso/secure-boot-refuses-unsigned-grub: $(($(date +%s) - t0)) s, console log $log"
 }
 
 if i_setup; then
@@ -164,6 +230,7 @@ if i_setup; then
     i_boot ovmf-cd efi cd
     i_boot seabios-disk bios disk
     i_boot ovmf-disk efi disk
+    i_secure_boot
     i_generic
 else
     bad iso/setup "the recovery image or the ISO could not be made"
