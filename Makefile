@@ -215,12 +215,13 @@ initramfs: all
 
 # The rescue ISO: that image and its kernel behind GRUB, BIOS and UEFI, CD or USB
 # stick (initramfs/rescue-iso.sh --help).  Another kernel: RESCUE_KERNEL=FILE with
-# INITRAMFS_ARGS="--modules-dir DIR" for its modules.
+# INITRAMFS_ARGS="--modules-dir DIR" for its modules; RESCUE_ISO_ARGS="--signed-efi DIR"
+# for Secure Boot.
 RESCUE_KERNEL ?= /boot/vmlinuz-$(shell uname -r)
 .PHONY: rescue-iso
 rescue-iso: initramfs
 	bash initramfs/rescue-iso.sh -o $(B)/sysrecover-rescue.iso --kernel $(RESCUE_KERNEL) \
-		--initrd $(B)/initramfs.img
+		--initrd $(B)/initramfs.img $(RESCUE_ISO_ARGS)
 
 clean:
 	rm -rf $(B) $(BA)
