@@ -213,6 +213,7 @@ i_secure_boot() {
     i_boot ovmf-secure-boot-cd efi-sb cd "$OUT/rescue-sb.iso"
     t0=$(date +%s)
     cp "$I_OVMF_SB_VARS" "$I_DIR/vars.fd"
+    : >"$log"   # an earlier run's "Access Denied" must not count
     timeout --kill-after=10 "$I_WAIT" "$QEMU" -accel tcg -cpu max -m 512 -smp 1 -display none -monitor none \
         -no-reboot -nic none -serial file:"$log" -machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on \
         -drive if=pflash,format=raw,unit=0,readonly=on,file="$I_OVMF_SB_CODE" \
