@@ -10,6 +10,8 @@
 #   make readme        rewrite README.md's command reference from --help
 #   make initramfs     the recovery image, build/initramfs.img (README: Booting sysrecover);
 #                      INITRAMFS_ARGS="--modules-dir DIR" (default: --kernel-version `uname -r`)
+#   make rescue-iso    build/sysrecover-rescue.iso, a hybrid BIOS/UEFI ISO and USB image of
+#                      that image and RESCUE_KERNEL (default /boot/vmlinuz-`uname -r`)
 #
 # Libraries are found with pkg-config; a missing -dev package stops the build
 # here with its name (install them all with: sudo sh .ci/deps.sh).
@@ -210,6 +212,16 @@ readme: all
 INITRAMFS_ARGS ?= --kernel-version $(shell uname -r)
 initramfs: all
 	bash initramfs/build.sh -o $(B)/initramfs.img --sysrecover $(B)/sysrecover $(INITRAMFS_ARGS)
+
+# The rescue ISO: that image and its kernel behind GRUB, BIOS and UEFI, CD or USB
+# stick (initramfs/rescue-iso.sh --help).  Another kernel: RESCUE_KERNEL=FILE with
+# INITRAMFS_ARGS="--modules-dir DIR" for its modules; RESCUE_ISO_ARGS="--signed-efi DIR"
+# for Secure Boot.
+RESCUE_KERNEL ?= /boot/vmlinuz-$(shell uname -r)
+.PHONY: rescue-iso
+rescue-iso: initramfs
+	bash initramfs/rescue-iso.sh -o $(B)/sysrecover-rescue.iso --kernel $(RESCUE_KERNEL) \
+		--initrd $(B)/initramfs.img $(RESCUE_ISO_ARGS)
 
 clean:
 	rm -rf $(B) $(BA)

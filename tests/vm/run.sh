@@ -16,6 +16,8 @@
 #  2. VM test A (apply-a.sh): the plain product image (default compression and budget)
 #     with "sysrecover=apply sysrecover.then=poweroff", an ext4 disk with a native queue
 #     and an NTFS disk whose SYSTEM hive has pending renames; checked on the host.
+#  3. the rescue ISO (rescue-iso.sh, initramfs/rescue-iso.sh): booted under SeaBIOS and OVMF,
+#     from a CD-ROM and from a disk, to the shell on ttyS0, where a typed command answers.
 # Also: the builder gives the same bytes twice, and refuses an image over its budget.
 #
 # Writes BUILD_DIR/vm/{initramfs.cpio.gz,console.log,apply-a.img,apply-a.log}.  Prints
@@ -176,7 +178,9 @@ vm_want a && . "$HERE/apply-a.sh"
 
 # VM test D: dracut with our module, with and without systemd (dracut-d.sh).
 
-# The rescue ISO under SeaBIOS and OVMF (rescue-iso.sh).
+# The rescue ISO under SeaBIOS and OVMF, as a CD-ROM and as a disk (rescue-iso.sh).
+# shellcheck source=rescue-iso.sh
+vm_want iso && . "$HERE/rescue-iso.sh"
 
 
 if [ "$passes" -eq 0 ]; then
