@@ -16,6 +16,8 @@
 #  2. VM test A (apply-a.sh): the plain product image (default compression and budget)
 #     with "sysrecover=apply sysrecover.then=poweroff", an ext4 disk with a native queue
 #     and an NTFS disk whose SYSTEM hive has pending renames; checked on the host.
+#  3. VM test C (initramfs-tools-c.sh): Debian's mkinitramfs with our hook and premount
+#     script boots an ext4 root whose queue is applied before fsck and the mount (twice).
 # Also: the builder gives the same bytes twice, and refuses an image over its budget.
 #
 # Writes BUILD_DIR/vm/{initramfs.cpio.gz,console.log,apply-a.img,apply-a.log}.  Prints
@@ -173,6 +175,8 @@ vm_want a && . "$HERE/apply-a.sh"
 # VM test B: sysrecover=restore from a SIMH tape image (restore-b.sh).
 
 # VM test C: Debian's mkinitramfs with our hook (initramfs-tools-c.sh).
+# shellcheck source=initramfs-tools-c.sh
+vm_want c && . "$HERE/initramfs-tools-c.sh"
 
 # VM test D: dracut with our module, with and without systemd (dracut-d.sh).
 
