@@ -25,8 +25,8 @@
 #    inode): fsck saw the volume the apply had already changed;
 #  - before the mount: in the kernel log (dmesg, one sequence), our "sysrecover:" line
 #    comes before "EXT4-fs (vda): mounted".
-# Run 2: a queue whose first record fails (a move whose source does not exist): the boot
-# goes on (proof-init runs), the failure is on the console, and the records stay on the
+# Run 2 ("quiet" on the command line): a queue whose first record fails (a move whose
+# source does not exist): the boot goes on (proof-init runs), the failure is on the console, and the records stay on the
 # disk (srdelayed.queue.applied: the move's error, the delete NotExecuted; the file to
 # delete is still there), read with debugfs.
 # Run 3: no queue: one line from us on the console; the boot goes on.
@@ -111,7 +111,7 @@ c_counts() {
         END { if (ic) printf "%d/%d files, %d/%d blocks", ic - fi, ic, bc - fb, bc }'
 }
 
-# c_boot NAME IMG: boot it; the console in $OUT/itools-c-NAME.log, cleaned into $c_con.
+# c_boot NAME IMG [WORDS]: boot it (WORDS: more kernel command-line words); the console in $OUT/itools-c-NAME.log, cleaned into $c_con.
 c_boot() {
     local log=$OUT/itools-c-$1.log t0 qrc
     t0=$(date +%s)
@@ -119,7 +119,7 @@ c_boot() {
         -nographic -no-reboot -nic none \
         -kernel "$KDIR/vmlinuz" -initrd "$C_IMG" \
         -drive file="$2",format=raw,if=virtio \
-        -append "console=ttyS0 panic=-1 root=LABEL=srdC init=/sbin/proof-init" \
+        -append "console=ttyS0 panic=-1 root=LABEL=srdC init=/sbin/proof-init ${3:-}" \
         </dev/null >"$log" 2>&1
     qrc=$?
     echo "vm: INFO itools-c $1 VM run $(($(date +%s) - t0)) s, console log $log"
@@ -189,7 +189,8 @@ c_run2() {
     img=$(c_disk fail) || return
     check itools-c/fail-queue-move "$SR" srdelayed add -V "$img" move /missing.txt /b.txt
     check itools-c/fail-queue-delete "$SR" srdelayed add -V "$img" delete /gone.txt
-    c_boot fail "$img"
+    # "quiet": the failure must reach the console all the same
+    c_boot fail "$img" quiet
     c_has itools-c/fail-reported "sysrecover: srdelayed apply on /dev/vda: exit 1, not every record was applied"
     c_has itools-c/fail-proof-kept "PROOF /gone.txt=present"
     if out q debugfs -R 'cat /var/lib/sysrecover/srdelayed.queue.applied' "$img"; then
