@@ -152,7 +152,7 @@ chroot_test() {
     has pkg/trigger-ran "$inst" "update-initramfs: Generating $img"
     check pkg/runs in_chroot sysrecover --version
     if out ls in_chroot lsinitramfs "$img"; then
-        for f in usr/sbin/sysrecover usr/sbin/srdelayed usr/sbin/e2fsck scripts/local-premount/sysrecover; do
+        for f in usr/bin/sysrecover usr/bin/srdelayed usr/sbin/e2fsck scripts/local-premount/sysrecover; do
             if printf '%s\n' "$ls" | grep -q -x -F "$f"; then ok "pkg/initramfs-has-$f"; else bad "pkg/initramfs-has-$f" "lsinitramfs does not list it"; fi
         done
         is pkg/initramfs-has-gconv "$(printf '%s\n' "$ls" | grep -c -e '/gconv/UTF-16.so$' -e '/gconv/ISO8859-1.so$' -e '/gconv/gconv-modules$')" 3

@@ -70,7 +70,7 @@ c_mkinitramfs() {
     echo "vm: INFO itools-c mkinitramfs: $(stat -c %s "$C_IMG") bytes (zstd) in $(($(date +%s) - t0)) s"
     # The image, read by initramfs-tools' own lsinitramfs.
     if out c_ls lsinitramfs "$C_IMG"; then
-        for f in usr/sbin/sysrecover usr/sbin/srdelayed usr/sbin/e2fsck usr/sbin/fsck \
+        for f in usr/bin/sysrecover usr/bin/srdelayed usr/sbin/e2fsck usr/sbin/fsck \
                  scripts/local-premount/sysrecover; do
             if printf '%s\n' "$c_ls" | grep -q -x -F "$f"; then ok "itools-c/image-has-$f"
             else bad "itools-c/image-has-$f" "lsinitramfs does not list $f"; fi
