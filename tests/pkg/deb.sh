@@ -156,10 +156,13 @@ chroot_test() {
             if printf '%s\n' "$ls" | grep -q -x -F "$f"; then ok "pkg/initramfs-has-$f"; else bad "pkg/initramfs-has-$f" "lsinitramfs does not list it"; fi
         done
         is pkg/initramfs-has-gconv "$(printf '%s\n' "$ls" | grep -c -e '/gconv/UTF-16.so$' -e '/gconv/ISO8859-1.so$' -e '/gconv/gconv-modules$')" 3
-        # the ORDER file runs our script after resume (PREREQ)
-        if out f in_chroot sh -c "unmkinitramfs '$img' /tmp/unpacked && cat /tmp/unpacked/main/scripts/local-premount/ORDER 2>/dev/null || cat /tmp/unpacked/scripts/local-premount/ORDER"; then
+        # the ORDER file runs our script after resume; by name alone it would be too, so
+        # the script in the image must also declare it (initramfs-tools' prereqs call)
+        if out f in_chroot sh -c "unmkinitramfs '$img' /tmp/unpacked && cd /tmp/unpacked && { [ -d main ] && cd main; :; } &&
+                cat scripts/local-premount/ORDER && echo PREREQ=\$(sh scripts/local-premount/sysrecover prereqs)"; then
             is pkg/premount-after-resume "$(printf '%s\n' "$f" | grep -o 'local-premount/[a-z_]*' | tr '\n' ' ')" \
                 "local-premount/resume local-premount/sysrecover "
+            is pkg/premount-prereq-resume "$(printf '%s\n' "$f" | grep '^PREREQ=')" "PREREQ=resume"
         fi
     fi
     if out rm in_chroot dpkg -r sysrecover; then ok pkg/remove; else bad pkg/remove "dpkg -r failed"; return 1; fi
