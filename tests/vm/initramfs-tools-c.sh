@@ -14,8 +14,12 @@
 # CONFDIR (-d) is our own: MODULES=list (virtio_blk: ext4 and virtio_pci are built into
 # the cloud kernel), FSTYPE=ext4 (the fsck hook then adds fsck and e2fsck), COMPRESS=zstd.
 #
+# Every boot has a second disk, ext4 label srdV, named in the image's
+# /etc/sysrecover/boot-volumes (the hook copies it from /etc, here an overlay in the
+# namespace too).
 # Run 1: the root (ext4, label srdC) holds a queue made with `sysrecover srdelayed add -V`:
 # a move, a delete and a short name (answered "not supported", status 50, on ext), and
+# srdV a delete; the root also holds
 # /sbin/proof-init (busybox), run by init= in the booted root: it prints the moved file,
 # whether the move's source and the deleted file are there, and the kernel log lines of
 # our script and of the root mount, then powers off.  Proof of the order:
@@ -44,7 +48,8 @@ c_mkinitramfs() {
     local ns=$C_TMP/ns src=$HERE/../../initramfs/initramfs-tools t0
     t0=$(date +%s)
     mkdir -p "$ns/usr/share/initramfs-tools/hooks" "$ns/usr/share/initramfs-tools/scripts/local-premount" \
-        "$ns/usr/lib/modules" "$ns/kup" "$ns/kwork" "$ns/tmp" "$ns/conf"
+        "$ns/usr/lib/modules" "$ns/kup" "$ns/kwork" "$ns/tmp" "$ns/conf" "$ns/etc/sysrecover"
+    printf '%s\n' "# the second disk of every boot" "" "LABEL=srdV" >"$ns/etc/sysrecover/boot-volumes"
     install -m 0755 "$src/hooks/sysrecover" "$ns/usr/share/initramfs-tools/hooks/sysrecover"
     install -m 0755 "$src/scripts/local-premount/sysrecover" \
         "$ns/usr/share/initramfs-tools/scripts/local-premount/sysrecover"
@@ -54,6 +59,7 @@ c_mkinitramfs() {
     {
         echo 'set -eu'
         echo 'mount -t overlay overlay -o "lowerdir=$NS/usr:/usr" /usr'
+        echo 'mount -t overlay overlay -o "lowerdir=$NS/etc:/etc" /etc'
         echo 'mount -t tmpfs tmpfs /usr/lib/modules'
         echo 'mkdir "/usr/lib/modules/$KVER"'
         echo 'mount -t overlay overlay -o "lowerdir=$MODTREE,upperdir=$NS/kup,workdir=$NS/kwork" "/usr/lib/modules/$KVER"'
@@ -71,7 +77,7 @@ c_mkinitramfs() {
     # The image, read by initramfs-tools' own lsinitramfs.
     if out c_ls lsinitramfs "$C_IMG"; then
         for f in usr/bin/sysrecover usr/bin/srdelayed usr/sbin/e2fsck usr/sbin/fsck \
-                 scripts/local-premount/sysrecover; do
+                 scripts/local-premount/sysrecover etc/sysrecover/boot-volumes; do
             if printf '%s\n' "$c_ls" | grep -q -x -F "$f"; then ok "itools-c/image-has-$f"
             else bad "itools-c/image-has-$f" "lsinitramfs does not list $f"; fi
         done
@@ -103,6 +109,16 @@ c_disk() {
     echo "$img"
 }
 
+# c_vol NAME: the second disk (ext4, label srdV, named in boot-volumes) with /v.txt.
+c_vol() {
+    local d=$C_TMP/$1-vol img=$OUT/itools-c-$1-vol.img
+    rm -rf "${d:?}" "${img:?}"
+    mkdir -p "$d"
+    echo "on the other volume" >"$d/v.txt"
+    mke2fs -q -t ext4 -L srdV -d "$d" "$img" 8M >/dev/null 2>&1 || { bad "itools-c/$1-vol-mke2fs" "$img"; return 1; }
+    echo "$img"
+}
+
 # c_counts IMG: "U/T files, B/BT blocks" as e2fsck prints them, from dumpe2fs.
 c_counts() {
     dumpe2fs -h "$1" 2>/dev/null | awk -F: '
@@ -111,15 +127,16 @@ c_counts() {
         END { if (ic) printf "%d/%d files, %d/%d blocks", ic - fi, ic, bc - fb, bc }'
 }
 
-# c_boot NAME IMG [WORDS]: boot it (WORDS: more kernel command-line words); the console in $OUT/itools-c-NAME.log, cleaned into $c_con.
+# c_boot NAME IMG VOL [WORDS]: boot it with the root IMG and the second disk VOL (WORDS:
+# more kernel command-line words); the console in $OUT/itools-c-NAME.log, cleaned into $c_con.
 c_boot() {
     local log=$OUT/itools-c-$1.log t0 qrc
     t0=$(date +%s)
     timeout --kill-after=10 "$TIMEOUT" "$QEMU" -accel tcg -cpu max -m 512 -smp 1 \
         -nographic -no-reboot -nic none \
         -kernel "$KDIR/vmlinuz" -initrd "$C_IMG" \
-        -drive file="$2",format=raw,if=virtio \
-        -append "console=ttyS0 panic=-1 root=LABEL=srdC init=/sbin/proof-init ${3:-}" \
+        -drive file="$2",format=raw,if=virtio -drive file="$3",format=raw,if=virtio \
+        -append "console=ttyS0 panic=-1 root=LABEL=srdC init=/sbin/proof-init ${4:-}" \
         </dev/null >"$log" 2>&1
     qrc=$?
     echo "vm: INFO itools-c $1 VM run $(($(date +%s) - t0)) s, console log $log"
@@ -149,13 +166,15 @@ c_line() {
 }
 
 c_run1() {
-    local img before after fl q dm
+    local img vol before after fl q dm v
     img=$(c_disk ok) || return
+    vol=$(c_vol ok) || return
+    check itools-c/ok-queue-other-volume "$SR" srdelayed add -V "$vol" delete /v.txt
     check itools-c/ok-queue-move "$SR" srdelayed add -V "$img" move /a.txt /b.txt
     check itools-c/ok-queue-delete "$SR" srdelayed add -V "$img" delete /gone.txt
     check itools-c/ok-queue-shortname "$SR" srdelayed add -V "$img" shortname /b.txt B~1.TXT
     before=$(c_counts "$img")
-    c_boot ok "$img"
+    c_boot ok "$img" "$vol"
     after=$(c_counts "$img")
     c_has itools-c/ok-proof-moved "PROOF moved=moved at boot"
     c_has itools-c/ok-proof-source-gone "PROOF /a.txt=absent"
@@ -167,7 +186,7 @@ c_run1() {
         bad itools-c/ok-fsck-saw-applied-volume "dumpe2fs counts before '$before' after '$after'"
     fi
     fl=$(c_line "srdC: clean,")
-    q=$(c_line "sysrecover: srdelayed apply on /dev/vda")
+    q=$(c_line "sysrecover: srdelayed apply on /dev/vda LABEL=srdV")
     if [ "$q" -gt 0 ] && [ "$fl" -gt "$q" ]; then ok itools-c/ok-apply-before-fsck
     else bad itools-c/ok-apply-before-fsck "console lines: sysrecover $q, fsck $fl"; fi
     # the kernel log is one sequence: our line, then the root mount
@@ -182,16 +201,28 @@ c_run1() {
             "MoveFile=SC=00000000 DeleteFile=SC=00000000 SetFileShortName=SC=00000032 "
     fi
     check itools-c/ok-e2fsck-clean e2fsck -fn "$img"
+    # the volume named in /etc/sysrecover/boot-volumes had its queue applied too
+    if out v debugfs -R 'ls -p /' "$vol"; then
+        case "$v" in
+            */lost+found/*) is itools-c/ok-other-volume-deleted "$(printf '%s\n' "$v" | awk -F/ 'NF > 6 { print $6 }' | grep -c -x v.txt)" 0 ;;
+            *) bad itools-c/ok-other-volume-deleted "debugfs did not list the root directory: $v" ;;
+        esac
+    fi
+    if out q debugfs -R 'cat /var/lib/sysrecover/srdelayed.queue.applied' "$vol"; then
+        is itools-c/ok-other-volume-status "$(printf '%s\n' "$q" | awk -F'\t' '{ print $1 "=" $NF }' | tr '\n' ' ')" "DeleteFile=SC=00000000 "
+    fi
+    check itools-c/ok-other-volume-e2fsck-clean e2fsck -fn "$vol"
 }
 
 c_run2() {
-    local img q g
+    local img vol q g
     img=$(c_disk fail) || return
+    vol=$(c_vol fail) || return
     check itools-c/fail-queue-move "$SR" srdelayed add -V "$img" move /missing.txt /b.txt
     check itools-c/fail-queue-delete "$SR" srdelayed add -V "$img" delete /gone.txt
     # "quiet": the failure must reach the console all the same
-    c_boot fail "$img" quiet
-    c_has itools-c/fail-reported "sysrecover: srdelayed apply on /dev/vda: exit 1, not every record was applied"
+    c_boot fail "$img" "$vol" quiet
+    c_has itools-c/fail-reported "sysrecover: srdelayed apply on /dev/vda LABEL=srdV: exit 1, not every record was applied"
     c_has itools-c/fail-proof-kept "PROOF /gone.txt=present"
     if out q debugfs -R 'cat /var/lib/sysrecover/srdelayed.queue.applied' "$img"; then
         is itools-c/fail-records-kept "$(printf '%s\n' "$q" | awk -F'\t' '{ print $1 "=" $NF }' | tr '\n' ' ')" \
@@ -203,12 +234,13 @@ c_run2() {
 
 # Run 3: a root with no queue: one short line from us on the console, and the boot goes on.
 c_run3() {
-    local img n
+    local img vol n
     img=$(c_disk empty) || return
-    c_boot empty "$img"
+    vol=$(c_vol empty) || return
+    c_boot empty "$img" "$vol"
     n=$(printf '%s\n' "$c_con" | grep -v -e 'command line:' -e '^PROOF ' | grep -c -i -e sysrecover -e '/dev/vda:')
     is itools-c/empty-one-line "$n" 1
-    c_has itools-c/empty-summary "sysrecover: srdelayed apply on /dev/vda: 0 done, 0 failed"
+    c_has itools-c/empty-summary "sysrecover: srdelayed apply on /dev/vda LABEL=srdV: 0 done, 0 failed"
     c_has itools-c/empty-proof-untouched "PROOF /gone.txt=present"
 }
 
