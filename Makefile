@@ -230,7 +230,7 @@ deb:
 
 # Build the .deb from a clean export, lintian, install into a clean Debian 12 chroot,
 # update-initramfs there (tests/pkg/deb.sh; not part of `make check`: it takes minutes).
-deb-check: all
+deb-check:
 	bash tests/pkg/deb.sh
 
 # README.md's "Command reference" (between its cmdref markers) from --help;
