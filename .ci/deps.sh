@@ -51,12 +51,19 @@ set -eu
 #                                make rescue-iso: grub-mkrescue's BIOS and UEFI GRUB, the ISO
 #                                writer, the FAT image of the EFI system partition
 #   ovmf                         tests/vm/rescue-iso.sh boots the ISO under UEFI firmware
+#   initramfs-tools-core         VM test C builds Debian's own initramfs with mkinitramfs and
+#                                reads it with lsinitramfs (never the initramfs-tools
+#                                metapackage: it holds the kernel hooks and conflicts with dracut)
+#   debhelper lintian debootstrap
+#                                tests/pkg/deb.sh (make deb-check): dpkg-buildpackage, lintian,
+#                                a clean Debian 12 chroot to install the .deb into
 PKGS="libwin-hivex-perl build-essential pkg-config libblkid-dev libext2fs-dev ntfs-3g-dev libhivex-dev
 libarchive-dev nettle-dev libcmocka-dev clang libclang-rt-14-dev qemu-system-x86 busybox-static cpio
 mt-st e2fsprogs ntfs-3g libhivex-bin attr acl xz-utils gzip zstd tar python3
 ca-certificates debian-archive-keyring forensics-samples-ntfs forensics-samples-ext4 fdisk dosfstools
 wimtools libregf-utils man-db groff-base bash strace libarchive-tools time
-grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf"
+grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf
+initramfs-tools-core debhelper lintian debootstrap"
 
 missing() {
 	for p in $PKGS; do

@@ -18,6 +18,8 @@
 #     and an NTFS disk whose SYSTEM hive has pending renames; checked on the host.
 #  3. the rescue ISO (rescue-iso.sh, initramfs/rescue-iso.sh): booted under SeaBIOS and OVMF,
 #     from a CD-ROM and from a disk, to the shell on ttyS0, where a typed command answers.
+#  4. VM test C (initramfs-tools-c.sh): Debian's mkinitramfs with our hook and premount
+#     script boots an ext4 root whose queue is applied before fsck and the mount (twice).
 # Also: the builder gives the same bytes twice, and refuses an image over its budget.
 #
 # Writes BUILD_DIR/vm/{initramfs.cpio.gz,console.log,apply-a.img,apply-a.log}.  Prints
@@ -175,6 +177,8 @@ vm_want a && . "$HERE/apply-a.sh"
 # VM test B: sysrecover=restore from a SIMH tape image (restore-b.sh).
 
 # VM test C: Debian's mkinitramfs with our hook (initramfs-tools-c.sh).
+# shellcheck source=initramfs-tools-c.sh
+vm_want c && . "$HERE/initramfs-tools-c.sh"
 
 # VM test D: dracut with our module, with and without systemd (dracut-d.sh).
 
