@@ -16,6 +16,8 @@
 #  2. VM test A (apply-a.sh): the plain product image (default compression and budget)
 #     with "sysrecover=apply sysrecover.then=poweroff", an ext4 disk with a native queue
 #     and an NTFS disk whose SYSTEM hive has pending renames; checked on the host.
+#  3. VM test B (restore-b.sh): "sysrecover=restore" restores a set from a SIMH image on a
+#     virtio disk onto blank ext4 and NTFS disks and powers off; compared with the sources.
 # Also: the builder gives the same bytes twice, and refuses an image over its budget.
 #
 # Writes BUILD_DIR/vm/{initramfs.cpio.gz,console.log,apply-a.img,apply-a.log}.  Prints
@@ -171,6 +173,8 @@ fi
 vm_want a && . "$HERE/apply-a.sh"
 
 # VM test B: sysrecover=restore from a SIMH tape image (restore-b.sh).
+# shellcheck source=restore-b.sh
+vm_want b && . "$HERE/restore-b.sh"
 
 # VM test C: Debian's mkinitramfs with our hook (initramfs-tools-c.sh).
 
