@@ -72,20 +72,31 @@ b_fill_ntfs() { # MOUNTPOINT
         setfattr -n user.Zone.Identifier -v "[ZoneTransfer] ZoneId=3" "Users/a b/note.txt"
         python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.big", os.urandom(60000))' \
             Windows/System32/k.dll
+        # a security descriptor of its own: the group SID's last sub-authority 544
+        # (Administrators) becomes 545 (Users), the same length
+        python3 -c '
+import os, sys
+p = sys.argv[1]
+sd = bytearray(os.getxattr(p, "system.ntfs_acl"))
+g = int.from_bytes(sd[8:12], "little")
+assert sd[g:g + 16] == bytes.fromhex("01020000000000052000000020020000"), sd[g:g + 16].hex()
+sd[g + 12] = 0x21
+os.setxattr(p, "system.ntfs_acl", bytes(sd))' Windows/System32/k.dll
         truncate -s 8M sparse.bin && printf 'middle' | dd of=sparse.bin bs=1 seek=4000000 conv=notrunc status=none
         touch -d '2003-04-05 06:07:08.1234567' "Users/a b/note.txt" Windows/System32
     )
 }
 
 # The NTFS-only metadata of every file and directory, read through ntfs-3g: the
-# attributes, the four times, the security descriptor (as sha256) and every stream.
+# attributes, the creation, modification and access times (the fourth, the MFT change
+# time, is set by every change, as ctime is) and the security descriptor (as sha256).
 b_ntfs_extra() { # MOUNTPOINT
     (
         cd "$1" || exit 1
         find . -mindepth 1 | LC_ALL=C sort | while IFS= read -r p; do
             printf '%s\t%s\t%s\t%s\n' "$p" \
-                "$(getfattr --only-values -n system.ntfs_attrib_be "$p" 2>&1 | od -An -tx1 | tr -d ' \n')" \
-                "$(getfattr --only-values -n system.ntfs_times_be "$p" 2>&1 | od -An -tx1 | tr -d ' \n')" \
+                "$(getfattr --only-values -n system.ntfs_attrib_be "$p" 2>&1 | od -An -v -tx1 | tr -d ' \n')" \
+                "$(getfattr --only-values -n system.ntfs_times_be "$p" 2>&1 | od -An -v -tx1 | tr -d ' \n' | cut -c1-48)" \
                 "$(getfattr --only-values -n system.ntfs_acl "$p" 2>&1 | sha256sum | cut -c1-16)"
         done
     )
@@ -128,6 +139,11 @@ b_setup() {
     grep -q '	holes' "$B_TMP/src-ntfs.manifest" || bad restore-b/src-ntfs-sparse "no sparse file in the NTFS source"
     grep -q 'user.Zone.Identifier=' "$B_TMP/src-ntfs.manifest" || bad restore-b/src-ntfs-stream "no named stream in the NTFS source"
     grep -q 'system.posix_acl_default=' "$B_TMP/src-ext4.manifest" || bad restore-b/src-ext4-acl "no ACL in the ext4 source"
+    awk -F'\t' 'length($3) != 48 || $3 !~ /^[0-9a-f]+$/ { bad = 1 } END { exit bad || NR < 8 }' "$B_TMP/src-ntfs.extra" ||
+        bad restore-b/src-ntfs-times "getfattr did not give the NTFS times: $(head -n 2 "$B_TMP/src-ntfs.extra")"
+    [ "$(cut -f4 "$B_TMP/src-ntfs.extra" | sort -u | wc -l)" -ge 2 ] ||
+        bad restore-b/src-ntfs-acl "no file with a security descriptor of its own in the NTFS source"
+    grep -q 'note.txt	00000021	' "$B_TMP/src-ntfs.extra" || bad restore-b/src-ntfs-attrib "no attributes set in the NTFS source"
 
     rm -f "${B_TAP:?}" "$B_TAP.idx" "$B_TAP.state"
     exits restore-b/backup 0 "set .* 0 failed" "$SR" backup -t "$B_TAP" "$B_TMP/src-ext4.img" "$B_TMP/src-ntfs.img"
