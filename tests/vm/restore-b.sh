@@ -105,9 +105,9 @@ b_ntfs_extra() { # MOUNTPOINT
 b_setup() {
     local t0 m=$B_TMP/mnt loc f b_adds=()
     t0=$(date +%s)
-    # The C.UTF-8 locale: restoring a set that has an NTFS volume and a name outside ASCII
-    # needs it (init's restore mode sets LANG=C.UTF-8 for that); build.sh does not put it in
-    # yet, so this test adds it (reported: the product image needs it too).
+    # The C.UTF-8 locale: restoring a set whose names were written as UTF-8 needs it (init's
+    # restore mode sets LANG=C.UTF-8); build.sh does not put it in yet, so this test adds it
+    # (reported: the product image needs it, and sysrecover a setlocale of its own).
     loc=/usr/lib/locale/C.utf8
     [ -s "$loc/LC_CTYPE" ] || { bad restore-b/locale "$loc not found (package libc-bin)"; return 1; }
     for f in "$loc"/LC_* "$loc"/LC_MESSAGES/*; do [ -f "$f" ] && b_adds+=(--add "$f=$f"); done
@@ -146,7 +146,10 @@ b_setup() {
     grep -q 'note.txt	00000021	' "$B_TMP/src-ntfs.extra" || bad restore-b/src-ntfs-attrib "no attributes set in the NTFS source"
 
     rm -f "${B_TAP:?}" "$B_TAP.idx" "$B_TAP.state"
-    exits restore-b/backup 0 "set .* 0 failed" "$SR" backup -t "$B_TAP" "$B_TMP/src-ext4.img" "$B_TMP/src-ntfs.img"
+    # LANG=C.UTF-8, as in a user's shell: libntfs-3g's setlocale(LC_ALL, "") then makes
+    # libarchive write the non-ASCII name as UTF-8 (without hdrcharset=BINARY), which the
+    # restore can read only in a UTF-8 locale (in the C locale it writes raw bytes)
+    exits restore-b/backup 0 "set .* 0 failed" env LC_ALL= LANG=C.UTF-8 "$SR" backup -t "$B_TAP" "$B_TMP/src-ext4.img" "$B_TMP/src-ntfs.img"
     [ -s "$B_TAP" ] || return 1
     # the tape disk: the image's bytes, zero-padded to whole sectors
     cp "$B_TAP" "$B_TMP/tape.disk" && truncate -s %512 "$B_TMP/tape.disk" || return 1
