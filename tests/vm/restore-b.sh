@@ -21,6 +21,7 @@
 
 B_TAP=$OUT/restore-b.tap
 B_LOG=$OUT/restore-b.log
+B_LOG_ST=$OUT/restore-b-st.log
 B_TMP=$(mktemp -d "${TMPDIR:-/tmp}/sr-vm-b.XXXXXX")
 B_M=$HERE/../lib/manifest.py
 b_cleanup() {
@@ -111,6 +112,8 @@ b_setup() {
     loc=/usr/lib/locale/C.utf8
     [ -s "$loc/LC_CTYPE" ] || { bad restore-b/locale "$loc not found (package libc-bin)"; return 1; }
     for f in "$loc"/LC_* "$loc"/LC_MESSAGES/*; do [ -f "$f" ] && b_adds+=(--add "$f=$f"); done
+    # and the st part's guest script with scsi_debug (booted a second time, sysrecover=run)
+    b_adds+=(--add "$HERE/restore-b-st.sh=/restore-b-st.sh" --add "$KDIR/modules/scsi_debug.ko=/lib/modules/scsi_debug.ko")
     out b_build bash "$BUILDER" -o "$OUT/restore-b.img" --sysrecover "$SR" --modules-dir "$MODTREE" "${b_adds[@]}" || return 1
     echo "vm: INFO restore-b image: $(printf '%s\n' "$b_build" | tail -n 1) (built in $(($(date +%s) - t0)) s)"
     mkdir -p "$m"
@@ -226,9 +229,37 @@ b_check() {
     fi
 }
 
+# The st part (restore-b-st.sh): the VMTEST lines of its guest, as run.sh reads the suites'.
+b_boot_st() {
+    local t0 qrc line r done_seen=0
+    t0=$(date +%s)
+    timeout --kill-after=10 "$TIMEOUT" "$QEMU" -accel tcg -cpu max -m 512 -smp 1 \
+        -nographic -no-reboot -nic none \
+        -kernel "$KDIR/vmlinuz" -initrd "$OUT/restore-b.img" \
+        -append "console=ttyS0 panic=-1 quiet sysrecover=run sysrecover.run=/restore-b-st.sh sysrecover.then=poweroff sysrecover.onfail=poweroff sysrecover.wait=1" \
+        </dev/null >"$B_LOG_ST" 2>&1
+    qrc=$?
+    echo "vm: INFO restore-b st VM run $(($(date +%s) - t0)) s, console log $B_LOG_ST"
+    while IFS= read -r line; do
+        case "$line" in
+            "VMTEST PASS "*) ok "restore-b/${line#VMTEST PASS }" ;;
+            "VMTEST FAIL "*) r=${line#VMTEST FAIL }; bad "restore-b/${r%% *}" "$([ "$r" = "${r#* }" ] || echo "${r#* }")" ;;
+            "VMTEST INFO "*) echo "vm: INFO restore-b ${line#VMTEST INFO }" ;;
+            "VMTEST DONE"*) done_seen=1 ;;
+        esac
+    done < <(tr -d '\r' <"$B_LOG_ST" | sed -n 's/^.*\(VMTEST \(PASS\|FAIL\|INFO\|DONE\).*\)$/\1/p')
+    if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
+        bad restore-b/st-timeout "the VM did not power off within ${TIMEOUT}s"
+    else
+        is restore-b/st-qemu-exit "$qrc" 0
+    fi
+    [ $done_seen = 1 ] || bad restore-b/st-done "no 'VMTEST DONE' from restore-b-st.sh"
+}
+
 if b_setup; then
     b_boot
     b_check
+    b_boot_st
 else
     bad restore-b/setup "the image, the sources, the set or the targets could not be made"
 fi
