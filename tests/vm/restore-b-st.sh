@@ -137,7 +137,7 @@ catalog_position() {
     read_tag
     case "$TAG" in
         Z[0-9a-f][0-9a-f][0-9a-f]) pass "position/catalog-record-on-st (record $((b + 1)) starts at block $((0x${TAG#Z})))" ;;
-        *) fail position/catalog-record-on-st "record $((b + 1)) has tag '$TAG'" ;;
+        *) fail position/catalog-record-on-st "record $((b + 1)) has tag '$(printf '%s' "$TAG" | tr -c '[:alnum:]' '?')'" ;;
     esac
 }
 

@@ -106,6 +106,7 @@ b_ntfs_extra() { # MOUNTPOINT
 b_setup() {
     local t0 m=$B_TMP/mnt loc f b_adds=()
     t0=$(date +%s)
+    need setfacl setfattr getfattr python3 mkfs.ext4 debugfs mkntfs ntfs-3g ntfsfix
     # The C.UTF-8 locale: restoring a set whose names were written as UTF-8 needs it (init's
     # restore mode sets LANG=C.UTF-8); build.sh does not put it in yet, so this test adds it
     # (reported: the product image needs it, and sysrecover a setlocale of its own).
