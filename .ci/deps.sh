@@ -47,11 +47,13 @@ set -eu
 #                                alone (tests/integration/backup_restore.sh)
 #   time                         /usr/bin/time -v: peak memory of the engine at scale
 #                                (tests/bench/scale.sh)
+#   tgt open-iscsi               tests/vm/restore-b-tgt.sh: tgt's tape emulation over the
+#                                guest's loopback keeps every byte behind the real st driver
 PKGS="libwin-hivex-perl build-essential pkg-config libblkid-dev libext2fs-dev ntfs-3g-dev libhivex-dev
 libarchive-dev nettle-dev libcmocka-dev clang libclang-rt-14-dev qemu-system-x86 busybox-static cpio
 mt-st e2fsprogs ntfs-3g libhivex-bin attr acl xz-utils gzip zstd tar python3
 ca-certificates debian-archive-keyring forensics-samples-ntfs forensics-samples-ext4 fdisk dosfstools
-wimtools libregf-utils man-db groff-base bash strace libarchive-tools time"
+wimtools libregf-utils man-db groff-base bash strace libarchive-tools time tgt open-iscsi"
 
 missing() {
 	for p in $PKGS; do

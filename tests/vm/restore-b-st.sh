@@ -147,5 +147,8 @@ if backup_two; then
     data_records
     catalog_position
 fi
+# the byte-exact part, on tgt's tape (also /dev/nst0 once scsi_debug is gone)
+rmmod scsi_debug
+[ -x /restore-b-tgt.sh ] && /restore-b-tgt.sh
 echo "VMTEST DONE"
 exit 0
