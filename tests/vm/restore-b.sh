@@ -18,6 +18,12 @@
 # owner, size, mtime, atime and creation time in ns, rdev, hard-link groups, sha256, every
 # xattr incl. ACLs, holes), the system.ntfs_* attributes, times and ACL of every NTFS file,
 # and runs e2fsck -fn and ntfsfix -n.  Nothing is compared with what our code printed.
+#
+# A second boot ("sysrecover=run", an image with the test scripts, gzip) drives tapes
+# through the real st driver: restore-b-st.sh writes two sets on scsi_debug (which keeps
+# only 4 bytes of each block) and checks their layout and positions with mt-st and dd;
+# restore-b-tgt.sh then restores from tgt's full-data tape over the guest's loopback
+# (set 2 in full, and its last member alone, spaced to), sha256sum against the sources.
 
 B_TAP=$OUT/restore-b.tap
 B_LOG=$OUT/restore-b.log
