@@ -41,10 +41,14 @@ tgt_up() {
         { fail tgtadm "the target could not be made"; return 1; }
     echo "InitiatorName=iqn.2026-11.test.sysrecover:guest" >/etc/iscsi/initiatorname.iscsi
     iscsid -f >$T/iscsid.log 2>&1 &
-    sleep 0.5
-    iscsiadm -m discovery -t st -p 127.0.0.1 >$T/disc.out 2>&1 &&
-        iscsiadm -m node -T $IQN -p 127.0.0.1 --login >$T/login.out 2>&1 ||
-        { fail iscsi-login "$(cat $T/disc.out $T/login.out | tail -n 3 | tr '\n' ' ')"; return 1; }
+    # iscsiadm fails until iscsid listens: try for up to 10 s (a loaded host is slow)
+    i=0
+    until iscsiadm -m discovery -t st -p 127.0.0.1 >$T/disc.out 2>&1; do
+        i=$((i + 1)); [ $i -lt 50 ] || { fail iscsi-discovery "$(tail -n 3 $T/disc.out | tr '\n' ' ')"; return 1; }
+        sleep 0.2
+    done
+    iscsiadm -m node -T $IQN -p 127.0.0.1 --login >$T/login.out 2>&1 ||
+        { fail iscsi-login "$(tail -n 3 $T/login.out | tr '\n' ' ')"; return 1; }
     i=0
     while [ ! -c $DEV ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
     [ -c $DEV ] || { fail nst0 "$DEV did not appear"; return 1; }
