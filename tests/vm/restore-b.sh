@@ -4,13 +4,14 @@
 # ntfs-3g (tests/integration/backup_restore.sh's variety: hard links, symlinks, a sparse
 # file, xattrs, ACLs, times in ns, setuid and sticky bits, a fifo, a device node, non-ASCII
 # names; NTFS: attributes, named streams, a sparse file, a hard link) and backed up with
-# `sysrecover backup` into set 1 on a SIMH image (set 2 leaves two files out).  The image (initramfs/build.sh defaults:
-# zstd, the 16 MiB budget) boots with
+# `sysrecover backup` into set 1 on a SIMH image (set 2 leaves two files out).  The image
+# (initramfs/build.sh defaults: zstd, the 16 MiB budget) boots with
 #   sysrecover=restore sysrecover.tape=simh:/dev/vda sysrecover.set=1 sysrecover.to=v0=/dev/vdb,v1=/dev/vdc
 #   sysrecover.log=LABEL=srlogB:/sysrecover.log sysrecover.then=poweroff
 # and four virtio disks:
 #  vda  the SIMH image's bytes, zero-padded to a whole sector (init copies it into /run:
-#       the SIMH reader reads a block device as empty);
+#       the SIMH reader reads a block device as empty, and refuses the 2-byte zero tail
+#       an image of 4n+2 bytes leaves, which init then cuts);
 #  vdb  a blank ext4 (fresh mkfs, a new UUID), vdc a blank NTFS: the set's targets;
 #  vdd  a small ext4 for the log (a log file on a target would change the tree compared).
 # The host then compares every object of each target with its SOURCE image, both read
