@@ -6,10 +6,16 @@
 #   make fuzz          build the libFuzzer targets (FUZZ_SECONDS=N make fuzz-run)
 #   make bench         benchmarks against the tools a user would pick instead
 #   make install       PREFIX=/usr/local DESTDIR=  (binary, srdelayed link, man
-#                      pages, bash completion); make uninstall removes them
+#                      pages, bash completion, and the initramfs-tools hook and script
+#                      and the dracut module where those generators look, whatever
+#                      PREFIX is); make uninstall removes exactly them
+#   make deb           build ../sysrecover_*.deb with dpkg-buildpackage (debian/)
+#   make deb-check     tests/pkg/deb.sh: the .deb, lintian, a clean Debian 12 chroot
 #   make readme        rewrite README.md's command reference from --help
 #   make initramfs     the recovery image, build/initramfs.img (README: Booting sysrecover);
 #                      INITRAMFS_ARGS="--modules-dir DIR" (default: --kernel-version `uname -r`)
+#   make rescue-iso    build/sysrecover-rescue.iso, a hybrid BIOS/UEFI ISO and USB image of
+#                      that image and RESCUE_KERNEL (default /boot/vmlinuz-`uname -r`)
 #
 # Libraries are found with pkg-config; a missing -dev package stops the build
 # here with its name (install them all with: sudo sh .ci/deps.sh).
@@ -23,6 +29,13 @@ MANDIR = $(PREFIX)/share/man
 COMPDIR = $(PREFIX)/share/bash-completion/completions
 MANS = docs/sysrecover.8 docs/srdelayed.8
 COMPLETION = contrib/bash-completion/sysrecover
+# The generators read only these directories (not PREFIX's): mkinitramfs
+# /usr/share/initramfs-tools, dracut /usr/lib/dracut/modules.d.
+ITOOLSDIR ?= /usr/share/initramfs-tools
+DRACUTDIR ?= /usr/lib/dracut/modules.d
+ITOOLS_SRC = initramfs/initramfs-tools
+DRACUT_SRC = initramfs/dracut/90sysrecover
+DRACUT_FILES = $(notdir $(wildcard $(DRACUT_SRC)/*))
 
 # `sysrecover --version`: VERSION, and in a git tree of its own (a .git here,
 # never a parent directory's) what `git describe` says of it.
@@ -90,7 +103,7 @@ CLI_OBJ = $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all deps pkgcheck pkgcheck-test unit-bins asan check check-unit demo \
-	fuzz fuzz-run bench install uninstall readme initramfs clean FORCE
+	fuzz fuzz-run bench install uninstall deb deb-check readme initramfs clean FORCE
 
 all: $(B)/sysrecover
 
@@ -194,12 +207,33 @@ install: all
 	install -m 0644 $(MANS) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(COMPLETION) $(DESTDIR)$(COMPDIR)/sysrecover
 	ln -sf sysrecover $(DESTDIR)$(COMPDIR)/srdelayed
+	install -D -m 0755 $(ITOOLS_SRC)/hooks/sysrecover $(DESTDIR)$(ITOOLSDIR)/hooks/sysrecover
+	install -D -m 0755 $(ITOOLS_SRC)/scripts/local-premount/sysrecover \
+		$(DESTDIR)$(ITOOLSDIR)/scripts/local-premount/sysrecover
+	@# every file of the dracut module: its scripts executable (dracut runs them), the rest not
+	set -e; for f in $(DRACUT_FILES); do \
+		case $$f in *.sh) m=0755 ;; *) m=0644 ;; esac; \
+		install -D -m $$m $(DRACUT_SRC)/$$f $(DESTDIR)$(DRACUTDIR)/90sysrecover/$$f; \
+	done
 
-# Exactly what install wrote (the directories may be shared: they stay).
+# Exactly what install wrote (the directories may be shared: they stay, except the
+# dracut module's own directory).
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sysrecover $(DESTDIR)$(BINDIR)/srdelayed \
 	      $(MANS:docs/%=$(DESTDIR)$(MANDIR)/man8/%) \
-	      $(DESTDIR)$(COMPDIR)/sysrecover $(DESTDIR)$(COMPDIR)/srdelayed
+	      $(DESTDIR)$(COMPDIR)/sysrecover $(DESTDIR)$(COMPDIR)/srdelayed \
+	      $(DESTDIR)$(ITOOLSDIR)/hooks/sysrecover $(DESTDIR)$(ITOOLSDIR)/scripts/local-premount/sysrecover \
+	      $(DRACUT_FILES:%=$(DESTDIR)$(DRACUTDIR)/90sysrecover/%)
+	rmdir $(DESTDIR)$(DRACUTDIR)/90sysrecover 2>/dev/null || true
+
+# The Debian package (debian/), built in the source tree; the .deb lands in ..
+deb:
+	dpkg-buildpackage -us -uc -b
+
+# Build the .deb from a clean export, lintian, install into a clean Debian 12 chroot,
+# update-initramfs there (tests/pkg/deb.sh; not part of `make check`: it takes minutes).
+deb-check:
+	bash tests/pkg/deb.sh
 
 # README.md's "Command reference" (between its cmdref markers) from --help;
 # tests/integration/cli_docs.sh fails when it is out of date.
@@ -210,6 +244,16 @@ readme: all
 INITRAMFS_ARGS ?= --kernel-version $(shell uname -r)
 initramfs: all
 	bash initramfs/build.sh -o $(B)/initramfs.img --sysrecover $(B)/sysrecover $(INITRAMFS_ARGS)
+
+# The rescue ISO: that image and its kernel behind GRUB, BIOS and UEFI, CD or USB
+# stick (initramfs/rescue-iso.sh --help).  Another kernel: RESCUE_KERNEL=FILE with
+# INITRAMFS_ARGS="--modules-dir DIR" for its modules; RESCUE_ISO_ARGS="--signed-efi DIR"
+# for Secure Boot.
+RESCUE_KERNEL ?= /boot/vmlinuz-$(shell uname -r)
+.PHONY: rescue-iso
+rescue-iso: initramfs
+	bash initramfs/rescue-iso.sh -o $(B)/sysrecover-rescue.iso --kernel $(RESCUE_KERNEL) \
+		--initrd $(B)/initramfs.img $(RESCUE_ISO_ARGS)
 
 clean:
 	rm -rf $(B) $(BA)

@@ -47,6 +47,18 @@ set -eu
 #                                alone (tests/integration/backup_restore.sh)
 #   time                         /usr/bin/time -v: peak memory of the engine at scale
 #                                (tests/bench/scale.sh)
+#   grub-pc-bin grub-efi-amd64-bin xorriso mtools
+#                                make rescue-iso: grub-mkrescue's BIOS and UEFI GRUB, the ISO
+#                                writer, the FAT image of the EFI system partition
+#   ovmf                         tests/vm/rescue-iso.sh boots the ISO under UEFI firmware
+#   initramfs-tools-core         VM test C builds Debian's own initramfs with mkinitramfs and
+#                                reads it with lsinitramfs (never the initramfs-tools
+#                                metapackage: it holds the kernel hooks and conflicts with dracut)
+#   debhelper lintian debootstrap
+#                                tests/pkg/deb.sh (make deb-check): dpkg-buildpackage, lintian,
+#                                a clean Debian 12 chroot to install the .deb into
+#   tgt open-iscsi               tests/vm/restore-b-tgt.sh: tgt's tape emulation over the
+#                                guest's loopback keeps every byte behind the real st driver
 #   dracut-core                  tests/vm/dracut-d.sh (VM test D) builds dracut initrds with
 #                                our module; not the `dracut` metapackage, which replaces
 #                                initramfs-tools as the system's generator
@@ -54,7 +66,9 @@ PKGS="libwin-hivex-perl build-essential pkg-config libblkid-dev libext2fs-dev nt
 libarchive-dev nettle-dev libcmocka-dev clang libclang-rt-14-dev qemu-system-x86 busybox-static cpio
 mt-st e2fsprogs ntfs-3g libhivex-bin attr acl xz-utils gzip zstd tar python3
 ca-certificates debian-archive-keyring forensics-samples-ntfs forensics-samples-ext4 fdisk dosfstools
-wimtools libregf-utils man-db groff-base bash strace libarchive-tools time dracut-core"
+wimtools libregf-utils man-db groff-base bash strace libarchive-tools time tgt open-iscsi
+grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf
+initramfs-tools-core debhelper lintian debootstrap dracut-core"
 
 missing() {
 	for p in $PKGS; do

@@ -38,7 +38,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
 
 TAPE_MODULES="st sg"
-STORAGE_MODULES="sd_mod sr_mod ahci nvme virtio_blk virtio_scsi usb-storage uas mpt3sas megaraid_sas hpsa smartpqi"
+# usb-storage and uas need the USB host controller: xhci_pci and ehci_pci are modules in
+# Debian's generic kernel (the cloud flavour has no USB at all)
+STORAGE_MODULES="sd_mod sr_mod ahci nvme virtio_blk virtio_scsi xhci_pci ehci_pci usb-storage uas mpt3sas megaraid_sas hpsa smartpqi"
 
 OUT= SR=$TOP/build/sysrecover KVER= MODDIR= FLAT= NOMOD=0 COMPRESS=zstd BUDGET_MIB=16
 EXTRA_MODULES= ADDS=()

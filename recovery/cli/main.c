@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "text.h"
 
 /* The Makefile passes VERSION, and `git describe` when it builds in a git
  * tree; a build by other means still says what it is. */
@@ -69,6 +70,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	base = base ? base + 1 : argv[0] ? argv[0] : "";
+	text_locale_init();
 	/* Installed as a link named srdelayed: `srdelayed apply ...`. */
 	if (!strcmp(base, "srdelayed")) {
 		err_progname = "srdelayed";

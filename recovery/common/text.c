@@ -1,5 +1,6 @@
 /* text.c - UTF-8 and UTF-16LE, JSON strings, terminal-safe names, sizes. */
 #include <errno.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,4 +236,11 @@ bool text_parse_size(const char *s, bool allow_neg, int64_t *out)
 		return false;
 	*out = (int64_t)v * ((int64_t)1 << shift);
 	return true;
+}
+
+void text_locale_init(void)
+{
+	setlocale(LC_ALL, "C");
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		setlocale(LC_CTYPE, "C");
 }

@@ -59,4 +59,13 @@ void text_name(FILE *f, const char *s);
  * allow_neg. */
 bool text_parse_size(const char *s, bool allow_neg, int64_t *out);
 
+/* The process's locale, whatever $LANG says: C, with LC_CTYPE C.UTF-8 where
+ * it is installed.  libarchive converts every name between a pax header's
+ * UTF-8 and LC_CTYPE, so without this the same tree made a different set
+ * (UTF-8 names, or "hdrcharset=BINARY") depending on the caller's $LANG,
+ * and a set read in the C locale failed on a non-ASCII name.  Called at
+ * start and again after libntfs-3g's ntfs_set_locale(), which sets LC_ALL
+ * from the environment. */
+void text_locale_init(void);
+
 #endif

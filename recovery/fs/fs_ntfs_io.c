@@ -26,6 +26,7 @@
 #include <ntfs-3g/volume.h>
 
 #include "fs_ntfs_io.h"
+#include "text.h"
 
 static struct ntfs_range *RANGE(struct ntfs_device *dev)
 {
@@ -224,7 +225,8 @@ static void lib_init(void)
 	if (done)
 		return;
 	done = true;
-	ntfs_set_locale();
+	ntfs_set_locale();   /* picks ntfs-3g's own UTF-8 conversion in C and UTF-8 locales */
+	text_locale_init();  /* and ours back: ntfs_set_locale set LC_ALL from $LANG */
 	/* Every library failure is turned into one sentence of ours; its own
 	 * stderr chatter is only wanted when debugging. */
 	if (!getenv("SYSRECOVER_NTFS_DEBUG"))

@@ -101,7 +101,7 @@ static int scan_file(struct rs *r, uint32_t *file, bool *end)
 {
 	enum tape_rd what;
 	struct arc_label l;
-	ssize_t n = tape_read(r->t, r->rec, RS_RECORD_MAX, &what);
+	ssize_t n = tape_read(r->t, r->rec, r->rdcap, &what);
 	int rc;
 
 	if (n < 0)
@@ -155,6 +155,25 @@ int rs_open(const char *tape, struct rs **out, struct err *err)
 	return rs_open_faulty(tape, -1, out, err);
 }
 
+int rs_next_header(struct archive *a, struct archive_entry **ae)
+{
+	int ar = archive_read_next_header(a, ae);
+
+	return ar == ARCHIVE_WARN ? ARCHIVE_OK : ar;
+}
+
+/* How much one read asks for: a whole SIMH record, but no more than the
+ * drive's largest block (read block limits), which st checks every read
+ * against: 1 MiB on tgt's emulated drive, 8 MiB on some LTO drives. */
+static size_t read_cap(struct tape *t)
+{
+	struct tape_params p;
+
+	if (tape_get_params(t, &p) == 0 && p.max_block && p.max_block < RS_RECORD_MAX)
+		return p.max_block;
+	return RS_RECORD_MAX;
+}
+
 int rs_open_faulty(const char *tape, long read_error_at, struct rs **out,
 		   struct err *err)
 {
@@ -174,8 +193,10 @@ int rs_open_faulty(const char *tape, long read_error_at, struct rs **out,
 	rc = tape_open(tape, &vo, &r->t);
 	if (rc < 0)
 		err_set(&r->err, rc, "cannot open %s: %s", tape, strerror(-rc));
-	else
+	else {
+		r->rdcap = read_cap(r->t);
 		rc = scan(r);
+	}
 	if (rc < 0) {
 		err_copy(err, &r->err);
 		rs_close(r);
@@ -207,7 +228,7 @@ static int feed_catalog(struct rs *r, struct arc_catr *cr, uint64_t *count)
 	ssize_t n;
 	int rc = 0;
 
-	while (rc == 0 && (n = tape_read(r->t, r->rec, RS_RECORD_MAX, &what)) >= 0 &&
+	while (rc == 0 && (n = tape_read(r->t, r->rec, r->rdcap, &what)) >= 0 &&
 	       what == TAPE_RD_DATA)
 		rc = arc_catr_feed(cr, r->rec, (size_t)n);
 	if (rc == 0 && n < 0)
@@ -322,7 +343,7 @@ int rs_scan(struct rs *r, size_t i, bool foreign, arc_entry_fn cb, void *arg)
 	archive_read_support_format_tar(a);
 	if (archive_read_open(a, &rd, NULL, rs_read_cb, NULL) != ARCHIVE_OK)
 		ar = ARCHIVE_FATAL;
-	while (ar == ARCHIVE_OK && rc == 0 && (ar = archive_read_next_header(a, &ae)) == ARCHIVE_OK)
+	while (ar == ARCHIVE_OK && rc == 0 && (ar = rs_next_header(a, &ae)) == ARCHIVE_OK)
 		rc = scan_one(a, ae, file, rs, n++, foreign, cb, arg);
 	if (rc == 0 && ar != ARCHIVE_EOF && !rd.err) {   /* cut off: what was there */
 		err_setc(&r->err, ERR_ITEM, ERR_CORRUPT, -EIO, "tape file %" PRIu32 " of %s "
@@ -443,7 +464,7 @@ static int spool_catalog(struct rs *r, size_t i, struct cursor *c)
 	if (rc == 0 && !c->spool)
 		return err_set(&r->err, -errno, "cannot make a temporary file: %s",
 			       strerror(errno));
-	while (rc == 0 && (n = tape_read(r->t, r->rec, RS_RECORD_MAX, &what)) >= 0 &&
+	while (rc == 0 && (n = tape_read(r->t, r->rec, r->rdcap, &what)) >= 0 &&
 	       what == TAPE_RD_DATA)
 		if (fwrite(r->rec, 1, (size_t)n, c->spool) != (size_t)n)
 			rc = err_set(&r->err, -EIO, "cannot spool the catalog");
@@ -465,7 +486,7 @@ la_ssize_t rs_read_cb(struct archive *a, void *ctx, const void **buf)
 	const unsigned char *rec = rd->r->rec;
 	const char *msg = NULL;
 	ssize_t n = rd->ra ? rs_ahead_read(rd, &rec, &what, &msg) :
-		    tape_read(rd->r->t, rd->r->rec, RS_RECORD_MAX, &what);
+		    tape_read(rd->r->t, rd->r->rec, rd->r->rdcap, &what);
 	size_t skip = rd->skip;
 
 	rd->skip = 0;
@@ -684,7 +705,7 @@ static int verify_data(struct verify *v, size_t i)
 		if (archive_read_open(v->a, &rd, NULL, rs_read_cb, NULL) != ARCHIVE_OK)
 			rc = -EIO;
 	}
-	while (rc == 0 && (ar = archive_read_next_header(v->a, &ae)) == ARCHIVE_OK)
+	while (rc == 0 && (ar = rs_next_header(v->a, &ae)) == ARCHIVE_OK)
 		rc = verify_member(v, ae);
 	if (rc == 0 && ar != ARCHIVE_EOF)
 		rc = -EIO;

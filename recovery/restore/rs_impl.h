@@ -21,6 +21,9 @@ struct rs {
 	size_t foreign;
 	uint32_t *foreign_files;  /* their tape file numbers */
 	unsigned char *rec;       /* one tape record, of any size */
+	size_t rdcap;             /* bytes asked for per read: RS_RECORD_MAX, or
+				   * less where the drive's largest block is
+				   * (st refuses a longer read with EINVAL) */
 };
 
 /* "cannot WHAT TAPE: why" into r->err; returns rc. */
@@ -67,6 +70,12 @@ const char *rs_foreign_name(const char *in, char *buf, size_t cap);
  * the xattr sysrecover.copy, its content's SHA-256 in hex)?  The hash into
  * sha when it is. */
 bool rs_copy_mark(struct archive_entry *ae, uint8_t sha[32]);
+
+/* archive_read_next_header, with ARCHIVE_WARN taken as ARCHIVE_OK: the
+ * entry is whole, and the warning is one of libarchive's name conversions
+ * (a name that cannot be shown in the current locale is kept as its bytes,
+ * which is what a volume wants). */
+int rs_next_header(struct archive *a, struct archive_entry **ae);
 
 /* "vN/path" of a catalog entry. */
 void rs_member_name(const struct rs_set *s, const struct arc_entry *e, char *buf,

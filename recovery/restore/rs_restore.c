@@ -1151,7 +1151,7 @@ static int read_members(struct restore *x, struct rs_reader *rd, int *ar)
 	struct archive_entry *ae;
 	int rc = 0;
 
-	while (x->left && (*ar = archive_read_next_header(x->a, &ae)) == ARCHIVE_OK) {
+	while (x->left && (*ar = rs_next_header(x->a, &ae)) == ARCHIVE_OK) {
 		uint64_t before = x->res->members + x->res->failed + x->stashed;
 		uint64_t hpos = x->seg.block * x->s->label.record_size + x->seg.offset +
 				(uint64_t)archive_read_header_position(x->a);

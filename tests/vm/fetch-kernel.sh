@@ -2,13 +2,17 @@
 # fetch-kernel.sh — fetch and cache a Linux kernel (>= 6.16) with the SCSI tape
 # test modules for the QEMU VM tests (tests/vm/README.md).
 #
-# Usage: tests/vm/fetch-kernel.sh [--tree] [EXTRA_MODULE...]
+# Usage: tests/vm/fetch-kernel.sh [--flavour cloud|generic] [--tree] [EXTRA_MODULE...]
 #
+#   --flavour  cloud (default: the VM tests' kernel) or generic, Debian's kernel for real
+#            machines (the SAS/RAID HBAs and usb-storage the cloud flavour lacks), cached
+#            apart in .../sysrecover/vm-generic/ (for the recovery image's size on it).
 #   --tree   also keep the package's whole modules tree (as shipped: .ko.xz, modules.order,
 #            modules.builtin*) in kernel-<abi>/tree/lib/modules/<kver>/, for
 #            initramfs/build.sh --modules-dir (the recovery image's storage and tape drivers).
 #
 # Takes the newest linux-binary-<abi>-cloud-amd64 / linux-modules-<abi>-cloud-amd64
+# (generic: linux-binary-<abi>-amd64 / linux-modules-<abi>-amd64)
 # pair from Debian's trixie-backports suite, using a private, temporary apt
 # configuration (own sources list, state and cache dirs; the machine's apt setup
 # is neither read for packages nor modified).  The mirror URI is taken at run time
@@ -40,10 +44,24 @@ note() { echo "fetch-kernel: $*" >&2; }
 
 CACHE_ROOT=${SYSRECOVER_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/sysrecover}
 CACHE=$CACHE_ROOT/vm
-mkdir -p "$CACHE" || die "cannot create cache directory $CACHE"
 
 WANT_TREE=0
-if [ "${1:-}" = --tree ]; then WANT_TREE=1; shift; fi
+while :; do
+    case "${1:-}" in
+        --tree) WANT_TREE=1; shift ;;
+        --flavour)
+            case "${2:-}" in
+                cloud) ;;
+                # its own cache directory: the cloud kernel's offline and clean-up
+                # logic never sees it
+                generic) FLAVOUR=amd64; CACHE=$CACHE_ROOT/vm-generic ;;
+                *) die "--flavour: cloud or generic" ;;
+            esac
+            shift 2 ;;
+        *) break ;;
+    esac
+done
+mkdir -p "$CACHE" || die "cannot create cache directory $CACHE"
 WANT_MODULES="$BASE_MODULES $*"
 
 # Serialise concurrent runs (parallel make).
@@ -202,7 +220,7 @@ else
     names=$(apt-cache pkgnames linux- 2>/dev/null | sort -u)
     abi=$(printf '%s\n' "$names" |
           sed -n "s/^linux-binary-\([0-9][0-9a-z.+~-]*\)-$FLAVOUR\$/\1/p" |
-          grep -v '^unsigned' | while read -r a; do
+          grep -v '^unsigned' | grep -v -e '-cloud$' -e '-rt$' | while read -r a; do
               grep -qx "linux-modules-$a-$FLAVOUR" <<< "$names" && echo "$a"
           done | sort -V | tail -n1 || true)
     [ -n "$abi" ] || fallback_or_die "no linux-binary-*-$FLAVOUR / linux-modules-*-$FLAVOUR pair found in $SUITE"

@@ -6,7 +6,7 @@
 #
 # Fetches (cached) a Debian trixie-backports kernel >= 6.16 and its modules tree with
 # fetch-kernel.sh --tree, and boots it under QEMU with software emulation (TCG; KVM is not
-# usable here) twice, both times with an image made by the product builder
+# usable here), with images made by the product builder
 # initramfs/build.sh:
 #  1. the suites: the image plus vmtest.sh, tape-suite.sh, srd-suite.sh and scsi_debug.ko
 #     (--add), booted with "sysrecover=run sysrecover.run=/vmtest.sh": the real st driver on
@@ -16,6 +16,12 @@
 #  2. VM test A (apply-a.sh): the plain product image (default compression and budget)
 #     with "sysrecover=apply sysrecover.then=poweroff", an ext4 disk with a native queue
 #     and an NTFS disk whose SYSTEM hive has pending renames; checked on the host.
+#  3. VM test B (restore-b.sh): "sysrecover=restore" restores a set from a SIMH image on a
+#     virtio disk onto blank ext4 and NTFS disks and powers off; compared with the sources.
+#  4. VM test C (initramfs-tools-c.sh): Debian's mkinitramfs with our hook and premount
+#     script boots an ext4 root whose queue is applied before fsck and the mount (twice).
+#  5. the rescue ISO (rescue-iso.sh, initramfs/rescue-iso.sh): booted under SeaBIOS and OVMF,
+#     from a CD-ROM and from a disk, to the shell on ttyS0, where a typed command answers.
 # Also: the builder gives the same bytes twice, and refuses an image over its budget.
 # VM test D (dracut-d.sh): dracut-core's initrds, systemd and not, with our dracut module
 # (BUILD_DIR/vm/dracut-d-*: images, console logs, the guests' saved dmesg).
@@ -173,14 +179,20 @@ fi
 vm_want a && . "$HERE/apply-a.sh"
 
 # VM test B: sysrecover=restore from a SIMH tape image (restore-b.sh).
+# shellcheck source=restore-b.sh
+vm_want b && . "$HERE/restore-b.sh"
 
 # VM test C: Debian's mkinitramfs with our hook (initramfs-tools-c.sh).
+# shellcheck source=initramfs-tools-c.sh
+vm_want c && . "$HERE/initramfs-tools-c.sh"
 
 # VM test D: dracut with our module, with and without systemd (dracut-d.sh).
 # shellcheck source=dracut-d.sh
 vm_want d && . "$HERE/dracut-d.sh"
 
-# The rescue ISO under SeaBIOS and OVMF (rescue-iso.sh).
+# The rescue ISO under SeaBIOS and OVMF, as a CD-ROM and as a disk (rescue-iso.sh).
+# shellcheck source=rescue-iso.sh
+vm_want iso && . "$HERE/rescue-iso.sh"
 
 
 if [ "$passes" -eq 0 ]; then
