@@ -23,6 +23,8 @@
 #  5. the rescue ISO (rescue-iso.sh, initramfs/rescue-iso.sh): booted under SeaBIOS and OVMF,
 #     from a CD-ROM and from a disk, to the shell on ttyS0, where a typed command answers.
 # Also: the builder gives the same bytes twice, and refuses an image over its budget.
+# VM test D (dracut-d.sh): dracut-core's initrds, systemd and not, with our dracut module
+# (BUILD_DIR/vm/dracut-d-*: images, console logs, the guests' saved dmesg).
 #
 # Writes BUILD_DIR/vm/{initramfs.cpio.gz,console.log,apply-a.img,apply-a.log}.  Prints
 # every check, then as its last line
@@ -185,6 +187,8 @@ vm_want b && . "$HERE/restore-b.sh"
 vm_want c && . "$HERE/initramfs-tools-c.sh"
 
 # VM test D: dracut with our module, with and without systemd (dracut-d.sh).
+# shellcheck source=dracut-d.sh
+vm_want d && . "$HERE/dracut-d.sh"
 
 # The rescue ISO under SeaBIOS and OVMF, as a CD-ROM and as a disk (rescue-iso.sh).
 # shellcheck source=rescue-iso.sh
