@@ -20,11 +20,11 @@
 #     virtio disk onto blank ext4 and NTFS disks and powers off; compared with the sources.
 #  4. VM test C (initramfs-tools-c.sh): Debian's mkinitramfs with our hook and premount
 #     script boots an ext4 root whose queue is applied before fsck and the mount (twice).
-#  5. the rescue ISO (rescue-iso.sh, initramfs/rescue-iso.sh): booted under SeaBIOS and OVMF,
+#  5. VM test D (dracut-d.sh): dracut-core's initrds, systemd and not, with our dracut module
+#     (BUILD_DIR/vm/dracut-d-*: images, console logs, the guests' saved dmesg).
+#  6. the rescue ISO (rescue-iso.sh, initramfs/rescue-iso.sh): booted under SeaBIOS and OVMF,
 #     from a CD-ROM and from a disk, to the shell on ttyS0, where a typed command answers.
 # Also: the builder gives the same bytes twice, and refuses an image over its budget.
-# VM test D (dracut-d.sh): dracut-core's initrds, systemd and not, with our dracut module
-# (BUILD_DIR/vm/dracut-d-*: images, console logs, the guests' saved dmesg).
 #
 # Writes BUILD_DIR/vm/{initramfs.cpio.gz,console.log,apply-a.img,apply-a.log}.  Prints
 # every check, then as its last line
