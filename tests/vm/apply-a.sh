@@ -83,22 +83,9 @@ EOF
 }
 
 a_boot() {
-    local t0 qrc
-    t0=$(date +%s)
-    timeout --kill-after=10 "$TIMEOUT" "$QEMU" -accel tcg -cpu max -m 512 -smp 1 \
-        -nographic -no-reboot -nic none \
-        -kernel "$KDIR/vmlinuz" -initrd "$A_IMG" \
-        -drive file="$A_EXT",format=raw,if=virtio \
-        ${A_WIN:+-drive file="$A_WIN",format=raw,if=virtio} \
-        -append "console=ttyS0 panic=-1 quiet sysrecover=apply sysrecover.then=poweroff sysrecover.onfail=poweroff sysrecover.log=LABEL=srdA:/sysrecover.log" \
-        </dev/null >"$A_LOG" 2>&1
-    qrc=$?
-    echo "vm: INFO apply-a VM run $(($(date +%s) - t0)) s, console log $A_LOG"
-    if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
-        bad apply-a/timeout "the VM did not power off within ${TIMEOUT}s"
-    else
-        is apply-a/qemu-exit "$qrc" 0
-    fi
+    vm_boot apply-a "$A_LOG" 512 "$A_IMG" \
+        "console=ttyS0 panic=-1 quiet sysrecover=apply sysrecover.then=poweroff sysrecover.onfail=poweroff sysrecover.log=LABEL=srdA:/sysrecover.log" \
+        -drive file="$A_EXT",format=raw,if=virtio ${A_WIN:+-drive file="$A_WIN",format=raw,if=virtio}
     if tr -d '\r' <"$A_LOG" | grep -q '^sysrecover-init: result ok'; then
         ok apply-a/result-ok
     else

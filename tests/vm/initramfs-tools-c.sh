@@ -130,21 +130,10 @@ c_counts() {
 # c_boot NAME IMG VOL [WORDS]: boot it with the root IMG and the second disk VOL (WORDS:
 # more kernel command-line words); the console in $OUT/itools-c-NAME.log, cleaned into $c_con.
 c_boot() {
-    local log=$OUT/itools-c-$1.log t0 qrc
-    t0=$(date +%s)
-    timeout --kill-after=10 "$TIMEOUT" "$QEMU" -accel tcg -cpu max -m 512 -smp 1 \
-        -nographic -no-reboot -nic none \
-        -kernel "$KDIR/vmlinuz" -initrd "$C_IMG" \
-        -drive file="$2",format=raw,if=virtio -drive file="$3",format=raw,if=virtio \
-        -append "console=ttyS0 panic=-1 root=LABEL=srdC init=/sbin/proof-init ${4:-}" \
-        </dev/null >"$log" 2>&1
-    qrc=$?
-    echo "vm: INFO itools-c $1 VM run $(($(date +%s) - t0)) s, console log $log"
-    if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
-        bad "itools-c/$1-timeout" "the VM did not power off within ${TIMEOUT}s"
-    else
-        is "itools-c/$1-qemu-exit" "$qrc" 0
-    fi
+    local log=$OUT/itools-c-$1.log
+    vm_boot "itools-c/$1" "$log" 512 "$C_IMG" \
+        "console=ttyS0 panic=-1 root=LABEL=srdC init=/sbin/proof-init ${4:-}" \
+        -drive file="$2",format=raw,if=virtio -drive file="$3",format=raw,if=virtio
     c_con=$(tr -d '\r' <"$log")
     if printf '%s\n' "$c_con" | grep -q '^PROOF done'; then
         ok "itools-c/$1-booted-into-root"

@@ -172,24 +172,12 @@ b_setup() {
 }
 
 b_boot() {
-    local t0 qrc
-    t0=$(date +%s)
-    timeout --kill-after=10 "$TIMEOUT" "$QEMU" -accel tcg -cpu max -m 512 -smp 1 \
-        -nographic -no-reboot -nic none \
-        -kernel "$KDIR/vmlinuz" -initrd "$OUT/restore-b.img" \
+    vm_boot restore-b "$B_LOG" 512 "$OUT/restore-b.img" \
+        "console=ttyS0 panic=-1 quiet sysrecover=restore sysrecover.tape=simh:/dev/vda sysrecover.set=1 sysrecover.to=v0=/dev/vdb,v1=/dev/vdc sysrecover.then=poweroff sysrecover.onfail=poweroff sysrecover.log=LABEL=srlogB:/sysrecover.log" \
         -drive file="$B_TMP/tape.disk",format=raw,if=virtio,readonly=on \
         -drive file="$B_TMP/dst-ext4.img",format=raw,if=virtio \
         -drive file="$B_TMP/dst-ntfs.img",format=raw,if=virtio \
-        -drive file="$B_TMP/log.img",format=raw,if=virtio \
-        -append "console=ttyS0 panic=-1 quiet sysrecover=restore sysrecover.tape=simh:/dev/vda sysrecover.set=1 sysrecover.to=v0=/dev/vdb,v1=/dev/vdc sysrecover.then=poweroff sysrecover.onfail=poweroff sysrecover.log=LABEL=srlogB:/sysrecover.log" \
-        </dev/null >"$B_LOG" 2>&1
-    qrc=$?
-    echo "vm: INFO restore-b VM run $(($(date +%s) - t0)) s, console log $B_LOG"
-    if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
-        bad restore-b/timeout "the VM did not power off within ${TIMEOUT}s"
-    else
-        is restore-b/qemu-exit "$qrc" 0
-    fi
+        -drive file="$B_TMP/log.img",format=raw,if=virtio
     if tr -d '\r' <"$B_LOG" | grep -q '^sysrecover-init: result ok'; then
         ok restore-b/result-ok
     else
@@ -267,30 +255,10 @@ b_tape_setup() {
 # The st part (restore-b-st.sh, then restore-b-tgt.sh): the VMTEST lines of its guest, as
 # run.sh reads the suites'.
 b_boot_st() {
-    local t0 qrc line r done_seen=0
-    t0=$(date +%s)
-    timeout --kill-after=10 "$TIMEOUT" "$QEMU" -accel tcg -cpu max -m 512 -smp 1 \
-        -nographic -no-reboot -nic none \
-        -kernel "$KDIR/vmlinuz" -initrd "$OUT/restore-b-tape.img" \
-        -append "console=ttyS0 panic=-1 quiet sysrecover=run sysrecover.run=/restore-b-st.sh sysrecover.then=poweroff sysrecover.onfail=poweroff sysrecover.wait=1" \
-        </dev/null >"$B_LOG_ST" 2>&1
-    qrc=$?
-    echo "vm: INFO restore-b st VM run $(($(date +%s) - t0)) s, console log $B_LOG_ST"
-    while IFS= read -r line; do
-        case "$line" in
-            "VMTEST PASS "*) ok "restore-b/${line#VMTEST PASS }" ;;
-            "VMTEST FAIL "*) r=${line#VMTEST FAIL }; bad "restore-b/${r%% *}" "$([ "$r" = "${r#* }" ] || echo "${r#* }")" ;;
-            "VMTEST SKIP "*) r=${line#VMTEST SKIP }; skip "restore-b/${r%% *}" "$([ "$r" = "${r#* }" ] || echo "${r#* }")" ;;
-            "VMTEST INFO "*) echo "vm: INFO restore-b ${line#VMTEST INFO }" ;;
-            "VMTEST DONE"*) done_seen=1 ;;
-        esac
-    done < <(tr -d '\r' <"$B_LOG_ST" | sed -n 's/^.*\(VMTEST \(PASS\|FAIL\|SKIP\|INFO\|DONE\).*\)$/\1/p')
-    if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
-        bad restore-b/st-timeout "the VM did not power off within ${TIMEOUT}s"
-    else
-        is restore-b/st-qemu-exit "$qrc" 0
-    fi
-    [ $done_seen = 1 ] || bad restore-b/st-done "no 'VMTEST DONE' from restore-b-st.sh"
+    vm_boot restore-b/st "$B_LOG_ST" 512 "$OUT/restore-b-tape.img" \
+        "console=ttyS0 panic=-1 quiet sysrecover=run sysrecover.run=/restore-b-st.sh sysrecover.then=poweroff sysrecover.onfail=poweroff sysrecover.wait=1"
+    vm_results restore-b/ "$B_LOG_ST"
+    [ "$vm_done" = 1 ] || bad restore-b/st-done "no 'VMTEST DONE' from restore-b-st.sh"
 }
 
 if b_setup; then

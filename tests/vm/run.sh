@@ -81,6 +81,44 @@ KDIR=$("$HERE/fetch-kernel.sh" --tree virtio_blk | tail -n 1)
 MODTREE=$(ls -d "$KDIR"/tree/lib/modules/* 2>/dev/null | head -n 1)
 [ -n "$MODTREE" ] || fatal "fetch-kernel.sh --tree gave no modules tree in $KDIR"
 BUILDER=$HERE/../../initramfs/build.sh
+# vm_boot NAME LOG MEM INITRD APPEND [QEMU ARGS...]: boots the test kernel with INITRD
+# (-accel tcg always: -enable-kvm fails on these machines; -nic none: no NIC option ROM)
+# until it powers off or TIMEOUT ends, the console into LOG; checks NAME/qemu-exit (or
+# NAME/timeout) and returns QEMU's status.
+vm_boot() {
+    local name=$1 log=$2 mem=$3 initrd=$4 append=$5 t0 qrc
+    shift 5
+    t0=$(date +%s)
+    timeout --kill-after=10 "$TIMEOUT" "$QEMU" -accel tcg -cpu max -m "$mem" -smp 1 \
+        -nographic -no-reboot -nic none -kernel "$KDIR/vmlinuz" -initrd "$initrd" \
+        "$@" -append "$append" </dev/null >"$log" 2>&1
+    qrc=$?
+    echo "vm: INFO $name VM run $(($(date +%s) - t0)) s, console log $log"
+    if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
+        bad "$name/timeout" "the VM did not power off within ${TIMEOUT}s"
+    else
+        is "$name/qemu-exit" "$qrc" 0
+    fi
+    return $qrc
+}
+
+# vm_results PREFIX LOG: a guest's lines "VMTEST PASS name", "VMTEST FAIL name detail",
+# "VMTEST SKIP name why", "VMTEST INFO text" as results named PREFIXname; vm_done=1 when
+# it printed "VMTEST DONE".
+vm_results() {
+    local line r
+    vm_done=0
+    while IFS= read -r line; do
+        case "$line" in
+            "VMTEST PASS "*) ok "$1${line#VMTEST PASS }" ;;
+            "VMTEST FAIL "*) r=${line#VMTEST FAIL }; bad "$1${r%% *}" "$([ "$r" = "${r#* }" ] || echo "${r#* }")" ;;
+            "VMTEST SKIP "*) r=${line#VMTEST SKIP }; skip "$1${r%% *}" "$([ "$r" = "${r#* }" ] || echo "${r#* }")" ;;
+            "VMTEST INFO "*) echo "vm: INFO $1${line#VMTEST INFO }" ;;
+            "VMTEST DONE"*) vm_done=1 ;;
+        esac
+    done < <(tr -d '\r' <"$2" | sed -n 's/^.*\(VMTEST \(PASS\|FAIL\|SKIP\|INFO\|DONE\).*\)$/\1/p')
+}
+
 # vm_want PART: whether SYSRECOVER_VM_ONLY (default: every part) names it.
 vm_want() {
     case ",${SYSRECOVER_VM_ONLY:-all}," in *",all,"*|*",$1,"*) return 0 ;; esac
@@ -107,34 +145,12 @@ printf '%s\n' "MoveFile${T}/a${T}/b${T}NotExecuted" "DeleteFile${T}Unused${T}/d/
 mke2fs -q -t ext4 -d "$OUT/srd-tree" "$DISK" 16M >/dev/null || fatal "cannot make $DISK"
 t1=$(date +%s)
 
-# -accel tcg always: -enable-kvm fails on these machines.  -nic none: no NIC option ROM.
-timeout --kill-after=10 "$TIMEOUT" "$QEMU" -accel tcg -cpu max -m 512 -smp 1 \
-    -nographic -no-reboot -nic none \
-    -kernel "$KDIR/vmlinuz" -initrd "$INITRD" \
-    -drive file="$DISK",format=raw,if=virtio \
-    -append "console=ttyS0 panic=-1 quiet sysrecover=run sysrecover.run=/vmtest.sh sysrecover.then=poweroff sysrecover.onfail=poweroff ${SYSRECOVER_VM_APPEND:-}" \
-    < /dev/null > "$LOG" 2>&1
-qrc=$?
+vm_boot vm "$LOG" 512 "$INITRD" \
+    "console=ttyS0 panic=-1 quiet sysrecover=run sysrecover.run=/vmtest.sh sysrecover.then=poweroff sysrecover.onfail=poweroff ${SYSRECOVER_VM_APPEND:-}" \
+    -drive file="$DISK",format=raw,if=virtio
 t2=$(date +%s)
-
-# The guest's lines: "VMTEST PASS name", "VMTEST FAIL name detail",
-# "VMTEST SKIP name why", "VMTEST INFO text", "VMTEST DONE".
-done_seen=0
-while IFS= read -r line; do
-    case "$line" in
-        "VMTEST PASS "*) ok "${line#VMTEST PASS }" ;;
-        "VMTEST FAIL "*) r=${line#VMTEST FAIL }; bad "${r%% *}" "$([ "$r" = "${r#* }" ] || echo "${r#* }")" ;;
-        "VMTEST SKIP "*) r=${line#VMTEST SKIP }; skip "${r%% *}" "$([ "$r" = "${r#* }" ] || echo "${r#* }")" ;;
-        "VMTEST INFO "*) echo "vm: INFO ${line#VMTEST INFO }" ;;
-        "VMTEST DONE"*)  done_seen=1 ;;
-    esac
-done < <(tr -d '\r' < "$LOG" | sed -n 's/^.*\(VMTEST \(PASS\|FAIL\|SKIP\|INFO\|DONE\).*\)$/\1/p')
-
-if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
-    bad vm/timeout "the VM did not finish within ${TIMEOUT}s"
-elif [ $qrc -ne 0 ]; then
-    bad vm/qemu "qemu exited with status $qrc: $(grep -a -m1 -i 'qemu' "$LOG")"
-fi
+vm_results "" "$LOG"
+done_seen=$vm_done
 if [ $done_seen -eq 0 ]; then
     bad vm/done "no 'VMTEST DONE' (the VM crashed or the suite died)"
     echo "vm: last console lines:"
