@@ -23,6 +23,7 @@
 #   backup_restore.sh SYSRECOVER [SYSRECOVER_ASAN]   (the second runs it all again)
 set -u
 . "$(dirname "$0")/../lib/check.sh"
+. "$(dirname "$0")/../lib/fill.sh"
 workdir bkrs
 need mkfs.ext4 e2fsck mkntfs ntfs-3g ntfsfix python3 tar bsdtar setfacl getfattr lsattr
 S=$1
@@ -33,35 +34,15 @@ T=$w/t.tap
 truncate -s 160M "$w/src.img"
 mkfs.ext4 -q -F "$w/src.img"
 mount -o loop "$w/src.img" "$mnt" || { bad mount-src "cannot loop-mount"; finish; exit; }
-(
-	cd "$mnt" || exit 1
-	mkdir -p a/b/c big empty sticky
-	head -c 1000000 /dev/urandom >a/b/c/random
-	echo "small file" >a/small
-	ln a/small a/b/hardlink
-	ln a/small hardlink-at-root
-	ln -s a/small rel-link
-	ln -s /etc/passwd abs-link
-	truncate -s 20M sparse && printf 'middle' | dd of=sparse bs=1 seek=10000000 conv=notrunc status=none
-	# preallocated (unwritten) extents read as zeros, around some data
-	fallocate -l 3M prealloc && printf 'in the middle' | dd of=prealloc bs=1 seek=1500000 conv=notrunc status=none
-	mkfifo fifo
-	mknod null-dev c 1 3
-	chmod 4755 a/small
-	chmod 1777 sticky
-	chmod 0700 a/b
-	chown 1234:5678 a/b/c/random
-	setfattr -n user.colour -v blue a/small
-	setfattr -n trusted.secret -v 0xdeadbeef a/b/c/random
-	setfacl -m u:1234:rx,g:5678:r a/b/c
-	setfacl -d -m u:1234:rwx a/b
-	printf 'x' >"$(printf 'n%0250d' 0)"
-	printf 'utf' >"grüße-日本"
-	i=0
-	while [ $i -lt 3000 ]; do : >"big/f$i"; i=$((i + 1)); done
-	touch -d '2001-02-03 04:05:06.123456789' a/small a/b/c
-	touch -h -d '1999-12-31 23:59:59.5' rel-link
-) || bad fill-src "filling the source failed"
+{
+	fill_ext4_tree "$mnt" 3000 &&
+	(
+		cd "$mnt" || exit 1
+		# preallocated (unwritten) extents read as zeros, around some data
+		fallocate -l 3M prealloc && printf 'in the middle' | dd of=prealloc bs=1 seek=1500000 conv=notrunc status=none
+		printf 'x' >"$(printf 'n%0250d' 0)"
+	)
+} || bad fill-src "filling the source failed"
 umount "$mnt"
 # read-only from here: reading the tree must not change its atimes
 mount -o ro,loop "$w/src.img" "$mnt" || { bad mount-src-ro "cannot mount"; finish; exit; }

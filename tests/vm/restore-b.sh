@@ -37,35 +37,12 @@ b_cleanup() {
 }
 trap b_cleanup EXIT
 
-# The ext4 source, filled by the kernel through a loop mount.
+# The ext4 source, filled by the kernel through a loop mount: the engine's tree
+# (tests/lib/fill.sh) and a last member, written after everything else.
+# shellcheck source=../lib/fill.sh
+. "$HERE/../lib/fill.sh"
 b_fill_ext4() { # MOUNTPOINT
-    (
-        cd "$1" || exit 1
-        mkdir -p a/b/c big empty sticky
-        head -c 1000000 /dev/urandom >a/b/c/random
-        echo "small file" >a/small
-        ln a/small a/b/hardlink
-        ln a/small hardlink-at-root
-        ln -s a/small rel-link
-        ln -s /etc/passwd abs-link
-        truncate -s 20M sparse && printf 'middle' | dd of=sparse bs=1 seek=10000000 conv=notrunc status=none
-        mkfifo fifo
-        mknod null-dev c 1 3
-        chmod 4755 a/small
-        chmod 1777 sticky
-        chmod 0700 a/b
-        chown 1234:5678 a/b/c/random
-        setfattr -n user.colour -v blue a/small
-        setfattr -n trusted.secret -v 0xdeadbeef a/b/c/random
-        setfacl -m u:1234:rx,g:5678:r a/b/c
-        setfacl -d -m u:1234:rwx a/b
-        printf 'utf' >"grüße-日本"
-        i=0
-        while [ $i -lt 300 ]; do echo "$i" >"big/f$i"; i=$((i + 1)); done
-        head -c 2000000 /dev/urandom >zzz-last
-        touch -d '2001-02-03 04:05:06.123456789' a/small a/b/c
-        touch -h -d '1999-12-31 23:59:59.5' rel-link
-    )
+    fill_ext4_tree "$1" 300 && head -c 2000000 /dev/urandom >"$1/zzz-last"
 }
 
 # The NTFS source, filled through ntfs-3g (named streams are its user.* xattrs).
