@@ -62,13 +62,15 @@ set -eu
 #   dracut-core                  tests/vm/dracut-d.sh (VM test D) builds dracut initrds with
 #                                our module; not the `dracut` metapackage, which replaces
 #                                initramfs-tools as the system's generator
+#   systemd                      dracut builds its systemd initrd from the host's systemd
+#                                (VM test D): a machine or chroot without it gets none
 PKGS="libwin-hivex-perl build-essential pkg-config libblkid-dev libext2fs-dev ntfs-3g-dev libhivex-dev
 libarchive-dev nettle-dev libcmocka-dev clang libclang-rt-14-dev qemu-system-x86 busybox-static cpio
 mt-st e2fsprogs ntfs-3g libhivex-bin attr acl xz-utils gzip zstd tar python3
 ca-certificates debian-archive-keyring forensics-samples-ntfs forensics-samples-ext4 fdisk dosfstools
 wimtools libregf-utils man-db groff-base bash strace libarchive-tools time tgt open-iscsi
 grub-pc-bin grub-efi-amd64-bin xorriso mtools ovmf
-initramfs-tools-core debhelper lintian debootstrap dracut-core"
+initramfs-tools-core debhelper lintian debootstrap dracut-core systemd"
 
 missing() {
 	for p in $PKGS; do
