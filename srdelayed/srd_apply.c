@@ -679,9 +679,6 @@ static char **default_disks(const struct srd_apply_opts *o, size_t *n)
 	return d;
 }
 
-/* With no volume named: every ext or NTFS volume on the disks given (every
- * attached block device when none is) that is not mounted and holds a
- * queue, a journal or Windows. */
 /* Open a candidate volume to look for a queue.  One whose ext journal needs
  * recovery may hold its queue, or a newer one, only in that journal: with
  * --replay-journal the journal is replayed first (as a mount would).  Without,
@@ -690,9 +687,8 @@ static char **default_disks(const struct srd_apply_opts *o, size_t *n)
 static int home_open(const struct srd_apply_opts *o, const struct fs_volume *v,
 		     struct fs **fs, bool *stale)
 {
-	enum fs_state st;
-
-	*stale = fs_state(v->name, &st, NULL) == 0 && st == FS_STATE_NEEDS_RECOVERY;
+	/* fs_volume_list probed the state already */
+	*stale = v->state_known && v->state == FS_STATE_NEEDS_RECOVERY;
 	if (*stale && o->replay_journal && !o->dry_run) {
 		*stale = false;
 		return fs_open(v->name, FS_O_REPLAY_JOURNAL, fs, NULL);
@@ -700,6 +696,9 @@ static int home_open(const struct srd_apply_opts *o, const struct fs_volume *v,
 	return fs_open(v->name, 0, fs, NULL);
 }
 
+/* With no volume named: every ext or NTFS volume on the disks given (every
+ * attached block device when none is) that is not mounted and holds a
+ * queue, a journal or Windows. */
 static int find_homes(const struct srd_apply_opts *o, struct srd_report *rep,
 		      char ***homes, size_t *n, struct err *err)
 {

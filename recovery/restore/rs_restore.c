@@ -623,6 +623,16 @@ static void set_ntfs_times(struct fs *fs, const char *path, struct archive_entry
 			fs_xattr_set(fs, path, xn, xv, xl);
 }
 
+/* The member's times, set last (anything else set afterwards would move them). */
+static void set_times(struct fs *fs, const char *path, struct archive_entry *ae)
+{
+	struct fs_times t;
+
+	times_of(ae, &t);
+	fs_set_times(fs, path, &t);
+	set_ntfs_times(fs, path, ae);
+}
+
 /* ---- objects -------------------------------------------------------------------------- */
 
 static int tmp_name(struct restore *x, uint32_t vol, char *buf, size_t cap)
@@ -678,8 +688,6 @@ static int write_data(struct restore *x, struct fs *fs, const char *tmp,
 static int commit_file(struct restore *x, struct fs *fs, const char *tmp, const char *path,
 		       struct archive_entry *ae, int rc)
 {
-	struct fs_times t;
-
 	if (rc == 0) {
 		set_meta(x, fs, tmp, ae, false);
 		rc = fs_rename(fs, tmp, path, 0);   /* over what is there */
@@ -688,9 +696,7 @@ static int commit_file(struct restore *x, struct fs *fs, const char *tmp, const 
 		fs_unlink(fs, tmp);
 		return rc;
 	}
-	times_of(ae, &t);
-	fs_set_times(fs, path, &t);
-	set_ntfs_times(fs, path, ae);
+	set_times(fs, path, ae);
 	x->res->files++;
 	return 0;
 }
@@ -717,7 +723,6 @@ static int put_file(struct restore *x, uint32_t vol, const char *path,
 static int put_stash(struct restore *x, struct rs_stash *st, struct archive_entry *ae)
 {
 	struct fs *fs = x->tg[st->vol].fs;
-	struct fs_times t;
 	int rc;
 
 	x->stashed++;
@@ -731,9 +736,7 @@ static int put_stash(struct restore *x, struct rs_stash *st, struct archive_entr
 		rc = write_data(x, fs, st->tmp, NULL, ae);
 	if (rc == 0 && st->link) {
 		set_meta(x, fs, st->tmp, ae, false);
-		times_of(ae, &t);
-		fs_set_times(fs, st->tmp, &t);
-		set_ntfs_times(fs, st->tmp, ae);
+		set_times(fs, st->tmp, ae);
 	}
 	if (rc < 0 && st->tmp[0])
 		fs_unlink(fs, st->tmp);
@@ -889,7 +892,6 @@ static int put_other(struct restore *x, uint32_t vol, const char *path,
 {
 	struct fs *fs = x->tg[vol].fs;
 	mode_t type = archive_entry_filetype(ae);
-	struct fs_times t;
 	int rc = clear_for(fs, path);
 
 	if (rc < 0)
@@ -908,9 +910,7 @@ static int put_other(struct restore *x, uint32_t vol, const char *path,
 	if (rc < 0)
 		return rc;
 	set_meta(x, fs, path, ae, type == AE_IFLNK);
-	times_of(ae, &t);
-	fs_set_times(fs, path, &t);
-	set_ntfs_times(fs, path, ae);
+	set_times(fs, path, ae);
 	*(type == AE_IFLNK ? &x->res->symlinks : &x->res->specials) += 1;
 	return 0;
 }
