@@ -40,7 +40,7 @@
 
 /* Set flags (the label's "flags:" line, by name). */
 enum {
-	ARC_SET_SYSTEM_STATE = 1u << 0,  /* a Windows system-state set (later) */
+	ARC_SET_SYSTEM_STATE = 1u << 0,  /* a Windows system-state set */
 	ARC_SET_PARTIAL = 1u << 1,       /* a source failed part-way: see catalog */
 };
 
@@ -111,8 +111,12 @@ enum {
 	ARC_M_SPARSE = 1u << 0,
 	ARC_M_COPY = 1u << 1,       /* content stored once, in the member named
 				       by target (a file: type 'f') */
-	ARC_M_EFS_RAW = 1u << 2,    /* raw encrypted data (later) */
+	ARC_M_EFS_RAW = 1u << 2,    /* NTFS encrypted file: raw (still encrypted)
+				       data, its $EFS stream as user.ntfs.efsinfo */
 	ARC_M_LOST = 1u << 3,       /* could not be read at backup: not in data */
+	ARC_M_SIS = 1u << 4,        /* NTFS single-instance-store link
+				       (reparse tag IO_REPARSE_TAG_SIS) */
+	ARC_M_HIVE = 1u << 5,       /* a registry hive of a system-state set */
 };
 
 /* One member.  path and target point into the reader's buffer and are

@@ -21,7 +21,7 @@
 #define CAT_MAGIC "SYSRECOVER CATALOG "
 #define CAT_FIELDS 12          /* without the optional target */
 
-static const char *const member_flag_name[] = { "sparse", "copy", "efs-raw", "lost" };
+static const char *const member_flag_name[] = { "sparse", "copy", "efs-raw", "lost", "sis", "hive" };
 #define NMEMBER_FLAGS (sizeof(member_flag_name) / sizeof(member_flag_name[0]))
 
 static bool type_ok(int t)
