@@ -132,13 +132,25 @@ static int tape_fail(struct bk *b, int rc, const char *what)
 
 /* After the last set: at end of data, behind a filemark.  A tape file left
  * open by a set that was cut off gets its closing filemark first. */
-static int find_end(struct bk *b)
+static int space_eod(struct bk *b, struct tape_status *st)
 {
-	struct tape_status st;
 	int rc = tape_space(b->t, TAPE_SP_EOD, 0);
 
 	if (rc == 0)
-		rc = tape_status(b->t, &st);
+		rc = tape_status(b->t, st);
+	return rc;
+}
+
+static int find_end(struct bk *b)
+{
+	struct tape_status st;
+	int rc = space_eod(b, &st);
+
+	/* A freshly loaded st drive does not know where it is (file number
+	 * -1) until it has been rewound: rewinding loses nothing here, and
+	 * spacing from the beginning counts the files. */
+	if (rc == 0 && st.file < 0 && (rc = tape_rewind(b->t)) == 0)
+		rc = space_eod(b, &st);
 	if (rc < 0)
 		return tape_fail(b, rc, "find the end of data on");
 	if (st.file < 0)
