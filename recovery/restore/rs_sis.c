@@ -1,0 +1,1 @@
+/* rs_sis.c - SIS links and the common store on restore and verify. */
