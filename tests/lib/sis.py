@@ -3,6 +3,7 @@
 made through an ntfs-3g mount with tools we did not write (setfattr):
 
     sis.py make DIR [--missing]   DIR: the root of an ntfs-3g mount
+    sis.py orphan DIR             only the link whose store file is missing
     sis.py guid FILE              the GUID a link's reparse data carries
 
 What Windows documents (Backup/sis-*.md): a SIS link is a sparse file,
@@ -95,14 +96,19 @@ def make(root, missing):
             link(p, guid, n, len(content), content)
             lines.append("/sis/link-%d\t%s\t%d" % (n, guid, len(content)))
     if missing:
-        content = b"the store file of this link is not on the volume\n" * 200
-        link(os.path.join(root, "sis", "orphan"), ORPHAN, 99, len(content), content)
-        lines.append("/sis/orphan\t%s\t%d" % (ORPHAN, len(content)))
+        lines.append(orphan(root))
     # the ACL last: with it, only SYSTEM may enter (root still can, through ntfs-3g)
     setx(store, "system.ntfs_acl", store_acl())
     for name in sorted(os.listdir(store)):
         setx(os.path.join(store, name), "system.ntfs_acl", store_acl())
     print("\n".join(lines))
+
+
+def orphan(root):
+    os.makedirs(os.path.join(root, "sis"), exist_ok=True)
+    content = b"the store file of this link is not on the volume\n" * 200
+    link(os.path.join(root, "sis", "orphan"), ORPHAN, 99, len(content), content)
+    return "/sis/orphan\t%s\t%d" % (ORPHAN, len(content))
 
 
 def guid_of(path):
@@ -116,10 +122,12 @@ def guid_of(path):
 def main(argv):
     if len(argv) >= 3 and argv[1] == "make":
         make(argv[2], "--missing" in argv[3:])
+    elif len(argv) == 3 and argv[1] == "orphan":
+        print(orphan(argv[2]))
     elif len(argv) == 3 and argv[1] == "guid":
         print(guid_of(argv[2]))
     else:
-        sys.stderr.write("usage: sis.py make DIR [--missing] | sis.py guid FILE\n")
+        sys.stderr.write("usage: sis.py make DIR [--missing] | orphan DIR | guid FILE\n")
         return 64
     return 0
 
