@@ -56,6 +56,7 @@ struct rs_sis {
 	struct rs_sis_link *need; /* wanted links that name their store file */
 	size_t nneed, capneed;
 	bool sorted;
+	struct rs_sis_store dir;  /* the store directory's member (name NULL: none) */
 };
 
 static bool in_store(const char *path)
@@ -114,6 +115,14 @@ int rs_sis_note(struct rs_sis **sp, const char *name, const struct arc_entry *e,
 	struct rs_sis *s = *sp;
 	struct rs_sis_store *t;
 
+	if (e->type == ARC_T_DIR && !strcasecmp(e->path, "/SIS Common Store") &&
+	    !(e->flags & ARC_M_LOST)) {
+		if (!s && !(s = *sp = calloc(1, sizeof(*s))))
+			return -ENOMEM;
+		free(s->dir.name);
+		s->dir = (struct rs_sis_store){ .vol = e->vol, .wanted = wanted, .pos = e->pos };
+		return (s->dir.name = strdup(name)) ? 0 : -ENOMEM;
+	}
 	if (!((e->type == ARC_T_FILE && !(e->flags & ARC_M_LOST) && in_store(e->path)) ||
 	      (wanted && (e->flags & ARC_M_SIS) && e->target)))
 		return 0;
@@ -159,6 +168,12 @@ void rs_sis_plan(struct rs_sis *s, rs_sis_pull_fn pull, void *arg)
 		struct rs_sis_store *t = store_find(s, s->need[i].target);
 
 		if (t && !t->wanted && !t->pulled) {
+			/* the directory first, for its ACL, when it is not there */
+			if (s->dir.name && !s->dir.wanted && !s->dir.pulled &&
+			    s->dir.vol == t->vol) {
+				s->dir.pulled = true;
+				pull(arg, s->dir.vol, 0, &s->dir.pos);
+			}
 			t->pulled = true;
 			pull(arg, t->vol, t->size, &t->pos);
 		}
@@ -169,6 +184,8 @@ bool rs_sis_pulled(const struct rs_sis *s, const char *name)
 {
 	const struct rs_sis_store *t = s && s->sorted ? store_find(s, name) : NULL;
 
+	if (s && s->dir.pulled && !strcmp(name, s->dir.name))
+		return true;
 	return t && t->pulled;
 }
 
@@ -257,6 +274,7 @@ void rs_sis_free(struct rs_sis *s)
 	}
 	free(s->st);
 	free(s->need);
+	free(s->dir.name);
 	free(s);
 }
 

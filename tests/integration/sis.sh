@@ -136,6 +136,7 @@ if ntfs-3g -o ro "$w/sel.img" "$mnt"; then
 	is select-store "$(sha256sum <"$mnt/$STORE/$g.sis" | cut -d' ' -f1)" "$(cat "$w/sha.$g.sis")"
 	is select-reparse "$(reparse "$mnt$p")" "$(cat "$w/rp.$(basename "$p")")"
 	is select-only "$(ls "$mnt/$STORE" | wc -l)" 1
+	is select-store-dir-acl "$(acl "$mnt/$STORE")" "$(cat "$w/acl.store")"
 	umount "$mnt"
 fi
 
