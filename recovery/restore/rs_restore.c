@@ -234,15 +234,17 @@ static int plan_entry(void *arg, const struct arc_entry *e)
 {
 	struct restore *x = arg;
 	char name[RS_PATH_MAX + 32];
+	bool w;
 
 	if (e->vol >= x->s->label.nvol)
 		return err_setc(&x->r->err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "the catalog "
 				"names volume %" PRIu32 ", the label has %zu", e->vol,
 				x->s->label.nvol);
 	rs_member_name(x->s, e, name, sizeof(name));
-	if (rs_sis_note(&x->sis, name, e, wanted(x, name, e->path)) < 0)
+	w = wanted(x, name, e->path);
+	if (rs_sis_note(&x->sis, name, e, w) < 0)
 		return err_set(&x->r->err, -ENOMEM, "out of memory");
-	if (!wanted(x, name, e->path))
+	if (!w)
 		return 0;
 	if (e->flags & ARC_M_LOST) {
 		x->res->lost++;
