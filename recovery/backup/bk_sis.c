@@ -114,6 +114,11 @@ static int note(void *arg, const char *name, const struct fs_stat *st)
 	return 0;
 }
 
+static int guid_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);   /* guid is the first member */
+}
+
 int bk_sis_scan(struct fs *fs, struct bk_sis **out)
 {
 	struct bk_sis *s;
@@ -132,6 +137,7 @@ int bk_sis_scan(struct fs *fs, struct bk_sis **out)
 		bk_sis_free(s);
 		return rc;
 	}
+	qsort(s->f, s->n, sizeof(*s->f), guid_cmp);   /* looked up per link */
 	*out = s;
 	return 0;
 }
@@ -160,15 +166,17 @@ const char *bk_sis_store_of(const struct bk_sis *s, const void *rp, size_t len, 
 	*link = len >= 8 && le_get32(p) == SIS_TAG;
 	if (!*link || !s)
 		return NULL;
-	for (size_t i = 0; i < s->n; i++) {
-		for (size_t off = 8; off + 16 <= len; off++) {
-			if (memcmp(p + off, s->f[i].guid, 16))
-				continue;
-			if (found && found != s->f[i].name)
-				return NULL;   /* two store files named: neither */
-			found = s->f[i].name;
-			break;
-		}
+	/* every 16 bytes of the data (after the 8-byte header) looked up:
+	 * at most 16 KiB of reparse data, however large the store */
+	for (size_t off = 8; s->n && off + 16 <= len; off++) {
+		const struct bk_sis_file *f = bsearch(p + off, s->f, s->n, sizeof(*s->f),
+						      guid_cmp);
+
+		if (!f)
+			continue;
+		if (found && found != f->name)
+			return NULL;   /* two store files named: neither */
+		found = f->name;
 	}
 	return found;
 }
