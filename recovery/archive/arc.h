@@ -132,7 +132,10 @@ struct arc_entry {
 	struct arc_pos pos;
 	const char *path;     /* in the volume: "/etc/passwd", never empty */
 	const char *target;   /* link target (hard or symbolic), or the member
-				 ("vN/path") holding a copy's content, else NULL */
+				 ("vN/path") holding a copy's content, or for
+				 a SIS link the member of its common-store file
+				 ("vN/SIS Common Store/GUID.sis") when the
+				 backup found it, else NULL */
 };
 
 /* ---- catalog writer -------------------------------------------------------- */

@@ -36,6 +36,15 @@ static bool has_target(int t, uint32_t flags)
 	       (t == ARC_T_FILE && (flags & ARC_M_COPY));
 }
 
+/* A SIS link names its common-store file's member when the backup found
+ * it, and nothing when it did not (verify then fails it). */
+static bool target_ok(int t, uint32_t flags, const char *target)
+{
+	if (t == ARC_T_FILE && (flags & ARC_M_SIS) && !(flags & ARC_M_COPY))
+		return !target || target[0];
+	return has_target(t, flags) ? target && target[0] : !target;
+}
+
 /* ---- writer -------------------------------------------------------------- */
 
 struct arc_catw {
@@ -162,7 +171,7 @@ static const char *check_entry(const struct arc_catw *w, const struct arc_entry 
 		return "it has unknown flags";
 	if (!e->path || e->path[0] != '/')
 		return "its path does not start with '/'";
-	if (has_target(e->type, e->flags) ? !e->target || !e->target[0] : e->target != NULL)
+	if (!target_ok(e->type, e->flags, e->target))
 		return "it has a target and is not a link or copy, or is one without";
 	if ((e->flags & ARC_M_COPY) && (e->type != ARC_T_FILE || !e->has_hash))
 		return "it is a copy and not a file with a hash";
@@ -387,7 +396,7 @@ static int r_member(struct arc_catr *r, char *s, size_t n)
 	if (k > CAT_FIELDS && arc_unesc(f[12], len[12], f[12], len[12] + 1, 0) <= 0)
 		return r_bad(r, "member %" PRIu64 ": bad target", e.index);
 	e.target = k > CAT_FIELDS ? f[12] : NULL;
-	if (has_target(e.type, e.flags) != (e.target != NULL))
+	if (!target_ok(e.type, e.flags, e.target))
 		return r_bad(r, "member %" PRIu64 ": a link without a target or a target without a link",
 			     e.index);
 	if ((e.flags & ARC_M_COPY) && (e.type != ARC_T_FILE || !e.has_hash))

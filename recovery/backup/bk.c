@@ -32,6 +32,7 @@
 #include "bk.h"
 #include "bk_hash.h"
 #include "bk_si.h"
+#include "bk_sis.h"
 #include "fs.h"
 #include "hash.h"
 #include "progress.h"
@@ -117,6 +118,7 @@ struct bk {
 	char *skip;               /* an excluded or failed directory */
 	size_t skip_len;
 	struct bk_si *si;         /* contents already in the set */
+	struct bk_sis *sis;       /* the volume's SIS common store (bk_sis.h) */
 	struct bk_hash *hash;     /* NULL in a dry run */
 	struct bk_pend *pend;     /* ring of BK_PEND */
 	size_t phead, npend;
@@ -437,7 +439,7 @@ struct bk_member {
 	const char *path;          /* in the volume */
 	const struct fs_stat *st;
 	char name[PATH_MAX + 32];  /* vN/path in the archive */
-	char target[PATH_MAX];     /* a symlink's */
+	char target[PATH_MAX];     /* a symlink's; a SIS link's store member */
 	struct arc_entry ce;
 	struct archive_entry *e;
 	uint64_t ticket;           /* its digest is on the way (bk_hash.h) */
@@ -505,6 +507,24 @@ static void set_stat(struct archive_entry *e, const struct fs_stat *st)
 		archive_entry_set_rdev(e, makedev(st->rdev_major, st->rdev_minor));
 }
 
+/* A SIS link (bk_sis.h): flagged, and its store file's member named as
+ * its target when the reparse data names one the volume has.  Its data
+ * is sparse (sparse_map), and it is never a single-instance copy. */
+static void sis_link(struct bk *b, struct bk_member *m, size_t n)
+{
+	bool link;
+	const char *cs = bk_sis_store_of(b->sis, b->xbuf, n, &link);
+
+	if (!link || !S_ISREG(m->st->mode))
+		return;
+	m->ce.flags |= ARC_M_SIS;
+	if (cs && m->st->nlink <= 1) {
+		snprintf(m->target, sizeof(m->target), "%s%s/%s", b->label.vol[b->vol].id,
+			 BK_SIS_STORE, cs);
+		m->ce.target = m->target;
+	}
+}
+
 struct bk_xa {
 	struct bk *b;
 	struct bk_member *m;
@@ -522,6 +542,8 @@ static int add_xattr(void *arg, const char *name)
 		return 1;
 	}
 	archive_entry_xattr_add_entry(x->m->e, name, x->b->xbuf, (size_t)n);
+	if (!strcmp(name, "system.ntfs_reparse_data"))
+		sis_link(x->b, x->m, (size_t)n);
 	return 0;
 }
 
@@ -573,6 +595,10 @@ static int sparse_map(struct fs_file *f, struct bk_member *m)
 	}
 	if (rc == -EOPNOTSUPP)
 		return 0;
+	/* nothing allocated (a SIS link): one empty extent at the end, as
+	 * GNU tar writes it, or libarchive would store the zeros */
+	if (total == 0 && m->st->size)
+		archive_entry_sparse_add_entry(m->e, (la_int64_t)m->st->size, 0);
 	if (total < m->st->size)
 		m->ce.flags |= ARC_M_SPARSE;
 	return rc == -ENXIO || rc == 0 ? 0 : rc;
@@ -732,7 +758,8 @@ static bool si_eligible(const struct bk *b, const struct bk_member *m)
 {
 	/* a sparse (or compressed) file is stored as it is: a copy made on
 	 * restore would not keep its holes */
-	return b->si && m->st->size >= BK_SI_MIN && m->st->alloc >= m->st->size;
+	return b->si && m->st->size >= BK_SI_MIN && m->st->alloc >= m->st->size &&
+	       !(m->ce.flags & ARC_M_SIS) && !(b->sis && bk_sis_in_store(m->path));
 }
 
 /* The content's SHA-256 before it is written: read once more, but only
@@ -941,6 +968,8 @@ static int write_streams(struct bk *b, const struct bk_member *m)
 
 static bool excluded(const struct bk *b, const char *path)
 {
+	if (b->sis && bk_sis_in_store(path))
+		return false;   /* links need it: no rule drops the store */
 	for (size_t i = 0; i < b->o->nexcl; i++)
 		if (fnmatch(b->o->excludes[i], path, 0) == 0)
 			return true;
@@ -1128,6 +1157,9 @@ static int run_walks(struct bk *b)
 	for (b->vol = 0; rc == 0 && b->vol < b->label.nvol; b->vol++) {
 		free(b->skip);
 		b->skip = NULL;
+		bk_sis_free(b->sis);
+		if (bk_sis_scan(b->src[b->vol], &b->sis) < 0)
+			return err_set(b->err, -ENOMEM, "out of memory");
 		rc = fs_walk(b->src[b->vol], "/", walk_one, b);
 		if (rc > 0 || (rc < 0 && !err_failed(b->err)))
 			rc = err_set(b->err, rc > 0 ? -EIO : rc, "cannot walk %s: %s",
@@ -1230,6 +1262,7 @@ int bk_run(const struct bk_opts *o, struct bk_result *r, struct err *err)
 	free(b.links);
 	r->si_full = b.si && bk_si_full(b.si);
 	bk_si_free(b.si);
+	bk_sis_free(b.sis);
 	free(b.skip);
 	free(b.buf);
 	free(b.xbuf);

@@ -222,13 +222,21 @@ static int print_member(void *arg, const struct arc_entry *e)
 			text_json_str(stdout, e->target);
 			fputs(", ", stdout);
 		}
+		if (e->flags & ARC_M_SIS) {   /* the store file is null when not found */
+			fputs("\"sis\": true, \"sis_store\": ", stdout);
+			if (e->target)
+				text_json_str(stdout, e->target);
+			fputs(e->target ? ", " : "null, ", stdout);
+		}
 		printf("\"tape_file\": %" PRIu32 ", \"record\": %" PRIu64 ", \"offset\": %"
 		       PRIu32 "}", e->pos.file, e->pos.block, e->pos.offset);
 	} else {
 		printf("%c %12" PRIu64 "  ", (char)e->type, e->size);
 		text_name(stdout, name);
+		if (e->flags & ARC_M_SIS)
+			fputs(e->target ? "  sis link, store " : "  sis link, store not found", stdout);
 		if (e->target) {
-			fputs(e->flags & ARC_M_COPY ? " copy of " :
+			fputs(e->flags & ARC_M_SIS ? "" : e->flags & ARC_M_COPY ? " copy of " :
 			      e->type == ARC_T_HARDLINK ? " link to " : " -> ", stdout);
 			text_name(stdout, e->target);
 		}
@@ -333,6 +341,10 @@ static int verify_run(struct cli_ctx *c, int argc, char **argv)
 		rc = err_setc(&c->err, ERR_FATAL, ERR_CORRUPT, -EIO, "set %zu on %s does not "
 			      "match its catalog: %" PRIu64 " bad members", i + 1, o.tape,
 			      res.bad);
+	else if (res.sis_missing)
+		rc = err_setc(&c->err, ERR_ITEM, ERR_CORRUPT, -ENOENT, "set %zu on %s: %"
+			      PRIu64 " single-instance-store links without their "
+			      "common-store file", i + 1, o.tape, res.sis_missing);
 	else if (res.lost)
 		c->worst = err_worse(c->worst, ERR_ITEM);
 out:

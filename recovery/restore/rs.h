@@ -72,6 +72,8 @@ struct rs_verify_result {
 	uint64_t bad;           /* mismatches, members missing or unexpected */
 	uint64_t lost;          /* left out at backup (the catalog says so) */
 	uint64_t bytes;
+	uint64_t sis_missing;   /* SIS links whose common-store file is not
+				   in the set (each reported) */
 };
 
 /* Read the data of set i back, recompute every SHA-256 and compare it
@@ -117,6 +119,8 @@ struct rs_restore_result {
 	uint64_t records;       /* tape records read */
 	uint64_t skipped_records; /* records spaced over to reach the first member */
 	uint64_t indexed;       /* ext volumes whose directories were indexed */
+	uint64_t sis_kept;      /* SIS common-store files the target already
+				   had, identical (same SHA-256): left as they are */
 };
 
 /* Restore set i (or the members matching o->patterns) onto the volumes

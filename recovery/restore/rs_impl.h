@@ -81,4 +81,29 @@ int rs_next_header(struct archive *a, struct archive_entry **ae);
 void rs_member_name(const struct rs_set *s, const struct arc_entry *e, char *buf,
 		    size_t cap);
 
+/* rs_sis.c: SIS links and the common store (the facts are there).
+ * rs_sis_note: every catalog entry of a restore's plan, with name its
+ * vN/path (*s made on first need).  rs_sis_plan: after the catalog, each
+ * store file that a wanted link names and no pattern wants goes to pull.
+ * rs_sis_pulled: is name such a store file?  rs_sis_apply: before a
+ * regular file is written: 1 when it is handled (a store file the target
+ * already has, identical: res->sis_kept; a SIS link on a volume that
+ * cannot hold one: reported, res->not_kept), 0 to write it. */
+struct rs_sis;
+struct fs;
+typedef void (*rs_sis_pull_fn)(void *arg, uint32_t vol, uint64_t size,
+			       const struct arc_pos *pos);
+int rs_sis_note(struct rs_sis **s, const char *name, const struct arc_entry *e, bool wanted);
+void rs_sis_plan(struct rs_sis *s, rs_sis_pull_fn pull, void *arg);
+bool rs_sis_pulled(const struct rs_sis *s, const char *name);
+int rs_sis_apply(struct rs_sis *s, struct fs *fs, const char *name, const char *path,
+		 struct archive_entry *ae, struct rs_restore_result *res,
+		 rs_report_fn report, void *arg);
+void rs_sis_free(struct rs_sis *s);
+/* verify: each SIS link's store file must be a member of the set. */
+int rs_sis_verify_note(struct rs_sis **s, const struct rs_set *set, const struct arc_entry *e);
+/* cb for each link whose store file is missing; the number of them */
+uint64_t rs_sis_verify_end(struct rs_sis *s, void (*cb)(void *arg, const char *link,
+							 const char *why), void *arg);
+
 #endif

@@ -114,6 +114,7 @@ struct restore {
 	size_t nstash, capstash;
 	uint64_t stashed;         /* of them, met in the data */
 	unsigned char *cbuf;      /* for copies, RS_BUF bytes */
+	struct rs_sis *sis;       /* SIS links and store files (rs_sis.c) */
 };
 
 /* ---- reports ---------------------------------------------------------------- */
@@ -141,7 +142,7 @@ static bool wanted(const struct restore *x, const char *name, const char *path)
 		if (!fnmatch(x->o->patterns[i], name, 0) ||
 		    !fnmatch(x->o->patterns[i], path, 0))
 			return true;
-	return x->o->npat == 0;
+	return x->o->npat == 0 || rs_sis_pulled(x->sis, name);
 }
 
 static int stash_cmp(const void *a, const void *b)
@@ -233,13 +234,17 @@ static int plan_entry(void *arg, const struct arc_entry *e)
 {
 	struct restore *x = arg;
 	char name[RS_PATH_MAX + 32];
+	bool w;
 
 	if (e->vol >= x->s->label.nvol)
 		return err_setc(&x->r->err, ERR_FATAL, ERR_CORRUPT, -EINVAL, "the catalog "
 				"names volume %" PRIu32 ", the label has %zu", e->vol,
 				x->s->label.nvol);
 	rs_member_name(x->s, e, name, sizeof(name));
-	if (!wanted(x, name, e->path))
+	w = wanted(x, name, e->path);
+	if (rs_sis_note(&x->sis, name, e, w) < 0)
+		return err_set(&x->r->err, -ENOMEM, "out of memory");
+	if (!w)
 		return 0;
 	if (e->flags & ARC_M_LOST) {
 		x->res->lost++;
@@ -1017,6 +1022,10 @@ static int apply(struct restore *x, struct archive_entry *ae)
 		rc = put_stream(x, vol, path, sbuf, ae);
 	else if (archive_entry_filetype(ae) == AE_IFDIR)
 		rc = put_dir(x, vol, path, ae);
+	else if (archive_entry_filetype(ae) == AE_IFREG && !hl &&
+		 rs_sis_apply(x->sis, x->tg[vol].fs, name, path, ae, x->res, x->o->report,
+			      x->o->arg))
+		return 0;   /* a store file already there, or a link ext cannot hold */
 	else if (archive_entry_filetype(ae) == AE_IFREG && !hl)
 		rc = put_file(x, vol, path, ae);
 	else if (copy)
@@ -1152,7 +1161,8 @@ static int read_members(struct restore *x, struct rs_reader *rd, int *ar)
 	int rc = 0;
 
 	while (x->left && (*ar = rs_next_header(x->a, &ae)) == ARCHIVE_OK) {
-		uint64_t before = x->res->members + x->res->failed + x->stashed;
+		uint64_t before = x->res->members + x->res->failed + x->stashed +
+				  x->res->sis_kept + x->res->not_kept;
 		uint64_t hpos = x->seg.block * x->s->label.record_size + x->seg.offset +
 				(uint64_t)archive_read_header_position(x->a);
 
@@ -1161,7 +1171,8 @@ static int read_members(struct restore *x, struct rs_reader *rd, int *ar)
 		if ((rc = apply(x, ae)) < 0)
 			return rc;
 		x->done = hpos, x->any_done = true;
-		if (x->res->members + x->res->failed + x->stashed > before)
+		if (x->res->members + x->res->failed + x->stashed + x->res->sis_kept +
+		    x->res->not_kept > before)
 			x->left--;
 	}
 	(void)rd;
@@ -1251,6 +1262,21 @@ static void plan_all(struct restore *x)
 	x->first = (struct arc_pos){ .file = x->data_file };
 }
 
+/* A store file that a wanted SIS link needs and no pattern wants: read
+ * too (rs_sis.c; it is skipped if the target has it already). */
+static void sis_pull(void *arg, uint32_t vol, uint64_t size, const struct arc_pos *pos)
+{
+	struct restore *x = arg;
+
+	if (!x->any || pos_before(pos, &x->first))
+		x->first = *pos;
+	x->any = x->want[vol] = true;
+	x->wanted++;
+	x->objs[vol]++;
+	x->total_bytes += size;
+	x->need[vol] += (size + 4095) / 4096 * 4096;
+}
+
 static int plan_set(struct restore *x, size_t i)
 {
 	struct rs *r = x->r;
@@ -1270,6 +1296,8 @@ static int plan_set(struct restore *x, size_t i)
 				"was cut off before its catalog: restore --scan reads its data "
 				"without one", i + 1, r->name);
 	rc = rs_catalog(r, i, plan_entry, x);
+	if (rc == 0)
+		rs_sis_plan(x->sis, sis_pull, x);
 	if (rc == 0 && !x->any)
 		rc = err_set(&r->err, -ENOENT, "nothing in set %zu matches", i + 1);
 	return rc == 0 ? plan_stash(x, i) : rc;
@@ -1334,6 +1362,7 @@ int rs_restore(struct rs *r, size_t i, const struct rs_restore_opts *o,
 	for (size_t k = 0; k < x.nstash; k++)
 		free(x.stash[k].name);
 	free(x.stash);
+	rs_sis_free(x.sis);
 	free(x.cbuf);
 	free(x.dirs);
 	if (rc < 0)

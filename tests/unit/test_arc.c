@@ -274,6 +274,8 @@ static void gen(uint64_t i, struct arc_entry *e, struct names *nm)
 	e->has_hash = i % 2;
 	if (e->type == ARC_T_FILE && i % 2) /* a copy: a file with a hash, naming its holder */
 		e->flags |= ARC_M_COPY;
+	if (e->type == ARC_T_FILE && !(e->flags & ARC_M_COPY) && i % 36 == 18)
+		e->flags |= ARC_M_SIS;   /* a SIS link: with its store file's member, or none */
 	for (size_t k = 0; k < 32 && e->has_hash; k++)
 		e->sha256[k] = (uint8_t)(i * 31 + k);
 	e->pos = (struct arc_pos){ .partition = (uint32_t)(i % 2), .file = 1, .block = i / 3,
@@ -281,7 +283,8 @@ static void gen(uint64_t i, struct arc_entry *e, struct names *nm)
 				   .offset = (uint32_t)(i * 512 % 262144) };
 	snprintf(nm->path, sizeof(nm->path), "/d%" PRIu64 "/%s.%" PRIu64, i % 97, odd[i % NODD], i);
 	e->path = nm->path;
-	if (e->type == ARC_T_SYMLINK || e->type == ARC_T_HARDLINK || (e->flags & ARC_M_COPY)) {
+	if (e->type == ARC_T_SYMLINK || e->type == ARC_T_HARDLINK || (e->flags & ARC_M_COPY) ||
+	    ((e->flags & ARC_M_SIS) && i % 72 == 18)) {
 		snprintf(nm->target, sizeof(nm->target), "../t %" PRIu64 "%s", i, odd[(i + 3) % NODD]);
 		e->target = nm->target;
 	}
@@ -551,6 +554,8 @@ static void test_catalog_bad_lines(void **state)
 	bad_line("SYSRECOVER CATALOG 1\n0\t0\tl\t-\t1\t-\t0\t1\t0\t-\t0\t/a\n", "without a target");
 	bad_line("SYSRECOVER CATALOG 1\n0\t0\tf\t-\t1\t-\t0\t1\t0\t-\t0\t/a\tt\n", "without a target");
 	bad_line("SYSRECOVER CATALOG 1\n0\t0\tf\tcopy\t1\t-\t0\t1\t0\t-\t0\t/a\n", "without a target");
+	/* only a SIS file may name its store file; a SIS directory may not */
+	bad_line("SYSRECOVER CATALOG 1\n0\t0\td\tsis\t0\t-\t0\t1\t0\t-\t0\t/a\tt\n", "without a target");
 	bad_line("SYSRECOVER CATALOG 1\n0\t0\tf\tcopy\t1\t-\t0\t1\t0\t-\t0\t/a\tv0/b\n",
 		 "a copy that is not a file with a hash");
 	bad_line("SYSRECOVER CATALOG 1\n0\t0\td\tcopy\t1\t-\t0\t1\t0\t-\t0\t/a\n",
