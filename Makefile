@@ -87,7 +87,8 @@ COMMON_SRC = recovery/common/err.c recovery/common/text.c recovery/common/buf.c 
 	     recovery/common/hash.c
 FS_SRC = recovery/fs/fs.c recovery/fs/volume.c recovery/fs/fs_dir.c \
 	 recovery/fs/fs_ext.c recovery/fs/fs_ext_dir.c recovery/fs/fs_ext_io.c recovery/fs/fs_ntfs.c recovery/fs/fs_ntfs_io.c recovery/fs/fs_ntfs_cache.c \
-	 recovery/fs/fs_copy.c
+	 recovery/fs/fs_copy.c \
+	 recovery/fs/fs_efs.c
 CLI_SRC = recovery/cli/main.c recovery/cli/cli.c recovery/cli/cmd_tape.c recovery/cli/cmd_fs.c recovery/cli/cmd_volumes.c \
 	  $(wildcard recovery/cli/cmd_hive*.c) recovery/cli/cmd_srdelayed.c recovery/cli/cmd_backup.c \
 	  recovery/cli/cmd_list.c recovery/cli/cmd_restore.c
