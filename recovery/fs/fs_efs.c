@@ -172,7 +172,7 @@ static int check_info(struct efs_blob *b)
 	ddf = le_get32(b->p + 64);
 	drf = le_get32(b->p + 68);
 	if (!ddf)
-		return bad(b, "it has no data decryption field (DDF)%.0llu%.0llu", 0, 0);
+		return bad(b, "it has no data decryption field (DDF)");
 	rc = check_array(b, "DDF", ddf, &ddf_end);
 	if (rc == 0 && drf)
 		rc = check_array(b, "DRF", drf, &drf_end);
@@ -186,7 +186,7 @@ int fs_efs_check_info(const char *name, const void *blob, size_t len, struct err
 {
 	char why[200];
 	struct efs_blob b = { .p = blob, .len = len, .why = why, .cap = sizeof(why) };
-	int rc = blob ? check_info(&b) : bad(&b, "it is missing%.0llu%.0llu", 0, 0);
+	int rc = blob ? check_info(&b) : bad(&b, "it is missing");
 
 	if (rc < 0)
 		return err_setc(err, ERR_ITEM, ERR_CORRUPT, rc, "%s: damaged encrypted file: "
