@@ -164,6 +164,9 @@ static void print_result(const struct restore_cli *o, size_t set,
 	       " spaced over\n", set + 1, o->dry_run ? "would restore " : "", r->members,
 	       r->files, r->copies, r->dirs, r->symlinks, r->links, r->specials, r->streams, r->bytes,
 	       r->failed, r->refused, r->lost, r->not_kept, r->records, r->skipped_records);
+	if (r->efs_raw)
+		printf("set %zu: %" PRIu64 " encrypted files restored raw (never decrypted)\n",
+		       set + 1, r->efs_raw);
 }
 
 static int restore_run(struct cli_ctx *c, int argc, char **argv)

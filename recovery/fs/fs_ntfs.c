@@ -1445,8 +1445,9 @@ static void free_streams(struct stream_set *ss)
 	free(ss->e);
 }
 
-/* Note one named $DATA attribute (the record with vcn 0 of it). */
-static int note_stream(struct stream_set *ss, ATTR_RECORD *a)
+/* Note one named $DATA attribute (the record with vcn 0 of it); raw: the
+ * volume reads encrypted streams raw (efs_raw). */
+static int note_stream(struct stream_set *ss, ATTR_RECORD *a, bool raw)
 {
 	struct stream_ent *ne;
 	char *mb = NULL;
@@ -1463,8 +1464,12 @@ static int note_stream(struct stream_set *ss, ATTR_RECORD *a)
 	}
 	ss->e = ne;
 	ss->e[ss->n].name = mb;
-	ss->e[ss->n++].size = a->non_resident ? (u64)sle64_to_cpu(a->data_size)
-					      : le32_to_cpu(a->value_length);
+	ss->e[ss->n].size = a->non_resident ? (u64)sle64_to_cpu(a->data_size)
+					    : le32_to_cpu(a->value_length);
+	/* an encrypted stream read raw: padded to 512, plus the le16 trailer */
+	if (raw && a->non_resident && (a->flags & ATTR_IS_ENCRYPTED) && ss->e[ss->n].size)
+		ss->e[ss->n].size = ((ss->e[ss->n].size + 511) & ~511ull) + 2;
+	ss->n++;
 	return 0;
 }
 
@@ -1486,7 +1491,7 @@ static int ntfs_stream_list_op(struct fs *fs, const char *path, fs_stream_cb cb,
 		rc = errno_or(ENOMEM);
 	while (ctx && rc == 0 && !ntfs_attr_lookup(AT_DATA, NULL, 0, CASE_SENSITIVE,
 						   0, NULL, 0, ctx))
-		rc = note_stream(&ss, ctx->attr);
+		rc = note_stream(&ss, ctx->attr, P(fs)->vol->efs_raw);
 	if (ctx)
 		ntfs_attr_put_search_ctx(ctx);
 	ntfs_inode_close(ni);

@@ -81,4 +81,18 @@ int rs_next_header(struct archive *a, struct archive_entry **ae);
 void rs_member_name(const struct rs_set *s, const struct arc_entry *e, char *buf,
 		    size_t cap);
 
+
+/* rs_efs.c: raw encrypted (EFS) files.  A regular file member with the pax
+ * xattr user.ntfs.efsinfo is one (rs_efs_is).  rs_efs_check, before any
+ * of it is written: 0 not one, 1 sound, < 0 damaged ($EFS stream, raw
+ * size; "NAME: damaged encrypted file: ..." in err).  rs_efs_finish, once
+ * its raw data is in tmp: checks again with the trailer, then sets the
+ * $EFS stream on tmp (NTFS: it becomes encrypted); 0 not one, 1 done,
+ * < 0 with err (tmp is then the caller's to remove). */
+bool rs_efs_is(struct archive_entry *ae);
+int rs_efs_check(struct archive_entry *ae, const char *name, struct err *err);
+struct fs;
+int rs_efs_finish(struct fs *fs, const char *tmp, const char *name, struct archive_entry *ae,
+		  struct err *err);
+
 #endif
