@@ -1257,11 +1257,23 @@ static ssize_t stream_get(ntfs_inode *ni, ntfschar *u, int len, void *buf,
 	return rc;
 }
 
+/* libntfs-3g knows user.ntfs.efsinfo only through the xattr mapping that
+ * ntfs-3g's FUSE builds at mount (ntfs_xattr_build_mapping), which a library
+ * user does not get: it is system.ntfs_efsinfo's other name, and the library
+ * itself refuses it (EPERM) on a volume not opened with FS_O_EFS_RAW, rather
+ * than it becoming a named stream. */
+static enum SYSTEMXATTRS xattr_type(const char *name, ntfs_volume *vol)
+{
+	if (!strcmp(name, FS_EFS_XATTR))
+		return XATTR_NTFS_EFSINFO;
+	return ntfs_xattr_system_type(name, vol);
+}
+
 static ssize_t ntfs_xattr_get_op(struct fs *fs, const char *path,
 				 const char *name, void *buf, size_t cap)
 {
 	struct ntfs_fs *p = P(fs);
-	enum SYSTEMXATTRS a = ntfs_xattr_system_type(name, p->vol);
+	enum SYSTEMXATTRS a = xattr_type(name, p->vol);
 	ntfschar *u = NULL;
 	ntfs_inode *ni;
 	ssize_t rc;
@@ -1320,7 +1332,7 @@ static int ntfs_xattr_set_op(struct fs *fs, const char *path, const char *name,
 			     const void *val, size_t len)
 {
 	struct ntfs_fs *p = P(fs);
-	enum SYSTEMXATTRS a = ntfs_xattr_system_type(name, p->vol);
+	enum SYSTEMXATTRS a = xattr_type(name, p->vol);
 	ntfschar *u = NULL;
 	ntfs_inode *ni;
 	int rc;
@@ -1357,7 +1369,7 @@ static int ntfs_xattr_set_op(struct fs *fs, const char *path, const char *name,
 static int ntfs_xattr_remove_op(struct fs *fs, const char *path, const char *name)
 {
 	struct ntfs_fs *p = P(fs);
-	enum SYSTEMXATTRS a = ntfs_xattr_system_type(name, p->vol);
+	enum SYSTEMXATTRS a = xattr_type(name, p->vol);
 	ntfschar *u = NULL;
 	ntfs_inode *ni;
 	int rc;
