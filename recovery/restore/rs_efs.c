@@ -93,8 +93,12 @@ int rs_efs_finish(struct fs *fs, const char *tmp, const char *name, struct archi
 	if (rc < 0)
 		return rc;
 	rc = fs_xattr_set(fs, tmp, FS_EFS_XATTR, info, len);
-	if (rc < 0)
-		return err_set(err, rc, "%s: cannot set its $EFS stream (%s): %s", name,
-			       FS_EFS_XATTR, fs_errmsg(fs)[0] ? fs_errmsg(fs) : strerror(-rc));
+	if (rc < 0)   /* without it the raw data is of no use: the file fails */
+		return err_set(err, rc, "%s: cannot set its $EFS stream (%s, %zu bytes): %s%s",
+			       name, FS_EFS_XATTR, len,
+			       fs_errmsg(fs)[0] ? fs_errmsg(fs) : strerror(-rc),
+			       rc == -ENOSPC && !(fs_caps(fs) & FS_CAP_NTFS) ?
+			       " (an ext volume holds larger xattrs with bigger blocks, "
+			       "mkfs.ext4 -b 4096, or -O ea_inode)" : "");
 	return 1;
 }
