@@ -4,6 +4,10 @@
   efs.py make DIR       DIR is inside an ntfs-3g mount with -o efs_raw: make
                         the encrypted files below (and print "NAME SIZE" for
                         each: its raw size as efs_raw reads it)
+  efs.py make-damaged DIR
+                        one encrypted file, damaged.bin, whose $EFS stream has
+                        the right length (so ntfs-3g takes it) but a DDF array
+                        offset past its end (what our structure check refuses)
   efs.py blob SEED      print a $EFS stream (hex) as make writes it
   efs.py damage TAPE HEX [FIELD]
                         in the file TAPE, find the bytes HEX (a $EFS stream as
@@ -30,6 +34,9 @@ Files made (under DIR):
   secret-multi.bin   70000 bytes, several 4K clusters (raw 70146)
   EncDir/            an encrypted directory (its $EFS only)
   EncDir/inner.doc   5000 bytes
+and secret-small.txt has a named stream "Zone" of 600 bytes (raw 1026),
+set as the xattr user.Zone (ntfs-3g's streams_interface=xattr), which is
+encrypted too: written raw after $EFS, fixed up by ntfs-3g at once.
 """
 import os
 import random
@@ -102,6 +109,16 @@ def make(top):
         # setting $EFS turns the raw bytes (trailer included) into the stream
         os.setxattr(path, "user.ntfs.efsinfo", blob(name))
         print("%s %d" % (name, len(data)))
+    os.setxattr(os.path.join(top, "secret-small.txt"), "user.Zone", raw("Zone", 600))
+
+
+def make_damaged(top):
+    path = os.path.join(top, "damaged.bin")
+    b = bytearray(blob("damaged"))
+    struct.pack_into("<I", b, 64, len(b) + 100)
+    with open(path, "wb") as f:
+        f.write(raw("damaged", 1000))
+    os.setxattr(path, "user.ntfs.efsinfo", bytes(b))
 
 
 def damage(tape, hexblob, field):
@@ -134,6 +151,9 @@ def damage(tape, hexblob, field):
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "make":
         make(sys.argv[2])
+        return 0
+    if len(sys.argv) == 3 and sys.argv[1] == "make-damaged":
+        make_damaged(sys.argv[2])
         return 0
     if len(sys.argv) == 3 and sys.argv[1] == "blob":
         print(blob(sys.argv[2]).hex())
