@@ -188,6 +188,9 @@ fuzz:
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_rs_names tests/fuzz/fuzz_rs_names.c recovery/restore/rs.c recovery/restore/rs_ahead.c \
 		$(ARC_SRC) $(COMMON_SRC) $(TAPE_SRC) $(shell $(PKG_CONFIG) --libs libarchive nettle)
+	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-o $(B)/fuzz/fuzz_fs_efs tests/fuzz/fuzz_fs_efs.c recovery/fs/fs_efs.c $(COMMON_SRC) \
+		$(shell $(PKG_CONFIG) --libs nettle)
 
 FUZZ_SECONDS ?= 60
 fuzz-run: all fuzz
