@@ -1650,6 +1650,28 @@ static int ntfs_file_open_op(struct fs_file *f, const char *path,
 	return rc;
 }
 
+/* A raw encrypted stream (efs_raw) ends with two bytes that are not on
+ * disk: the le16 padding length.  libntfs-3g makes them in
+ * ntfs_attr_pread_i, but a read that starts at or past the rounded size
+ * (the trailer alone) fails there with EIO when the stream ends on a
+ * cluster boundary (it looks for a cluster that is not allocated): a
+ * 4096-byte file, or any read cut at that point.  Those bytes are made
+ * here.  Returns how many (0 at the end), -1 when off is before them or the
+ * stream is not read raw. */
+static ssize_t efs_trailer(ntfs_attr *na, void *buf, size_t len, uint64_t off)
+{
+	u64 ds = (u64)na->data_size, r = ((ds + 511) & ~511ull);
+	unsigned pad = (unsigned)(511 - ((ds - 1) & 511));
+	size_t n = 0;
+
+	if (!na->ni->vol->efs_raw || !(na->data_flags & ATTR_IS_ENCRYPTED) ||
+	    !NAttrNonResident(na) || !ds || off < r)
+		return -1;
+	for (; n < len && off + n < r + 2; n++)
+		((u8 *)buf)[n] = (u8)(pad >> (8 * (off + n - r)));
+	return (ssize_t)n;
+}
+
 static ssize_t ntfs_pread_op(struct fs_file *f, void *buf, size_t len, uint64_t off)
 {
 	struct fattr fa;
@@ -1657,8 +1679,13 @@ static ssize_t ntfs_pread_op(struct fs_file *f, void *buf, size_t len, uint64_t 
 	int rc = fattr_open(f, &fa);
 
 	while (rc == 0 && done < len) {
+		ssize_t t = efs_trailer(fa.na, (char *)buf + done, len - done, off + done);
 		s64 n;
 
+		if (t >= 0) {
+			done += (size_t)t;
+			break;
+		}
 		errno = 0;
 		n = ntfs_attr_pread(fa.na, (s64)(off + done), (s64)(len - done),
 				    (char *)buf + done);

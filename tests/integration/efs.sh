@@ -1,7 +1,7 @@
 #!/bin/sh
 # efs.sh - raw encrypted (EFS) files through backup and restore, checked
 # with ntfs-3g, getfattr, ntfsinfo, ntfsfix, debugfs and e2fsck:
-#   - encrypted files (0, 300, 512, 70000 and 5000 bytes, an encrypted
+#   - encrypted files (0, 300, 512, 4096, 70000, 1 MiB and 5000 bytes, an encrypted
 #     directory, an encrypted named stream) are made on a fresh NTFS through
 #     an ntfs-3g -o efs_raw mount by tests/lib/efs.py; their raw bytes and
 #     user.ntfs.efsinfo are saved from that mount;
@@ -24,7 +24,7 @@ need mkntfs ntfs-3g ntfsinfo ntfsfix getfattr mkfs.ext4 e2fsck debugfs python3 s
 S=$1
 EFS=$(cd "$(dirname "$0")/../lib" && pwd)/efs.py
 T=$w/t.tap
-FILES="secret-empty.txt secret-small.txt secret-block.bin secret-multi.bin EncDir/inner.doc"
+FILES="secret-empty.txt secret-small.txt secret-block.bin secret-4k.bin secret-multi.bin secret-1m.bin EncDir/inner.doc"
 
 mkntfs_img() { truncate -s 48M "$1" && mkntfs -F -q -Q "$1" >/dev/null 2>&1; }
 efsinfo() { # file: its user.ntfs.efsinfo in hex, "" when absent
@@ -36,17 +36,26 @@ mkntfs_img "$w/src.img" || { bad mkntfs "mkntfs failed"; finish; exit; }
 ntfs-3g -o efs_raw "$w/src.img" "$mnt" || { bad mount-src "ntfs-3g failed"; finish; exit; }
 check efs-make python3 "$EFS" make "$mnt"
 printf 'not encrypted\n' >"$mnt/plain.txt"
-mkdir -p "$w/raw/EncDir"
-for f in $FILES; do
-	cat "$mnt/$f" >"$w/raw/$f" && efsinfo "$mnt/$f" >"$w/raw/$f.efs"
-done
-efsinfo "$mnt/EncDir" >"$w/raw/EncDir.efs"
-getfattr -e hex -n user.Zone "$mnt/secret-small.txt" 2>/dev/null | sed -n 's/^user\.Zone=//p' \
-	>"$w/raw/zone"
 umount "$mnt"
+# read back raw (direct_io: see efs.py; in odd pieces, so that no read of
+# the kernel's starts at a trailer alone) and compared with what efs.py wrote
+rawcat() { dd if="$1" bs=999 status=none; }
+mkdir -p "$w/raw/EncDir"
+if ntfs-3g -o ro,efs_raw,direct_io "$w/src.img" "$mnt"; then
+	for f in $FILES; do
+		rawcat "$mnt/$f" >"$w/raw/$f" && efsinfo "$mnt/$f" >"$w/raw/$f.efs"
+		python3 "$EFS" raw "$f" | cmp -s - "$w/raw/$f" || bad "src-raw-$f" "not what efs.py wrote"
+	done
+	efsinfo "$mnt/EncDir" >"$w/raw/EncDir.efs"
+	getfattr -e hex -n user.Zone "$mnt/secret-small.txt" 2>/dev/null |
+		sed -n 's/^user\.Zone=//p' >"$w/raw/zone"
+	umount "$mnt"
+else
+	bad mount-src-raw "ntfs-3g -o efs_raw,direct_io failed"
+fi
 # what the test put in: raw sizes 0, 514, 514, 70146, 5122 and a $EFS each
 is src-raw-sizes "$(for f in $FILES; do wc -c <"$w/raw/$f"; done | tr '\n' ' ')" \
-	"0 514 514 70146 5122 "
+	"0 514 514 4098 70146 1048578 5122 "
 for f in $FILES EncDir; do
 	[ -s "$w/raw/$f.efs" ] || bad "src-efsinfo-$f" "the source has no user.ntfs.efsinfo"
 done
@@ -66,11 +75,11 @@ exits verify 0 "0 bad" "$S" verify -t "$T"
 
 # ---- restore onto a fresh NTFS ----------------------------------------------------------
 mkntfs_img "$w/ntfs.img"
-exits restore-ntfs 0 "5 encrypted files restored raw" "$S" restore -t "$T" --to "v0=$w/ntfs.img"
+exits restore-ntfs 0 "7 encrypted files restored raw" "$S" restore -t "$T" --to "v0=$w/ntfs.img"
 check ntfsfix-clean ntfsfix -n "$w/ntfs.img"
-if ntfs-3g -o ro,efs_raw "$w/ntfs.img" "$mnt"; then
+if ntfs-3g -o ro,efs_raw,direct_io "$w/ntfs.img" "$mnt"; then
 	for f in $FILES; do
-		cmp -s "$mnt/$f" "$w/raw/$f" || bad "ntfs-raw-$f" "the raw bytes differ"
+		rawcat "$mnt/$f" | cmp -s - "$w/raw/$f" || bad "ntfs-raw-$f" "the raw bytes differ"
 		is "ntfs-efsinfo-$f" "$(efsinfo "$mnt/$f")" "$(cat "$w/raw/$f.efs")"
 	done
 	is ntfs-efsinfo-dir "$(efsinfo "$mnt/EncDir")" "$(cat "$w/raw/EncDir.efs")"

@@ -9,6 +9,8 @@
                         the right length (so ntfs-3g takes it) but a DDF array
                         offset past its end (what our structure check refuses)
   efs.py blob SEED      print a $EFS stream (hex) as make writes it
+  efs.py raw NAME       write to stdout the raw stream make writes for NAME
+                        (one of the files below, or Zone for the stream)
   efs.py damage TAPE HEX [FIELD]
                         in the file TAPE, find the bytes HEX (a $EFS stream as
                         getfattr -e hex shows it, "0x" allowed) and break them
@@ -25,13 +27,21 @@ trailer: how many padding bytes there are), then set user.ntfs.efsinfo,
 the $EFS stream, which makes the file encrypted.  The $EFS stream follows
 the layout in libntfs-3g's layout.h (EFS_ATTR_HEADER, the DDF and DRF
 arrays of key fields with a certificate-thumbprint credential, a SID, the
-names and an encrypted FEK), with made-up values.
+names and an encrypted FEK), with made-up values.  Read raw files back
+through a mount with -o efs_raw,direct_io, in pieces of an odd size (dd
+bs=999): ntfs-3g fails (EIO) a read that starts at the 2-byte trailer of a
+stream that ends on a cluster boundary (secret-4k.bin, secret-1m.bin), and
+without direct_io the kernel reads whole pages, with it pieces of up to
+128 KiB from where the reader's read starts.
 
 Files made (under DIR):
   secret-empty.txt   0 bytes of data (raw: 0 bytes)
   secret-small.txt   300 bytes (raw 514: padding 212)
   secret-block.bin   512 bytes (raw 514: padding 0)
+  secret-4k.bin      4096 bytes: one cluster, raw 4098 (more than it allocates)
   secret-multi.bin   70000 bytes, several 4K clusters (raw 70146)
+  secret-1m.bin      1 MiB (raw 1048578: a reader in 1 MiB pieces reads the
+                     trailer alone)
   EncDir/            an encrypted directory (its $EFS only)
   EncDir/inner.doc   5000 bytes
 and secret-small.txt has a named stream "Zone" of 600 bytes (raw 1026),
@@ -44,7 +54,7 @@ import struct
 import sys
 
 FILES = [("secret-empty.txt", 0), ("secret-small.txt", 300), ("secret-block.bin", 512),
-         ("secret-multi.bin", 70000), ("EncDir/inner.doc", 5000)]
+         ("secret-4k.bin", 4096), ("secret-multi.bin", 70000), ("secret-1m.bin", 1 << 20), ("EncDir/inner.doc", 5000)]
 
 
 def utf16z(s):
@@ -95,7 +105,7 @@ def raw(seed, size):
         return b""
     rnd = random.Random("raw-%s" % seed)
     padded = (size + 511) & ~511
-    return bytes(rnd.getrandbits(8) for _ in range(padded)) + struct.pack("<H", padded - size)
+    return rnd.randbytes(padded) + struct.pack("<H", padded - size)
 
 
 def make(top):
@@ -154,6 +164,10 @@ def main():
         return 0
     if len(sys.argv) == 3 and sys.argv[1] == "make-damaged":
         make_damaged(sys.argv[2])
+        return 0
+    if len(sys.argv) == 3 and sys.argv[1] == "raw":
+        sizes = dict(FILES + [("Zone", 600)])
+        sys.stdout.buffer.write(raw(sys.argv[2], sizes[sys.argv[2]]))
         return 0
     if len(sys.argv) == 3 and sys.argv[1] == "blob":
         print(blob(sys.argv[2]).hex())
