@@ -1,7 +1,7 @@
 #!/bin/sh
 # efs.sh - raw encrypted (EFS) files through backup and restore, checked
 # with ntfs-3g, getfattr, ntfsinfo, ntfsfix, debugfs and e2fsck:
-#   - encrypted files (0, 300, 512, 4096, 70000, 1 MiB and 5000 bytes, an encrypted
+#   - encrypted files (0, 300, 512, 4096, 4000, 70000, 1 MiB and 5000 bytes, an encrypted
 #     directory, an encrypted named stream) are made on a fresh NTFS through
 #     an ntfs-3g -o efs_raw mount by tests/lib/efs.py; their raw bytes and
 #     user.ntfs.efsinfo are saved from that mount;
@@ -24,7 +24,7 @@ need mkntfs ntfs-3g ntfsinfo ntfsfix getfattr mkfs.ext4 e2fsck debugfs python3 s
 S=$1
 EFS=$(cd "$(dirname "$0")/../lib" && pwd)/efs.py
 T=$w/t.tap
-FILES="secret-empty.txt secret-small.txt secret-block.bin secret-4k.bin secret-multi.bin secret-1m.bin EncDir/inner.doc"
+FILES="secret-empty.txt secret-small.txt secret-block.bin secret-4k.bin secret-4000.bin secret-multi.bin secret-1m.bin EncDir/inner.doc"
 
 mkntfs_img() { truncate -s 48M "$1" && mkntfs -F -q -Q "$1" >/dev/null 2>&1; }
 efsinfo() { # file: its user.ntfs.efsinfo in hex, "" when absent
@@ -55,7 +55,7 @@ else
 fi
 # what the test put in: raw sizes 0, 514, 514, 70146, 5122 and a $EFS each
 is src-raw-sizes "$(for f in $FILES; do wc -c <"$w/raw/$f"; done | tr '\n' ' ')" \
-	"0 514 514 4098 70146 1048578 5122 "
+	"0 514 514 4098 4098 70146 1048578 5122 "
 for f in $FILES EncDir; do
 	[ -s "$w/raw/$f.efs" ] || bad "src-efsinfo-$f" "the source has no user.ntfs.efsinfo"
 done
@@ -75,7 +75,7 @@ exits verify 0 "0 bad" "$S" verify -t "$T"
 
 # ---- restore onto a fresh NTFS ----------------------------------------------------------
 mkntfs_img "$w/ntfs.img"
-exits restore-ntfs 0 "7 encrypted files restored raw" "$S" restore -t "$T" --to "v0=$w/ntfs.img"
+exits restore-ntfs 0 "8 encrypted files restored raw" "$S" restore -t "$T" --to "v0=$w/ntfs.img"
 check ntfsfix-clean ntfsfix -n "$w/ntfs.img"
 if ntfs-3g -o ro,efs_raw,direct_io "$w/ntfs.img" "$mnt"; then
 	for f in $FILES; do

@@ -39,6 +39,7 @@ Files made (under DIR):
   secret-small.txt   300 bytes (raw 514: padding 212)
   secret-block.bin   512 bytes (raw 514: padding 0)
   secret-4k.bin      4096 bytes: one cluster, raw 4098 (more than it allocates)
+  secret-4000.bin    4000 bytes: raw 4098 too, padding 96
   secret-multi.bin   70000 bytes, several 4K clusters (raw 70146)
   secret-1m.bin      1 MiB (raw 1048578: a reader in 1 MiB pieces reads the
                      trailer alone)
@@ -54,7 +55,7 @@ import struct
 import sys
 
 FILES = [("secret-empty.txt", 0), ("secret-small.txt", 300), ("secret-block.bin", 512),
-         ("secret-4k.bin", 4096), ("secret-multi.bin", 70000), ("secret-1m.bin", 1 << 20), ("EncDir/inner.doc", 5000)]
+         ("secret-4k.bin", 4096), ("secret-4000.bin", 4000), ("secret-multi.bin", 70000), ("secret-1m.bin", 1 << 20), ("EncDir/inner.doc", 5000)]
 
 
 def utf16z(s):
