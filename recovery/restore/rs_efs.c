@@ -17,6 +17,7 @@
  * closed (fs_ntfs.c), where libntfs-3g checks their trailer.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <archive_entry.h>
@@ -101,4 +102,21 @@ int rs_efs_finish(struct fs *fs, const char *tmp, const char *name, struct archi
 			       " (an ext volume holds larger xattrs with bigger blocks, "
 			       "mkfs.ext4 -b 4096, or -O ea_inode)" : "");
 	return 1;
+}
+
+int rs_efs_verify(struct archive_entry *ae, const char *name, char *why, size_t cap)
+{
+	struct err e = { 0 };
+	size_t n = strlen(name);
+	int rc = rs_efs_check(ae, name, &e);
+
+	if (rc > 0)
+		return 0;
+	if (rc == 0)
+		snprintf(why, cap, "the catalog flags it efs-raw, but it has no $EFS stream (%s)",
+			 FS_EFS_XATTR);
+	else   /* the message without its leading "NAME: " */
+		snprintf(why, cap, "%s", strncmp(e.msg, name, n) || strncmp(e.msg + n, ": ", 2) ?
+			 e.msg : e.msg + n + 2);
+	return -1;
 }

@@ -94,5 +94,8 @@ int rs_efs_check(struct archive_entry *ae, const char *name, struct err *err);
 struct fs;
 int rs_efs_finish(struct fs *fs, const char *tmp, const char *name, struct archive_entry *ae,
 		  struct err *err);
+/* For verify: a member the catalog flags efs-raw has a sound $EFS stream
+ * and raw size.  0, or -1 with why (no name in it). */
+int rs_efs_verify(struct archive_entry *ae, const char *name, char *why, size_t cap);
 
 #endif

@@ -13,7 +13,8 @@
 #   - restore onto ext4: the content is the raw bytes, user.ntfs.efsinfo is
 #     there (debugfs), the report says "kept raw", e2fsck -fn clean;
 #   - a $EFS stream damaged on tape (three ways) is refused with a clear
-#     error and the target image is unchanged (cmp), on NTFS and on ext4;
+#     error and the target image is unchanged (cmp), on NTFS and on ext4,
+#     and verify fails the set;
 #   - a damaged $EFS stream on the source (one ntfs-3g accepts) is reported
 #     at backup and only that member is lost.
 #   efs.sh SYSRECOVER
@@ -132,6 +133,8 @@ for how in ddf length fek; do
 	exits "refuse-ntfs-$how" 1 "v0/secret-small.txt: damaged encrypted file: its \\\$EFS stream" \
 		"$S" restore -t "$w/bad.tap" --to "v0=$w/bad-ntfs.img" v0/secret-small.txt
 	check "unchanged-ntfs-$how" cmp "$w/bad-ntfs.img" "$w/bad-ntfs.orig"
+	exits "verify-bad-$how" 2 "v0/secret-small.txt: damaged encrypted file" \
+		"$S" verify -t "$w/bad.tap"
 done
 cp "$w/ext.img" "$w/ext.orig"
 exits refuse-ext 1 "v0/secret-small.txt: damaged encrypted file" \
