@@ -121,6 +121,19 @@ def make(top):
         os.setxattr(path, "user.ntfs.efsinfo", blob(name))
         print("%s %d" % (name, len(data)))
     os.setxattr(os.path.join(top, "secret-small.txt"), "user.Zone", raw("Zone", 600))
+    check_encrypted(top, [n for n, _ in FILES] + ["EncDir"])
+
+
+def check_encrypted(top, names):
+    """Without -o efs_raw, ntfs-3g would have taken user.ntfs.efsinfo for a
+    named stream: make sure each file is encrypted (FILE_ATTRIBUTE_ENCRYPTED
+    in system.ntfs_attrib)."""
+    for name in names:
+        attrib = struct.unpack("<I", os.getxattr(os.path.join(top, name),
+                                                 "system.ntfs_attrib"))[0]
+        if not attrib & 0x4000:
+            sys.exit("efs.py: %s is not encrypted: is %s an ntfs-3g mount with "
+                     "-o efs_raw?" % (name, top))
 
 
 def make_damaged(top):
@@ -130,6 +143,7 @@ def make_damaged(top):
     with open(path, "wb") as f:
         f.write(raw("damaged", 1000))
     os.setxattr(path, "user.ntfs.efsinfo", bytes(b))
+    check_encrypted(top, ["damaged.bin"])
 
 
 def damage(tape, hexblob, field):
