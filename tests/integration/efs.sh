@@ -136,6 +136,17 @@ for how in ddf length fek; do
 	exits "verify-bad-$how" 2 "v0/secret-small.txt: damaged encrypted file" \
 		"$S" verify -t "$w/bad.tap"
 done
+# every other check of the $EFS structure: verify fails the set, naming it
+for how in "version:version 0 is not one of 1 to 4" \
+	"count:the DDF array holds 1000 key fields, which cannot fit" \
+	"cred:a credential of [0-9]+ bytes does not fit its key field" \
+	"sid:a SID has revision 2" \
+	"overlap:the DDF array .* and the DRF array .* overlap"; do
+	cp "$T" "$w/bad2.tap"
+	check "damage-${how%%:*}" python3 "$EFS" damage "$w/bad2.tap" "$hex" "${how%%:*}"
+	exits "verify-bad-${how%%:*}" 2 "v0/secret-small.txt: damaged encrypted file: .*${how#*:}" \
+		"$S" verify -t "$w/bad2.tap"
+done
 cp "$w/ext.img" "$w/ext.orig"
 exits refuse-ext 1 "v0/secret-small.txt: damaged encrypted file" \
 	"$S" restore -t "$w/bad.tap" --to "v0=$w/ext.img" v0/secret-small.txt

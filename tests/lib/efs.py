@@ -17,7 +17,11 @@
                         in place, same length (FIELD: ddf, the default: the DDF
                         array offset points past the end; length: the header
                         length is one less; fek: a key field's FEK runs past
-                        the field); exit 1 when HEX is not found exactly once
+                        the field; version: 0; count: the DDF array says 1000
+                        fields; cred: the first credential is longer than
+                        its field; sid: the first SID has revision 2;
+                        overlap: the DRF array starts inside the DDF array);
+                        exit 1 when HEX is not found exactly once
 
 Nothing here encrypts anything: there is no key.  The "encrypted" data is
 random bytes, written the way a backup program restores a raw encrypted
@@ -160,10 +164,22 @@ def damage(tape, hexblob, field):
         struct.pack_into("<I", b, 64, len(b) + 100)
     elif field == "length":
         struct.pack_into("<I", b, 0, len(b) - 1)
-    elif field == "fek":
-        ddf = struct.unpack_from("<I", b, 64)[0]
-        df_len = struct.unpack_from("<I", b, ddf + 4)[0]
-        struct.pack_into("<I", b, ddf + 4 + 8, df_len)   # fek_size: the whole field
+    elif field in ("fek", "cred", "sid"):
+        df = struct.unpack_from("<I", b, 64)[0] + 4          # the first key field
+        df_len, cred = struct.unpack_from("<II", b, df)
+        if field == "fek":
+            struct.pack_into("<I", b, df + 8, df_len)      # fek_size: the whole field
+        elif field == "cred":
+            struct.pack_into("<I", b, df + cred, df_len)   # cred_length: ditto
+        else:
+            sid = struct.unpack_from("<I", b, df + cred + 4)[0]
+            b[df + cred + sid] = 2                         # SID revision 2
+    elif field == "version":
+        struct.pack_into("<I", b, 8, 0)
+    elif field == "count":
+        struct.pack_into("<I", b, struct.unpack_from("<I", b, 64)[0], 1000)
+    elif field == "overlap":
+        struct.pack_into("<I", b, 68, struct.unpack_from("<I", b, 64)[0])
     else:
         print("efs.py: no field %s" % field, file=sys.stderr)
         return 2
