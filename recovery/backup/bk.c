@@ -961,7 +961,10 @@ static bool under(const char *path, const char *dir, size_t len)
 static void count(struct bk *b, const struct arc_entry *ce)
 {
 	switch (ce->type) {
-	case ARC_T_FILE: b->r->files++; break;
+	case ARC_T_FILE:
+		b->r->files++;
+		b->r->efs_raw += (ce->flags & ARC_M_EFS_RAW) != 0;
+		break;
 	case ARC_T_DIR: b->r->dirs++; break;
 	case ARC_T_SYMLINK: b->r->symlinks++; break;
 	case ARC_T_HARDLINK: b->r->links++; break;

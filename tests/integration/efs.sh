@@ -63,7 +63,9 @@ done
 [ -s "$w/raw/zone" ] || bad src-zone "the source has no encrypted stream Zone"
 
 # ---- backup ------------------------------------------------------------------------------
-exits backup 0 "0 failed" "$S" backup -t "$T" "$w/src.img"
+out bk "$S" backup -t "$T" "$w/src.img"
+has backup-ok "$bk" " 0 failed"
+has backup-efs-count "$bk" "encrypted: 8 files stored raw"
 exits catalog-read 0 "filemark" "$S" tape "$T" rewind fsf 2 read "$w/catalog"
 for f in $FILES; do
 	grep -F "/$f" "$w/catalog" | grep -q efs-raw || bad "catalog-efs-raw-$f" "not flagged efs-raw"
