@@ -17,14 +17,12 @@
 #     and verify fails the set;
 #   - a damaged $EFS stream on the source (one ntfs-3g accepts) is reported
 #     at backup and only that member is lost.
-#   efs.sh SYSRECOVER
+#   efs.sh SYSRECOVER [SYSRECOVER_ASAN]   (the second runs it all again)
 set -u
 . "$(dirname "$0")/../lib/check.sh"
 workdir efs
 need mkntfs ntfs-3g ntfsinfo ntfsfix getfattr mkfs.ext4 e2fsck debugfs python3 sha256sum
-S=$1
 EFS=$(cd "$(dirname "$0")/../lib" && pwd)/efs.py
-T=$w/t.tap
 FILES="secret-empty.txt secret-small.txt secret-block.bin secret-4k.bin secret-4000.bin secret-multi.bin secret-1m.bin EncDir/inner.doc"
 
 mkntfs_img() { truncate -s 48M "$1" && mkntfs -F -q -Q "$1" >/dev/null 2>&1; }
@@ -61,6 +59,14 @@ for f in $FILES EncDir; do
 	[ -s "$w/raw/$f.efs" ] || bad "src-efsinfo-$f" "the source has no user.ntfs.efsinfo"
 done
 [ -s "$w/raw/zone" ] || bad src-zone "the source has no encrypted stream Zone"
+
+cp "$w/src.img" "$w/src0.img"
+
+engine() { # SYSRECOVER: everything from the backup on
+S=$1
+runs=$((${runs:-0} + 1))
+T=$w/t$runs.tap
+cp "$w/src0.img" "$w/src.img"
 
 # ---- backup ------------------------------------------------------------------------------
 out bk "$S" backup -t "$T" "$w/src.img"
@@ -167,6 +173,12 @@ out list2 "$S" list -t "$T" --set 2
 has list-damaged-lost "$list2" "v0/damaged.bin  (lost at backup)"
 has list-others-kept "$list2" "v0/secret-multi.bin"
 case "$list2" in *"secret-multi.bin  (lost"*) bad list-others-whole "a sound file was lost" ;; *) ok list-others-whole ;; esac
+}
+
+engine "$1"
+if [ -n "${2:-}" ] && [ -x "$2" ]; then
+	CHECK_PREFIX="asan: " engine "$2"
+fi
 
 counts
 finish
