@@ -14,7 +14,11 @@
  *    file: stat and read show 0) or 512*k + 2 bytes, and its real size is
  *    raw - 2 - padding, padding <= 511.  An encrypted stream whose
  *    initialized size differs from its data size cannot be read raw
- *    (EINVAL, "uninitialized encrypted file not supported").
+ *    (EINVAL, "uninitialized encrypted file not supported").  A read that
+ *    starts at the trailer fails with EIO when the stream ends on a cluster
+ *    boundary (libntfs-3g looks for the next cluster): fs_ntfs.c makes
+ *    those two bytes itself; on a mount, read such a file with direct_io
+ *    in pieces that do not start there.
  *  - user.ntfs.efsinfo (system.ntfs_efsinfo without efs_raw) is the whole
  *    $EFS logged utility stream; libntfs-3g refuses to return one whose
  *    first le32 (its length) is not its size.
