@@ -88,6 +88,7 @@ COMMON_SRC = recovery/common/err.c recovery/common/text.c recovery/common/buf.c 
 FS_SRC = recovery/fs/fs.c recovery/fs/volume.c recovery/fs/fs_dir.c \
 	 recovery/fs/fs_ext.c recovery/fs/fs_ext_dir.c recovery/fs/fs_ext_io.c recovery/fs/fs_ntfs.c recovery/fs/fs_ntfs_io.c recovery/fs/fs_ntfs_cache.c \
 	 recovery/fs/fs_copy.c
+FS_SRC += recovery/fs/fs_efs.c
 CLI_SRC = recovery/cli/main.c recovery/cli/cli.c recovery/cli/cmd_tape.c recovery/cli/cmd_fs.c recovery/cli/cmd_volumes.c \
 	  $(wildcard recovery/cli/cmd_hive*.c) recovery/cli/cmd_srdelayed.c recovery/cli/cmd_backup.c \
 	  recovery/cli/cmd_list.c recovery/cli/cmd_restore.c
@@ -97,6 +98,7 @@ SRD_SRC = $(wildcard srdelayed/*.c)
 ENGINE_SRC = recovery/backup/bk.c recovery/backup/bk_si.c recovery/backup/bk_hash.c recovery/restore/rs.c recovery/restore/rs_ahead.c recovery/restore/rs_restore.c
 ENGINE_SRC += recovery/backup/bk_sis.c
 ENGINE_SRC += recovery/restore/rs_sis.c
+ENGINE_SRC += recovery/backup/bk_efs.c recovery/restore/rs_efs.c
 LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC) $(HIVE_SRC) $(ARC_SRC) $(SRD_SRC) $(ENGINE_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
@@ -188,6 +190,9 @@ fuzz:
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_rs_names tests/fuzz/fuzz_rs_names.c recovery/restore/rs.c recovery/restore/rs_ahead.c \
 		$(ARC_SRC) $(COMMON_SRC) $(TAPE_SRC) $(shell $(PKG_CONFIG) --libs libarchive nettle)
+	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-o $(B)/fuzz/fuzz_fs_efs tests/fuzz/fuzz_fs_efs.c recovery/fs/fs_efs.c $(COMMON_SRC) \
+		$(shell $(PKG_CONFIG) --libs nettle)
 
 FUZZ_SECONDS ?= 60
 fuzz-run: all fuzz

@@ -31,6 +31,7 @@
 #include "arc.h"
 #include "bk.h"
 #include "bk_hash.h"
+#include "bk_efs.h"
 #include "bk_si.h"
 #include "bk_sis.h"
 #include "fs.h"
@@ -122,6 +123,8 @@ struct bk {
 	struct bk_hash *hash;     /* NULL in a dry run */
 	struct bk_pend *pend;     /* ring of BK_PEND */
 	size_t phead, npend;
+	struct err item;          /* why the member at hand is lost, when the
+				   * source's last error does not say */
 };
 
 /* ---- tape ------------------------------------------------------------------ */
@@ -582,8 +585,8 @@ static int sparse_map(struct fs_file *f, struct bk_member *m)
 	uint64_t off = 0, d, l, total = 0;
 	int rc = 0;
 
-	if (m->st->alloc >= m->st->size)
-		return 0;
+	if (m->st->alloc >= m->st->size || (m->ce.flags & ARC_M_EFS_RAW))
+		return 0;   /* raw EFS: the padding and trailer are past the extents */
 	while (off < m->st->size && (rc = fs_file_next_data(f, off, &d, &l)) == 0) {
 		if (d >= m->st->size)
 			break;
@@ -759,7 +762,8 @@ static bool si_eligible(const struct bk *b, const struct bk_member *m)
 	/* a sparse (or compressed) file is stored as it is: a copy made on
 	 * restore would not keep its holes */
 	return b->si && m->st->size >= BK_SI_MIN && m->st->alloc >= m->st->size &&
-	       !(m->ce.flags & ARC_M_SIS) && !(b->sis && bk_sis_in_store(m->path));
+	       !(m->ce.flags & ARC_M_SIS) && !(b->sis && bk_sis_in_store(m->path)) &&
+	       !(m->ce.flags & ARC_M_EFS_RAW);   /* see bk_efs.h */
 }
 
 /* The content's SHA-256 before it is written: read once more, but only
@@ -866,6 +870,13 @@ static int write_member(struct bk *b, struct bk_member *m)
 		m->ce.size = 0;
 		m->ce.target = first;
 	}
+	if (S_ISREG(m->st->mode) && !first && bk_efs_member(b->src[b->vol], m->st)) {
+		rc = bk_efs_check(b->src[b->vol], m->path, NULL, m->st->size, b->xbuf,
+				  BK_XATTR_MAX, &b->item);
+		if (rc < 0)
+			return rc;
+		m->ce.flags |= ARC_M_EFS_RAW;
+	}
 	rc = add_xattrs(b, m);
 	if (rc < 0)
 		return rc;
@@ -934,7 +945,14 @@ static int write_stream(struct bk *b, const struct bk_member *file, const char *
 	set_stat(m.e, &st);
 	archive_entry_copy_pathname(m.e, m.name);
 	archive_entry_xattr_add_entry(m.e, BK_ADS_XATTR, name, strlen(name));
-	rc = write_file(b, &m, name);
+	rc = 0;
+	if (file->ce.flags & ARC_M_EFS_RAW) {   /* its streams are raw too */
+		m.ce.flags |= ARC_M_EFS_RAW;
+		rc = bk_efs_check(b->src[b->vol], file->path, name, size, b->xbuf,
+				  BK_XATTR_MAX, &b->item);
+	}
+	if (rc == 0)
+		rc = write_file(b, &m, name);
 	archive_entry_free(m.e);
 	if (rc == -EPIPE || b->werr)
 		return -EPIPE;
@@ -984,7 +1002,10 @@ static bool under(const char *path, const char *dir, size_t len)
 static void count(struct bk *b, const struct arc_entry *ce)
 {
 	switch (ce->type) {
-	case ARC_T_FILE: b->r->files++; break;
+	case ARC_T_FILE:
+		b->r->files++;
+		b->r->efs_raw += (ce->flags & ARC_M_EFS_RAW) != 0;
+		break;
 	case ARC_T_DIR: b->r->dirs++; break;
 	case ARC_T_SYMLINK: b->r->symlinks++; break;
 	case ARC_T_HARDLINK: b->r->links++; break;
@@ -999,12 +1020,15 @@ static int lost(struct bk *b, struct bk_member *m, int rc)
 	struct err why = { 0 };
 	const struct err *fe = fs_error(b->src[b->vol]);
 
-	if (fe->msg[0])
+	if (b->item.msg[0])
+		err_copy(&why, &b->item);
+	else if (fe->msg[0])
 		err_copy(&why, fe);
 	else
 		err_set(&why, rc, "cannot read '%s' of %s: %s", m->path,
 			b->label.vol[b->vol].source, strerror(-rc));
 	err_relevel(&why, ERR_ITEM);
+	err_clear(&b->item);
 	b->r->failed++;
 	if (b->o->report)
 		b->o->report(b->o->arg, b->label.vol[b->vol].id, m->path, &why);
@@ -1125,7 +1149,8 @@ static int open_sources(struct bk *b)
 		return err_setc(b->err, ERR_FATAL, ERR_USAGE, -EINVAL, "a set holds 1 to %d "
 				"sources", ARC_VOL_MAX);
 	for (size_t i = 0; i < b->o->nsrc; i++) {
-		int rc = fs_open(b->o->sources[i], 0, &b->src[i], b->err);
+		/* encrypted files read raw, never decrypted (bk_efs.h) */
+		int rc = fs_open(b->o->sources[i], FS_O_EFS_RAW, &b->src[i], b->err);
 
 		if (rc < 0)
 			return rc;

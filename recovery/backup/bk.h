@@ -59,6 +59,8 @@ struct bk_result {
 	bool si_full;                      /* the single-instance table filled:
 					      later copies were stored again */
 	uint64_t failed;                   /* members left out */
+	uint64_t efs_raw;                  /* encrypted files stored raw (counted
+					      in files) */
 	uint64_t data_records;             /* records of the data file */
 	uint64_t catalog_records;
 };

@@ -133,6 +133,9 @@ static void print_result(const struct backup_cli *o, const struct bk_result *r)
 		printf("single instance: %" PRIu64 " files are copies of content already in "
 		       "the set (%s not written again)\n", r->copies, b);
 	}
+	if (r->efs_raw)
+		printf("encrypted: %" PRIu64 " files stored raw (never decrypted, no key "
+		       "needed)\n", r->efs_raw);
 	if (r->si_full)
 		fprintf(stderr, "sysrecover: backup: the single-instance table reached its "
 			"memory limit: later copies of content not yet seen were stored in full\n");

@@ -167,6 +167,9 @@ static void print_result(const struct restore_cli *o, size_t set,
 	if (r->sis_kept)
 		printf("%" PRIu64 " SIS common-store files were on the target already, "
 		       "identical: left as they are\n", r->sis_kept);
+	if (r->efs_raw)
+		printf("set %zu: %" PRIu64 " encrypted files restored raw (never decrypted)\n",
+		       set + 1, r->efs_raw);
 }
 
 static int restore_run(struct cli_ctx *c, int argc, char **argv)

@@ -349,4 +349,28 @@ int fs_copy_file(struct fs *src, const char *src_path, struct fs *dst,
 		 const char *dst_path, const struct fs_copy_opts *o,
 		 struct fs_copy_stats *stats);
 
+
+/* ---- raw encrypted files (fs_efs.c) --------------------------------------- */
+
+/* An NTFS file with FILE_ATTRIBUTE_ENCRYPTED, on a volume opened with
+ * FS_O_EFS_RAW, reads as its still-encrypted data padded to 512 bytes plus
+ * a le16 trailer (the padding's length): 0 or 512*k + 2 bytes; its $EFS
+ * stream is the xattr FS_EFS_XATTR.  Writing it back: create, write the
+ * raw bytes, then set FS_EFS_XATTR (that makes it encrypted).  These
+ * checks run before anything is written; a failure is ERR_ITEM/ERR_CORRUPT,
+ * -EBADMSG, "NAME: damaged encrypted file: ..." in err. */
+#define FS_FILE_ATTRIBUTE_ENCRYPTED 0x4000u
+#define FS_EFS_XATTR "user.ntfs.efsinfo"
+/* The $EFS stream: its length field, version, the DDF (required) and DRF
+ * arrays and every key field, credential and SID inside them. */
+int fs_efs_check_info(const char *name, const void *blob, size_t len, struct err *err);
+/* A raw size: 0 or 512*k + 2. */
+int fs_efs_check_size(const char *name, uint64_t size, struct err *err);
+/* The size and the last two bytes (the padding length: at most 511 and
+ * the size before it). */
+int fs_efs_check_trailer(const char *name, uint64_t size, const uint8_t tail[2],
+			 struct err *err);
+/* The decrypted file's size, from a checked raw size and trailer. */
+uint64_t fs_efs_real_size(uint64_t size, const uint8_t tail[2]);
+
 #endif

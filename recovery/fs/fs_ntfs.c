@@ -1257,11 +1257,23 @@ static ssize_t stream_get(ntfs_inode *ni, ntfschar *u, int len, void *buf,
 	return rc;
 }
 
+/* libntfs-3g knows user.ntfs.efsinfo only through the xattr mapping that
+ * ntfs-3g's FUSE builds at mount (ntfs_xattr_build_mapping), which a library
+ * user does not get: it is system.ntfs_efsinfo's other name, and the library
+ * itself refuses it (EPERM) on a volume not opened with FS_O_EFS_RAW, rather
+ * than it becoming a named stream. */
+static enum SYSTEMXATTRS xattr_type(const char *name, ntfs_volume *vol)
+{
+	if (!strcmp(name, FS_EFS_XATTR))
+		return XATTR_NTFS_EFSINFO;
+	return ntfs_xattr_system_type(name, vol);
+}
+
 static ssize_t ntfs_xattr_get_op(struct fs *fs, const char *path,
 				 const char *name, void *buf, size_t cap)
 {
 	struct ntfs_fs *p = P(fs);
-	enum SYSTEMXATTRS a = ntfs_xattr_system_type(name, p->vol);
+	enum SYSTEMXATTRS a = xattr_type(name, p->vol);
 	ntfschar *u = NULL;
 	ntfs_inode *ni;
 	ssize_t rc;
@@ -1320,7 +1332,7 @@ static int ntfs_xattr_set_op(struct fs *fs, const char *path, const char *name,
 			     const void *val, size_t len)
 {
 	struct ntfs_fs *p = P(fs);
-	enum SYSTEMXATTRS a = ntfs_xattr_system_type(name, p->vol);
+	enum SYSTEMXATTRS a = xattr_type(name, p->vol);
 	ntfschar *u = NULL;
 	ntfs_inode *ni;
 	int rc;
@@ -1357,7 +1369,7 @@ static int ntfs_xattr_set_op(struct fs *fs, const char *path, const char *name,
 static int ntfs_xattr_remove_op(struct fs *fs, const char *path, const char *name)
 {
 	struct ntfs_fs *p = P(fs);
-	enum SYSTEMXATTRS a = ntfs_xattr_system_type(name, p->vol);
+	enum SYSTEMXATTRS a = xattr_type(name, p->vol);
 	ntfschar *u = NULL;
 	ntfs_inode *ni;
 	int rc;
@@ -1445,8 +1457,9 @@ static void free_streams(struct stream_set *ss)
 	free(ss->e);
 }
 
-/* Note one named $DATA attribute (the record with vcn 0 of it). */
-static int note_stream(struct stream_set *ss, ATTR_RECORD *a)
+/* Note one named $DATA attribute (the record with vcn 0 of it); raw: the
+ * volume reads encrypted streams raw (efs_raw). */
+static int note_stream(struct stream_set *ss, ATTR_RECORD *a, bool raw)
 {
 	struct stream_ent *ne;
 	char *mb = NULL;
@@ -1463,8 +1476,12 @@ static int note_stream(struct stream_set *ss, ATTR_RECORD *a)
 	}
 	ss->e = ne;
 	ss->e[ss->n].name = mb;
-	ss->e[ss->n++].size = a->non_resident ? (u64)sle64_to_cpu(a->data_size)
-					      : le32_to_cpu(a->value_length);
+	ss->e[ss->n].size = a->non_resident ? (u64)sle64_to_cpu(a->data_size)
+					    : le32_to_cpu(a->value_length);
+	/* an encrypted stream read raw: padded to 512, plus the le16 trailer */
+	if (raw && a->non_resident && (a->flags & ATTR_IS_ENCRYPTED) && ss->e[ss->n].size)
+		ss->e[ss->n].size = ((ss->e[ss->n].size + 511) & ~511ull) + 2;
+	ss->n++;
 	return 0;
 }
 
@@ -1486,7 +1503,7 @@ static int ntfs_stream_list_op(struct fs *fs, const char *path, fs_stream_cb cb,
 		rc = errno_or(ENOMEM);
 	while (ctx && rc == 0 && !ntfs_attr_lookup(AT_DATA, NULL, 0, CASE_SENSITIVE,
 						   0, NULL, 0, ctx))
-		rc = note_stream(&ss, ctx->attr);
+		rc = note_stream(&ss, ctx->attr, P(fs)->vol->efs_raw);
 	if (ctx)
 		ntfs_attr_put_search_ctx(ctx);
 	ntfs_inode_close(ni);
@@ -1633,6 +1650,28 @@ static int ntfs_file_open_op(struct fs_file *f, const char *path,
 	return rc;
 }
 
+/* A raw encrypted stream (efs_raw) ends with two bytes that are not on
+ * disk: the le16 padding length.  libntfs-3g makes them in
+ * ntfs_attr_pread_i, but a read that starts at or past the rounded size
+ * (the trailer alone) fails there with EIO when the stream ends on a
+ * cluster boundary (it looks for a cluster that is not allocated): a
+ * 4096-byte file, or any read cut at that point.  Those bytes are made
+ * here.  Returns how many (0 at the end), -1 when off is before them or the
+ * stream is not read raw. */
+static ssize_t efs_trailer(ntfs_attr *na, void *buf, size_t len, uint64_t off)
+{
+	u64 ds = (u64)na->data_size, r = ((ds + 511) & ~511ull);
+	unsigned pad = (unsigned)(511 - ((ds - 1) & 511));
+	size_t n = 0;
+
+	if (!na->ni->vol->efs_raw || !(na->data_flags & ATTR_IS_ENCRYPTED) ||
+	    !NAttrNonResident(na) || !ds || off < r)
+		return -1;
+	for (; n < len && off + n < r + 2; n++)
+		((u8 *)buf)[n] = (u8)(pad >> (8 * (off + n - r)));
+	return (ssize_t)n;
+}
+
 static ssize_t ntfs_pread_op(struct fs_file *f, void *buf, size_t len, uint64_t off)
 {
 	struct fattr fa;
@@ -1640,8 +1679,13 @@ static ssize_t ntfs_pread_op(struct fs_file *f, void *buf, size_t len, uint64_t 
 	int rc = fattr_open(f, &fa);
 
 	while (rc == 0 && done < len) {
+		ssize_t t = efs_trailer(fa.na, (char *)buf + done, len - done, off + done);
 		s64 n;
 
+		if (t >= 0) {
+			done += (size_t)t;
+			break;
+		}
 		errno = 0;
 		n = ntfs_attr_pread(fa.na, (s64)(off + done), (s64)(len - done),
 				    (char *)buf + done);

@@ -694,7 +694,7 @@ static struct rs_ent *next_in_data(struct verify *v, int *rc)
 
 static int verify_member(struct verify *v, struct archive_entry *ae)
 {
-	char name[8192], gbuf[8192];
+	char name[8192], gbuf[8192], why[600];
 	const char *got = rs_norm_name(archive_entry_pathname(ae), gbuf, sizeof(gbuf));
 	int rc;
 	struct rs_ent *x = next_in_data(v, &rc);
@@ -713,6 +713,9 @@ static int verify_member(struct verify *v, struct archive_entry *ae)
 		return 0;
 	if (x->e.flags & ARC_M_COPY)
 		return check_copy(v, x, ae, name);
+	if ((x->e.flags & ARC_M_EFS_RAW) && x->e.type == ARC_T_FILE &&
+	    rs_efs_verify(ae, name, why, sizeof(why)) < 0)
+		bad(v, name, why);   /* restore would refuse it */
 	if (x->e.has_hash && x->e.type != ARC_T_HARDLINK)
 		return check_data(v, x, name);
 	return 0;

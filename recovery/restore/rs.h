@@ -116,6 +116,8 @@ struct rs_restore_result {
 	uint64_t refused;       /* hostile names: reported, never written */
 	uint64_t lost;          /* lost at backup (the catalog says so) */
 	uint64_t not_kept;      /* members with metadata the target cannot hold */
+	uint64_t efs_raw;       /* encrypted files written raw (on NTFS: encrypted
+				   again; elsewhere: raw data + $EFS xattr) */
 	uint64_t records;       /* tape records read */
 	uint64_t skipped_records; /* records spaced over to reach the first member */
 	uint64_t indexed;       /* ext volumes whose directories were indexed */

@@ -106,4 +106,20 @@ int rs_sis_verify_note(struct rs_sis **s, const struct rs_set *set, const struct
 uint64_t rs_sis_verify_end(struct rs_sis *s, void (*cb)(void *arg, const char *link,
 							 const char *why), void *arg);
 
+/* rs_efs.c: raw encrypted (EFS) files.  A regular file member with the pax
+ * xattr user.ntfs.efsinfo is one (rs_efs_is).  rs_efs_check, before any
+ * of it is written: 0 not one, 1 sound, < 0 damaged ($EFS stream, raw
+ * size; "NAME: damaged encrypted file: ..." in err).  rs_efs_finish, once
+ * its raw data is in tmp: checks again with the trailer, then sets the
+ * $EFS stream on tmp (NTFS: it becomes encrypted); 0 not one, 1 done,
+ * < 0 with err (tmp is then the caller's to remove). */
+bool rs_efs_is(struct archive_entry *ae);
+int rs_efs_check(struct archive_entry *ae, const char *name, struct err *err);
+struct fs;
+int rs_efs_finish(struct fs *fs, const char *tmp, const char *name, struct archive_entry *ae,
+		  struct err *err);
+/* For verify: a member the catalog flags efs-raw has a sound $EFS stream
+ * and raw size.  0, or -1 with why (no name in it). */
+int rs_efs_verify(struct archive_entry *ae, const char *name, char *why, size_t cap);
+
 #endif

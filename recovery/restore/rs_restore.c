@@ -115,6 +115,9 @@ struct restore {
 	uint64_t stashed;         /* of them, met in the data */
 	unsigned char *cbuf;      /* for copies, RS_BUF bytes */
 	struct rs_sis *sis;       /* SIS links and store files (rs_sis.c) */
+	bool efs;                 /* raw encrypted files may come (rs_efs.c) */
+	const char *cur_name;     /* "vN/path" of the member being applied */
+	struct err item;          /* why it failed, when the target does not say */
 };
 
 /* ---- reports ---------------------------------------------------------------- */
@@ -257,6 +260,7 @@ static int plan_entry(void *arg, const struct arc_entry *e)
 	}
 	x->want[e->vol] = true;
 	x->wanted++;
+	x->efs |= (e->flags & ARC_M_EFS_RAW) != 0;
 	if (e->type != ARC_T_HARDLINK && e->type != ARC_T_STREAM)
 		x->objs[e->vol]++;
 	if (e->type == ARC_T_FILE || e->type == ARC_T_STREAM) {
@@ -354,7 +358,8 @@ static int open_targets(struct restore *x)
 					x->s->label.vol[v].id);
 		if (!(x->tg[v].name = strdup(t)))
 			return err_set(&x->r->err, -ENOMEM, "out of memory");
-		rc = fs_open(t, x->o->dry_run ? 0 : FS_O_RDWR, &x->tg[v].fs, &x->r->err);
+		rc = fs_open(t, (x->o->dry_run ? 0 : FS_O_RDWR) | (x->efs ? FS_O_EFS_RAW : 0),
+			     &x->tg[v].fs, &x->r->err);
 		if (rc < 0)
 			return err_context(&x->r->err, "the target of %s", x->s->label.vol[v].id);
 		if (!x->o->dry_run)
@@ -586,6 +591,8 @@ static void set_meta(struct restore *x, struct fs *fs, const char *path,
 	while (archive_entry_xattr_next(ae, &xn, &xv, &xl) == ARCHIVE_OK) {
 		if (!strncmp(xn, "sysrecover.", 11) || !strncmp(xn, "trusted.sysrecover.", 19))
 			continue;   /* ours: stream marker, creation time */
+		if (!strcmp(xn, FS_EFS_XATTR) && rs_efs_is(ae))
+			continue;   /* set with the data (rs_efs_finish) */
 		has_acl |= !strcmp(xn, "system.ntfs_acl");
 		if ((rc = fs_xattr_set(fs, path, xn, xv, xl)) < 0) {
 			char what[300];
@@ -685,6 +692,8 @@ static int write_data(struct restore *x, struct fs *fs, const char *tmp,
 
 		rc = rc ? rc : crc;
 	}
+	if (rc == 0 && !stream && (rc = rs_efs_finish(fs, tmp, x->cur_name, ae, &x->item)) > 0)
+		rc = 0;   /* a raw encrypted file: now with its $EFS stream */
 	return rc;
 }
 
@@ -984,7 +993,7 @@ static int apply(struct restore *x, struct archive_entry *ae)
 	bool copy = hl && !x->foreign && rs_copy_mark(ae, csum);
 	struct rs_stash *st;
 	uint32_t vol, hvol = 0;
-	int rc;
+	int rc, efs;
 
 	if (x->foreign) {   /* etc/passwd, ./etc/passwd: v0/etc/passwd */
 		name = rs_foreign_name(name, fbuf, sizeof(fbuf));
@@ -1004,6 +1013,8 @@ static int apply(struct restore *x, struct archive_entry *ae)
 		report(x, name ? name : "?", "%s: refused: %s", name ? name : "?", why);
 		return 0;
 	}
+	x->cur_name = name;
+	err_clear(&x->item);
 	if (!wanted(x, name, path) && (st = stash_find(x, name)))
 		return put_stash(x, st, ae);
 	if (!wanted(x, name, path) || !x->tg[vol].fs)
@@ -1011,6 +1022,12 @@ static int apply(struct restore *x, struct archive_entry *ae)
 	leave_dirs(x, vol, path);
 	note_entry(x, vol, path);
 	x->cur_vol = vol;
+	efs = rs_efs_check(ae, name, &x->item);   /* before anything is written */
+	if (efs < 0) {
+		x->res->failed++;
+		report(x, name, "%s", x->item.msg);
+		return 0;
+	}
 	if (x->o->dry_run) {
 		x->res->members++;
 		return 0;
@@ -1043,12 +1060,23 @@ static int apply(struct restore *x, struct archive_entry *ae)
 		       rc == -ESTALE ? " (or not with this content)" : "");
 		return 0;
 	}
+	if (rc < 0 && x->item.msg[0]) {
+		x->res->failed++;
+		report(x, name, "%s", x->item.msg);
+		return 0;
+	}
 	if (rc < 0) {
 		const struct err *fe = fs_error(x->tg[vol].fs);
 
 		x->res->failed++;
 		report(x, name, "%s: %s", name, fe->msg[0] ? fe->msg : strerror(-rc));
 		return 0;
+	}
+	if (efs > 0) {
+		x->res->efs_raw++;
+		if (!(fs_caps(x->tg[vol].fs) & FS_CAP_NTFS))
+			report(x, name, "%s: kept raw: still encrypted, needs the key on Windows "
+			       "(its $EFS stream is the xattr %s)", name, FS_EFS_XATTR);
 	}
 	x->res->members++;
 	if (x->o->progress)
@@ -1258,6 +1286,7 @@ static void plan_all(struct restore *x)
 	for (size_t v = 0; v < x->s->label.nvol; v++)
 		x->want[v] = true;
 	x->any = true;
+	x->efs = true;   /* no catalog to say */
 	x->wanted = UINT64_MAX;
 	x->first = (struct arc_pos){ .file = x->data_file };
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # make-corpus.sh SYSRECOVER OUTDIR [TARGET] - seed inputs for one fuzz target:
 # fuzz_simh (the default), fuzz_hive_rules, fuzz_srd_parse, fuzz_arc_label,
-# fuzz_arc_catalog or fuzz_rs_names (a tar or pax archive).
+# fuzz_arc_catalog, fuzz_rs_names (a tar or pax archive) or fuzz_fs_efs.
 #
 # fuzz_hive_rules: first byte 0 = a KeysNotToRestore entry, 1 = a
 # FilesNotToBackup entry (optionally a TAB and a path to match), 2 = a
@@ -166,8 +166,35 @@ for name, data in seeds.items():
 PY
 	echo "make-corpus: $(ls "$OUT" | wc -l) seeds in $OUT"
 	exit 0 ;;
+fuzz_fs_efs)
+	# $EFS streams and raw streams as tests/lib/efs.py makes them through
+	# ntfs-3g (byte 0 even: a $EFS stream; odd: a raw stream), and a few
+	# damaged ones
+	python3 - "$OUT" "$(cd "$(dirname "$0")/../lib" && pwd)/efs.py" <<'PY'
+import importlib.util, os, struct, sys
+out = sys.argv[1]
+spec = importlib.util.spec_from_file_location("efs", sys.argv[2])
+efs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(efs)
+seeds = {}
+for s in ("a", "b", "EncDir"):
+    seeds["info-" + s] = b"\0" + efs.blob(s)
+b = bytearray(efs.blob("d"))
+struct.pack_into("<I", b, 64, len(b) + 100)
+seeds["info-bad-ddf"] = b"\0" + bytes(b)
+seeds["info-short"] = b"\0" + efs.blob("s")[:80]
+for n in (1, 300, 512, 5000):
+    seeds["raw-%d" % n] = b"\1" + efs.raw("r%d" % n, n)
+seeds["raw-empty"] = b"\1"
+seeds["raw-badpad"] = b"\1" + b"\0" * 512 + struct.pack("<H", 600)
+for name, data in seeds.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+PY
+	echo "make-corpus: $(ls "$OUT" | wc -l) seeds in $OUT"
+	exit 0 ;;
 *)
-	echo "make-corpus: unknown target $TARGET (fuzz_simh, fuzz_hive_rules, fuzz_srd_parse, fuzz_arc_label, fuzz_arc_catalog or fuzz_rs_names)" >&2
+	echo "make-corpus: unknown target $TARGET (fuzz_simh, fuzz_hive_rules, fuzz_srd_parse, fuzz_arc_label, fuzz_arc_catalog, fuzz_rs_names or fuzz_fs_efs)" >&2
 	exit 2 ;;
 esac
 W=$(mktemp -d "${TMPDIR:-/tmp}/mkcorpus.XXXXXX")

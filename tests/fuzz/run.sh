@@ -9,7 +9,7 @@
 #                                         sh tests/fuzz/run.sh --all build/fuzz 600)
 #
 # Targets: fuzz_simh, fuzz_hive_rules, fuzz_srd_parse, fuzz_arc_label,
-# fuzz_arc_catalog, fuzz_rs_names.  Each has its own seeds
+# fuzz_arc_catalog, fuzz_rs_names, fuzz_fs_efs.  Each has its own seeds
 # (made in a temporary directory by make-corpus.sh FUZZER's name), its own
 # corpus DIR/corpus-TARGET next to the fuzzer (build/fuzz/corpus-fuzz_simh...),
 # where inputs that find new coverage go so that runs accumulate, its own
