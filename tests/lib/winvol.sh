@@ -84,6 +84,7 @@ Windows.old/Windows/System32/config/SYSTEM.LOG2'
 # no BASH_SOURCE).
 _winvol_lib=${WINVOL_LIB:-$(cd "$(dirname "$0")/../lib" 2>/dev/null && pwd)}
 
+# (.reg text goes through printf '%s': dash's echo would eat its backslashes.)
 # The registry file for one UTF-16LE REG_EXPAND_SZ: hex(2):..,00,00
 _winvol_hex2() {
 	python3 -c 'import sys; print(",".join("%02x" % c for c in (sys.argv[1] + "\0").encode("utf-16-le")))' "$1"
@@ -95,27 +96,27 @@ _winvol_rand() { head -c "$2" /dev/urandom >"$1"; }
 _winvol_software() { # OUT SCRATCH
 	python3 "$_winvol_lib/mkhive.py" "$1" ROOT || return 1
 	{
-		echo 'Windows Registry Editor Version 5.00'
+		printf '%s\n' 'Windows Registry Editor Version 5.00'
 		echo
-		echo '[\Microsoft]'
+		printf '%s\n' '[\Microsoft]'
 		echo
-		echo '[\Microsoft\Windows NT]'
+		printf '%s\n' '[\Microsoft\Windows NT]'
 		echo
-		echo '[\Microsoft\Windows NT\CurrentVersion]'
+		printf '%s\n' '[\Microsoft\Windows NT\CurrentVersion]'
 		echo "\"ProductName\"=\"$WINVOL_PRODUCT\""
 		echo "\"CurrentBuild\"=\"$WINVOL_BUILD\""
 		echo "\"CurrentBuildNumber\"=\"$WINVOL_BUILD\""
 		echo "\"UBR\"=dword:$(printf %08x "$WINVOL_UBR")"
-		echo '"SystemRoot"="C:\\Windows"'
-		echo '"EditionID"="Professional"'
+		printf '%s\n' '"SystemRoot"="C:\\Windows"'
+		printf '%s\n' '"EditionID"="Professional"'
 		echo
-		echo '[\Microsoft\Windows NT\CurrentVersion\ProfileList]'
+		printf '%s\n' '[\Microsoft\Windows NT\CurrentVersion\ProfileList]'
 		echo "\"ProgramData\"=hex(2):$(_winvol_hex2 '%SystemDrive%\ProgramData')"
 		echo
-		echo '[\Microsoft\Windows]'
+		printf '%s\n' '[\Microsoft\Windows]'
 		echo
-		echo '[\Microsoft\Windows\CurrentVersion]'
-		echo '"ProgramFilesDir"="C:\\Program Files"'
+		printf '%s\n' '[\Microsoft\Windows\CurrentVersion]'
+		printf '%s\n' '"ProgramFilesDir"="C:\\Program Files"'
 	} >"$2/software.reg"
 	hivexregedit --merge "$1" "$2/software.reg"
 }
@@ -123,14 +124,14 @@ _winvol_software() { # OUT SCRATCH
 _winvol_default() { # OUT SCRATCH
 	python3 "$_winvol_lib/mkhive.py" "$1" ROOT || return 1
 	{
-		echo 'Windows Registry Editor Version 5.00'
+		printf '%s\n' 'Windows Registry Editor Version 5.00'
 		echo
-		echo '[\Control Panel]'
+		printf '%s\n' '[\Control Panel]'
 		echo
-		echo '[\Control Panel\Desktop]'
-		echo '"Wallpaper"=""'
+		printf '%s\n' '[\Control Panel\Desktop]'
+		printf '%s\n' '"Wallpaper"=""'
 		echo
-		echo '[\Environment]'
+		printf '%s\n' '[\Environment]'
 		echo "\"TEMP\"=hex(2):$(_winvol_hex2 '%USERPROFILE%\AppData\Local\Temp')"
 	} >"$2/default.reg"
 	hivexregedit --merge "$1" "$2/default.reg"
