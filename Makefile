@@ -175,6 +175,9 @@ fuzz:
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) $(NTFS_DEFS) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_hive_rules tests/fuzz/fuzz_hive_rules.c $(HIVE_SRC) \
 		$(FS_SRC) $(COMMON_SRC) $(PKG_LIBS)
+	clang $(filter-out -Werror,$(ALL_CFLAGS)) $(NTFS_DEFS) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-o $(B)/fuzz/fuzz_fntb_expand tests/fuzz/fuzz_fntb_expand.c $(HIVE_SRC) \
+		$(FS_SRC) $(COMMON_SRC) $(PKG_LIBS)
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_srd_parse tests/fuzz/fuzz_srd_parse.c srdelayed/srd_parse.c \
 		srdelayed/srd_write.c $(COMMON_SRC) $(shell $(PKG_CONFIG) --libs nettle)

@@ -93,8 +93,8 @@ static const char *check_windows(const struct arc_label *l)
 	if ((l->windows[0] || l->win_build[0] || l->win_root[0] || l->nhive) &&
 	    !(l->flags & ARC_SET_SYSTEM_STATE))
 		return "Windows lines in a set that is not system state";
-	if (l->nhive && !l->win_root[0])
-		return "hives without the Windows root they belong to";
+	if ((l->windows[0] || l->win_build[0] || l->nhive) && !l->win_root[0])
+		return "Windows lines without the Windows root they belong to";
 	for (size_t i = 0; i < l->nhive; i++)
 		if (!terminated(l->hive[i], sizeof(l->hive[i])) || !l->hive[i][0])
 			return "a hive path is empty or not terminated";
