@@ -4,8 +4,9 @@
  * SYSTEM Environment key are as untrusted as the rules).
  *
  * Input: one byte saying which variables are unset (bit 0 SystemRoot,
- * 1 TEMP, 2 TMP, 3 ProgramData), then NUL-separated fields: the entry,
- * SystemRoot, TEMP, TMP, ProgramData, a path to match.  Missing fields are
+ * 1 TEMP, 2 TMP, 3 ProgramData, 4 ProgramFiles), then NUL-separated
+ * fields: the entry, SystemRoot, TEMP, TMP, ProgramData, a path to match,
+ * ProgramFiles (also used for the x86 and common ones).  Missing fields are
  * "".  Properties: the parse result is 0, -ENOENT, -EINVAL or -ENOMEM, with
  * a reason whenever it is not 0; a rule has a directory from '\' without
  * wildcards, a non-empty pattern, an expansion shorter than a Windows path;
@@ -22,7 +23,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "check failed: %s (line %d)\n", #c, __LINE__); abort(); } } while (0)
-#define NFIELD 6
+#define NFIELD 7
 
 static void check_rule(const struct hive_fntb_rule *r)
 {
@@ -40,6 +41,8 @@ static void fuzz_one(char *f[NFIELD], unsigned unset)
 		.systemroot = unset & 1 ? NULL : f[1], .systemroot_src = "fuzz",
 		.temp = unset & 2 ? NULL : f[2], .tmp = unset & 4 ? NULL : f[3],
 		.programdata = unset & 8 ? NULL : f[4], .programdata_src = "fuzz",
+		.programfiles = unset & 16 ? NULL : f[6],
+		.programfiles_x86 = unset & 16 ? NULL : f[6], .commonfiles = f[6],
 	};
 	struct hive_fntb_rule r1, r2;
 	struct hive_fntb set = { 0 };

@@ -7,8 +7,9 @@
 # FilesNotToBackup entry (optionally a TAB and a path to match), 2 = a
 # MountedDevices value; the entries are forms Microsoft documents.
 # fuzz_fntb_expand: a byte of unset variables (bit 0 SystemRoot, 1 TEMP,
-# 2 TMP, 3 ProgramData), then NUL-separated: a FilesNotToBackup entry, the
-# values of SystemRoot, TEMP, TMP and ProgramData, a path to match; the
+# 2 TMP, 3 ProgramData, 4 ProgramFiles), then NUL-separated: a
+# FilesNotToBackup entry, the values of SystemRoot, TEMP, TMP and
+# ProgramData, a path to match, the value of ProgramFiles; the
 # entries are the real ones of SYSTEM_WIN_10_1709, the values Windows' own.
 # fuzz_srd_parse: first byte even = a Windows queue (UTF-16LE, NUL-separated
 # fields), odd = a native one (UTF-8, TAB-separated, one record a line).
@@ -68,8 +69,8 @@ fuzz_fntb_expand)
 import os, sys
 out = sys.argv[1]
 win = ["C:\\Windows", "%SystemRoot%\\TEMP", "%SystemRoot%\\TEMP", "%SystemDrive%\\ProgramData"]
-def seed(unset, entry, path, values=win):
-    return bytes([unset]) + b"\0".join(x.encode() for x in [entry] + values + [path])
+def seed(unset, entry, path, values=win, pf="C:\\Program Files"):
+    return bytes([unset]) + b"\0".join(x.encode() for x in [entry] + values + [path, pf])
 seeds = {
     "pagefile": seed(0, "\\Pagefile.sys", "\\pagefile.sys"),
     "temp": seed(0, "%TEMP%\\* /s", "\\Windows\\Temp\\sub\\a.tmp"),
@@ -86,6 +87,9 @@ seeds = {
     "nodrive": seed(0, "%SystemRoot%\\x", "\\x", ["Windows", "", "", ""]),
     "percent": seed(0, "%%\\%a%b\\%", "\\%%", ["%%SystemRoot%", "%", "%%", "%SystemDrive%"]),
     "name": seed(0, "Temporary Files", "\\Temporary Files"),
+    "programfiles": seed(0, "%ProgramFiles%\\App\\cache\\* /s", "\\Program Files\\App\\cache\\a"),
+    "programfiles-x86": seed(0, "%ProgramFiles(x86)%\\x.log", "\\Program Files\\x.log"),
+    "programfiles-unset": seed(16, "%ProgramW6432%\\x", "\\x"),
 }
 for name, data in seeds.items():
     with open(os.path.join(out, name), "wb") as f:
