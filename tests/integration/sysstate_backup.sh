@@ -169,6 +169,22 @@ out dout "$S" backup --system-state --dry-run "$W"
 has dry-run-rules "$dout" "Memory Page File: \\Pagefile.sys  (first: v0/pagefile.sys)"
 has dry-run-count "$dout" "would write"
 
+# ---- SYSTEM_B, dirty with its logs, as the running Windows (WINVOL_MAIN=b) ----
+# Its rules are read all the same; what the hive module says of its logs is
+# passed on as a warning naming the hive.
+if WINVOL_MAIN=b winvol_make "$w/winb.img" 96; then
+	"$S" backup --system-state --dry-run "$w/winb.img" >"$w/bdry" 2>"$w/bdry.err"
+	is main-b-exit "$?" 0
+	has main-b-warning "$(cat "$w/bdry.err")" "/Windows/System32/config/SYSTEM: hive is dirty"
+	ntfscat "$w/winb.img" Windows/System32/config/SYSTEM >"$w/SYSTEM_B" ||
+		bad main-b-ntfscat "cannot read SYSTEM back"
+	out bpage hivexget "$w/SYSTEM_B" "ControlSet001\\Control\\BackupRestore\\FilesNotToBackup" "Memory Page File"
+	case $bpage in *[Pp]agefile.sys*) has main-b-rule "$(cat "$w/bdry")" "(first: v0/pagefile.sys)" ;;
+	*) bad main-b-rule "SYSTEM_B has no page-file rule: '$bpage'" ;; esac
+else
+	bad main-b "winvol_make with WINVOL_MAIN=b failed"
+fi
+
 # ---- refusals, before the tape is touched -------------------------------------------
 cp "$T" "$w/before.tap"
 truncate -s 32M "$w/ext.img" && mkfs.ext4 -q -F "$w/ext.img"
