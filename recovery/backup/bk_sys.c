@@ -174,11 +174,11 @@ static int read_hives(struct bk_sys *s, struct fs *fs, const char *source,
 
 	find_child(fs, s->config, "SYSTEM", false, path, sizeof(path));
 	snprintf(s->res->system, sizeof(s->res->system), "%.500s", path);
-	rc = hive_open_fs(fs, path, 0, &sys, err);
+	rc = hive_open_fs(fs, path, 0, &sys, &e);
 	if (rc < 0) {
 		err_setc(err, ERR_FATAL, ERR_REFUSED, rc, "cannot read the SYSTEM hive '%s' of "
 			 "%s, whose FilesNotToBackup a system-state backup needs: %s", path,
-			 source, err->msg);
+			 source, e.msg);
 		goto out;
 	}
 	snprintf(s->res->warning, sizeof(s->res->warning), "%s", hive_warning(sys));

@@ -15,7 +15,10 @@
 #   - the SIS Common Store stays in the set even when --exclude names it,
 #     while --exclude still leaves out what it names;
 #   - --dry-run shows the rule exclusions;
-#   - an ext4 volume, an NTFS volume without Windows, a mounted Windows
+#   - the rules of SYSTEM_B (dirty, with logs) are read when it is the
+#     running Windows' hive, the hive module's word on its logs passed on;
+#   - an ext4 volume, an NTFS volume without Windows, a Windows (in lower
+#     case) whose SYSTEM hive is the real damaged one, a mounted Windows
 #     volume and a directory are refused, the tape byte-identical (cmp).
 #   sysstate_backup.sh SYSRECOVER [SYSRECOVER_ASAN]
 set -u
@@ -192,6 +195,18 @@ truncate -s 32M "$w/bare.img" && mkntfs -q -F -f "$w/bare.img" >/dev/null 2>&1
 exits refuse-ext4 2 "is ext, not an NTFS volume" "$S" backup --system-state -t "$T" "$w/ext.img"
 exits refuse-no-windows 2 "no Windows on" "$S" backup --system-state -t "$T" "$w/bare.img"
 exits refuse-dir 2 "is a directory, not an NTFS volume" "$S" backup --system-state -t "$T" "$w"
+# Windows in other case, with a damaged SYSTEM hive (the real one from
+# testdata): found all the same, and refused because it cannot be read.
+truncate -s 32M "$w/bad.img" && mkntfs -q -F -f "$w/bad.img" >/dev/null 2>&1
+if ntfs-3g "$w/bad.img" "$mnt" && mkdir -p "$mnt/windows/system32/CONFIG" &&
+	xz -dc "$TD/corrupted_system_hive.xz" >"$mnt/windows/system32/CONFIG/system"; then
+	umount "$mnt"
+	exits refuse-bad-hive 2 "cannot read the SYSTEM hive '/windows/system32/CONFIG/system'" \
+		"$S" backup --system-state -t "$T" "$w/bad.img"
+else
+	mountpoint -q "$mnt" && umount "$mnt"
+	bad refuse-bad-hive "cannot build the volume with a damaged hive"
+fi
 if ntfs-3g -o ro "$W" "$mnt"; then
 	exits refuse-mounted 2 "is mounted at" "$S" backup --system-state -t "$T" "$W"
 	umount "$mnt"
