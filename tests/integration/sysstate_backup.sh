@@ -20,7 +20,7 @@
 #   - an ext4 volume, an NTFS volume without Windows, a Windows (in lower
 #     case) whose SYSTEM hive is the real damaged one, a mounted Windows
 #     volume and a directory are refused, the tape byte-identical (cmp).
-#   sysstate_backup.sh SYSRECOVER [SYSRECOVER_ASAN]
+#   sysstate_backup.sh SYSRECOVER [SYSRECOVER_ASAN]   (the second backs up again)
 set -u
 . "$(dirname "$0")/../lib/check.sh"
 . "$(dirname "$0")/../lib/winvol.sh"
@@ -214,6 +214,16 @@ else
 	bad refuse-mounted "cannot mount $W with ntfs-3g"
 fi
 check tape-unchanged cmp "$T" "$w/before.tap"
+
+# ---- the sanitizer build: the same backup, the same members ---------------------
+if [ $# -ge 2 ] && [ -x "$2" ]; then
+	"$2" backup --system-state -t "$w/asan.tap" "$W" >"$w/asan.out" 2>&1
+	is asan-backup-exit "$?" 0
+	out alist "$2" list -t "$w/asan.tap" --set 1
+	is asan-same-members "$alist" "$list"
+	exits asan-refuse-bad-hive 2 "cannot read the SYSTEM hive" \
+		"$2" backup --system-state -t "$w/asan.tap" "$w/bad.img"
+fi
 
 echo "# $(counts)"
 finish
