@@ -99,6 +99,7 @@ ENGINE_SRC = recovery/backup/bk.c recovery/backup/bk_si.c recovery/backup/bk_has
 ENGINE_SRC += recovery/backup/bk_sis.c
 ENGINE_SRC += recovery/restore/rs_sis.c
 ENGINE_SRC += recovery/backup/bk_efs.c recovery/restore/rs_efs.c
+ENGINE_SRC += recovery/backup/bk_sys.c
 LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC) $(HIVE_SRC) $(ARC_SRC) $(SRD_SRC) $(ENGINE_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
@@ -177,6 +178,9 @@ fuzz:
 		-o $(B)/fuzz/fuzz_simh tests/fuzz/fuzz_simh.c $(TAPE_SRC)
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) $(NTFS_DEFS) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_hive_rules tests/fuzz/fuzz_hive_rules.c $(HIVE_SRC) \
+		$(FS_SRC) $(COMMON_SRC) $(PKG_LIBS)
+	clang $(filter-out -Werror,$(ALL_CFLAGS)) $(NTFS_DEFS) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-o $(B)/fuzz/fuzz_fntb_expand tests/fuzz/fuzz_fntb_expand.c $(HIVE_SRC) \
 		$(FS_SRC) $(COMMON_SRC) $(PKG_LIBS)
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_srd_parse tests/fuzz/fuzz_srd_parse.c srdelayed/srd_parse.c \

@@ -173,6 +173,9 @@ out list2 "$S" list -t "$T" --set 2
 has list-damaged-lost "$list2" "v0/damaged.bin  (lost at backup)"
 has list-others-kept "$list2" "v0/secret-multi.bin"
 case "$list2" in *"secret-multi.bin  (lost"*) bad list-others-whole "a sound file was lost" ;; *) ok list-others-whole ;; esac
+# list names the flag of every encrypted member (the catalog's efs-raw)
+line=$(printf '%s\n' "$list2" | grep 'v0/secret-multi\.bin ')
+case "$line" in *"[efs-raw"*|*",efs-raw"*) ok list-efs-raw ;; *) bad list-efs-raw "no efs-raw flag on: $line" ;; esac
 }
 
 engine "$1"
