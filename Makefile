@@ -94,7 +94,8 @@ CLI_SRC = recovery/cli/main.c recovery/cli/cli.c recovery/cli/cmd_tape.c recover
 HIVE_SRC = $(wildcard recovery/hive/*.c)
 ARC_SRC = recovery/archive/arc_text.c recovery/archive/arc_label.c recovery/archive/arc_catalog.c
 SRD_SRC = $(wildcard srdelayed/*.c)
-ENGINE_SRC = recovery/backup/bk.c recovery/backup/bk_si.c recovery/backup/bk_hash.c recovery/restore/rs.c recovery/restore/rs_ahead.c recovery/restore/rs_restore.c
+ENGINE_SRC = recovery/backup/bk.c recovery/backup/bk_si.c recovery/backup/bk_hash.c recovery/restore/rs.c recovery/restore/rs_ahead.c recovery/restore/rs_restore.c \
+	recovery/restore/rs_sys.c
 LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC) $(HIVE_SRC) $(ARC_SRC) $(SRD_SRC) $(ENGINE_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
