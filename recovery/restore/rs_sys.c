@@ -26,8 +26,10 @@
  *      over it, its ACL and attributes kept), and that hive's logs go.
  *   E. Files on the target that the rules name are deleted (never inside
  *      \SIS Common Store), and /hiberfil.sys.
- *   F. The marker directory is renamed to /.sysrecover-sysstate.done, then
- *      removed.
+ *   F. "done" is written into the marker: the set's UUID and the SHA-256
+ *      of the SYSTEM hive installed.  The marker stays, as the record of
+ *      the last system-state restore (with the SYSTEM the machine had
+ *      before it); the next system-state restore replaces it.
  *
  * Crash safety.  A run cut off anywhere and run again ends as one that was
  * not cut off: B changes the target only by writing the marker, whose "id"
@@ -37,9 +39,13 @@
  * restored one on the volume, and the LastRestoreId is the one in "id", so
  * B makes the same hives again.  C is idempotent (temporary names, renamed
  * over; partial temporaries are dropped), D writes each hive beside its
- * name and renames it, E deletes what is still there, and F's rename is
- * the one step that ends the restore: before it a rerun resumes, after it
- * the leftovers are only removed.  The marker also makes an interrupted
+ * name and renames it, E deletes what is still there, and F is one write.
+ * A rerun after F (a run killed after its last write) is told apart from a
+ * new restore by "done": the same set, and a SYSTEM that is still the one
+ * F recorded (Windows writes SYSTEM at every boot), is the same restore
+ * repeated, from the marker's current SYSTEM and with its id, so it ends
+ * the same; "done" is removed before its first change.  Anything else is
+ * a new restore with a new id.  The marker also makes an interrupted
  * restore visible on the volume instead of silent.  A run killed while the
  * volume was open leaves NTFS's dirty flag: the rerun is refused until
  * chkdsk (or ntfsfix -d) has checked it, like any interrupted restore.
@@ -56,11 +62,11 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "hash.h"
 #include "hive.h"
 #include "rs_impl.h"
 
 #define RS_SYS_MARK "/.sysrecover-sysstate"
-#define RS_SYS_DONE "/.sysrecover-sysstate.done"
 #define RS_SYS_CONFIG "/Windows/System32/config"
 #define RS_SYS_MAXHIVES 64
 #define RS_SYS_HIVE_MAX (1ull << 31)   /* bytes; a hive file is at most 2 GiB */
@@ -91,6 +97,7 @@ struct sys {
 	char names[RS_SYS_MAXHIVES * 4][RS_PATH_MAX + 8]; /* phase A patterns */
 	size_t nnames;
 	char first_fail[512];
+	bool repeat;              /* the marker says done, and nothing changed since */
 };
 
 static void note(struct sys *y, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -572,7 +579,7 @@ static void mark_path(char *buf, size_t cap, const char *name)
 
 /* Remove a marker directory and what is in it (files only). */
 struct names {
-	char n[8][64];
+	char n[16][64];
 	size_t k;
 };
 
@@ -581,7 +588,7 @@ static int name_cb(void *arg, const char *name, const struct fs_stat *st)
 	struct names *n = arg;
 
 	(void)st;
-	if (n->k < 8 && strlen(name) < sizeof(n->n[0]))
+	if (n->k < 16 && strlen(name) < sizeof(n->n[0]))
 		snprintf(n->n[n->k++], sizeof(n->n[0]), "%s", name);
 	return 0;
 }
@@ -603,6 +610,44 @@ static int drop_dir(struct fs *fs, const char *dir)
 }
 
 static const char *const log_ext[] = { ".LOG1", ".LOG2" };
+
+/* The marker's "done": the set, and the SHA-256 of the SYSTEM hive the
+ * restore installed. */
+static void done_text(const struct sys *y, const uint8_t *sys, size_t len, char *out,
+		      size_t cap)
+{
+	uint8_t d[HASH_SHA256_LEN];
+	struct hash_sha256 h;
+	int o = snprintf(out, cap, "set %s\nsystem ", y->s->label.uuid);
+
+	hash_sha256_init(&h);
+	hash_sha256_update(&h, sys, len);
+	hash_sha256_final(&h, d);
+	for (size_t k = 0; k < sizeof(d) && o > 0 && (size_t)o + 3 < cap; k++)
+		o += snprintf(out + o, cap - (size_t)o, "%02x", d[k]);
+	snprintf(out + o, cap - (size_t)o, "\n");
+}
+
+/* A finished restore is repeated as it was (same current SYSTEM, same id)
+ * only when it is this set and the volume's SYSTEM is still the one it
+ * installed: Windows has not run since (it writes SYSTEM at every boot),
+ * so this is a rerun of a restore cut off at its very end.  Anything else
+ * is a new restore. */
+static bool still_ours(struct sys *y, struct fs *fs, const uint8_t *done, size_t dlen)
+{
+	char p[RS_PATH_MAX], want[256];
+	uint8_t *buf = NULL;
+	size_t len;
+	bool same = false;
+
+	if (find_ci(fs, y->config, "SYSTEM", p, sizeof(p)) &&
+	    fs_read_file(fs, p, RS_SYS_HIVE_MAX, &buf, &len) == 0) {
+		done_text(y, buf, len, want, sizeof(want));
+		same = dlen == strlen(want) && !memcmp(done, want, dlen);
+	}
+	free(buf);
+	return same;
+}
 
 /* The saved state of an interrupted run: 1 with the id (and the current
  * SYSTEM copied to the host when the marker has one), 0 when there is none. */
@@ -626,6 +671,15 @@ static int resume_state(struct sys *y, struct fs *fs, const char *cur)
 	memcpy(y->sr->id, buf, 38);
 	y->sr->id[38] = 0;
 	free(buf);
+	mark_path(p, sizeof(p), "done");
+	if (fs_read_file(fs, p, 256, &buf, &len) == 0) {
+		y->repeat = still_ours(y, fs, buf, len);
+		free(buf);
+		if (!y->repeat) {   /* an earlier restore, finished: a new one */
+			y->sr->id[0] = 0;
+			return 0;
+		}
+	}
 	y->sr->resumed = true;
 	mark_path(p, sizeof(p), "SYSTEM");
 	rc = fetch(y, fs, p, cur);
@@ -673,8 +727,7 @@ static int write_marker(struct sys *y, struct fs *fs, const char *cur)
 	char p[RS_PATH_MAX], h[RS_PATH_MAX + 16];
 	int rc;
 
-	drop_dir(fs, RS_SYS_DONE);
-	drop_dir(fs, RS_SYS_MARK);   /* an unfinished B: made again */
+	drop_dir(fs, RS_SYS_MARK);   /* an unfinished B, or an earlier restore's */
 	if ((rc = fs_mkdir(fs, RS_SYS_MARK, 0700)) < 0)
 		return fs_fail(y, fs, rc);
 	for (int k = -1; !y->sr->no_current && k < 2; k++) {
@@ -832,12 +885,20 @@ static int prepare(struct sys *y)
 	if (rc == 0)
 		rc = read_current(y, fs, cur);
 	if (rc > 0)
-		note(y, "resuming the interrupted system-state restore that %s records "
-		     "(LastRestoreId %s)", RS_SYS_MARK, y->sr->id);
+		note(y, "resuming the %s system-state restore that %s records "
+		     "(LastRestoreId %s)", y->repeat ? "finished (Windows has not run since)" :
+		     "interrupted", RS_SYS_MARK, y->sr->id);
 	if (rc >= 0)
 		rc = make_hives(y, cur);
 	if (rc == 0 && !y->sr->resumed && !y->o->dry_run)
 		rc = write_marker(y, fs, cur);
+	if (rc == 0 && y->repeat && !y->o->dry_run) {
+		char p[RS_PATH_MAX];
+
+		mark_path(p, sizeof(p), "done");   /* before any other change */
+		if ((rc = fs_unlink(fs, p)) < 0)
+			rc = fs_fail(y, fs, rc);
+	}
 out:
 	if (fs_close(fs) < 0 && rc == 0)
 		rc = fs_fail(y, fs, -EIO);
@@ -912,15 +973,28 @@ static int stale_cb(void *arg, const char *path, const struct fs_stat *st)
 	return add_stale(s, path);
 }
 
-static int rule_dir(const struct hive_fntb_rule *ru, char *out, size_t cap)
+/* A rule's directory as it is spelt on the volume: Windows matches names
+ * without regard to case ("%SystemRoot%\TEMP" is /Windows/Temp), and names
+ * ntfs-3g made are case-sensitive to a plain lookup.  -ENOENT when a
+ * component is missing. */
+static int rule_dir(struct fs *fs, const struct hive_fntb_rule *ru, char *out, size_t cap)
 {
-	snprintf(out, cap, "%s", ru->dir);
-	for (char *c = out; *c; c++)
-		if (*c == '\\')
-			*c = '/';
-	if (strlen(out) > 1 && out[strlen(out) - 1] == '/')
-		out[strlen(out) - 1] = 0;
-	return out[0] == '/' ? 0 : -EINVAL;
+	char in[RS_PATH_MAX], *save = NULL;
+	size_t len = 0;
+
+	snprintf(in, sizeof(in), "%s", ru->dir);
+	if (in[0] != '\\')
+		return -EINVAL;
+	snprintf(out, cap, "/");
+	for (char *c = strtok_r(in, "\\", &save); c; c = strtok_r(NULL, "\\", &save)) {
+		char dir[RS_PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", len ? out : "/");
+		if (!find_ci(fs, dir, c, out, cap))
+			return -ENOENT;
+		len = strlen(out);
+	}
+	return 0;
 }
 
 struct level {
@@ -949,7 +1023,7 @@ static int delete_stale(struct sys *y, struct fs *fs)
 		struct fs_stat st;
 
 		if (ru->sis || (ru->drive && y->drive && ru->drive != y->drive) ||
-		    rule_dir(ru, dir, sizeof(dir)) < 0 || fs_lookup(fs, dir, &st) < 0 ||
+		    rule_dir(fs, ru, dir, sizeof(dir)) < 0 || fs_lookup(fs, dir, &st) < 0 ||
 		    !S_ISDIR(st.mode))
 			continue;
 		rc = ru->recursive ? fs_walk(fs, dir, stale_cb, &s)
@@ -973,6 +1047,24 @@ static int delete_stale(struct sys *y, struct fs *fs)
 	return rc < 0 && !y->r->err.msg[0] ? err_set(&y->r->err, rc, "%s", strerror(-rc)) : rc;
 }
 
+/* F: "done" in the marker, the one write that ends the restore. */
+static int write_done(struct sys *y, struct fs *fs)
+{
+	char p[RS_PATH_MAX], text[256];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = read_host(y->hives[y->sysidx].host, &buf, &len);
+
+	if (rc < 0)
+		return err_set(&y->r->err, rc, "cannot read %s: %s", y->hives[y->sysidx].host,
+			       strerror(-rc));
+	done_text(y, buf, len, text, sizeof(text));
+	free(buf);
+	mark_path(p, sizeof(p), "done");
+	rc = put_target(fs, p, (const uint8_t *)text, strlen(text));
+	return rc < 0 ? fs_fail(y, fs, rc) : 0;
+}
+
 static int finish_target(struct sys *y)
 {
 	struct fs *fs = NULL;
@@ -984,11 +1076,8 @@ static int finish_target(struct sys *y)
 		rc = put_hive(y, fs, &y->hives[k]);
 	if (rc == 0)
 		rc = delete_stale(y, fs);
-	/* F: the one step that ends the restore, then the leftovers */
-	if (rc == 0 && (rc = fs_rename(fs, RS_SYS_MARK, RS_SYS_DONE, 0)) < 0)
-		rc = fs_fail(y, fs, rc);
 	if (rc == 0)
-		drop_dir(fs, RS_SYS_DONE);
+		rc = write_done(y, fs);
 	if (fs_close(fs) < 0 && rc == 0)
 		rc = fs_fail(y, fs, -EIO);
 	return rc;
