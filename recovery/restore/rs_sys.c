@@ -310,13 +310,14 @@ static int check_hives(struct sys *y)
 					"%s/%s cannot be used: %s; nothing was written",
 					y->config + 1, y->hives[k].name, e.msg);
 		if (hive_info(h)->dirty && !hive_info(h)->replayed) {
+			bool logs = hive_info(h)->logs_present;
+
 			hive_close(h);
 			return err_setc(&y->r->err, ERR_FATAL, ERR_REFUSED, -EINVAL, "the set's "
 					"hive %s/%s is dirty and its logs %s: its newest "
 					"changes would be lost; nothing was written",
 					y->config + 1, y->hives[k].name,
-					hive_info(h)->logs_present ? "do not replay" :
-					"are not in the set");
+					logs ? "do not replay" : "are not in the set");
 		}
 		if ((int)k == y->sysidx && hive_kind(h, NULL, 0) != HIVE_KIND_SYSTEM) {
 			hive_close(h);
