@@ -196,9 +196,11 @@ is not-kept-computername "$(hivexget "$R" 'ControlSet001\Control\ComputerName\Co
 # LastRestoreId: new, the printed one
 L_ID=$(hivexget "$R" 'ControlSet001\Control\BackupRestore\SystemStateRestore' LastRestoreId 2>&1)
 is last-restore-id-printed "$L_ID" "$id"
-[ "$L_ID" != "{11111111-2222-3333-4444-555555555555}" ] && ok "LastRestoreId differs from the current one" || bad id-current "$L_ID"
+guid() { printf '%s\n' "$1" | grep -qE '^\{[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}\}$'; }
+guid "$L_ID" && [ "$L_ID" != "{11111111-2222-3333-4444-555555555555}" ] &&
+	ok "LastRestoreId is a GUID and differs from the current one" || bad id-current "$L_ID"
 src_id=$(hivexget "$w/SYSTEM" 'ControlSet001\Control\BackupRestore\SystemStateRestore' LastRestoreId 2>/dev/null)
-[ "$L_ID" != "$src_id" ] && ok "LastRestoreId differs from the backup's ('$src_id')" || bad id-source "$L_ID"
+guid "$L_ID" && [ "$L_ID" != "$src_id" ] && ok "LastRestoreId differs from the backup's ('$src_id')" || bad id-source "$L_ID"
 # the other hives are the backup's, made clean
 is software-replaced "$(hivexregedit --export "$w/R_SOFTWARE" '\' | md5sum)" "$(hivexregedit --export "$w/SOFTWARE" '\' | md5sum)"
 is sam-replaced "$(hivexregedit --export "$w/R_SAM" '\' | md5sum)" "$(hivexregedit --export "$w/SAM" '\' | md5sum)"
@@ -350,6 +352,7 @@ if ntfs-3g "$w/k0.img" "$mnt"; then
 	echo current-driver >"$mnt/Windows/System32/drivers/sr.sys"
 	echo stale >"$mnt/Windows/Temp/stale.tmp"
 	echo current-only >"$mnt/current-only.txt"
+	head -c 8192 /dev/zero >"$mnt/hiberfil.sys"   # no rule names it in this set
 	um
 fi
 cp "$w/k0.img" "$w/kref.img"
@@ -360,6 +363,9 @@ is kill-reference-exit "$?" 0
 n=$(sed -n 's/.*fault injection: \([0-9]*\) writes.*/\1/p' "$w/kref.out")
 t1=$(date +%s)
 snapshot "$w/kref.img" "$w/ref.snap"
+if ! grep -qx '\./Windows' "$w/ref.snap"; then bad kill-ref-snapshot "$(head -n 2 "$w/ref.snap")"
+elif grep -qix '\./hiberfil\.sys' "$w/ref.snap"; then bad kill-ref-hiberfil "hiberfil.sys left (no rule names it: it must go anyway)"
+else ok "kill reference: no hiberfil.sys left though no rule names it"; fi
 [ "${n:-0}" -gt 10 ] && ok "kill: $n write points in the reference run ($((t1 - t0))s)" ||
 	bad kill-count "got '${n:-}' write points"
 k=1
