@@ -104,6 +104,9 @@ reg "$w/cur.reg" <<EOF
 [\\ControlSet001\\Services\\Beep]
 "Start"=dword:00000000
 
+[\\ControlSet001\\Services\\Cdrom]
+"Start"=dword:00000004
+
 [\\ControlSet001\\Services\\SrTestSvc]
 "Start"=dword:00000002
 
@@ -190,6 +193,11 @@ cs=$(hivexget "$w/CUR_SYSTEM" 'ControlSet001\Services\Beep' Start 2>&1)
 want=$bs; [ "$cs" -lt "$bs" ] 2>/dev/null && want=$cs
 is kntr-merge-start-lower "$(hivexget "$R" 'ControlSet001\Services\Beep' Start 2>&1)" "$want"
 [ "$want" != "$bs" ] && ok "the Start rule had something to do ($bs -> $cs)" || bad start-setup "current Start $cs not below $bs"
+# a Start the current machine raised: VSS keeps the lower (the backup's)
+bc=$(hivexget "$w/SYSTEM" 'ControlSet001\Services\Cdrom' Start 2>&1)
+cc=$(hivexget "$w/CUR_SYSTEM" 'ControlSet001\Services\Cdrom' Start 2>&1)
+[ "$cc" -gt "$bc" ] 2>/dev/null && ok "current Cdrom Start $cc is above the backup's $bc" || bad cdrom-setup "$cc / $bc"
+is kntr-vss-start-min "$(hivexget "$R" 'ControlSet001\Services\Cdrom' Start 2>&1)" "$bc"
 # not in any rule: the backup's value
 is not-kept-computername "$(hivexget "$R" 'ControlSet001\Control\ComputerName\ComputerName' ComputerName 2>&1)" \
 	"$(hivexget "$w/SYSTEM" 'ControlSet001\Control\ComputerName\ComputerName' ComputerName 2>&1)"
@@ -242,6 +250,15 @@ is repeat-new-exit "$?" 0
 id3=$(sed -n 's/^LastRestoreId: \({[0-9A-F-]*}\).*/\1/p' "$w/r3.out")
 [ -n "$id3" ] && [ "$id3" != "$id" ] && ok "after Windows ran: a new LastRestoreId" ||
 	bad repeat-new-id "'$id3' (first '$id')"
+
+# --kntr-merge 2003: the current machine's services as they are (base =
+# current), plus what only the backup has
+cp "$w/curbase.img" "$w/c2003.img"
+exits kntr-2003-exit 0 "LastRestoreId" "$S" restore -t "$T" --set 1 --system-state \
+	--kntr-merge 2003 --to "v0=$w/c2003.img"
+ntfscat "$w/c2003.img" "/$CFG/SYSTEM" >"$w/R3_SYSTEM" 2>/dev/null
+is kntr-2003-start-current "$(hivexget "$w/R3_SYSTEM" 'ControlSet001\Services\Cdrom' Start 2>&1)" "$cc"
+is kntr-2003-new-service "$(hivexget "$w/R3_SYSTEM" 'ControlSet001\Services\SrTestSvc\Parameters' Where 2>&1)" current
 
 # ---- an empty NTFS volume ------------------------------------------------------------------
 rm -f "$w/empty.img"; truncate -s 160M "$w/empty.img"
