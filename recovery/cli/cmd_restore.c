@@ -183,11 +183,11 @@ static void print_result(const struct restore_cli *o, size_t set,
 		       PRIu64 ", \"bytes\": %" PRIu64 ", \"failed\": %"
 		       PRIu64 ", \"refused\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"not_kept\": %"
 		       PRIu64 ", \"records_read\": %" PRIu64 ", \"records_skipped\": %" PRIu64
-		       "}\n", set + 1, o->dry_run ? "true" : "false", r->members, r->files,
+		       "%s", set + 1, o->dry_run ? "true" : "false", r->members, r->files,
 		       r->dirs, r->symlinks, r->links, r->specials, r->streams, r->copies,
 		       r->bytes, r->failed, r->refused, r->lost, r->not_kept, r->records,
-		       r->skipped_records);
-		return;
+		       r->skipped_records, o->system_state ? "" : "}\n");
+		return;   /* a system-state restore's object follows (print_sys) */
 	}
 	printf("set %zu: %s%" PRIu64 " members (%" PRIu64 " files of which %" PRIu64
 	       " copies, %" PRIu64 " dirs, %" PRIu64
@@ -200,10 +200,17 @@ static void print_result(const struct restore_cli *o, size_t set,
 	       r->failed, r->refused, r->lost, r->not_kept, r->records, r->skipped_records);
 }
 
+struct note_to {
+	struct progress *p;
+	bool json;    /* stdout is the JSON object: notes go to stderr */
+};
+
 static void note(void *arg, const char *line)
 {
-	progress_clear(arg);
-	printf("%s\n", line);
+	struct note_to *n = arg;
+
+	progress_clear(n->p);
+	fprintf(n->json ? stderr : stdout, "%s\n", line);
 }
 
 static void print_examples(const char *what, uint64_t n, const char ex[][256])
@@ -217,7 +224,7 @@ static void print_examples(const char *what, uint64_t n, const char ex[][256])
 static void print_sys(const struct restore_cli *o, const struct rs_sys_result *s)
 {
 	if (o->json) {
-		printf("{\"system_state\": {\"last_restore_id\": \"%s\", \"resumed\": %s, "
+		printf(", \"system_state\": {\"last_restore_id\": \"%s\", \"resumed\": %s, "
 		       "\"no_current_system\": %s, \"hiberfile_removed\": %s, \"hives\": %u, "
 		       "\"fntb_not_restored\": %" PRIu64 ", \"fntb_deleted\": %" PRIu64 "}}\n",
 		       s->id, s->resumed ? "true" : "false", s->no_current ? "true" : "false",
@@ -240,7 +247,8 @@ static int restore_run(struct cli_ctx *c, int argc, char **argv)
 	struct rs_restore_result res;
 	struct progress p;
 	struct rs_restore_opts ro = { .report = report, .arg = &p };
-	struct rs_sys_opts so = { .note = note, .arg = &p };
+	struct note_to nt = { .p = &p };
+	struct rs_sys_opts so = { .note = note, .arg = &nt };
 	struct rs_sys_result sr;
 	struct rs *r = NULL;
 	size_t i;
@@ -262,6 +270,7 @@ static int restore_run(struct cli_ctx *c, int argc, char **argv)
 	ro.patterns = argv + optind, ro.npat = (size_t)(argc - optind);
 	progress_start(&p, "restore", 0, 0, o.json ? PROGRESS_QUIET : 0);
 	ro.progress = &p;
+	nt.json = o.json;
 	so.kntr_2003 = o.kntr_merge && !strcmp(o.kntr_merge, "2003");
 	so.remove_hiberfile = o.remove_hiberfile;
 	rc = o.system_state ? rs_restore_system(r, i, &ro, &so, &res, &sr)

@@ -263,6 +263,12 @@ is kntr-2003-new-service "$(hivexget "$w/R3_SYSTEM" 'ControlSet001\Services\SrTe
 # ---- an empty NTFS volume ------------------------------------------------------------------
 rm -f "$w/empty.img"; truncate -s 160M "$w/empty.img"
 mkntfs -Q -F -q "$w/empty.img" >/dev/null 2>&1
+cp "$w/empty.img" "$w/e0.img"
+# a dry run: checks everything, writes nothing; --json is one object
+"$S" restore -t "$T" --set 1 --system-state --dry-run --json --to "v0=$w/empty.img" >"$w/dry.json" 2>"$w/dry.err"
+is dry-run-exit "$?" 0
+check dry-run-unchanged cmp "$w/empty.img" "$w/e0.img"
+check dry-run-json python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["dry_run"] and d["system_state"]["no_current_system"], d' "$w/dry.json"
 "$S" restore -t "$T" --set 1 --system-state --to "v0=$w/empty.img" >"$w/r2.out" 2>&1
 is empty-exit "$?" 0
 has empty-says-no-windows "$(cat "$w/r2.out")" "holds no Windows"
