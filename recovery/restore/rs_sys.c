@@ -869,8 +869,12 @@ static int prepare(struct sys *y)
 		flags |= FS_O_REMOVE_HIBERFILE;
 		fs_state(y->target, &st, &e);
 	}
-	if ((rc = fs_open(y->target, flags, &fs, &y->r->err)) < 0)
+	if ((rc = fs_open(y->target, flags, &fs, &y->r->err)) < 0) {
+		if (rc == -EPERM && !y->so->remove_hiberfile)   /* hibernated */
+			err_context(&y->r->err, "--remove-hiberfile discards the hibernation "
+				    "image (what Windows had in memory is lost)");
 		return err_context(&y->r->err, "the target of %s", y->s->label.vol[y->vol].id);
+	}
 	if (st == FS_STATE_HIBERNATED && !y->o->dry_run) {
 		y->sr->hiberfile_removed = true;
 		note(y, "hibernation: the hibernation image of %s was discarded "
