@@ -94,8 +94,9 @@ CLI_SRC = recovery/cli/main.c recovery/cli/cli.c recovery/cli/cmd_tape.c recover
 HIVE_SRC = $(wildcard recovery/hive/*.c)
 ARC_SRC = recovery/archive/arc_text.c recovery/archive/arc_label.c recovery/archive/arc_catalog.c
 SRD_SRC = $(wildcard srdelayed/*.c)
-ENGINE_SRC = recovery/backup/bk.c recovery/backup/bk_si.c recovery/backup/bk_hash.c recovery/restore/rs.c recovery/restore/rs_ahead.c recovery/restore/rs_restore.c \
-	recovery/restore/rs_sys.c
+ENGINE_SRC = recovery/backup/bk.c recovery/backup/bk_si.c recovery/backup/bk_hash.c recovery/restore/rs.c recovery/restore/rs_ahead.c recovery/restore/rs_restore.c
+ENGINE_SRC += recovery/backup/bk_sys.c
+ENGINE_SRC += recovery/restore/rs_sys.c
 LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC) $(HIVE_SRC) $(ARC_SRC) $(SRD_SRC) $(ENGINE_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
@@ -174,6 +175,9 @@ fuzz:
 		-o $(B)/fuzz/fuzz_simh tests/fuzz/fuzz_simh.c $(TAPE_SRC)
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) $(NTFS_DEFS) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_hive_rules tests/fuzz/fuzz_hive_rules.c $(HIVE_SRC) \
+		$(FS_SRC) $(COMMON_SRC) $(PKG_LIBS)
+	clang $(filter-out -Werror,$(ALL_CFLAGS)) $(NTFS_DEFS) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-o $(B)/fuzz/fuzz_fntb_expand tests/fuzz/fuzz_fntb_expand.c $(HIVE_SRC) \
 		$(FS_SRC) $(COMMON_SRC) $(PKG_LIBS)
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_srd_parse tests/fuzz/fuzz_srd_parse.c srdelayed/srd_parse.c \

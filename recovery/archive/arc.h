@@ -55,6 +55,13 @@ struct arc_volume {
 	uint64_t used;        /* bytes in use when backed up */
 };
 
+/* A system-state set (ARC_SET_SYSTEM_STATE) also names the Windows it holds
+ * and where its hives are, in lines after the volume lines and their empty
+ * line, which a parser of the first release did not read (it stops at that
+ * empty line): those labels stay readable by it, and a label without the
+ * lines is read with these fields "" and nhive 0. */
+#define ARC_HIVE_MAX 16
+
 struct arc_label {
 	unsigned version;     /* ARC_FORMAT_VERSION */
 	char uuid[37];        /* the set's UUID, text */
@@ -67,6 +74,12 @@ struct arc_label {
 	uint32_t flags;       /* ARC_SET_* */
 	size_t nvol;
 	struct arc_volume vol[ARC_VOL_MAX];
+	/* system state ("" when unknown or not a system-state set) */
+	char windows[128];    /* SOFTWARE ProductName: "Windows 10 Pro" */
+	char win_build[40];   /* CurrentBuild(Number)[.UBR]: "16299.15" */
+	char win_root[300];   /* volume id and SystemRoot: "v0 C:\Windows" */
+	size_t nhive;
+	char hive[ARC_HIVE_MAX][512];  /* member names: v0/Windows/System32/config/SYSTEM */
 };
 
 /* The label as text (with the recovery commands and the checksum line)

@@ -79,6 +79,28 @@ static const char *check_volume(const struct arc_label *l, size_t i)
 	return NULL;
 }
 
+/* The system-state lines: text without control bytes (arc_out_esc would
+ * escape them; the parser takes back what it wrote), only in a
+ * system-state set, a hive only with the Windows it belongs to. */
+static const char *check_windows(const struct arc_label *l)
+{
+	if (!terminated(l->windows, sizeof(l->windows)) ||
+	    !terminated(l->win_build, sizeof(l->win_build)) ||
+	    !terminated(l->win_root, sizeof(l->win_root)))
+		return "the Windows version or root is not terminated";
+	if (l->nhive > ARC_HIVE_MAX)
+		return "too many hives";
+	if ((l->windows[0] || l->win_build[0] || l->win_root[0] || l->nhive) &&
+	    !(l->flags & ARC_SET_SYSTEM_STATE))
+		return "Windows lines in a set that is not system state";
+	if ((l->windows[0] || l->win_build[0] || l->nhive) && !l->win_root[0])
+		return "Windows lines without the Windows root they belong to";
+	for (size_t i = 0; i < l->nhive; i++)
+		if (!terminated(l->hive[i], sizeof(l->hive[i])) || !l->hive[i][0])
+			return "a hive path is empty or not terminated";
+	return NULL;
+}
+
 /* What is wrong with l, or NULL: the formatter writes only what the parser
  * takes back. */
 static const char *check_label(const struct arc_label *l)
@@ -105,7 +127,7 @@ static const char *check_label(const struct arc_label *l)
 		if (why)
 			return why;
 	}
-	return NULL;
+	return check_windows(l);
 }
 
 /* ---- formatting ---------------------------------------------------------- */
@@ -146,12 +168,36 @@ static void put_head(struct arc_out *o, const struct arc_label *l)
 		put_volume(o, &l->vol[i]);
 }
 
+/* After the volume lines' empty line: a parser of the first release stops
+ * before them.  One block, ended by an empty line, written when there is
+ * anything to say; each line is "key: text". */
+static void put_windows(struct arc_out *o, const struct arc_label *l)
+{
+	static const char *const key[] = { "windows", "windows-build", "windows-root" };
+	const char *val[] = { l->windows, l->win_build, l->win_root };
+
+	if (!l->win_root[0])
+		return;
+	for (size_t i = 0; i < 3; i++) {
+		arc_out_fmt(o, "%s: ", key[i]);
+		arc_out_esc(o, val[i], ARC_ESC_KEEP_SPACE);
+		arc_out_fmt(o, "\n");
+	}
+	for (size_t i = 0; i < l->nhive; i++) {
+		arc_out_fmt(o, "hive: ");
+		arc_out_esc(o, l->hive[i], ARC_ESC_KEEP_SPACE);
+		arc_out_fmt(o, "\n");
+	}
+	arc_out_fmt(o, "\n");
+}
+
 /* For the person with only mt and tar: the parser does not read this part,
  * but the checksum covers it. */
 static void put_help(struct arc_out *o, const struct arc_label *l)
 {
+	arc_out_fmt(o, "\n");
+	put_windows(o, l);
 	arc_out_fmt(o,
-		"\n"
 		"To recover this set without sysrecover (GNU tar or bsdtar), on the\n"
 		"drive that holds this tape (here /dev/nst0, the non-rewinding device):\n"
 		"  mt -f /dev/nst0 asf %" PRIu64 "\n"
@@ -390,6 +436,41 @@ static int parse_set(struct lparse *lp, struct arc_label *l)
 	return 0;
 }
 
+/* The optional system-state block (put_windows): present when the line
+ * after the volumes' empty line is "windows-...".  What follows it is the
+ * help text, which is not read. */
+static int parse_windows(struct lparse *lp, struct arc_label *l)
+{
+	struct lparse peek = *lp;
+	const char *s;
+	size_t n;
+	int rc;
+
+	if (!take_line(&peek, &s, &n) || n < 9 || memcmp(s, "windows: ", 9))
+		return 0;
+	if ((rc = take_text(lp, "windows", l->windows, sizeof(l->windows))) ||
+	    (rc = take_text(lp, "windows-build", l->win_build, sizeof(l->win_build))) ||
+	    (rc = take_text(lp, "windows-root", l->win_root, sizeof(l->win_root))))
+		return rc;
+	if (!l->win_root[0])
+		return damaged(lp, "'windows-root:' is empty");
+	for (;;) {
+		peek = *lp;
+		if (!take_line(&peek, &s, &n))
+			return damaged(lp, "no empty line after the 'hive:' lines");
+		if (n == 0) {
+			*lp = peek;
+			return 0;
+		}
+		if (l->nhive == ARC_HIVE_MAX)
+			return damaged(lp, "more than %d 'hive:' lines", ARC_HIVE_MAX);
+		if ((rc = take_text(lp, "hive", l->hive[l->nhive], sizeof(l->hive[0]))))
+			return rc;
+		if (!l->hive[l->nhive++][0])
+			return damaged(lp, "an empty 'hive:' line");
+	}
+}
+
 static int parse_body(struct lparse *lp, struct arc_label *l)
 {
 	const char *s;
@@ -409,6 +490,8 @@ static int parse_body(struct lparse *lp, struct arc_label *l)
 			return rc;
 	if (!take_line(lp, &s, &n) || n != 0)
 		return damaged(lp, "more 'volume:' lines than 'volumes:' says, or no empty line after them");
+	if ((rc = parse_windows(lp, l)))
+		return rc;
 	why = check_label(l);
 	return why ? damaged(lp, "%s", why) : 0;
 }

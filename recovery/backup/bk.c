@@ -32,6 +32,7 @@
 #include "bk.h"
 #include "bk_hash.h"
 #include "bk_si.h"
+#include "bk_sys.h"
 #include "fs.h"
 #include "hash.h"
 #include "progress.h"
@@ -119,6 +120,7 @@ struct bk {
 	struct bk_si *si;         /* contents already in the set */
 	struct bk_hash *hash;     /* NULL in a dry run */
 	struct bk_pend *pend;     /* ring of BK_PEND */
+	struct bk_sys *sys;       /* system state: its rules and hives (bk_sys.h) */
 	size_t phead, npend;
 };
 
@@ -929,6 +931,10 @@ static int write_streams(struct bk *b, const struct bk_member *m)
 
 static bool excluded(const struct bk *b, const char *path)
 {
+	if (b->sys && bk_sys_protected(path))
+		return false;   /* the SIS common store, whatever the rules say */
+	if (b->sys && b->vol == 0 && bk_sys_leave_out(b->sys, b->label.vol[0].id, path))
+		return true;
 	for (size_t i = 0; i < b->o->nexcl; i++)
 		if (fnmatch(b->o->excludes[i], path, 0) == 0)
 			return true;
@@ -1002,6 +1008,8 @@ static int walk_one(void *arg, const char *path, const struct fs_stat *st)
 	m.ce.index = b->r->members;
 	m.ce.vol = b->vol;
 	m.ce.path = path;
+	if (b->sys && b->vol == 0 && S_ISREG(st->mode) && bk_sys_is_hive(b->sys, b->src[0], path))
+		m.ce.flags |= ARC_M_HIVE;
 	if (!b->o->dry_run) {
 		m.e = archive_entry_new();
 		if (!m.e)
@@ -1174,6 +1182,26 @@ static int write_set(struct bk *b)
 	return rc;
 }
 
+/* Before the tape is touched: a volume that is not Windows is refused. */
+static int open_system_state(struct bk *b)
+{
+	int rc;
+
+	if (b->o->nsrc != 1)
+		return err_setc(b->err, ERR_FATAL, ERR_USAGE, -EINVAL, "--system-state "
+				"backs up one volume, the one Windows boots from");
+	rc = bk_sys_open(b->src[0], b->o->sources[0], &b->sys, b->err);
+	if (rc == 0)
+		bk_sys_label(b->sys, &b->label, b->label.vol[0].id);
+	return rc;
+}
+
+void bk_result_free(struct bk_result *r)
+{
+	bk_sys_result_free(r->sys);
+	r->sys = NULL;
+}
+
 int bk_run(const struct bk_opts *o, struct bk_result *r, struct err *err)
 {
 	struct bk b = { .o = o, .r = r, .err = err };
@@ -1186,6 +1214,8 @@ int bk_run(const struct bk_opts *o, struct bk_result *r, struct err *err)
 	b.xbuf = malloc(BK_XATTR_MAX);
 	rc = b.buf && b.xbuf && bk_si_new(&b.si, BK_SI_BUDGET) == 0 ? open_sources(&b) :
 	     err_set(err, -ENOMEM, "out of memory");
+	if (rc == 0 && o->system_state)
+		rc = open_system_state(&b);
 	if (rc == 0 && o->dry_run)
 		rc = run_walks(&b);
 	else if (rc == 0)
@@ -1217,6 +1247,9 @@ int bk_run(const struct bk_opts *o, struct bk_result *r, struct err *err)
 		}
 	free(b.links);
 	r->si_full = b.si && bk_si_full(b.si);
+	if (b.sys)
+		bk_sys_take(b.sys, &r->sys);
+	bk_sys_free(b.sys);
 	bk_si_free(b.si);
 	free(b.skip);
 	free(b.buf);

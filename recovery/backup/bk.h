@@ -16,6 +16,18 @@
  * set holds is written as a hard-link member naming that member and marked
  * as a copy (the xattr sysrecover.copy; "copy" in the catalog), so its
  * bytes go on tape once; tar extracts it as a hard link to that member.
+ *
+ * System state (bk_opts.system_state; bk_sys.c): the one source must be an
+ * unmounted NTFS volume holding Windows (Windows\System32\config\SYSTEM,
+ * any case); anything else is refused before the tape is opened.  The
+ * FilesNotToBackup rules of that SYSTEM hive (read offline, a dirty hive
+ * replayed in memory from its logs), with %SystemRoot% and the other
+ * variables expanded from the volume's own hives, leave out every member
+ * they match, as --exclude does; an entry that cannot be expanded is
+ * skipped and reported.  "\SIS Common Store" is never left out, neither
+ * by a rule nor by --exclude.  Hives and their logs go on tape as found;
+ * the hive files (not the logs) are marked "hive" in the catalog.  The
+ * label says system-state, the Windows version and the hive paths.
  */
 #ifndef SYSRECOVER_BK_H
 #define SYSRECOVER_BK_H
@@ -41,6 +53,7 @@ struct bk_opts {
 	size_t nexcl;
 	uint32_t record_size;              /* 0: ARC_RECORD_DEFAULT */
 	bool dry_run;                      /* walk and count; touch no tape */
+	bool system_state;                 /* sources[0] is a Windows volume */
 	struct progress *progress;         /* NULL: none */
 	bk_report_fn report;
 	void *arg;
@@ -61,8 +74,33 @@ struct bk_result {
 	uint64_t failed;                   /* members left out */
 	uint64_t data_records;             /* records of the data file */
 	uint64_t catalog_records;
+	struct bk_sys_result *sys;         /* system state only; bk_result_free */
+};
+
+/* One FilesNotToBackup entry of a system-state backup. */
+struct bk_rule {
+	char *component, *entry;   /* value name and string, as in the hive */
+	char *expanded;            /* after expansion; NULL when skipped */
+	char *skipped;             /* why it was skipped, else NULL */
+	uint64_t members;          /* members it left out (a directory counts
+				    * once: its subtree goes with it) */
+	char *first;               /* the first of them ("vN/path"), or NULL */
+};
+
+struct bk_sys_result {
+	char windows[128], build[40];  /* "" when SOFTWARE does not say */
+	char systemroot[260];          /* and where it came from: */
+	const char *systemroot_src;    /* "SOFTWARE" or "default" */
+	char system[512];              /* the SYSTEM hive read, in the volume */
+	char warning[512];             /* why it opened degraded, "" if not */
+	struct bk_rule *rules;         /* the usable rules, then the skipped */
+	size_t nrules;
+	uint64_t excluded;             /* members left out by the rules */
+	uint64_t hives;                /* members marked hive */
 };
 
 int bk_run(const struct bk_opts *o, struct bk_result *r, struct err *err);
+/* What bk_run allocated in r (r->sys); r stays valid otherwise. */
+void bk_result_free(struct bk_result *r);
 
 #endif

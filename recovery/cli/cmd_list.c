@@ -111,6 +111,59 @@ static void when(int64_t t, char *buf, size_t cap)
 		snprintf(buf, cap, "%" PRId64, t);
 }
 
+/* "system_state": null, or what the label says of the Windows. */
+static void print_sysstate_json(const struct arc_label *l)
+{
+	if (!(l->flags & ARC_SET_SYSTEM_STATE)) {
+		fputs(" \"system_state\": null,", stdout);
+		return;
+	}
+	fputs(" \"system_state\": {\"windows\": ", stdout);
+	text_json_str(stdout, l->windows);
+	fputs(", \"build\": ", stdout);
+	text_json_str(stdout, l->win_build);
+	fputs(", \"root\": ", stdout);
+	text_json_str(stdout, l->win_root);
+	fputs(", \"hives\": [", stdout);
+	for (size_t i = 0; i < l->nhive; i++) {
+		fputs(i ? ", " : "", stdout);
+		text_json_str(stdout, l->hive[i]);
+	}
+	fputs("]},", stdout);
+}
+
+/* The member flags worth naming (lost and copy have their own words). */
+static const struct { uint32_t bit; const char *name; } list_flags[] = {
+	{ ARC_M_HIVE, "hive" }, { ARC_M_SIS, "sis" }, { ARC_M_EFS_RAW, "efs-raw" },
+	{ ARC_M_SPARSE, "sparse" },
+};
+
+static void print_flags_json(uint32_t flags)
+{
+	bool first = true;
+
+	fputs("\"flags\": [", stdout);
+	for (size_t i = 0; i < sizeof(list_flags) / sizeof(list_flags[0]); i++)
+		if (flags & list_flags[i].bit) {
+			printf("%s\"%s\"", first ? "" : ", ", list_flags[i].name);
+			first = false;
+		}
+	fputs("], ", stdout);
+}
+
+static void print_flags_text(uint32_t flags)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < sizeof(list_flags) / sizeof(list_flags[0]); i++)
+		if (flags & list_flags[i].bit) {
+			printf("%s%s", first ? "  [" : ",", list_flags[i].name);
+			first = false;
+		}
+	if (!first)
+		putchar(']');
+}
+
 static void print_set_json(const struct rs_set *s, bool first)
 {
 	char t[64];
@@ -119,9 +172,10 @@ static void print_set_json(const struct rs_set *s, bool first)
 	printf("%s\n  {\"set\": %u, \"uuid\": \"%s\", \"created\": \"%s\", \"host\": ",
 	       first ? "" : ",", s->number, s->label.uuid, t);
 	text_json_str(stdout, s->label.host);
-	printf(", \"tape_file\": %" PRIu32 ", \"record_size\": %" PRIu32 ", \"complete\": %s,"
-	       " \"volumes\": [", s->label.tape_file, s->label.record_size,
-	       s->complete ? "true" : "false");
+	printf(", \"tape_file\": %" PRIu32 ", \"record_size\": %" PRIu32 ", \"complete\": %s,",
+	       s->label.tape_file, s->label.record_size, s->complete ? "true" : "false");
+	print_sysstate_json(&s->label);
+	fputs(" \"volumes\": [", stdout);
 	for (size_t v = 0; v < s->label.nvol; v++) {
 		const struct arc_volume *av = &s->label.vol[v];
 
@@ -147,6 +201,19 @@ static void print_set(const struct rs_set *s)
 	text_name(stdout, s->label.host);
 	printf("  tape file %" PRIu32 "%s\n", s->label.tape_file,
 	       s->complete ? "" : "  (cut off: no catalog)");
+	if (s->label.flags & ARC_SET_SYSTEM_STATE) {
+		fputs("    system state: ", stdout);
+		text_name(stdout, s->label.windows[0] ? s->label.windows : "Windows");
+		if (s->label.win_build[0]) {
+			fputs(" build ", stdout);
+			text_name(stdout, s->label.win_build);
+		}
+		if (s->label.win_root[0]) {
+			fputs(", root ", stdout);
+			text_name(stdout, s->label.win_root);
+		}
+		printf(", %zu hives\n", s->label.nhive);
+	}
 	for (size_t v = 0; v < s->label.nvol; v++) {
 		const struct arc_volume *av = &s->label.vol[v];
 
@@ -217,6 +284,7 @@ static int print_member(void *arg, const struct arc_entry *e)
 		text_json_str(stdout, name);
 		printf(", \"type\": \"%c\", \"size\": %" PRIu64 ", \"lost\": %s, ",
 		       (char)e->type, e->size, e->flags & ARC_M_LOST ? "true" : "false");
+		print_flags_json(e->flags);
 		if (e->flags & ARC_M_COPY) {
 			fputs("\"copy_of\": ", stdout);
 			text_json_str(stdout, e->target);
@@ -232,6 +300,7 @@ static int print_member(void *arg, const struct arc_entry *e)
 			      e->type == ARC_T_HARDLINK ? " link to " : " -> ", stdout);
 			text_name(stdout, e->target);
 		}
+		print_flags_text(e->flags);
 		puts(e->flags & ARC_M_LOST ? "  (lost at backup)" : "");
 	}
 	m->shown++;

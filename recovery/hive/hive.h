@@ -355,6 +355,10 @@ struct hive_fntb_env {
 	const char *systemroot, *systemroot_src;  /* src: "SOFTWARE", "default" */
 	const char *temp, *tmp;                   /* Session Manager\Environment */
 	const char *programdata, *programdata_src;
+	/* SOFTWARE Microsoft\Windows\CurrentVersion ProgramFilesDir,
+	 * ProgramFilesDir (x86), CommonFilesDir (%ProgramFiles%,
+	 * %ProgramFiles(x86)% and %ProgramW6432%, %CommonProgramFiles%) */
+	const char *programfiles, *programfiles_x86, *commonfiles;
 };
 
 struct hive_fntb {

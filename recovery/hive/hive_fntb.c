@@ -22,6 +22,7 @@
 #define FNTB_ENV_KEY "Control\\Session Manager\\Environment"
 #define FNTB_SW_CV "Microsoft\\Windows NT\\CurrentVersion"
 #define FNTB_SW_PL FNTB_SW_CV "\\ProfileList"
+#define FNTB_SW_WCV "Microsoft\\Windows\\CurrentVersion"
 #define FNTB_SIS "\\SIS Common Store"
 #define FNTB_MAX_EXPAND 8      /* nested %VAR% levels */
 #define FNTB_MAX_LEN 32767
@@ -67,6 +68,12 @@ static const char *env_get(const struct hive_fntb_env *env, const char *name,
 		return env->tmp;
 	if (IS("ProgramData") || IS("ALLUSERSPROFILE"))
 		return env->programdata;
+	if (IS("ProgramFiles") || IS("ProgramW6432"))
+		return env->programfiles;
+	if (IS("ProgramFiles(x86)"))
+		return env->programfiles_x86;
+	if (IS("CommonProgramFiles"))
+		return env->commonfiles;
 	return NULL;  /* %UserProfile% and anything else: unresolved */
 #undef IS
 }
@@ -488,7 +495,8 @@ int hive_fntb_load(struct hive *system, struct hive *software,
 {
 	struct hive_fntb *f = calloc(1, sizeof(*f));
 	struct hive_fntb_env env = { 0 };
-	char *temp = NULL, *tmp = NULL, *pd = NULL, path[128];
+	char *temp = NULL, *tmp = NULL, *pd = NULL, *pf = NULL, *pf86 = NULL, *cf = NULL;
+	char path[128];
 	struct names names = { 0 };
 	unsigned cur = 1, def = 1;
 	hive_key k;
@@ -505,6 +513,11 @@ int hive_fntb_load(struct hive *system, struct hive *software,
 	pd = get_sz(software, FNTB_SW_PL, "ProgramData");
 	env.programdata = pd ? pd : "%SystemDrive%\\ProgramData";
 	env.programdata_src = pd ? "SOFTWARE" : "default";
+	/* no default: Program Files moved is common, and a guess would
+	 * leave out the wrong files */
+	env.programfiles = pf = get_sz(software, FNTB_SW_WCV, "ProgramFilesDir");
+	env.programfiles_x86 = pf86 = get_sz(software, FNTB_SW_WCV, "ProgramFilesDir (x86)");
+	env.commonfiles = cf = get_sz(software, FNTB_SW_WCV, "CommonFilesDir");
 	if ((rc = hive_ccs(system, &cur, &def)) < 0)
 		goto out;
 	snprintf(path, sizeof(path), "ControlSet%03u\\" FNTB_ENV_KEY, cur);
@@ -533,6 +546,9 @@ out:
 	free(temp);
 	free(tmp);
 	free(pd);
+	free(pf);
+	free(pf86);
+	free(cf);
 	*out = f;
 	return rc < 0 ? rc : 0;
 }

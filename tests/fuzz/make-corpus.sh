@@ -1,11 +1,16 @@
 #!/bin/sh
 # make-corpus.sh SYSRECOVER OUTDIR [TARGET] - seed inputs for one fuzz target:
-# fuzz_simh (the default), fuzz_hive_rules, fuzz_srd_parse, fuzz_arc_label,
-# fuzz_arc_catalog or fuzz_rs_names (a tar or pax archive).
+# fuzz_simh (the default), fuzz_hive_rules, fuzz_fntb_expand, fuzz_srd_parse,
+# fuzz_arc_label, fuzz_arc_catalog or fuzz_rs_names (a tar or pax archive).
 #
 # fuzz_hive_rules: first byte 0 = a KeysNotToRestore entry, 1 = a
 # FilesNotToBackup entry (optionally a TAB and a path to match), 2 = a
 # MountedDevices value; the entries are forms Microsoft documents.
+# fuzz_fntb_expand: a byte of unset variables (bit 0 SystemRoot, 1 TEMP,
+# 2 TMP, 3 ProgramData, 4 ProgramFiles), then NUL-separated: a
+# FilesNotToBackup entry, the values of SystemRoot, TEMP, TMP and
+# ProgramData, a path to match, the value of ProgramFiles; the
+# entries are the real ones of SYSTEM_WIN_10_1709, the values Windows' own.
 # fuzz_srd_parse: first byte even = a Windows queue (UTF-16LE, NUL-separated
 # fields), odd = a native one (UTF-8, TAB-separated, one record a line).
 # fuzz_arc_label: one label record; fuzz_arc_catalog: two bytes of split
@@ -59,6 +64,39 @@ for name, data in seeds.items():
 PY
 	echo "make-corpus: $(ls "$OUT" | wc -l) seeds in $OUT"
 	exit 0 ;;
+fuzz_fntb_expand)
+	python3 - "$OUT" <<'PY'
+import os, sys
+out = sys.argv[1]
+win = ["C:\\Windows", "%SystemRoot%\\TEMP", "%SystemRoot%\\TEMP", "%SystemDrive%\\ProgramData"]
+def seed(unset, entry, path, values=win, pf="C:\\Program Files"):
+    return bytes([unset]) + b"\0".join(x.encode() for x in [entry] + values + [path, pf])
+seeds = {
+    "pagefile": seed(0, "\\Pagefile.sys", "\\pagefile.sys"),
+    "temp": seed(0, "%TEMP%\\* /s", "\\Windows\\Temp\\sub\\a.tmp"),
+    "wer": seed(0, "%ProgramData%\\Microsoft\\Windows\\WER\\* /s", "\\ProgramData\\Microsoft\\Windows\\WER\\q\\r"),
+    "kernel": seed(0, "%systemroot%\\Minidump\\* /s", "\\WINDOWS\\minidump\\x.dmp"),
+    "wua": seed(0, "%windir%\\softwaredistribution\\*.* /s", "\\Windows\\SoftwareDistribution\\D\\k.cab"),
+    "vss": seed(0, "\\System Volume Information\\*{3808876B-C176-4e48-B7AE-04046E6CC752} /s",
+                "\\System Volume Information\\{3808876B-C176-4e48-B7AE-04046E6CC752}"),
+    "msdtc": seed(0, "C:\\Windows\\system32\\MSDtc\\MSDTC.LOG", "\\Windows\\System32\\MSDtc\\msdtc.log"),
+    "userprofile": seed(0, "%UserProfile%\\index.dat /s", "\\Users\\a\\index.dat"),
+    "sis": seed(0, "\\SIS Common Store\\*.* /s", "\\SIS Common Store\\x.sis"),
+    "unset-root": seed(1, "%SystemRoot%\\netlogon.chg", "\\Windows\\netlogon.chg"),
+    "loop": seed(0, "%TEMP%\\x", "\\x", ["C:\\W", "%TMP%", "%TEMP%", "%ProgramData%"]),
+    "nodrive": seed(0, "%SystemRoot%\\x", "\\x", ["Windows", "", "", ""]),
+    "percent": seed(0, "%%\\%a%b\\%", "\\%%", ["%%SystemRoot%", "%", "%%", "%SystemDrive%"]),
+    "name": seed(0, "Temporary Files", "\\Temporary Files"),
+    "programfiles": seed(0, "%ProgramFiles%\\App\\cache\\* /s", "\\Program Files\\App\\cache\\a"),
+    "programfiles-x86": seed(0, "%ProgramFiles(x86)%\\x.log", "\\Program Files\\x.log"),
+    "programfiles-unset": seed(16, "%ProgramW6432%\\x", "\\x"),
+}
+for name, data in seeds.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+PY
+	echo "make-corpus: $(ls "$OUT" | wc -l) seeds in $OUT"
+	exit 0 ;;
 fuzz_srd_parse)
 	python3 - "$OUT" <<'PY'
 import os, sys
@@ -94,13 +132,13 @@ import hashlib, os, sys
 out, target = sys.argv[1], sys.argv[2]
 def label(fmt=b"1", vols=(b"v0 fstype=ext4 size=1073741824 used=52428800 uuid=5b0a9c6e-1d2f-4e3a-9b8c-7d6e5f4a3b2c label=root source=/dev/sda2",
                           b"v1 fstype=ntfs size=0 used=0 uuid= label=my%20disk%25 source=img@2"),
-          flags=b"partial", count=None):
+          flags=b"partial", count=None, windows=b""):
     t = (b"SYSRECOVER BACKUP SET LABEL\nformat: " + fmt + b"\nset: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n"
          b"created: 2026-11-26T14:00:00Z\nhost: rescue box\ntool: sysrecover 0.3.0\n"
          b"record-size: 262144\ntape-file: 3\ntape: 1\nflags: " + flags + b"\n"
          b"volumes: " + str(len(vols) if count is None else count).encode() + b"\n" +
-         b"".join(b"volume: " + v + b"\n" for v in vols) +
-         b"\nTo recover this set without sysrecover:\n  mt -f /dev/nst0 asf 4\n")
+         b"".join(b"volume: " + v + b"\n" for v in vols) + b"\n" + windows +
+         b"To recover this set without sysrecover:\n  mt -f /dev/nst0 asf 4\n")
     return t + b"sha256: " + hashlib.sha256(t).hexdigest().encode() + b"\n"
 def catalog(lines):
     t = b"SYSRECOVER CATALOG 1\n" + b"".join(b"\t".join(l) + b"\n" for l in lines)
@@ -115,6 +153,12 @@ members = [[b"0", b"0", b"d", b"-", b"0", b"-", b"0", b"4", b"0", b"-", b"0", b"
 if target == "fuzz_arc_label":
     seeds = {"valid": label(), "valid-none": label(vols=(), flags=b"none"),
              "valid-padded": label() + b"\0" * 300, "newer": label(fmt=b"2"),
+             "system-state": label(flags=b"system-state", windows=b"windows: Windows 10 Pro\n"
+                                   b"windows-build: 16299.15\nwindows-root: v0 C:\\Windows\n"
+                                   b"hive: v0/Windows/System32/config/SYSTEM\n"
+                                   b"hive: v0/Windows/System32/config/SOFTWARE\n\n"),
+             "system-state-nohive": label(flags=b"system-state,partial", windows=b"windows: \n"
+                                          b"windows-build: \nwindows-root: v0 C:\\WINNT\n\n"),
              "count-wrong": label(count=3), "tar-header": b"etc/passwd".ljust(512, b"\0")}
 else:
     cat = catalog(members)
@@ -167,7 +211,7 @@ PY
 	echo "make-corpus: $(ls "$OUT" | wc -l) seeds in $OUT"
 	exit 0 ;;
 *)
-	echo "make-corpus: unknown target $TARGET (fuzz_simh, fuzz_hive_rules, fuzz_srd_parse, fuzz_arc_label, fuzz_arc_catalog or fuzz_rs_names)" >&2
+	echo "make-corpus: unknown target $TARGET (fuzz_simh, fuzz_hive_rules, fuzz_fntb_expand, fuzz_srd_parse, fuzz_arc_label, fuzz_arc_catalog or fuzz_rs_names)" >&2
 	exit 2 ;;
 esac
 W=$(mktemp -d "${TMPDIR:-/tmp}/mkcorpus.XXXXXX")

@@ -8,7 +8,7 @@
 #   make fuzz-run FUZZ_SECONDS=600       (or: sh tests/fuzz/run.sh build/fuzz/fuzz_simh 600,
 #                                         sh tests/fuzz/run.sh --all build/fuzz 600)
 #
-# Targets: fuzz_simh, fuzz_hive_rules, fuzz_srd_parse, fuzz_arc_label,
+# Targets: fuzz_simh, fuzz_hive_rules, fuzz_fntb_expand, fuzz_srd_parse, fuzz_arc_label,
 # fuzz_arc_catalog, fuzz_rs_names.  Each has its own seeds
 # (made in a temporary directory by make-corpus.sh FUZZER's name), its own
 # corpus DIR/corpus-TARGET next to the fuzzer (build/fuzz/corpus-fuzz_simh...),

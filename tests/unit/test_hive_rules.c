@@ -113,6 +113,34 @@ static void match(const struct hive_fntb *f, char drive, const char *path,
 	assert_string_equal(r->entry, entry);
 }
 
+/* %ProgramFiles% and its kin expand from what SOFTWARE gives, and stay
+ * unresolved (the entry skipped) when it gives nothing: no guess. */
+static void test_fntb_programfiles(void **state)
+{
+	struct hive_fntb_env e = env;
+	struct hive_fntb_rule r;
+	char why[160];
+
+	(void)state;
+	e.programfiles = "D:\\Apps";
+	e.programfiles_x86 = "D:\\Apps86";
+	e.commonfiles = "%ProgramFiles%\\Common Files";
+	assert_int_equal(hive_fntb_parse("c", "%ProgramFiles%\\x\\* /s", &e, &r, why, sizeof(why)), 0);
+	assert_string_equal(r.expanded, "D:\\Apps\\x\\* /s");
+	assert_true(r.recursive);
+	assert_int_equal(r.drive, 'D');
+	hive_fntb_rule_free(&r);
+	assert_int_equal(hive_fntb_parse("c", "%ProgramFiles(x86)%\\y.log", &e, &r, why, sizeof(why)), 0);
+	assert_string_equal(r.dir, "\\Apps86");
+	hive_fntb_rule_free(&r);
+	assert_int_equal(hive_fntb_parse("c", "%CommonProgramFiles%\\z", &e, &r, why, sizeof(why)), 0);
+	assert_string_equal(r.dir, "\\Apps\\Common Files");
+	hive_fntb_rule_free(&r);
+	assert_int_equal(hive_fntb_parse("c", "%ProgramW6432%\\z", &env, &r, why, sizeof(why)), -ENOENT);
+	assert_non_null(strstr(why, "ProgramW6432"));
+	hive_fntb_rule_free(&r);
+}
+
 static void test_fntb_documented(void **state)
 {
 	struct hive_fntb *f = documented();
@@ -249,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_casecmp),
 		cmocka_unit_test(test_fntb_documented),
 		cmocka_unit_test(test_fntb_parse),
+		cmocka_unit_test(test_fntb_programfiles),
 		cmocka_unit_test(test_md_decode),
 		cmocka_unit_test(test_md_find),
 	};
