@@ -7,8 +7,9 @@
  *      SECURITY, DEFAULT and any other, with their .LOG1/.LOG2) are read
  *      from the tape into a private directory of the host.  The set's
  *      FilesNotToBackup rules come from its SYSTEM, expanded from its
- *      SOFTWARE.  Every hive must open: a damaged one, or a dirty one whose
- *      logs do not replay, refuses the restore here.
+ *      SOFTWARE.  Every hive must open: a damaged one refuses the restore
+ *      here.  A dirty one whose logs are missing or do not replay is
+ *      installed as backed up, made clean, with a warning.
  *   B. The target is opened (a hibernated one refused unless the hibernation
  *      image is to be discarded).  Its current SYSTEM hive is read; the
  *      final hives are made on the host: SYSTEM merged with the current one
@@ -75,6 +76,7 @@ struct sys_hive {
 	char name[64];            /* as in the set: "SYSTEM" */
 	bool present;             /* the hive itself is in the set */
 	bool log[3];              /* NAME.LOG, NAME.LOG1, NAME.LOG2 in the set */
+	bool unreplayed;          /* dirty, and no logs in the set replay it */
 	char host[RS_PATH_MAX];   /* the final, clean file on the host */
 };
 
@@ -309,15 +311,17 @@ static int check_hives(struct sys *y)
 			return err_setc(&y->r->err, ERR_FATAL, ERR_CORRUPT, rc, "the set's hive "
 					"%s/%s cannot be used: %s; nothing was written",
 					y->config + 1, y->hives[k].name, e.msg);
+		/* What the backup holds is all there is: such a hive is installed
+		 * as it was backed up (made clean), and said, rather than leaving
+		 * the machine without one.  `hive restore` refuses it instead: there
+		 * the caller may still find its logs. */
 		if (hive_info(h)->dirty && !hive_info(h)->replayed) {
-			bool logs = hive_info(h)->logs_present;
-
-			hive_close(h);
-			return err_setc(&y->r->err, ERR_FATAL, ERR_REFUSED, -EINVAL, "the set's "
-					"hive %s/%s is dirty and its logs %s: its newest "
-					"changes would be lost; nothing was written",
-					y->config + 1, y->hives[k].name,
-					logs ? "do not replay" : "are not in the set");
+			y->hives[k].unreplayed = true;
+			note(y, "warning: the set's hive %s/%s is dirty and its logs %s: it is "
+			     "installed as it was backed up, made clean; the changes Windows "
+			     "had not yet written into it are not in the set", y->config + 1,
+			     y->hives[k].name, hive_info(h)->logs_present ? "do not replay" :
+			     "are not in the set");
 		}
 		if ((int)k == y->sysidx && hive_kind(h, NULL, 0) != HIVE_KIND_SYSTEM) {
 			hive_close(h);
@@ -801,6 +805,26 @@ static int set_id(struct sys *y, const char *path)
 	return rc < 0 ? err_set(&y->r->err, rc, "cannot write LastRestoreId: %s", e.msg) : 0;
 }
 
+/* A hive that cannot be replayed, as it is, made clean: copied, opened
+ * for writing (degraded, with the warning check_hives gave) and committed. */
+static int commit_copy(const char *src, const char *dst, struct err *e)
+{
+	struct hive *h = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = read_host(src, &buf, &len);
+
+	if (rc == 0)
+		rc = write_host(dst, buf, len);
+	free(buf);
+	if (rc < 0)
+		return err_set(e, rc, "cannot copy %s to %s: %s", src, dst, strerror(-rc));
+	if ((rc = hive_open(dst, HIVE_O_WRITE, &h, e)) == 0)
+		rc = hive_commit(h, e);
+	hive_close(h);
+	return rc;
+}
+
 /* The final hives on the host (y->tmp/out): SYSTEM merged (or made clean
  * on an empty target) with the LastRestoreId, the others made clean. */
 static int make_hives(struct sys *y, const char *cur)
@@ -817,16 +841,27 @@ static int make_hives(struct sys *y, const char *cur)
 		struct err e = { 0 };
 
 		set_path(y, h, src, sizeof(src));
-		snprintf(h->host, sizeof(h->host), "%s/%.64s", out, h->name);
+		/* numbered, not named: the set's DEFAULT goes where the set had it,
+		 * whatever kind of hive a file of that name usually is */
+		snprintf(h->host, sizeof(h->host), "%s/%zu", out, k);
 		unlink(h->host);
 		if ((int)k == y->sysidx && !y->sr->no_current) {
+			char clean[RS_PATH_MAX + 16];
 			struct hive_merge_req mq = { .current = cur, .restored = src,
 						     .output = h->host,
 						     .policy = y->so->kntr_2003 ?
 						     HIVE_KNTR_2003 : HIVE_KNTR_VSS };
-			struct hive_merge_result mr;
+			struct hive_merge_result mr = { 0 };
 
-			rc = hive_merge_files(&mq, &mr, &e);
+			/* logs that do not replay are left behind: the hive layer
+			 * will not write a hive with such logs beside it */
+			snprintf(clean, sizeof(clean), "%s.clean", h->host);
+			unlink(clean);
+			rc = h->unreplayed ? commit_copy(src, clean, &e) : 0;
+			if (h->unreplayed)
+				mq.restored = clean;
+			if (rc == 0)
+				rc = hive_merge_files(&mq, &mr, &e);
 			kntr_notes(y, &mr);
 			hive_merge_result_free(&mr);
 		} else {
@@ -835,7 +870,7 @@ static int make_hives(struct sys *y, const char *cur)
 
 			if ((int)k == y->sysidx)
 				no_current_notes(y, src);
-			rc = hive_restore(src, &t, &hr, &e);
+			rc = h->unreplayed ? commit_copy(src, h->host, &e) : hive_restore(src, &t, &hr, &e);
 		}
 		if (rc < 0)
 			return err_setc(&y->r->err, ERR_FATAL, e.code ? e.code : ERR_CORRUPT,

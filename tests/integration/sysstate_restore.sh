@@ -283,17 +283,17 @@ out eid hivexget "$w/E_SYSTEM" 'ControlSet001\Control\BackupRestore\SystemStateR
 check empty-ntfsfix ntfsfix -n "$w/empty.img"
 
 # ---- refusals -------------------------------------------------------------------------------
-# set 2: SYSTEM dirty without logs (the real Windows 10 hive)
-xz -dc "$TD/SYSTEM_WIN_10_1709.xz" >"$w/DIRTY"
+# set 2: a damaged SYSTEM (the test data's corrupted hive)
+xz -dc "$TD/corrupted_system_hive.xz" >"$w/DIRTY"
 rm -f "$w/d.img"; truncate -s 64M "$w/d.img"; mkntfs -Q -F -q "$w/d.img" >/dev/null 2>&1
 if ntfs-3g "$w/d.img" "$mnt"; then
 	mkdir -p "$mnt/$CFG"; cp "$w/DIRTY" "$mnt/$CFG/SYSTEM"; um
 fi
 exits backup-dirty 0 "0 failed" "$S" backup -t "$T" "$w/d.img"
 cp "$w/empty.img" "$w/e0.img"
-refuses dirty-refused "dirty and its logs are not in the set" \
+refuses damaged-refused "SYSTEM cannot be used: .*nothing was written" \
 	"$S" restore -t "$T" --set 2 --system-state --to "v0=$w/empty.img"
-check dirty-target-unchanged cmp "$w/empty.img" "$w/e0.img"
+check damaged-target-unchanged cmp "$w/empty.img" "$w/e0.img"
 # set 3: no SYSTEM at all
 rm -f "$w/n.img"; truncate -s 32M "$w/n.img"; mkntfs -Q -F -q "$w/n.img" >/dev/null 2>&1
 ntfs-3g "$w/n.img" "$mnt" && { echo x >"$mnt/x"; um; }
@@ -418,4 +418,53 @@ while [ "$k" -le "${n:-0}" ]; do
 done
 [ "$fails" -eq "$bad0" ] && ok "kill: all $n kill points, rerun = uninterrupted run ($ids resumed with the recorded LastRestoreId)"
 [ "$ids" -gt 0 ] && ok "kill: some runs were killed after the marker" || bad kill-ids "no killed run had recorded its id"
+# ---- sets made by `backup --system-state` of the shared test volume -------------------------
+# tests/lib/winvol.sh.  Its Windows hive is the real SYSTEM_WIN_10_1709,
+# dirty without logs: installed as backed up, made clean, with a warning.
+# With WINVOL_MAIN=b it is the real SYSTEM_B with its real logs, which
+# replay.  Each set goes onto a copy of its own volume (the same machine,
+# where the files the rules name came back since), the last set on the
+# tape (no --set).
+. "$L/winvol.sh"
+FB='ControlSet001\Control\BackupRestore\FilesNotToBackup'
+wv_restore() { # NAME IMG HIVE(the set's SYSTEM, for its rules)
+	exits "$1-backup" 0 "0 failed" "$S" backup -t "$T" --system-state "$2"
+	cp "$2" "$w/wvc.img"
+	"$S" restore -t "$T" --system-state --to "v0=$w/wvc.img" >"$w/wv.out" 2>&1
+	is "$1-restore-exit" "$?" 0
+	check "$1-ntfsfix" ntfsfix -n "$w/wvc.img"
+	for h in SYSTEM SOFTWARE SAM SECURITY DEFAULT; do
+		ntfscat "$w/wvc.img" "/$CFG/$h" >"$w/WV_$h" 2>/dev/null
+		check "$1-regfinfo-$h" regfinfo "$w/WV_$h"
+		# installed clean: the regf sequence numbers are equal (od)
+		is "$1-clean-$h" "$(od -An -tu4 -j4 -N4 "$w/WV_$h")" "$(od -An -tu4 -j8 -N4 "$w/WV_$h")"
+	done
+	out wvid hivexget "$w/WV_SYSTEM" 'ControlSet001\Control\BackupRestore\SystemStateRestore' LastRestoreId &&
+		{ guid "$wvid" && ok "$1: LastRestoreId $wvid" || bad "$1-id" "'$wvid'"; }
+	: >"$w/wv.res"
+	if ntfs-3g -o ro "$w/wvc.img" "$mnt"; then
+		printf '%s\n' "$WINVOL_FNTB" | while IFS='|' read -r c f; do
+			hivexget "$3" "$FB" "$c" >/dev/null 2>&1 || continue   # not a rule of this SYSTEM
+			[ ! -e "$mnt/$f" ] && echo "PASS $f" || echo "FAIL $f ($c)"
+		done >"$w/wv.res"
+		um
+	fi
+	while read -r r f; do
+		[ "$r" = PASS ] && ok "$1: gone: $f" || bad "$1-left" "$f is on the target"
+	done <"$w/wv.res"
+	[ -s "$w/wv.res" ] || bad "$1-fntb" "no rule named a file of the volume"
+}
+if winvol_make "$w/wv.img" 96; then
+	xz -dc "$TD/SYSTEM_WIN_10_1709.xz" >"$w/S1709"
+	wv_restore wv1709 "$w/wv.img" "$w/S1709"
+	has wv1709-warns "$(cat "$w/wv.out")" "SYSTEM is dirty and its logs are not in the set"
+else
+	bad winvol "winvol_make failed"
+fi
+if WINVOL_MAIN=b winvol_make "$w/wvb.img" 96; then
+	xz -dc "$TD/SYSTEM_B.xz" >"$w/SB"
+	wv_restore wvb "$w/wvb.img" "$w/SB"
+else
+	bad winvol-b "winvol_make WINVOL_MAIN=b failed"
+fi
 finish
