@@ -17,14 +17,23 @@
 #     hives' own rules and values, LastRestoreId new, every hive loads in
 #     regfinfo (libregf), hiberfil.sys / pagefile.sys / stale files gone, the
 #     SIS store intact, ntfsfix -n clean;
-#   - an empty NTFS volume: the report says what could not be kept;
-#   - a set whose SYSTEM is dirty without logs, and one without SYSTEM:
-#     refused, target unchanged;
+#   - --kntr-merge 2003 against vss (a Start the current machine raised);
+#     the same restore run again before Windows ran keeps its id, after a
+#     change to SYSTEM (Windows ran) it is a new restore with a new id;
+#   - an empty NTFS volume (a dry run first: nothing written, one JSON
+#     object): the report says what could not be kept;
+#   - a set whose SYSTEM is damaged, and one without SYSTEM: refused,
+#     target unchanged; an unknown --kntr-merge: a usage error;
 #   - kill test: SYSRECOVER_TEST_KILL_AFTER_WRITE=N for every write point N
 #     of a small set, ntfsfix -d, run again, compared with an uninterrupted
 #     run (tree, hashes, hivexregedit --export of every hive with
 #     LastRestoreId set aside, and LastRestoreId = the one the killed run
-#     recorded in its marker).
+#     recorded in its marker);
+#   - sets made by `backup --system-state` of tests/lib/winvol.sh (the real
+#     SYSTEM_WIN_10_1709, dirty without logs: installed with a warning; the
+#     real SYSTEM_B, whose real logs do not replay): restored onto a copy of
+#     their volume, every hive loads in regfinfo and is clean, LastRestoreId
+#     set, every file a rule of that SYSTEM names (checked with hivexget) gone.
 #   sysstate_restore.sh SYSRECOVER
 set -u
 . "$(dirname "$0")/../lib/check.sh"
