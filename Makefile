@@ -100,6 +100,7 @@ ENGINE_SRC += recovery/backup/bk_sis.c
 ENGINE_SRC += recovery/restore/rs_sis.c
 ENGINE_SRC += recovery/backup/bk_efs.c recovery/restore/rs_efs.c
 ENGINE_SRC += recovery/backup/bk_sys.c
+ENGINE_SRC += recovery/restore/rs_sys.c
 LIB_SRC = $(TAPE_SRC) $(COMMON_SRC) $(FS_SRC) $(HIVE_SRC) $(ARC_SRC) $(SRD_SRC) $(ENGINE_SRC)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 

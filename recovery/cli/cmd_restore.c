@@ -23,11 +23,15 @@ struct restore_cli {
 	long file;
 	long inject;              /* test only: read error at logical object N */
 	bool dry_run, json, scan;
+	bool system_state, remove_hiberfile;
+	const char *kntr_merge;   /* NULL: not given */
 };
 
 static const struct cli_cmd restore_self = {
 	"restore", NULL, 0, 0, -1, NULL, NULL,
-	"-t DEV [--set N [--scan] | --file F] [--to SRC=TARGET]... [--dry-run] [--json] [PATTERN...]",
+	"-t DEV [--set N [--scan] | --file F] [--to SRC=TARGET]... [--dry-run] [--json] [PATTERN...]\n"
+	"       -t DEV --system-state [--set N] [--to SRC=TARGET]... [--kntr-merge 2003|vss]\n"
+	"       [--remove-hiberfile] [--dry-run] [--json]",
 	"restore a set, or the members matching PATTERN, onto unmounted volumes",
 };
 
@@ -51,7 +55,20 @@ static void restore_help(void)
 	     "  --file F            tape file F, another tool's tar (GNU tar, bsdtar,\n"
 	     "                      star): its members go to --to v0=TARGET\n"
 	     "  --dry-run           check the set and the targets, write nothing\n"
-	     "  --json              the summary as JSON\n\n"
+	     "  --json              the summary as JSON\n"
+	     "  --system-state      a Windows system state onto the NTFS volume of the\n"
+	     "                      set's Windows (an installed Windows or an empty\n"
+	     "                      volume): SYSTEM merged with the target's by\n"
+	     "                      KeysNotToRestore, the other hives replaced, a new\n"
+	     "                      LastRestoreId, FilesNotToBackup files neither\n"
+	     "                      restored nor left behind, no hiberfil.sys left;\n"
+	     "                      an interrupted run resumes when run again\n"
+	     "  --kntr-merge P      how KeysNotToRestore's KEY\\* entries merge: vss (the\n"
+	     "                      default: both, the backup's subkeys win, the lower\n"
+	     "                      Start kept) or 2003 (the current system's, plus what\n"
+	     "                      only the backup has)\n"
+	     "  --remove-hiberfile  a hibernated target: discard its hibernation image\n"
+	     "                      (what Windows had in memory is lost) and go on\n\n"
 	     "PATTERN: fnmatch(3) on member names (v0/etc/passwd) or paths (/etc/*);\n"
 	     "a selective restore spaces straight to the first member it needs.\n\n"
 	     "Exit: 0 done, 1 some members failed, were refused or were lost at backup\n"
@@ -87,6 +104,9 @@ static int parse(struct cli_ctx *c, int argc, char **argv, struct restore_cli *o
 		{ "scan", no_argument, NULL, 'S' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "inject", required_argument, NULL, 'I' },
+		{ "system-state", no_argument, NULL, 'Y' },
+		{ "kntr-merge", required_argument, NULL, 'K' },
+		{ "remove-hiberfile", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -104,6 +124,14 @@ static int parse(struct cli_ctx *c, int argc, char **argv, struct restore_cli *o
 		case 'j': o->json = true; break;
 		case 'h': restore_help(); return CLI_DONE;
 		case 'S': o->scan = true; break;
+		case 'Y': o->system_state = true; break;
+		case 'H': o->remove_hiberfile = true; break;
+		case 'K':
+			if (strcmp(optarg, "2003") && strcmp(optarg, "vss"))
+				return cli_usage_err(c, "--kntr-merge: '%s' is not 2003 or vss",
+						     optarg);
+			o->kntr_merge = optarg;
+			break;
 		case 'I':   /* like tape's --inject; read errors only, undocumented */
 			if (strncmp(optarg, "read-error@", 11) ||
 			    (o->inject = strtol(optarg + 11, &end, 10)) < 0 || *end)
@@ -129,6 +157,12 @@ static int parse(struct cli_ctx *c, int argc, char **argv, struct restore_cli *o
 	}
 	if (!o->tape)
 		return cli_usage_err(c, "which tape? (-t DEV, or $TAPE)");
+	if (!o->system_state && (o->kntr_merge || o->remove_hiberfile))
+		return cli_usage_err(c, "--%s goes with --system-state", o->kntr_merge ?
+				     "kntr-merge" : "remove-hiberfile");
+	if (o->system_state && (o->scan || o->file >= 0 || optind < argc))
+		return cli_usage_err(c, "--system-state restores a whole set: no --scan, "
+				     "--file or PATTERN");
 	return 0;
 }
 
@@ -149,11 +183,11 @@ static void print_result(const struct restore_cli *o, size_t set,
 		       PRIu64 ", \"bytes\": %" PRIu64 ", \"failed\": %"
 		       PRIu64 ", \"refused\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"not_kept\": %"
 		       PRIu64 ", \"records_read\": %" PRIu64 ", \"records_skipped\": %" PRIu64
-		       "}\n", set + 1, o->dry_run ? "true" : "false", r->members, r->files,
+		       "%s", set + 1, o->dry_run ? "true" : "false", r->members, r->files,
 		       r->dirs, r->symlinks, r->links, r->specials, r->streams, r->copies,
 		       r->bytes, r->failed, r->refused, r->lost, r->not_kept, r->records,
-		       r->skipped_records);
-		return;
+		       r->skipped_records, o->system_state ? "" : "}\n");
+		return;   /* a system-state restore's object follows (print_sys) */
 	}
 	printf("set %zu: %s%" PRIu64 " members (%" PRIu64 " files of which %" PRIu64
 	       " copies, %" PRIu64 " dirs, %" PRIu64
@@ -172,12 +206,56 @@ static void print_result(const struct restore_cli *o, size_t set,
 		       set + 1, r->efs_raw);
 }
 
+struct note_to {
+	struct progress *p;
+	bool json;    /* stdout is the JSON object: notes go to stderr */
+};
+
+static void note(void *arg, const char *line)
+{
+	struct note_to *n = arg;
+
+	progress_clear(n->p);
+	fprintf(n->json ? stderr : stdout, "%s\n", line);
+}
+
+static void print_examples(const char *what, uint64_t n, const char ex[][256])
+{
+	printf("%s: %" PRIu64, what, n);
+	for (uint64_t k = 0; k < n && k < RS_SYS_EXAMPLES; k++)
+		printf("%s%s", k ? ", " : " (", ex[k]);
+	printf("%s\n", n > RS_SYS_EXAMPLES ? ", ...)" : n ? ")" : "");
+}
+
+static void print_sys(const struct restore_cli *o, const struct rs_sys_result *s)
+{
+	if (o->json) {
+		printf(", \"system_state\": {\"last_restore_id\": \"%s\", \"resumed\": %s, "
+		       "\"no_current_system\": %s, \"hiberfile_removed\": %s, \"hives\": %u, "
+		       "\"fntb_not_restored\": %" PRIu64 ", \"fntb_deleted\": %" PRIu64 "}}\n",
+		       s->id, s->resumed ? "true" : "false", s->no_current ? "true" : "false",
+		       s->hiberfile_removed ? "true" : "false", s->hives, s->fntb_skipped,
+		       s->fntb_deleted);
+		return;
+	}
+	print_examples("FilesNotToBackup: not restored", s->fntb_skipped, s->skipped_ex);
+	print_examples(o->dry_run ? "FilesNotToBackup: stale files (not looked for in a dry run)"
+		       : "FilesNotToBackup: stale files deleted from the target",
+		       s->fntb_deleted, s->deleted_ex);
+	printf("hives: %u installed%s\n", s->hives, s->no_current ?
+	       " (no current system: nothing of the target's registry was kept)" : "");
+	printf("LastRestoreId: %s%s\n", s->id, o->dry_run ? " (would be written)" : "");
+}
+
 static int restore_run(struct cli_ctx *c, int argc, char **argv)
 {
 	struct restore_cli o = { 0 };
 	struct rs_restore_result res;
 	struct progress p;
 	struct rs_restore_opts ro = { .report = report, .arg = &p };
+	struct note_to nt = { .p = &p };
+	struct rs_sys_opts so = { .note = note, .arg = &nt };
+	struct rs_sys_result sr;
 	struct rs *r = NULL;
 	size_t i;
 	int rc = parse(c, argc, argv, &o);
@@ -198,13 +276,19 @@ static int restore_run(struct cli_ctx *c, int argc, char **argv)
 	ro.patterns = argv + optind, ro.npat = (size_t)(argc - optind);
 	progress_start(&p, "restore", 0, 0, o.json ? PROGRESS_QUIET : 0);
 	ro.progress = &p;
-	rc = rs_restore(r, i, &ro, &res);
+	nt.json = o.json;
+	so.kntr_2003 = o.kntr_merge && !strcmp(o.kntr_merge, "2003");
+	so.remove_hiberfile = o.remove_hiberfile;
+	rc = o.system_state ? rs_restore_system(r, i, &ro, &so, &res, &sr)
+			    : rs_restore(r, i, &ro, &res);
 	progress_end(&p);
 	if (rc < 0) {
 		err_copy(&c->err, rs_error(r));
 		goto out;
 	}
 	print_result(&o, i, &res);
+	if (o.system_state)
+		print_sys(&o, &sr);
 	if (rc > 0)
 		c->worst = err_worse(c->worst, ERR_ITEM);
 	rc = 0;

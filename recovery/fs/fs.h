@@ -89,6 +89,13 @@ enum {
 	 * before, so it still needs the check.  For a caller that can finish
 	 * the interrupted work by itself (srdelayed apply with its journal). */
 	FS_O_ACCEPT_UNCLEAN = 1u << 3,
+	/* NTFS, read-write: a volume refused only for its hibernation image
+	 * (a hiberfil.sys with a "hibr"/"wake" header) is opened, and that
+	 * image is discarded the way ntfs-3g's remove_hiberfile mount option
+	 * does it: /hiberfil.sys is deleted before anything else is written.
+	 * Whatever Windows had in memory is lost.  A Fast Startup $LogFile
+	 * or an unclean one is still refused.  Elsewhere: no effect. */
+	FS_O_REMOVE_HIBERFILE = 1u << 4,
 };
 
 struct fs_stat {

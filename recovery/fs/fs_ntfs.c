@@ -210,6 +210,31 @@ static int ntfs_state(const struct fs_target *tg, enum fs_state *st,
 	return 0;
 }
 
+/* The state of a volume whose hiberfil.sys is to be discarded
+ * (FS_O_REMOVE_HIBERFILE): what the $LogFile and the dirty flag say, as if
+ * the hibernation image were gone already.  A Fast Startup $LogFile stays
+ * HIBERNATED: discarding the file does not undo that. */
+static int state_past_hiberfile(const struct fs_target *tg, enum fs_state *st,
+				struct err *err)
+{
+	struct ntfs_range r;
+	ntfs_volume *vol = fs_ntfs_mount(tg, &r, NTFS_MNT_RDONLY);
+	int rc;
+
+	if (!vol)
+		return err_set(err, -(errno ? errno : EIO), "cannot read NTFS volume %s: %s",
+			       tg->file, mount_why(errno ? errno : EIO));
+	*st = FS_STATE_CLEAN;
+	rc = logfile_state(vol, st);
+	if (rc == 0 && *st == FS_STATE_CLEAN && (vol->flags & VOLUME_IS_DIRTY))
+		*st = FS_STATE_UNCLEAN;
+	ntfs_umount(vol, FALSE);
+	if (rc < 0)
+		return err_set(err, rc, "cannot read the state of NTFS volume %s: %s",
+			       tg->file, strerror(-rc));
+	return 0;
+}
+
 /* How to run ntfsfix on tg: the file, or for a partition inside an image a
  * loop device over just that partition. */
 static void ntfsfix_advice(const struct fs_target *tg, char *buf, size_t cap)
@@ -234,6 +259,8 @@ static int refuse_rw(struct fs *fs, const struct fs_target *tg, unsigned flags)
 	int rc;
 
 	rc = ntfs_state(tg, &st, &err);
+	if (rc == 0 && st == FS_STATE_HIBERNATED && (flags & FS_O_REMOVE_HIBERFILE))
+		rc = state_past_hiberfile(tg, &st, &err);
 	if (rc < 0) {
 		err_copy(&fs->err, &err);
 		return rc;
@@ -276,6 +303,31 @@ static int ntfs_mark(struct fs *fs)
 	return 0;
 }
 
+static int remove_name(struct fs *fs, const char *path, int want_dir);
+static int ntfs_close(struct fs *fs);
+
+/* FS_O_REMOVE_HIBERFILE, as ntfs-3g's remove_hiberfile: when the hibernation
+ * check still fails (EPERM: a "hibr" or "wake" header), the volume is marked
+ * in use and /hiberfil.sys deleted, before any other change.  Windows then
+ * boots afresh and makes a new one. */
+static int drop_hiberfile(struct fs *fs)
+{
+	int rc;
+
+	errno = 0;
+	if (ntfs_volume_check_hiberfile(P(fs)->vol, 0) == 0)
+		return 0;
+	if (errno != EPERM)
+		return err_set(&fs->err, errno_or(EIO), "cannot read the hibernation file "
+			       "of %s: %s", fs->name, strerror(errno ? errno : EIO));
+	if ((rc = ntfs_mark(fs)) < 0)
+		return rc;
+	if ((rc = remove_name(fs, "/hiberfil.sys", 0)) < 0 && !fs->err.msg[0])
+		err_set(&fs->err, rc, "cannot remove the hibernation file of %s: %s",
+			fs->name, strerror(-rc));
+	return rc;
+}
+
 static int ntfs_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
 {
 	bool rw = flags & FS_O_RDWR;
@@ -287,7 +339,9 @@ static int ntfs_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
 	rc = rw ? refuse_rw(fs, tg, flags) : 0;
 	if (rc < 0)
 		goto out;
-	p->vol = fs_ntfs_mount(tg, &p->range, rw ? NTFS_MNT_EXCLUSIVE : NTFS_MNT_RDONLY);
+	p->vol = fs_ntfs_mount(tg, &p->range, !rw ? NTFS_MNT_RDONLY :
+			       (flags & FS_O_REMOVE_HIBERFILE) ?
+			       NTFS_MNT_EXCLUSIVE | NTFS_MNT_IGNORE_HIBERFILE : NTFS_MNT_EXCLUSIVE);
 	if (!p->vol) {
 		int e = errno;
 
@@ -303,6 +357,10 @@ static int ntfs_open(struct fs *fs, const struct fs_target *tg, unsigned flags)
 	p->scx.pseccache = &p->seccache;
 	fs->priv = p;
 	p = NULL;
+	if (rw && (flags & FS_O_REMOVE_HIBERFILE) && (rc = drop_hiberfile(fs)) < 0) {
+		ntfs_close(fs);   /* unmounted: the open failed */
+		fs->priv = NULL;
+	}
 out:
 	free(p);
 	return rc;

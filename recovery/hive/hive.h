@@ -204,6 +204,9 @@ int hive_restore_status_set(struct hive *h, uint32_t result, uint32_t details);
  * BackupRestore\SystemStateRestore, N = Select\Default, keys created when
  * absent.  The GUID is copied to guid (39 bytes) when non-NULL. */
 int hive_set_last_restore_id(struct hive *h, char guid[39]);
+/* The same with a given id (a system-state restore that resumes after an
+ * interruption writes the id it chose the first time). */
+int hive_set_last_restore_id_to(struct hive *h, const char *guid);
 
 /* ---- KeysNotToRestore, MountedDevices, FilesNotToBackup (hive_kntr.c,
  * hive_mounted.c, hive_fntb.c) ------------------------------------------- */

@@ -242,12 +242,26 @@ int hive_restore_status_set(struct hive *h, uint32_t result, uint32_t details)
 	return rc;
 }
 
+int hive_set_last_restore_id_to(struct hive *h, const char *guid)
+{
+	char path[96];
+	unsigned cs;
+	hive_key k;
+	int rc;
+
+	if ((rc = next_boot_cs(h, &cs)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "ControlSet%03u\\Control\\BackupRestore\\"
+		 "SystemStateRestore", cs);
+	if ((rc = hive_create(h, path, &k)) == 0)
+		rc = hive_set_sz(h, k, "LastRestoreId", guid);
+	return rc;
+}
+
 int hive_set_last_restore_id(struct hive *h, char guid[39])
 {
 	uint8_t r[16];
-	char g[39], path[96];
-	unsigned cs;
-	hive_key k;
+	char g[39];
 	int rc;
 
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
@@ -259,12 +273,7 @@ int hive_set_last_restore_id(struct hive *h, char guid[39])
 		 "%02X%02X%02X%02X%02X%02X}", r[0], r[1], r[2], r[3], r[4],
 		 r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
 		 r[14], r[15]);
-	if ((rc = next_boot_cs(h, &cs)) < 0)
-		return rc;
-	snprintf(path, sizeof(path), "ControlSet%03u\\Control\\BackupRestore\\"
-		 "SystemStateRestore", cs);
-	if ((rc = hive_create(h, path, &k)) == 0 &&
-	    (rc = hive_set_sz(h, k, "LastRestoreId", g)) == 0 && guid)
+	if ((rc = hive_set_last_restore_id_to(h, g)) == 0 && guid)
 		memcpy(guid, g, sizeof(g));
 	return rc;
 }

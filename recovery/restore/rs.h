@@ -101,6 +101,10 @@ struct rs_restore_opts {
 	long foreign_file;      /* >= 0: restore this tape file, another tool's
 				 * tar, as volume v0 (its names, made
 				 * relative); the set index is then unused */
+	/* A member skip(skip_arg, "vN/PATH") says true for is not restored
+	 * (a system-state restore: FilesNotToBackup).  NULL: none. */
+	bool (*skip)(void *arg, const char *name);
+	void *skip_arg;
 	rs_report_fn report;    /* every member refused, failed or lost */
 	void *arg;
 	struct progress *progress;
@@ -135,6 +139,43 @@ struct rs_restore_result {
  * refused or were lost (each reported). */
 int rs_restore(struct rs *r, size_t i, const struct rs_restore_opts *o,
 	       struct rs_restore_result *res);
+
+/* ---- restore --system-state (rs_sys.c) ------------------------------------ */
+
+/* A line for the user about the registry and file rules. */
+typedef void (*rs_note_fn)(void *arg, const char *line);
+
+struct rs_sys_opts {
+	bool kntr_2003;         /* KeysNotToRestore "\\*" by the Server 2003
+				 * reference (default: the VSS algorithm) */
+	bool remove_hiberfile;  /* discard a hibernation image (FS_O_REMOVE_HIBERFILE) */
+	rs_note_fn note;        /* what each rule did */
+	void *arg;
+};
+
+#define RS_SYS_EXAMPLES 3
+
+struct rs_sys_result {
+	char id[40];            /* the LastRestoreId written */
+	bool resumed;           /* finished an interrupted system-state restore */
+	bool no_current;        /* the target held no SYSTEM hive: nothing kept */
+	bool hiberfile_removed;
+	unsigned hives;         /* hive files installed (made clean) */
+	uint64_t fntb_skipped;  /* members FilesNotToBackup kept off the target */
+	uint64_t fntb_deleted;  /* stale files deleted from the target */
+	char skipped_ex[RS_SYS_EXAMPLES][256], deleted_ex[RS_SYS_EXAMPLES][256];
+};
+
+/* Restore set i as a Windows system state onto the target of its Windows
+ * volume (the one holding Windows/System32/config/SYSTEM): every member
+ * except what the set's FilesNotToBackup names, then the hives (SYSTEM
+ * merged with the target's by KeysNotToRestore, the others replaced, all
+ * made clean), a new LastRestoreId, stale FilesNotToBackup files and
+ * hiberfil.sys deleted.  A run cut off at any point and run again ends as
+ * one uninterrupted run (see rs_sys.c).  Returns like rs_restore. */
+int rs_restore_system(struct rs *r, size_t i, const struct rs_restore_opts *o,
+		      const struct rs_sys_opts *so, struct rs_restore_result *res,
+		      struct rs_sys_result *sr);
 
 /* The error of the last call. */
 const struct err *rs_error(const struct rs *r);

@@ -141,6 +141,8 @@ static void report(struct restore *x, const char *name, const char *fmt, ...)
 
 static bool wanted(const struct restore *x, const char *name, const char *path)
 {
+	if (x->o->skip && name && x->o->skip(x->o->skip_arg, name))
+		return false;
 	for (size_t i = 0; i < x->o->npat; i++)
 		if (!fnmatch(x->o->patterns[i], name, 0) ||
 		    !fnmatch(x->o->patterns[i], path, 0))
