@@ -311,17 +311,29 @@ static int check_hives(struct sys *y)
 			return err_setc(&y->r->err, ERR_FATAL, ERR_CORRUPT, rc, "the set's hive "
 					"%s/%s cannot be used: %s; nothing was written",
 					y->config + 1, y->hives[k].name, e.msg);
-		/* What the backup holds is all there is: such a hive is installed
-		 * as it was backed up (made clean), and said, rather than leaving
-		 * the machine without one.  `hive restore` refuses it instead: there
-		 * the caller may still find its logs. */
+		/* The hive layer's rule for a hive that is to be written: logs
+		 * that do not replay refuse it (their changes would be dropped
+		 * without a word); a dirty hive without logs is used as it is,
+		 * with a warning: what the backup holds is all there is, and
+		 * Windows itself would load it the same way. */
+		if (hive_info(h)->dirty && hive_info(h)->logs_present && !hive_info(h)->replayed) {
+			rc = err_setc(&y->r->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "the set's "
+				      "hive %s/%s is dirty and its logs (in the set) do not "
+				      "replay (%s): KeysNotToRestore cannot be applied to it "
+				      "without losing what they hold; nothing was written.  A "
+				      "restore without --system-state puts the hives back "
+				      "exactly as backed up, logs and all, for Windows to "
+				      "load at boot", y->config + 1, y->hives[k].name,
+				      hive_warning(h) ? hive_warning(h) : "sequence gap");
+			hive_close(h);
+			return rc;
+		}
 		if (hive_info(h)->dirty && !hive_info(h)->replayed) {
 			y->hives[k].unreplayed = true;
-			note(y, "warning: the set's hive %s/%s is dirty and its logs %s: it is "
-			     "installed as it was backed up, made clean; the changes Windows "
-			     "had not yet written into it are not in the set", y->config + 1,
-			     y->hives[k].name, hive_info(h)->logs_present ? "do not replay" :
-			     "are not in the set");
+			note(y, "warning: the set's hive %s/%s is dirty and its logs are not in "
+			     "the set: it is installed as it was backed up, made clean; the "
+			     "changes Windows had not yet written into it are not in the set",
+			     y->config + 1, y->hives[k].name);
 		}
 		if ((int)k == y->sysidx && hive_kind(h, NULL, 0) != HIVE_KIND_SYSTEM) {
 			hive_close(h);

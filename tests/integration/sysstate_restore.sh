@@ -29,11 +29,20 @@
 #     run (tree, hashes, hivexregedit --export of every hive with
 #     LastRestoreId set aside, and LastRestoreId = the one the killed run
 #     recorded in its marker);
-#   - sets made by `backup --system-state` of tests/lib/winvol.sh (the real
-#     SYSTEM_WIN_10_1709, dirty without logs: installed with a warning; the
-#     real SYSTEM_B, whose real logs do not replay): restored onto a copy of
-#     their volume, every hive loads in regfinfo and is clean, LastRestoreId
-#     set, every file a rule of that SYSTEM names (checked with hivexget) gone.
+#   - the issue's machine: `backup --system-state` of tests/lib/winvol.sh
+#     (the real SYSTEM_WIN_10_1709, dirty without logs: installed with a
+#     warning; SIS links and a common store; encrypted files), restored onto
+#     a copy of that volume changed as above (cur.reg, a "hibr" header):
+#     refused without --remove-hiberfile (cmp), restored with it; each
+#     KeysNotToRestore form, LastRestoreId new, regfinfo of every hive, the
+#     other hives the backup's, hiberfil.sys, pagefile.sys and every file a
+#     rule names gone, SIS reparse data, holes, store files and ACLs and EFS
+#     raw bytes and $EFS streams as on the source (efs_raw mounts),
+#     ntfsfix -n; then onto an empty NTFS volume: the report says what could
+#     not be kept, SIS and EFS as on the source; then onto a copy of its own
+#     volume (every hive clean, every rule's file gone);
+#   - the real SYSTEM_B, whose real logs do not replay: refused, the target
+#     unchanged (cmp).
 #   sysstate_restore.sh SYSRECOVER
 set -u
 . "$(dirname "$0")/../lib/check.sh"
@@ -430,10 +439,10 @@ done
 # ---- sets made by `backup --system-state` of the shared test volume -------------------------
 # tests/lib/winvol.sh.  Its Windows hive is the real SYSTEM_WIN_10_1709,
 # dirty without logs: installed as backed up, made clean, with a warning.
-# With WINVOL_MAIN=b it is the real SYSTEM_B with its real logs, which
-# replay.  Each set goes onto a copy of its own volume (the same machine,
-# where the files the rules name came back since), the last set on the
-# tape (no --set).
+# With WINVOL_MAIN=b it is the real SYSTEM_B with its real logs, which do
+# not replay: refused.  wv_restore puts a set onto a copy of its own volume
+# (the same machine, where the files the rules name came back since), the
+# last set on the tape (no --set).
 . "$L/winvol.sh"
 FB='ControlSet001\Control\BackupRestore\FilesNotToBackup'
 wv_restore() { # NAME IMG HIVE(the set's SYSTEM, for its rules)
@@ -463,16 +472,175 @@ wv_restore() { # NAME IMG HIVE(the set's SYSTEM, for its rules)
 	done <"$w/wv.res"
 	[ -s "$w/wv.res" ] || bad "$1-fntb" "no rule named a file of the volume"
 }
-if winvol_make "$w/wv.img" 96; then
+# ---- the issue's machine: the shared test volume, changed since ---------------------------
+# The set: `backup --system-state` of winvol (the real SYSTEM_WIN_10_1709,
+# SIS links with their common store, encrypted files made through an
+# efs_raw mount).  The "current" machine: a copy of that volume whose SYSTEM
+# got cur.reg (MountedDevices, a service's Start lowered and another's
+# raised, a new Services\SrTestSvc with a Parameters subkey,
+# PendingFileRenameOperations, a KeysNotToRestore merge rule, a
+# LastRestoreId, the computer name) and whose hiberfil.sys carries a "hibr"
+# header.  Every expectation comes from the hives (hivexget, hivexregedit
+# --export), the source volume, or what the test put there.
+holes() { # IMG PATH: "holes" when every run of its $DATA is a hole
+	ntfsinfo -v -F "$2" "$1" 2>/dev/null | awk '
+		/^Dumping attribute/ { data = ($3 == "$DATA") ; runs = 0; next }
+		data && /Compressed size:/ { if ($3 != 0) bad = bad " compressed=" $3 }
+		data && /Runlist:/ { runs = 1; next }
+		data && runs && NF == 3 { n++; if ($2 != "<HOLE>") bad = bad " run@" $1 "=" $2 }
+		END { if (n == 0) print "no runlist"; else if (bad == "") print "holes"; else print bad }'
+}
+# IMG LINKS(sis.py's list) EFS(efs.py's list) OUT: what SIS and EFS must
+# keep, read through a read-only efs_raw mount: each link's reparse data
+# and holes, each store file's sha256 and ACL, each encrypted file's raw
+# bytes (read in odd pieces: see efs.sh) and $EFS stream.
+xa() { # NAME FILE: the xattr in hex, or what getfattr said
+	getfattr -h --absolute-names -e hex -n "$1" "$2" 2>&1 | sed -n "s/^$1=//p"
+}
+sis_efs_digest() {
+	ntfs-3g -o ro,efs_raw,direct_io "$1" "$mnt" || { echo "mount failed"; return; }
+	while IFS="$(printf '\t')" read -r p g n; do
+		printf 'link %s %s\n' "$p" "$(xa system.ntfs_reparse_data "$mnt$p")"
+	done <"$2"
+	find "$mnt/SIS Common Store" -type f | sort | while read -r f; do
+		printf 'store %s %s %s\n' "${f#"$mnt"}" "$(sha256sum <"$f" | cut -c1-64)" \
+			"$(xa system.ntfs_acl "$f")"
+	done
+	while read -r f n; do
+		e="$mnt/Users/Public/Encrypted/$f"
+		printf 'efs %s %s %s\n' "$f" "$(dd if="$e" bs=999 status=none | sha256sum | cut -c1-64)" \
+			"$(xa user.ntfs.efsinfo "$e")"
+	done <"$3"
+	um
+	while IFS="$(printf '\t')" read -r p g n; do
+		printf 'holes %s %s\n' "$p" "$(holes "$1" "$p")"
+	done <"$2"
+}
+if winvol_make "$w/wv.img" 160; then
 	xz -dc "$TD/SYSTEM_WIN_10_1709.xz" >"$w/S1709"
+	exits wvm-backup 0 "0 failed" "$S" backup -t "$T" --system-state "$w/wv.img"
+	for h in SOFTWARE SAM SECURITY DEFAULT; do
+		ntfscat "$w/wv.img" "/$CFG/$h" >"$w/WS_$h" 2>/dev/null || bad "wvm-src-$h" "ntfscat failed"
+	done
+	[ -s "$w/wv.img.sis" ] && [ -s "$w/wv.img.efs" ] && ok "wvm: the volume has SIS links and encrypted files" ||
+		bad wvm-sis-efs "sis.py or efs.py made nothing"
+	sis_efs_digest "$w/wv.img" "$w/wv.img.sis" "$w/wv.img.efs" >"$w/wv.digest"
+	# the digest holds something to compare: reparse data, store hashes and
+	# ACLs, raw hashes and $EFS streams for all that sis.py and efs.py made
+	is wvm-digest-links "$(grep -c '^link /.* 0x07000080' "$w/wv.digest")" "$(grep -c . "$w/wv.img.sis")"
+	is wvm-digest-stores "$(grep -c '^store /.* [0-9a-f]\{64\} 0x' "$w/wv.digest")" \
+		"$(cut -f2 "$w/wv.img.sis" | sort -u | grep -c .)"
+	is wvm-digest-efs "$(grep -c '^efs .* [0-9a-f]\{64\} 0x' "$w/wv.digest")" "$(grep -c . "$w/wv.img.efs")"
+	grep -c '^holes .* holes$' "$w/wv.digest" | grep -qx "$(wc -l <"$w/wv.img.sis")" &&
+		ok "wvm: the source's links are all holes" || bad wvm-src-holes "$(grep '^holes' "$w/wv.digest")"
+	cp "$w/wv.img" "$w/wcur.img"
+	if ntfs-3g "$w/wcur.img" "$mnt"; then
+		check wvm-current-system hivexregedit --merge "$mnt/$CFG/SYSTEM" "$w/cur.reg"
+		cp "$mnt/$CFG/SYSTEM" "$w/WCUR_SYSTEM"
+		printf 'hibr' | dd of="$mnt/hiberfil.sys" conv=notrunc status=none
+		um
+	else
+		bad wvm-current-mount "ntfs-3g failed"
+	fi
+	cp "$w/wcur.img" "$w/wcur0.img"
+	refuses wvm-hibernated-refused "hibernated" \
+		"$S" restore -t "$T" --system-state --to "v0=$w/wcur.img"
+	check wvm-hibernated-unchanged cmp "$w/wcur.img" "$w/wcur0.img"
+	"$S" restore -t "$T" --system-state --remove-hiberfile --to "v0=$w/wcur.img" >"$w/wr.out" 2>&1
+	is wvm-restore-exit "$?" 0
+	wid=$(sed -n 's/^LastRestoreId: \({[0-9A-F-]*}\).*/\1/p' "$w/wr.out")
+	check wvm-ntfsfix ntfsfix -n "$w/wcur.img"
+	for h in SYSTEM SOFTWARE SAM SECURITY DEFAULT; do
+		ntfscat "$w/wcur.img" "/$CFG/$h" >"$w/WR_$h" 2>/dev/null || bad "wvm-ntfscat-$h" "cannot read it"
+		check "wvm-regfinfo-loads-$h" regfinfo "$w/WR_$h"
+	done
+	R=$w/WR_SYSTEM
+	rules=$( (kntr "$w/S1709"; kntr "$w/WCUR_SYSTEM") | sort -u)
+	has wvm-kntr-key-rule "$rules" 'MountedDevices\'
+	has wvm-kntr-value-rule "$rules" 'Session Manager\PendingFileRenameOperations'
+	has wvm-kntr-merge-rule "$rules" 'CurrentControlSet\Services\*'
+	# key form: the current machine's MountedDevices, whole
+	is wvm-kntr-key-form "$(export_key "$R" MountedDevices)" "$(export_key "$w/WCUR_SYSTEM" MountedDevices)"
+	[ "$(export_key "$w/WCUR_SYSTEM" MountedDevices)" != "$(export_key "$w/S1709" MountedDevices)" ] &&
+		ok "wvm: the current MountedDevices differs from the backup's" || bad wvm-md-setup "the same"
+	# value form: the current machine's PendingFileRenameOperations
+	is wvm-kntr-value-form "$(hivexget "$R" 'ControlSet001\Control\Session Manager' PendingFileRenameOperations 2>&1)" \
+		"$(hivexget "$w/WCUR_SYSTEM" 'ControlSet001\Control\Session Manager' PendingFileRenameOperations 2>&1)"
+	# merge form (VSS): a service only the current machine has comes with
+	# its subkey; of a Start both have, the lower
+	is wvm-kntr-merge-new-service "$(hivexget "$R" 'ControlSet001\Services\SrTestSvc\Parameters' Where 2>&1)" current
+	for svc in Beep cdrom; do
+		b=$(hivexget "$w/S1709" "ControlSet001\\Services\\$svc" Start 2>&1)
+		c=$(hivexget "$w/WCUR_SYSTEM" "ControlSet001\\Services\\$svc" Start 2>&1)
+		want=$b; [ "$c" -lt "$b" ] 2>/dev/null && want=$c
+		[ "$b" != "$c" ] && ok "wvm: $svc Start was changed ($b -> $c)" || bad "wvm-$svc-setup" "$b / $c"
+		is "wvm-kntr-merge-start-$svc" "$(hivexget "$R" "ControlSet001\\Services\\$svc" Start 2>&1)" "$want"
+	done
+	is wvm-not-kept-computername "$(hivexget "$R" 'ControlSet001\Control\ComputerName\ComputerName' ComputerName 2>&1)" \
+		"$(hivexget "$w/S1709" 'ControlSet001\Control\ComputerName\ComputerName' ComputerName 2>&1)"
+	# LastRestoreId: the printed one, a GUID, neither the current one nor the backup's
+	WL=$(hivexget "$R" 'ControlSet001\Control\BackupRestore\SystemStateRestore' LastRestoreId 2>&1)
+	is wvm-last-restore-id-printed "$WL" "$wid"
+	cur_id=$(hivexget "$w/WCUR_SYSTEM" 'ControlSet001\Control\BackupRestore\SystemStateRestore' LastRestoreId 2>&1)
+	src_id=$(hivexget "$w/S1709" 'ControlSet001\Control\BackupRestore\SystemStateRestore' LastRestoreId 2>/dev/null)
+	guid "$WL" && [ "$WL" != "$cur_id" ] && [ "$WL" != "$src_id" ] &&
+		ok "wvm: LastRestoreId $WL is new" || bad wvm-id "'$WL' (current '$cur_id', backup '$src_id')"
+	# the other hives: the backup's
+	for h in SOFTWARE SAM SECURITY DEFAULT; do
+		is "wvm-replaced-$h" "$(hivexregedit --export "$w/WR_$h" '\' | md5sum)" "$(hivexregedit --export "$w/WS_$h" '\' | md5sum)"
+	done
+	# no hibernation image, no page file, nothing a rule names
+	: >"$w/wvm.res"
+	if ntfs-3g -o ro "$w/wcur.img" "$mnt"; then
+		for f in hiberfil.sys pagefile.sys; do
+			[ ! -e "$mnt/$f" ] && echo "PASS $f" || echo "FAIL $f"
+		done >>"$w/wvm.res"
+		printf '%s\n' "$WINVOL_FNTB" | while IFS='|' read -r c f; do
+			hivexget "$w/S1709" "$FB" "$c" >/dev/null 2>&1 || continue
+			[ ! -e "$mnt/$f" ] && echo "PASS $f" || echo "FAIL $f ($c)"
+		done >>"$w/wvm.res"
+		um
+	else
+		bad wvm-mount "ntfs-3g failed"
+	fi
+	while read -r r f; do
+		[ "$r" = PASS ] && ok "wvm: gone: $f" || bad "wvm-left" "$f is on the target"
+	done <"$w/wvm.res"
+	[ "$(grep -c . "$w/wvm.res")" -gt 2 ] || bad wvm-fntb "no rule named a file of the volume"
+	# SIS (reparse data, holes, store files and their ACL) and EFS (raw
+	# bytes, $EFS) as on the source
+	sis_efs_digest "$w/wcur.img" "$w/wv.img.sis" "$w/wv.img.efs" >"$w/wcur.digest"
+	is wvm-sis-efs-intact "$(diff "$w/wv.digest" "$w/wcur.digest" && echo same)" same
+	has wvm-digest-has-store "$(cat "$w/wv.digest")" "store /SIS Common Store/"
+
+	# the same set onto an empty NTFS volume: what could not be kept is said
+	rm -f "$w/wempty.img"; truncate -s 160M "$w/wempty.img"
+	mkntfs -Q -F -q "$w/wempty.img" >/dev/null 2>&1
+	"$S" restore -t "$T" --system-state --to "v0=$w/wempty.img" >"$w/we.out" 2>&1
+	is wvm-empty-exit "$?" 0
+	has wvm-empty-says-no-windows "$(cat "$w/we.out")" "holds no Windows"
+	has wvm-empty-says-drive-letters "$(cat "$w/we.out")" "drive letters (SYSTEM\\MountedDevices)"
+	has wvm-empty-says-hardware "$(cat "$w/we.out")" "hardware keys"
+	ntfscat "$w/wempty.img" "/$CFG/SYSTEM" >"$w/WE_SYSTEM" 2>/dev/null
+	check wvm-empty-regfinfo regfinfo "$w/WE_SYSTEM"
+	check wvm-empty-ntfsfix ntfsfix -n "$w/wempty.img"
+	sis_efs_digest "$w/wempty.img" "$w/wv.img.sis" "$w/wv.img.efs" >"$w/we.digest"
+	is wvm-empty-sis-efs "$(diff "$w/wv.digest" "$w/we.digest" && echo same)" same
+
 	wv_restore wv1709 "$w/wv.img" "$w/S1709"
 	has wv1709-warns "$(cat "$w/wv.out")" "SYSTEM is dirty and its logs are not in the set"
 else
 	bad winvol "winvol_make failed"
 fi
+# SYSTEM_B's real logs do not replay (a sequence gap): the hive layer's
+# rule refuses to write such a hive, so the system-state restore is refused
+# before anything is written, and says what a plain restore would do
 if WINVOL_MAIN=b winvol_make "$w/wvb.img" 96; then
-	xz -dc "$TD/SYSTEM_B.xz" >"$w/SB"
-	wv_restore wvb "$w/wvb.img" "$w/SB"
+	exits wvb-backup 0 "0 failed" "$S" backup -t "$T" --system-state "$w/wvb.img"
+	cp "$w/wvb.img" "$w/wvbc.img"
+	refuses wvb-unreplayable-refused "SYSTEM is dirty and its logs .*do not replay.*nothing was written" \
+		"$S" restore -t "$T" --system-state --to "v0=$w/wvbc.img"
+	check wvb-target-unchanged cmp "$w/wvb.img" "$w/wvbc.img"
 else
 	bad winvol-b "winvol_make WINVOL_MAIN=b failed"
 fi
