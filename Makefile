@@ -192,9 +192,10 @@ fuzz:
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_arc_catalog tests/fuzz/fuzz_arc_catalog.c $(ARC_SRC) $(COMMON_SRC) \
 		$(shell $(PKG_CONFIG) --libs nettle)
-	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
+	clang $(filter-out -Werror,$(ALL_CFLAGS)) $(NTFS_DEFS) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_rs_names tests/fuzz/fuzz_rs_names.c recovery/restore/rs.c recovery/restore/rs_ahead.c \
-		$(ARC_SRC) $(COMMON_SRC) $(TAPE_SRC) $(shell $(PKG_CONFIG) --libs libarchive nettle)
+		recovery/restore/rs_sis.c recovery/restore/rs_efs.c $(FS_SRC) \
+		$(ARC_SRC) $(COMMON_SRC) $(TAPE_SRC) $(PKG_LIBS)
 	clang $(filter-out -Werror,$(ALL_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $(B)/fuzz/fuzz_fs_efs tests/fuzz/fuzz_fs_efs.c recovery/fs/fs_efs.c $(COMMON_SRC) \
 		$(shell $(PKG_CONFIG) --libs nettle)
