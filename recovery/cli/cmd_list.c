@@ -372,6 +372,17 @@ static void verify_report(void *arg, const char *name, const char *why)
 	err_say("%s", why);
 }
 
+static void print_verify(size_t i, bool sysstate, const struct rs_verify_result *res)
+{
+	printf("set %zu%s: %" PRIu64 " members, %" PRIu64 " hashes checked, %" PRIu64
+	       " bad, %" PRIu64 " lost at backup\n", i + 1, sysstate ? " (system state)" : "",
+	       res->members, res->checked, res->bad, res->lost);
+	if (res->hives || res->sis || res->efs_raw)
+		printf("set %zu: %" PRIu64 " hives, %" PRIu64 " SIS links (%" PRIu64 " without "
+		       "their common-store file), %" PRIu64 " encrypted members raw\n", i + 1,
+		       res->hives, res->sis, res->sis_missing, res->efs_raw);
+}
+
 static int verify_run(struct cli_ctx *c, int argc, char **argv)
 {
 	struct list_cli o = { 0 };
@@ -379,6 +390,7 @@ static int verify_run(struct cli_ctx *c, int argc, char **argv)
 	struct progress p;
 	struct rs_verify_opts vo = { .report = verify_report, .arg = &p, .progress = &p };
 	struct rs *r = NULL;
+	bool sysstate;
 	size_t i;
 	int rc = parse(c, &verify_self, argc, argv, &o);
 
@@ -398,14 +410,16 @@ static int verify_run(struct cli_ctx *c, int argc, char **argv)
 		err_copy(&c->err, rs_error(r));
 		goto out;
 	}
+	sysstate = (rs_set(r, i)->label.flags & ARC_SET_SYSTEM_STATE) != 0;
 	if (o.json)
-		printf("{\"set\": %zu, \"members\": %" PRIu64 ", \"checked\": %" PRIu64
-		       ", \"bad\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"bytes\": %" PRIu64 "}\n",
-		       i + 1, res.members, res.checked, res.bad, res.lost, res.bytes);
+		printf("{\"set\": %zu, \"system_state\": %s, \"members\": %" PRIu64
+		       ", \"checked\": %" PRIu64 ", \"bad\": %" PRIu64 ", \"lost\": %" PRIu64
+		       ", \"bytes\": %" PRIu64 ", \"hives\": %" PRIu64 ", \"sis\": %" PRIu64
+		       ", \"sis_missing\": %" PRIu64 ", \"efs_raw\": %" PRIu64 "}\n", i + 1,
+		       sysstate ? "true" : "false", res.members, res.checked, res.bad, res.lost,
+		       res.bytes, res.hives, res.sis, res.sis_missing, res.efs_raw);
 	else
-		printf("set %zu: %" PRIu64 " members, %" PRIu64 " hashes checked, %" PRIu64
-		       " bad, %" PRIu64 " lost at backup\n", i + 1, res.members, res.checked,
-		       res.bad, res.lost);
+		print_verify(i, sysstate, &res);
 	if (res.bad)
 		rc = err_setc(&c->err, ERR_FATAL, ERR_CORRUPT, -EIO, "set %zu on %s does not "
 			      "match its catalog: %" PRIu64 " bad members", i + 1, o.tape,

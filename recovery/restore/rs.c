@@ -681,6 +681,9 @@ static struct rs_ent *next_in_data(struct verify *v, int *rc)
 
 	while ((x = next_entry(&v->cur, rc)) != NULL) {
 		v->res->members++;
+		v->res->sis += (x->e.flags & ARC_M_SIS) != 0;
+		v->res->efs_raw += (x->e.flags & ARC_M_EFS_RAW) != 0;
+		v->res->hives += (x->e.flags & ARC_M_HIVE) != 0;
 		if (!v->sis_rc)
 			v->sis_rc = rs_sis_verify_note(&v->sis, v->s, &x->e);
 		if (!(x->e.flags & ARC_M_LOST))

@@ -74,6 +74,7 @@ struct rs_verify_result {
 	uint64_t bytes;
 	uint64_t sis_missing;   /* SIS links whose common-store file is not
 				   in the set (each reported) */
+	uint64_t sis, efs_raw, hives;  /* members with those catalog flags */
 };
 
 /* Read the data of set i back, recompute every SHA-256 and compare it

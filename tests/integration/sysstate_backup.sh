@@ -129,6 +129,34 @@ while read -r h; do
 	esac
 done <"$w/hives"
 
+# ---- verify shows the flags: as many hives as winvol put there, links as
+# sis.py made, encrypted files as efs.py made ---------------------------------------
+nh=$(printf '%s\n' "$WINVOL_HIVES" | grep -c .)
+nl=$(grep -c . "$W.sis" 2>/dev/null)
+# encrypted members: what has FILE_ATTRIBUTE_ENCRYPTED (0x4000) on the volume,
+# files and directories alike (ntfs-3g's system.ntfs_attrib_be)
+ne=0
+if ntfs-3g -o ro "$W" "$mnt"; then
+	ne=$(find "$mnt" -mindepth 1 | while read -r f; do
+		getfattr -h --absolute-names --only-values -n system.ntfs_attrib_be -e hex "$f" 2>/dev/null |
+			od -An -tx1 | tr -d ' \n' | python3 -c 'import sys; v=sys.stdin.read().strip(); print(1 if v and int(v, 16) & 0x4000 else 0)'
+	done | grep -c 1)
+	umount "$mnt"
+else
+	bad verify-mount "ntfs-3g failed"
+fi
+[ "$ne" -gt 0 ] && ok "the volume has $ne encrypted files and directories" || bad verify-efs-setup "none encrypted"
+exits verify-flags 0 "^set 1 \\(system state\\): .* 0 bad" "$S" verify -t "$T"
+exits verify-counts 0 "^set 1: $nh hives, $nl SIS links \\(0 without their common-store file\\), $ne encrypted members raw" \
+	"$S" verify -t "$T"
+out vjson "$S" verify -t "$T" --json
+check verify-json python3 -c '
+import json, sys
+v = json.loads(sys.argv[1])
+assert v["system_state"] is True and v["bad"] == 0, v
+assert (v["hives"], v["sis"], v["efs_raw"]) == tuple(map(int, sys.argv[2:5])), v
+' "$vjson" "$nh" "$nl" "$ne"
+
 # ---- the label ------------------------------------------------------------------------
 out sets "$S" list -t "$T"
 has label-system-state "$sets" "system state: $product build $build.$ubr"
