@@ -11,8 +11,12 @@
 # SYSTEM hive whose MountedDevices names that GPT partition; last, both
 # partitions backed up to a virtual tape as one set, wiped with mkfs, and
 # restored from the tape, checked with e2fsck, debugfs, ntfsfix and ntfsls
-# (and the kernel's ext4 where loop mounts work).  Files are left in
-# build/demo for a look.
+# (and the kernel's ext4 where loop mounts work); then the Windows
+# partition as system state: backed up with its FilesNotToBackup rule (the
+# page file stays out), changed (a new drive letter, a new page file) and
+# restored with --system-state (KeysNotToRestore keeps the drive letter, a
+# new LastRestoreId, the stale page file deleted), checked with hivexget,
+# ntfsls and ntfsfix.  Files are left in build/demo for a look.
 #
 # It needs nothing beside the clone: the hives are made here, empty by
 # tests/lib/mkhive.py and filled by hivexregedit (libwin-hivex-perl).  The
@@ -219,6 +223,52 @@ if mount -o ro,loop "$D/p1" "$D/out" 2>/dev/null; then
 	umount "$D/out"
 fi
 
+step "13. Windows system state: back up the Windows partition, change the machine, restore with the backup rules"
+# The partition's SYSTEM gets the backup rules Windows keeps: FilesNotToBackup
+# leaves the page file out, KeysNotToRestore keeps the machine's own drive
+# letters (MountedDevices) on restore.
+quiet python3 - "$D/rules.reg" <<'PY'
+import sys
+hx = lambda b: ",".join("%02x" % x for x in b)
+msz = lambda *s: hx(("".join(x + "\0" for x in s) + "\0").encode("utf-16-le"))
+k = "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\BackupRestore\\"
+open(sys.argv[1], "w").write("\r\n".join([
+    "Windows Registry Editor Version 5.00", "",
+    k[:-1] + "]", "",
+    k + "FilesNotToBackup]", '"Memory Page File"=hex(7):' + msz("\\Pagefile.sys"), "",
+    k + "KeysNotToRestore]", '"Mount Manager"=hex(7):' + msz("MountedDevices\\"), "", ""]))
+PY
+extract 2
+quiet ntfscat "$D/p2" /Windows/System32/config/SYSTEM >"$D/SYSTEM13"
+quiet hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$D/SYSTEM13" "$D/rules.reg"
+quiet "$SR" fs "$IMG@2" rm /Windows/System32/config/SYSTEM
+quiet "$SR" fs "$IMG@2" put "$D/SYSTEM13" /Windows/System32/config/SYSTEM
+quiet head -c 65536 /dev/urandom >"$D/pagefile.sys"
+quiet "$SR" fs "$IMG@2" put "$D/pagefile.sys" /pagefile.sys
+T3=$D/system-state.tap
+rm -f "$T3" "$T3.idx" "$T3.state"
+run "$SR" backup -t "$T3" --system-state "$IMG@2"
+out l13 "$SR" list -t "$T3" --set 1
+case $l13 in *pagefile.sys*) bad demo-pagefile-left-out "pagefile.sys is in the set" ;; *) ok demo-pagefile-left-out ;; esac
+# The machine changes: a new drive letter; its page file is still there.
+printf 'Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\MountedDevices]\r\n"\\\\DosDevices\\\\D:"=hex:44,4d,49,4f\r\n\r\n' >"$D/cur.reg"
+quiet hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$D/SYSTEM13" "$D/cur.reg"
+quiet "$SR" fs "$IMG@2" rm /Windows/System32/config/SYSTEM
+quiet "$SR" fs "$IMG@2" put "$D/SYSTEM13" /Windows/System32/config/SYSTEM
+run "$SR" restore -t "$T3" --system-state --to "v0=$IMG@2"
+extract 2
+check ntfsfix-clean-after-system-state ntfsfix -n "$D/p2"
+quiet ntfscat "$D/p2" /Windows/System32/config/SYSTEM >"$D/SYSTEM.restored"
+printf '$ hivexget SYSTEM MountedDevices (the machine'"'"'s own D:, kept by KeysNotToRestore)\n'
+out md hivexget "$D/SYSTEM.restored" MountedDevices && printf '%s\n' "$md"
+has kntr-kept-drive-letter "$md" 'DosDevices\\D:'
+out lri hivexget "$D/SYSTEM.restored" 'ControlSet001\Control\BackupRestore\SystemStateRestore' LastRestoreId &&
+	printf 'LastRestoreId in the restored hive: %s\n' "$lri"
+printf '%s\n' "$lri" | grep -qE '^\{[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}\}$' &&
+	ok last-restore-id-set || bad last-restore-id-set "'$lri'"
+out root13 ntfsls -p / "$D/p2"
+case $root13 in *pagefile.sys*) bad demo-stale-pagefile-deleted "still there" ;; *) ok demo-stale-pagefile-deleted ;; esac
+
 if ! finish; then
 	printf '\ndemo FAILED: %s check(s) failed, see the FAIL lines above\n' "$fails"
 	exit 1
@@ -226,4 +276,5 @@ fi
 printf '\ndemo OK: self-test passed, tar round trip exact, damage reported, volumes found,\n'
 printf 'trees copied onto unmounted ext4 and NTFS and checked by e2fsck and ntfs-3g tools,\n'
 printf 'queued moves, deletes and short names applied to both and checked the same way,\n'
-printf 'and both partitions backed up to tape as one set, wiped, and restored exactly.\n'
+printf 'both partitions backed up to tape as one set, wiped, and restored exactly,\n'
+printf 'and the Windows partition restored as system state by Windows'"'"' backup rules.\n'

@@ -137,7 +137,8 @@ int bk_sis_scan(struct fs *fs, struct bk_sis **out)
 		bk_sis_free(s);
 		return rc;
 	}
-	qsort(s->f, s->n, sizeof(*s->f), guid_cmp);   /* looked up per link */
+	if (s->n)   /* qsort's base must not be NULL, even for no elements */
+		qsort(s->f, s->n, sizeof(*s->f), guid_cmp);   /* looked up per link */
 	*out = s;
 	return 0;
 }

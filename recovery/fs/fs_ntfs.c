@@ -1032,6 +1032,11 @@ static int rename_short_ok(struct fs *fs, struct rename_op *op)
 	if (rc < 0)
 		return rc;
 	rc = short_name_free(fs, d, op->shortname, op->src.mft_no);
+	/* the file the rename replaces may hold it: it goes before the short
+	 * name is set on the new one (restore renames over files that kept
+	 * their 8.3 names) */
+	if (rc == -EEXIST && op->dst.exists)
+		rc = short_name_free(fs, d, op->shortname, op->dst.mft_no);
 	ntfs_inode_close(d);
 	if (rc == -EEXIST)
 		rc = err_set(&fs->err, rc, "cannot rename '%s' to '%s' on %s: its short "

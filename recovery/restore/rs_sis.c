@@ -161,8 +161,10 @@ void rs_sis_plan(struct rs_sis *s, rs_sis_pull_fn pull, void *arg)
 {
 	if (!s)
 		return;
-	qsort(s->st, s->n, sizeof(*s->st), store_cmp);
-	qsort(s->need, s->nneed, sizeof(*s->need), link_cmp);
+	if (s->n)   /* qsort's base must not be NULL, even for no elements */
+		qsort(s->st, s->n, sizeof(*s->st), store_cmp);
+	if (s->nneed)
+		qsort(s->need, s->nneed, sizeof(*s->need), link_cmp);
 	s->sorted = true;
 	for (size_t i = 0; i < s->nneed; i++) {
 		struct rs_sis_store *t = store_find(s, s->need[i].target);
@@ -302,7 +304,8 @@ uint64_t rs_sis_verify_end(struct rs_sis *s, void (*cb)(void *arg, const char *l
 
 	if (!s)
 		return 0;
-	qsort(s->st, s->n, sizeof(*s->st), store_cmp);
+	if (s->n)
+		qsort(s->st, s->n, sizeof(*s->st), store_cmp);
 	s->sorted = true;
 	for (size_t i = 0; i < s->nneed; i++) {
 		const struct rs_sis_link *l = &s->need[i];

@@ -346,6 +346,26 @@ static int check_hives(struct sys *y)
 	return 0;
 }
 
+/* The set's SOFTWARE, for the variables of the rules, if it is one: the
+ * backup expanded them without it otherwise (its defaults), and so does
+ * the restore, saying so, rather than refuse the whole restore. */
+static bool software_kind(struct sys *y, const char *path)
+{
+	struct hive *h = NULL;
+	struct err e = { 0 };
+	enum hive_kind k = HIVE_KIND_UNKNOWN;
+
+	if (hive_open(path, 0, &h, &e) == 0) {
+		k = hive_kind(h, NULL, 0);
+		hive_close(h);
+	}
+	if (k != HIVE_KIND_SOFTWARE)
+		note(y, "warning: the set's %s/SOFTWARE is not a SOFTWARE hive (%s): the "
+		     "FilesNotToBackup variables are expanded without it", y->config + 1,
+		     k == HIVE_KIND_UNKNOWN ? "its kind is unknown" : hive_kind_name(k));
+	return k == HIVE_KIND_SOFTWARE;
+}
+
 static int load_fntb(struct sys *y)
 {
 	char sys[RS_PATH_MAX * 2], sw[RS_PATH_MAX * 2];
@@ -358,7 +378,7 @@ static int load_fntb(struct sys *y)
 	for (size_t k = 0; k < y->nhives; k++)
 		if (!strcasecmp(y->hives[k].name, "SOFTWARE")) {
 			set_path(y, &y->hives[k], sw, sizeof(sw));
-			software = sw;
+			software = software_kind(y, sw) ? sw : NULL;
 		}
 	if ((rc = hive_fntb_load_files(&t, software, &y->fntb, &e)) < 0)
 		return err_setc(&y->r->err, ERR_FATAL, ERR_CORRUPT, rc, "cannot read "

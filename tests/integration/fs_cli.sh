@@ -120,6 +120,19 @@ exits ntfs-shortname-invalid 2 "^sysrecover: .*BAD\*NAME.TXT" \
 	"$SR" fs "$N" shortname /Windows/data.bin 'BAD*NAME.TXT'
 exits ntfs-shortname-duplicate 2 "^sysrecover: cannot set short name .* another name .* already is" \
 	"$SR" fs "$N" shortname /Windows/data.bin longfi~1.txt
+# a file that carries a short name renamed over the file that holds that
+# short name (what a restore does when it replaces such a file): allowed,
+# the name moves with it (ntfsls -x shows the 8.3 names)
+printf 'old\n' >"$w/old.bin"
+printf 'new\n' >"$w/new.bin"
+check ntfs-sn-put-old "$SR" fs "$N" put "$w/old.bin" /Windows/random.bin
+check ntfs-sn-set-old "$SR" fs "$N" shortname /Windows/random.bin RANDOM~1.BIN
+check ntfs-sn-put-new "$SR" fs "$N" put "$w/new.bin" /new.bin
+check ntfs-sn-set-new "$SR" fs "$N" shortname /new.bin RANDOM~1.BIN
+check ntfs-sn-rename-over "$SR" fs "$N" mv /new.bin /Windows/random.bin
+out snl ntfsls -x -p /Windows "$N" && has ntfs-sn-moved "$snl" RANDOM~1.BIN
+out snc ntfscat "$N" /Windows/random.bin && is ntfs-sn-content "$snc" new
+check ntfs-sn-ntfsfix ntfsfix -n "$N"
 exits ntfs-bad-args 64 "'mknod': too many arguments" \
 	"$SR" fs "$N" mknod /Windows/x c 1 1 extra
 
