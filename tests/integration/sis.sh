@@ -36,16 +36,7 @@ newntfs() { truncate -s 64M "$1" && mkntfs -Q -F -q "$1" >/dev/null 2>&1; }
 reparse() { getfattr -h --absolute-names --only-values -e hex -n system.ntfs_reparse_data "$1"; }
 acl() { getfattr -h --absolute-names --only-values -e hex -n system.ntfs_acl "$1"; }
 
-# The $DATA runlist of PATH on IMG: "holes" when every run is a hole and
-# nothing is counted as allocated, else what ntfsinfo shows.
-holes() {
-	ntfsinfo -v -F "$2" "$1" 2>/dev/null | awk '
-		/^Dumping attribute/ { data = ($3 == "$DATA") ; runs = 0; next }
-		data && /Compressed size:/ { if ($3 != 0) bad = bad " compressed=" $3 }
-		data && /Runlist:/ { runs = 1; next }
-		data && runs && NF == 3 { n++; if ($2 != "<HOLE>") bad = bad " run@" $1 "=" $2 }
-		END { if (n == 0) print "no runlist"; else if (bad == "") print "holes"; else print bad }'
-}
+. "$(dirname "$0")/../lib/holes.sh"
 
 # ---- the source volume ----------------------------------------------------------------
 newntfs "$w/src.img" || { bad mkntfs "mkntfs failed"; finish; exit; }

@@ -482,14 +482,7 @@ wv_restore() { # NAME IMG HIVE(the set's SYSTEM, for its rules)
 # LastRestoreId, the computer name) and whose hiberfil.sys carries a "hibr"
 # header.  Every expectation comes from the hives (hivexget, hivexregedit
 # --export), the source volume, or what the test put there.
-holes() { # IMG PATH: "holes" when every run of its $DATA is a hole
-	ntfsinfo -v -F "$2" "$1" 2>/dev/null | awk '
-		/^Dumping attribute/ { data = ($3 == "$DATA") ; runs = 0; next }
-		data && /Compressed size:/ { if ($3 != 0) bad = bad " compressed=" $3 }
-		data && /Runlist:/ { runs = 1; next }
-		data && runs && NF == 3 { n++; if ($2 != "<HOLE>") bad = bad " run@" $1 "=" $2 }
-		END { if (n == 0) print "no runlist"; else if (bad == "") print "holes"; else print bad }'
-}
+. "$(dirname "$0")/../lib/holes.sh"
 # IMG LINKS(sis.py's list) EFS(efs.py's list) OUT: what SIS and EFS must
 # keep, read through a read-only efs_raw mount: each link's reparse data
 # and holes, each store file's sha256 and ACL, each encrypted file's raw
