@@ -318,13 +318,14 @@ static int check_hives(struct sys *y)
 		 * Windows itself would load it the same way. */
 		if (hive_info(h)->dirty && hive_info(h)->logs_present && !hive_info(h)->replayed) {
 			rc = err_setc(&y->r->err, ERR_FATAL, ERR_REFUSED, -EBUSY, "the set's "
-				      "hive %s/%s is dirty and its logs (in the set) do not "
-				      "replay (%s): KeysNotToRestore cannot be applied to it "
-				      "without losing what they hold; nothing was written.  A "
+				      "hive %s/%s is dirty (sequence %u/%u) and its logs in the "
+				      "set do not replay: KeysNotToRestore cannot be applied to "
+				      "it without losing what they hold; nothing was written.  A "
 				      "restore without --system-state puts the hives back "
 				      "exactly as backed up, logs and all, for Windows to "
-				      "load at boot", y->config + 1, y->hives[k].name,
-				      hive_warning(h) ? hive_warning(h) : "sequence gap");
+				      "load at boot.  (The hive layer: %s.)", y->config + 1,
+				      y->hives[k].name, hive_info(h)->seq1, hive_info(h)->seq2,
+				      hive_warning(h) ? hive_warning(h) : "the logs do not replay");
 			hive_close(h);
 			return rc;
 		}

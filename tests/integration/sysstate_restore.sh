@@ -631,7 +631,7 @@ fi
 if WINVOL_MAIN=b winvol_make "$w/wvb.img" 96; then
 	exits wvb-backup 0 "0 failed" "$S" backup -t "$T" --system-state "$w/wvb.img"
 	cp "$w/wvb.img" "$w/wvbc.img"
-	refuses wvb-unreplayable-refused "SYSTEM is dirty and its logs .*do not replay.*nothing was written" \
+	refuses wvb-unreplayable-refused "SYSTEM is dirty \(sequence [0-9]+/[0-9]+\) and its logs in the set do not replay: .*nothing was written" \
 		"$S" restore -t "$T" --system-state --to "v0=$w/wvbc.img"
 	check wvb-target-unchanged cmp "$w/wvb.img" "$w/wvbc.img"
 else
