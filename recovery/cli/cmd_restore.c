@@ -183,10 +183,11 @@ static void print_result(const struct restore_cli *o, size_t set,
 		       PRIu64 ", \"bytes\": %" PRIu64 ", \"failed\": %"
 		       PRIu64 ", \"refused\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"not_kept\": %"
 		       PRIu64 ", \"records_read\": %" PRIu64 ", \"records_skipped\": %" PRIu64
+		       ", \"sis_kept\": %" PRIu64 ", \"efs_raw\": %" PRIu64
 		       "%s", set + 1, o->dry_run ? "true" : "false", r->members, r->files,
 		       r->dirs, r->symlinks, r->links, r->specials, r->streams, r->copies,
 		       r->bytes, r->failed, r->refused, r->lost, r->not_kept, r->records,
-		       r->skipped_records, o->system_state ? "" : "}\n");
+		       r->skipped_records, r->sis_kept, r->efs_raw, o->system_state ? "" : "}\n");
 		return;   /* a system-state restore's object follows (print_sys) */
 	}
 	printf("set %zu: %s%" PRIu64 " members (%" PRIu64 " files of which %" PRIu64

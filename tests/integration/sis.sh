@@ -112,6 +112,10 @@ fi
 out again "$S" restore -t "$T" --set 1 --to "v0=$w/dst.img"
 has again-skipped "$again" "$((nstore - 1)) SIS common-store files were on the target already, identical"
 check ntfsfix-again ntfsfix -n "$w/dst.img"
+# the same count in --json (a third restore: all of them identical now)
+out againj "$S" restore -t "$T" --set 1 --json --to "v0=$w/dst.img"
+check again-json python3 -c 'import json, sys; d = json.loads(sys.argv[1]); assert d["sis_kept"] == int(sys.argv[2]), d' \
+	"$againj" "$nstore"
 if ntfs-3g -o ro "$w/dst.img" "$mnt"; then
 	is again-rewritten "$(sha256sum <"$mnt/$STORE/$first" | cut -d' ' -f1)" "$(cat "$w/sha.$first")"
 	umount "$mnt"
