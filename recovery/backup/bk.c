@@ -988,8 +988,9 @@ static int write_streams(struct bk *b, const struct bk_member *m)
 
 static bool excluded(const struct bk *b, const char *path)
 {
-	/* SIS links need their common store: no rule or pattern drops it */
-	if ((b->sis && bk_sis_in_store(path)) || (b->sys && bk_sys_protected(path)))
+	/* SIS links need their common store: no rule or pattern drops it
+	 * (b->sis is there for every NTFS source, system state included) */
+	if (b->sis && bk_sis_in_store(path))
 		return false;
 	if (b->sys && b->vol == 0 && bk_sys_leave_out(b->sys, b->label.vol[0].id, path))
 		return true;

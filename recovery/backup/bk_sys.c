@@ -21,8 +21,6 @@
 #include "fs.h"
 #include "hive.h"
 
-#define SYS_SIS "/SIS Common Store"
-
 /* The hives Windows keeps in System32\config, by file name. */
 static const char *const sys_hive_names[] = {
 	"SYSTEM", "SOFTWARE", "SAM", "SECURITY", "DEFAULT", "COMPONENTS",
@@ -250,18 +248,6 @@ void bk_sys_label(const struct bk_sys *s, struct arc_label *l, const char *vol)
 		if ((size_t)snprintf(l->hive[l->nhive], sizeof(l->hive[0]), "%s%s/%s", vol,
 				     s->config, s->hive[i]) < sizeof(l->hive[0]))
 			l->nhive++;
-}
-
-bool bk_sys_protected(const char *path)
-{
-	size_t n = strcspn(path + 1, "/") + 1;
-	char first[256];
-
-	if (n >= sizeof(first))
-		return false;
-	memcpy(first, path, n);
-	first[n] = '\0';
-	return !hive_name_casecmp(first, SYS_SIS);
 }
 
 int bk_sys_leave_out(struct bk_sys *s, const char *vol, const char *path)

@@ -31,8 +31,6 @@ int bk_sys_open(struct fs *fs, const char *source, struct bk_sys **out,
 /* Flag the set as system state and fill the label's Windows lines; vol is
  * the volume id of the source ("v0"). */
 void bk_sys_label(const struct bk_sys *s, struct arc_label *l, const char *vol);
-/* True when "\SIS Common Store" or below: never left out. */
-bool bk_sys_protected(const char *path);
 /* 1 when a FilesNotToBackup rule names path ('/'-separated, from the
  * volume root): counted against that rule, with vol/path as its first
  * example when it is the rule's first. */

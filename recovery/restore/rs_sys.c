@@ -347,41 +347,54 @@ static int check_hives(struct sys *y)
 	return 0;
 }
 
-/* The set's SOFTWARE, for the variables of the rules, if it is one: the
- * backup expanded them without it otherwise (its defaults), and so does
- * the restore, saying so, rather than refuse the whole restore. */
-static bool software_kind(struct sys *y, const char *path)
+/* The set's SOFTWARE, opened for the variables of the rules, if it is one:
+ * else NULL, said, and the rules are expanded without it (its defaults),
+ * as the backup did, rather than refusing the whole restore. */
+static struct hive *open_software(struct sys *y)
 {
+	char path[RS_PATH_MAX * 2];
 	struct hive *h = NULL;
 	struct err e = { 0 };
 	enum hive_kind k = HIVE_KIND_UNKNOWN;
+	size_t i;
 
-	if (hive_open(path, 0, &h, &e) == 0) {
+	for (i = 0; i < y->nhives && strcasecmp(y->hives[i].name, "SOFTWARE"); i++)
+		;
+	if (i == y->nhives)
+		return NULL;
+	set_path(y, &y->hives[i], path, sizeof(path));
+	if (hive_open(path, 0, &h, &e) == 0)
 		k = hive_kind(h, NULL, 0);
+	if (k == HIVE_KIND_SOFTWARE)
+		return h;
+	if (h)
 		hive_close(h);
-	}
-	if (k != HIVE_KIND_SOFTWARE)
-		note(y, "warning: the set's %s/SOFTWARE is not a SOFTWARE hive (%s): the "
-		     "FilesNotToBackup variables are expanded without it", y->config + 1,
-		     k == HIVE_KIND_UNKNOWN ? "its kind is unknown" : hive_kind_name(k));
-	return k == HIVE_KIND_SOFTWARE;
+	note(y, "warning: the set's %s/SOFTWARE is not a SOFTWARE hive (%s): the "
+	     "FilesNotToBackup variables are expanded without it", y->config + 1,
+	     k == HIVE_KIND_UNKNOWN ? "its kind is unknown" : hive_kind_name(k));
+	return NULL;
 }
 
+/* The rules, from the set's SYSTEM (check_hives made sure it opens and is
+ * one) with hive_fntb_load, as the backup reads them from the volume. */
 static int load_fntb(struct sys *y)
 {
-	char sys[RS_PATH_MAX * 2], sw[RS_PATH_MAX * 2];
-	struct hive_target t = { .path = sys };
-	const char *software = NULL;
+	char sys[RS_PATH_MAX * 2];
+	struct hive *h = NULL, *sw = NULL;
 	struct err e = { 0 };
 	int rc;
 
 	set_path(y, &y->hives[y->sysidx], sys, sizeof(sys));
-	for (size_t k = 0; k < y->nhives; k++)
-		if (!strcasecmp(y->hives[k].name, "SOFTWARE")) {
-			set_path(y, &y->hives[k], sw, sizeof(sw));
-			software = software_kind(y, sw) ? sw : NULL;
-		}
-	if ((rc = hive_fntb_load_files(&t, software, &y->fntb, &e)) < 0)
+	rc = hive_open(sys, 0, &h, &e);
+	if (rc == 0) {
+		sw = open_software(y);
+		rc = hive_fntb_load(h, sw, &y->fntb, &e);
+	}
+	if (sw)
+		hive_close(sw);
+	if (h)
+		hive_close(h);
+	if (rc < 0)
 		return err_setc(&y->r->err, ERR_FATAL, ERR_CORRUPT, rc, "cannot read "
 				"FilesNotToBackup from the set's SYSTEM: %s", e.msg);
 	if (y->fntb->systemroot && y->fntb->systemroot[0] && y->fntb->systemroot[1] == ':')
