@@ -63,46 +63,48 @@ t_wim_cap=$(sub "$t1" "$t0")
 sync
 dbytes=$(stat -c %s "$W/data.tar")
 med3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
-dds= ours=
-for round in 1 2 3; do
-	t0=$(now); dd if="$W/data.tar" of="$W/dd.out" bs=256k conv=fdatasync status=none; t1=$(now)
-	dds="$dds $(sub "$t1" "$t0")"
-	rm -f "$W/dd.out" "$W/t.tap" "$W/t.tap.idx"; sync
-	t0=$(now); "$SR" backup -t "$W/t.tap" "$W/src-ext.img" >/dev/null 2>&1; rc=$?; sync; t1=$(now)
-	[ $rc -eq 0 ] || die "our ext4 backup failed (round $round)"
-	ours="$ours $(sub "$t1" "$t0")"
-	rm -f "$W/t.tap" "$W/t.tap.idx"; sync
-done
-echo "throughput rounds: dd$dds; ours$ours"
-t_dd=$(med3 $dds)
-t_bk_tp=$(med3 $ours)
+# tp_rounds NAME IMG CHECK: three alternating rounds of dd and our backup of
+# IMG; CHECK runs on each round's tape before it is removed; the medians in
+# tp_dd and tp_ours.
+tp_rounds() {
+	dds= ours=
+	for round in 1 2 3; do
+		t0=$(now); dd if="$W/data.tar" of="$W/dd.out" bs=256k conv=fdatasync status=none; t1=$(now)
+		dds="$dds $(sub "$t1" "$t0")"
+		rm -f "$W/dd.out" "$W/t.tap" "$W/t.tap.idx"; sync
+		t0=$(now); "$SR" backup -t "$W/t.tap" "$2" >/dev/null 2>&1; rc=$?; sync; t1=$(now)
+		[ $rc -eq 0 ] || die "our backup of $1 failed (round $round)"
+		ours="$ours $(sub "$t1" "$t0")"
+		$3 || die "the $1 set does not give its data back (round $round)"
+		rm -f "$W/t.tap" "$W/t.tap.idx"; sync
+	done
+	echo "$1 throughput rounds: dd$dds; ours$ours"
+	tp_dd=$(med3 $dds)
+	tp_ours=$(med3 $ours)
+}
+tp_rounds tree "$W/src-ext.img" true   # the set of the same tree verifies below
+t_dd=$tp_dd t_bk_tp=$tp_ours
 
 # The same bytes as one file: the data file itself on an ext4 of its own.
 # Against the tree above, this separates the stream (read, hash, write
 # records) from the cost of each of the tree's members (its metadata, its
 # pax header, its catalog line), which on two cores is what the tree's
-# ratio above pays for.  Same rounds, same dd.
+# ratio above pays for.  Same rounds, same dd; GNU tar must get the file
+# back from each round's set.
+one_back() {
+	"$SR" tape "$W/t.tap" rewind fsf 1 read "$W/one.tar" >/dev/null 2>&1 &&
+		tar --warning=no-unknown-keyword -xOf "$W/one.tar" v0/one | cmp -s - "$W/data.tar"
+	r=$?
+	rm -f "$W/one.tar"
+	return $r
+}
 mk_ext "$W/one.img"
 mount -o loop "$W/one.img" "$MNT" || die "loop mount failed"
 cp "$W/data.tar" "$MNT/one" && umount "$MNT" || die "filling the one-file image failed"
 sync
-dds1= ours1=
-for round in 1 2 3; do
-	t0=$(now); dd if="$W/data.tar" of="$W/dd.out" bs=256k conv=fdatasync status=none; t1=$(now)
-	dds1="$dds1 $(sub "$t1" "$t0")"
-	rm -f "$W/dd.out" "$W/t.tap" "$W/t.tap.idx"; sync
-	t0=$(now); "$SR" backup -t "$W/t.tap" "$W/one.img" >/dev/null 2>&1; rc=$?; sync; t1=$(now)
-	[ $rc -eq 0 ] || die "our one-file backup failed (round $round)"
-	ours1="$ours1 $(sub "$t1" "$t0")"
-	"$SR" tape "$W/t.tap" rewind fsf 1 read "$W/one.tar" >/dev/null 2>&1 &&
-		tar --warning=no-unknown-keyword -xOf "$W/one.tar" v0/one | cmp -s - "$W/data.tar" ||
-		die "the one-file set does not give the file back (round $round)"
-	rm -f "$W/t.tap" "$W/t.tap.idx" "$W/one.tar"; sync
-done
+tp_rounds one-file "$W/one.img" one_back
+t_dd1=$tp_dd t_bk_tp1=$tp_ours
 rm -f "$W/one.img"
-echo "one-file throughput rounds: dd$dds1; ours$ours1"
-t_dd1=$(med3 $dds1)
-t_bk_tp1=$(med3 $ours1)
 "$SR" verify -t "$W/e.tap" >/dev/null 2>&1 || die "the ext4 set does not verify"
 
 # ---- restore -------------------------------------------------------------------------------
