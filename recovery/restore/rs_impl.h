@@ -77,6 +77,12 @@ bool rs_copy_mark(struct archive_entry *ae, uint8_t sha[32]);
  * which is what a volume wants). */
 int rs_next_header(struct archive *a, struct archive_entry **ae);
 
+/* Where volume v of the set goes: the --to map that names it (its id, the
+ * source it was backed up from, or its UUID), else "UUID=..." in buf;
+ * NULL when neither (rs_restore.c, for the plain and system-state restores). */
+const char *rs_target_of(const struct rs_set *s, uint32_t v, const struct rs_restore_opts *o,
+			 char *buf, size_t cap);
+
 /* "vN/path" of a catalog entry. */
 void rs_member_name(const struct rs_set *s, const struct arc_entry *e, char *buf,
 		    size_t cap);

@@ -278,16 +278,17 @@ static int plan_entry(void *arg, const struct arc_entry *e)
 
 /* ---- targets -------------------------------------------------------------------- */
 
-static const char *target_of(const struct restore *x, uint32_t v, char *buf, size_t cap)
+const char *rs_target_of(const struct rs_set *s, uint32_t v, const struct rs_restore_opts *o,
+			 char *buf, size_t cap)
 {
-	const struct arc_volume *av = &x->s->label.vol[v];
+	const struct arc_volume *av = &s->label.vol[v];
 
-	for (size_t i = 0; i < x->o->nmaps; i++) {
-		const char *src = x->o->maps[i].src;
+	for (size_t i = 0; i < o->nmaps; i++) {
+		const char *src = o->maps[i].src;
 
 		if (!strcmp(src, av->id) || !strcmp(src, av->source) ||
 		    (av->uuid[0] && !strcasecmp(src, av->uuid)))
-			return x->o->maps[i].target;
+			return o->maps[i].target;
 	}
 	if (!av->uuid[0])
 		return NULL;
@@ -352,7 +353,7 @@ static int open_targets(struct restore *x)
 
 		if (!x->want[v])
 			continue;
-		t = target_of(x, v, def, sizeof(def));
+		t = rs_target_of(x->s, v, x->o, def, sizeof(def));
 		if (!t)
 			return err_setc(&x->r->err, ERR_FATAL, ERR_USAGE, -EINVAL, "where "
 					"should %s (%s) go? It has no UUID: say --to %s=TARGET",

@@ -505,23 +505,6 @@ static void rm_tmp(struct sys *y)
 
 /* ---- the target ------------------------------------------------------------------- */
 
-/* Where a volume of the set goes (as rs_restore decides it). */
-static const char *target_of(const struct sys *y, char *buf, size_t cap)
-{
-	const struct arc_volume *av = &y->s->label.vol[y->vol];
-
-	for (size_t i = 0; i < y->o->nmaps; i++) {
-		const char *src = y->o->maps[i].src;
-
-		if (!strcmp(src, av->id) || !strcmp(src, av->source) ||
-		    (av->uuid[0] && !strcasecmp(src, av->uuid)))
-			return y->o->maps[i].target;
-	}
-	if (!av->uuid[0])
-		return NULL;
-	snprintf(buf, cap, "UUID=%s", av->uuid);
-	return buf;
-}
 
 static int fs_fail(struct sys *y, struct fs *fs, int rc)
 {
@@ -937,7 +920,7 @@ static int prepare(struct sys *y)
 	enum fs_kind kind;
 	int rc;
 
-	if (!(y->target = target_of(y, def, sizeof(def))))
+	if (!(y->target = rs_target_of(y->s, y->vol, y->o, def, sizeof(def))))
 		return err_setc(&y->r->err, ERR_FATAL, ERR_USAGE, -EINVAL, "where should %s "
 				"(%s) go? It has no UUID: say --to %s=TARGET",
 				y->s->label.vol[y->vol].id, y->s->label.vol[y->vol].source,

@@ -104,6 +104,12 @@ mkwin() {
 	um
 }
 
+hives_from() { # IMG PREFIX NAME: the five hives of IMG to $w/PREFIX_H, each loading (regfinfo)
+	for h in SYSTEM SOFTWARE SAM SECURITY DEFAULT; do
+		ntfscat "$1" "/$CFG/$h" >"$w/$2_$h" 2>/dev/null || bad "$3-ntfscat-$h" "cannot read it"
+		check "$3-$h" regfinfo "$w/$2_$h"
+	done
+}
 export_key() { # HIVE KEY -> the key's export without its header line
 	hivexregedit --export "$1" "$2" 2>&1 | tail -n +2
 }
@@ -179,10 +185,7 @@ has restore-says-hibernation "$(cat "$w/r1.out")" "hibernation image"
 id=$(sed -n 's/^LastRestoreId: \({[0-9A-F-]*}\).*/\1/p' "$w/r1.out")
 [ -n "$id" ] && ok "restore prints the LastRestoreId" || bad restore-id "$(tail -n 5 "$w/r1.out" | tr '\n' ' ')"
 check restore-ntfsfix ntfsfix -n "$w/cur.img"
-for h in SYSTEM SOFTWARE SAM SECURITY DEFAULT; do
-	ntfscat "$w/cur.img" "/$CFG/$h" >"$w/R_$h" 2>/dev/null || bad "ntfscat-$h" "cannot read it"
-	check "regfinfo-loads-$h" regfinfo "$w/R_$h"
-done
+hives_from "$w/cur.img" R regfinfo-loads
 R=$w/R_SYSTEM
 K='ControlSet001\Control\BackupRestore\KeysNotToRestore'
 # the rules are the union of both hives' own (read here with hivexget)
@@ -451,9 +454,8 @@ wv_restore() { # NAME IMG HIVE(the set's SYSTEM, for its rules)
 	"$S" restore -t "$T" --system-state --to "v0=$w/wvc.img" >"$w/wv.out" 2>&1
 	is "$1-restore-exit" "$?" 0
 	check "$1-ntfsfix" ntfsfix -n "$w/wvc.img"
+	hives_from "$w/wvc.img" WV "$1-regfinfo"
 	for h in SYSTEM SOFTWARE SAM SECURITY DEFAULT; do
-		ntfscat "$w/wvc.img" "/$CFG/$h" >"$w/WV_$h" 2>/dev/null
-		check "$1-regfinfo-$h" regfinfo "$w/WV_$h"
 		# installed clean: the regf sequence numbers are equal (od)
 		is "$1-clean-$h" "$(od -An -tu4 -j4 -N4 "$w/WV_$h")" "$(od -An -tu4 -j8 -N4 "$w/WV_$h")"
 	done
@@ -543,10 +545,7 @@ if winvol_make "$w/wv.img" 160; then
 	is wvm-restore-exit "$?" 0
 	wid=$(sed -n 's/^LastRestoreId: \({[0-9A-F-]*}\).*/\1/p' "$w/wr.out")
 	check wvm-ntfsfix ntfsfix -n "$w/wcur.img"
-	for h in SYSTEM SOFTWARE SAM SECURITY DEFAULT; do
-		ntfscat "$w/wcur.img" "/$CFG/$h" >"$w/WR_$h" 2>/dev/null || bad "wvm-ntfscat-$h" "cannot read it"
-		check "wvm-regfinfo-loads-$h" regfinfo "$w/WR_$h"
-	done
+	hives_from "$w/wcur.img" WR wvm-regfinfo-loads
 	R=$w/WR_SYSTEM
 	rules=$( (kntr "$w/S1709"; kntr "$w/WCUR_SYSTEM") | sort -u)
 	has wvm-kntr-key-rule "$rules" 'MountedDevices\'
